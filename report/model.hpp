@@ -1,0 +1,64 @@
+#pragma once
+// The one result model every renderer reads. Plain data: no OpenSSL here.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+namespace report {
+
+enum class Status { pass, warn, fail, skip };
+std::string_view to_string(Status status);
+
+// The certificate a finding is about, as a person identifies it.
+struct CertificateRef {
+  std::string subject;
+  std::string issuer;
+  std::string serial;  // upper-case hex
+  std::string sha256;  // upper-case hex pairs joined by ':'
+};
+
+struct Finding {
+  std::string id;           // stable, e.g. "bems.san.pool"
+  std::string requirement;  // the seed requirement it checks; text groups by it
+  Status status = Status::skip;
+  std::string title;   // short, e.g. "SAN lists the pool FQDN"
+  std::string detail;  // what was seen, one or two sentences
+  std::string remedy;  // what to do, for a Windows admin; empty on pass
+  std::optional<CertificateRef> certificate;
+};
+
+// Key/value lines a person reads above the findings (a handshake summary,
+// which stores were read). JSON carries the full structure in `facts`.
+struct Section {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> lines;
+};
+
+struct Report {
+  std::string tool = "mtlsprobe";
+  std::string version;
+  std::string command;       // "check", "connect", ...
+  std::string generated_at;  // RFC 3339 UTC
+  std::vector<Section> sections;
+  boost::json::object facts;  // command-specific structured data (JSON only)
+  std::vector<Finding> findings;
+};
+
+struct Counts {
+  int pass = 0, warn = 0, fail = 0, skip = 0;
+};
+Counts count(const Report& report);
+
+// 0 when nothing fails (warnings fail too when `strict`), 1 otherwise.
+// Exit code 2 (bad invocation or unreadable input) is decided before a report exists.
+int exit_code(const Report& report, bool strict);
+
+inline constexpr int kExitPass = 0;
+inline constexpr int kExitFail = 1;
+inline constexpr int kExitBadInput = 2;
+
+}  // namespace report

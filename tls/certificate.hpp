@@ -1,0 +1,90 @@
+#pragma once
+// A shared, immutable X.509 certificate and the plain facts read from it.
+// Everything outside tls/ works with CertificateInfo, never with X509*.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tls/result.hpp"
+
+typedef struct x509_st X509;
+
+namespace tls {
+
+using Clock = std::chrono::system_clock;
+
+struct CertificateInfo {
+  std::string subject;      // one line, RFC 2253 order: "CN=a.example.com,O=Example"
+  std::string issuer;       // same form
+  std::string common_name;  // the last CN of the subject, empty when there is none
+  std::string serial_hex;   // upper-case hex, no separators
+  std::string sha256;       // upper-case hex pairs joined by ':'
+  Clock::time_point not_before;
+  Clock::time_point not_after;
+  int version = 3;
+
+  bool has_san = false;
+  std::vector<std::string> san_dns;
+  std::vector<std::string> san_ip;     // textual IPv4 / IPv6
+  std::vector<std::string> san_other;  // "email:..", "URI:..", ...
+
+  bool has_eku = false;
+  std::vector<std::string> eku;  // "serverAuth", "clientAuth", "anyExtendedKeyUsage" or the OID
+  bool has_key_usage = false;
+  std::vector<std::string> key_usage;  // "digitalSignature", "keyCertSign", ...
+
+  bool is_ca = false;        // basicConstraints CA:TRUE
+  int path_length = -1;      // -1 when unlimited or absent
+  bool self_issued = false;  // subject == issuer
+  bool self_signed = false;  // self-issued and its signature verifies with its own key
+
+  std::string key_type;  // "RSA", "EC", "RSA-PSS", "Ed25519", "Ed448", "DSA", ...
+  int key_bits = 0;
+  std::string curve;  // for EC keys, e.g. "prime256v1"
+
+  std::string signature_algorithm;  // e.g. "sha256WithRSAEncryption", "RSASSA-PSS"
+  std::string signature_digest;     // "SHA256", "SHA1", "MD5", or "" for intrinsic (Ed25519)
+  bool signature_is_pss = false;
+
+  std::vector<std::string> crl_urls;        // every CRL distribution point URI
+  std::vector<std::string> ocsp_urls;       // AIA OCSP
+  std::vector<std::string> ca_issuer_urls;  // AIA caIssuers
+
+  std::size_t subject_der_size = 0;  // DER size of the subject name (acceptable-CA lists)
+  std::vector<std::uint8_t> subject_der;
+  std::vector<std::uint8_t> issuer_der;
+};
+
+class Certificate {
+ public:
+  // Takes ownership of `x509` (must not be null).
+  explicit Certificate(X509* x509);
+
+  // Parses one certificate from DER or PEM text.
+  static Result<Certificate> from_der(const std::vector<std::uint8_t>& der);
+  static Result<Certificate> from_pem(const std::string& pem);
+
+  const CertificateInfo& info() const { return *info_; }
+  std::string pem() const;
+  std::vector<std::uint8_t> der() const;
+
+  // True when both are the same certificate (same DER).
+  bool same_as(const Certificate& other) const;
+  // True when `issuer`'s subject is this certificate's issuer and its key signed this one.
+  bool issued_by(const Certificate& issuer) const;
+
+  // For code inside tls/ only: the handle stays owned by this object.
+  X509* native() const { return x509_.get(); }
+
+ private:
+  std::shared_ptr<X509> x509_;
+  std::shared_ptr<const CertificateInfo> info_;
+};
+
+// Short text for messages: "CN=x (serial 0A1B, SHA-256 AB:CD:..)".
+std::string describe(const CertificateInfo& info);
+
+}  // namespace tls

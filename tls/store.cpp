@@ -1,0 +1,159 @@
+#include "tls/store.hpp"
+
+#include <algorithm>
+
+namespace tls {
+namespace fs = std::filesystem;
+namespace {
+
+// Every regular file in a folder (sorted, dot-files skipped), or the path
+// itself when it is a file.
+std::vector<fs::path> files_in(const fs::path& path, std::vector<StoreProblem>& problems) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    problems.push_back({path, path.string() + ": no such file or folder"});
+    return {};
+  }
+  if (!fs::is_directory(path, ec)) return {path};
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& entry = it->path();
+    if (entry.filename().string().starts_with('.')) continue;
+    if (it->is_directory(ec)) {
+      problems.push_back({entry, entry.string() + ": is a folder inside a store folder; "
+                                                  "store folders hold files only"});
+      continue;
+    }
+    files.push_back(entry);
+  }
+  if (ec) problems.push_back({path, path.string() + ": cannot list folder: " + ec.message()});
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void load_certificates_only(const std::vector<fs::path>& paths, const std::string& store_name,
+                            const std::optional<Secret>& password,
+                            std::vector<StoredCertificate>& into,
+                            std::vector<StoreProblem>& problems) {
+  for (const fs::path& path : paths) {
+    for (const fs::path& file : files_in(path, problems)) {
+      auto contents = load_credential_file(file, password);
+      if (!contents) {
+        problems.push_back({file, contents.error().message});
+        continue;
+      }
+      if (contents->key) {
+        problems.push_back({file, file.string() + ": holds a private key; the " + store_name +
+                                      " store must hold certificates only (move the key to "
+                                      "personal/ and keep it out of shared folders)"});
+        continue;
+      }
+      for (auto& certificate : contents->certificates) into.push_back({certificate, file});
+    }
+  }
+}
+
+void load_personal(const std::vector<fs::path>& files, const std::optional<Secret>& password,
+                   Store& store, std::vector<StoredCertificate>& certificates) {
+  for (const fs::path& file : files) {
+    auto contents = load_credential_file(file, password);
+    if (!contents) {
+      store.problems.push_back({file, contents.error().message});
+      continue;
+    }
+    if (contents->key) {
+      if (store.key) {
+        store.problems.push_back(
+            {file, file.string() + ": a second private key; personal/ must hold exactly one key "
+                                   "(the one of the endpoint's certificate)"});
+        continue;
+      }
+      store.key = contents->key;
+      store.key_file = file;
+    }
+    for (auto& certificate : contents->certificates) certificates.push_back({certificate, file});
+  }
+}
+
+void choose_leaf(Store& store, std::vector<StoredCertificate>& certificates) {
+  if (certificates.empty()) return;
+  auto leaf = certificates.end();
+  if (store.key) {
+    leaf = std::find_if(certificates.begin(), certificates.end(),
+                        [&](const auto& stored) { return store.key->matches(stored.certificate); });
+    store.key_found_but_mismatched = leaf == certificates.end();
+  }
+  if (leaf == certificates.end())
+    leaf = std::find_if(certificates.begin(), certificates.end(),
+                        [](const auto& stored) { return !stored.certificate.info().is_ca; });
+  if (leaf == certificates.end()) leaf = certificates.begin();
+  store.leaf = *leaf;
+  certificates.erase(leaf);
+  store.personal_extras = std::move(certificates);
+}
+
+std::vector<Certificate> certificates_of(const std::vector<StoredCertificate>& stored) {
+  std::vector<Certificate> certificates;
+  for (const auto& entry : stored) certificates.push_back(entry.certificate);
+  return certificates;
+}
+
+}  // namespace
+
+std::vector<Certificate> Store::root_certificates() const { return certificates_of(trusted_roots); }
+std::vector<Certificate> Store::intermediate_certificates() const {
+  return certificates_of(intermediates);
+}
+std::vector<Certificate> Store::personal_extra_certificates() const {
+  return certificates_of(personal_extras);
+}
+
+Store load_store(const StoreOptions& options) {
+  Store store;
+  store.system_roots = options.system_roots;
+  std::optional<fs::path> folder = options.folder;
+  if (folder) {
+    std::error_code ec;
+    if (!fs::is_directory(*folder, ec)) {
+      store.problems.push_back(
+          {*folder, folder->string() + (fs::exists(*folder, ec) ? ": is not a folder"
+                                                                : ": no such store folder")});
+      folder.reset();
+    } else if (!fs::exists(*folder / kPersonalFolder) &&
+               !fs::exists(*folder / kTrustedRootFolder) &&
+               !fs::exists(*folder / kIntermediateFolder)) {
+      store.problems.push_back(
+          {*folder, folder->string() + ": not a store folder: it has none of personal/, "
+                                       "trusted-root/, intermediate/ (run `mtlsprobe pki init` "
+                                       "for an example)"});
+      folder.reset();
+    }
+  }
+
+  std::vector<StoredCertificate> personal;
+  std::vector<fs::path> personal_files;
+  if (options.pfx) {
+    personal_files.push_back(*options.pfx);
+  } else if (options.cert) {
+    personal_files.push_back(*options.cert);
+  } else if (folder && fs::exists(*folder / kPersonalFolder)) {
+    personal_files = files_in(*folder / kPersonalFolder, store.problems);
+  }
+  if (options.key && !options.pfx) personal_files.push_back(*options.key);
+  load_personal(personal_files, options.password, store, personal);
+  choose_leaf(store, personal);
+
+  auto folder_or = [&](const std::vector<fs::path>& explicit_paths, const char* name) {
+    if (!explicit_paths.empty()) return explicit_paths;
+    std::vector<fs::path> paths;
+    if (folder && fs::exists(*folder / name)) paths.push_back(*folder / name);
+    return paths;
+  };
+  load_certificates_only(folder_or(options.trusted_roots, kTrustedRootFolder), "trusted-root",
+                         options.password, store.trusted_roots, store.problems);
+  load_certificates_only(folder_or(options.intermediates, kIntermediateFolder), "intermediate",
+                         options.password, store.intermediates, store.problems);
+  return store;
+}
+
+}  // namespace tls
