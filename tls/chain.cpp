@@ -89,6 +89,7 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
   if (policy.max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, policy.max_depth);
   unsigned long flags = X509_V_FLAG_X509_STRICT;
   if (!policy.crls_der.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  if (!policy.check_time) flags |= X509_V_FLAG_NO_CHECK_TIME;
   X509_VERIFY_PARAM_set_flags(param, flags);
   if (policy.purpose == Purpose::server_auth)
     X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_SERVER);

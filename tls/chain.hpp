@@ -16,6 +16,7 @@ struct VerifyPolicy {
   Purpose purpose = Purpose::any;
   std::optional<Clock::time_point> at;   // validation time; now when empty
   std::optional<std::string> peer_name;  // DNS name or IP literal that the leaf must cover
+  bool check_time = true;                // false: validity dates are judged elsewhere
   bool system_roots = false;             // also trust the system's default roots
   int max_depth = -1;                    // -1: OpenSSL's default
   // Our stricter policy on top of RFC 5280 path validation (see README):
