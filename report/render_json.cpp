@@ -1,0 +1,65 @@
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "report/pretty_json.hpp"
+#include "report/render.hpp"
+
+namespace report {
+namespace {
+
+boost::json::value certificate_json(const std::optional<CertificateRef>& certificate) {
+  if (!certificate) return nullptr;
+  return boost::json::object{{"subject", certificate->subject},
+                             {"issuer", certificate->issuer},
+                             {"serial", certificate->serial},
+                             {"sha256", certificate->sha256}};
+}
+
+boost::json::object finding_json(const Finding& finding) {
+  boost::json::object out;
+  out["id"] = finding.id;
+  out["requirement"] = finding.requirement;
+  out["status"] = to_string(finding.status);
+  out["title"] = finding.title;
+  out["detail"] = finding.detail;
+  out["remedy"] = finding.remedy;
+  out["certificate"] = certificate_json(finding.certificate);
+  return out;
+}
+
+boost::json::object section_json(const Section& section) {
+  boost::json::array lines;
+  for (const auto& [key, value] : section.lines) {
+    lines.push_back(boost::json::object{{"key", key}, {"value", value}});
+  }
+  boost::json::object out;
+  out["title"] = section.title;
+  out["lines"] = std::move(lines);
+  return out;
+}
+
+}  // namespace
+
+// Field names here are the documented interface for scripts; add fields, never rename.
+std::string render_json(const Report& report) {
+  const Counts counts = count(report);
+  boost::json::object root;
+  root["tool"] = report.tool;
+  root["version"] = report.version;
+  root["command"] = report.command;
+  root["generated_at"] = report.generated_at;
+  root["result"] = counts.fail > 0 ? "fail" : "pass";
+  root["counts"] = boost::json::object{
+      {"pass", counts.pass}, {"warn", counts.warn}, {"fail", counts.fail}, {"skip", counts.skip}};
+  boost::json::array sections;
+  for (const Section& section : report.sections) sections.push_back(section_json(section));
+  root["sections"] = std::move(sections);
+  root["facts"] = report.facts;
+  boost::json::array findings;
+  for (const Finding& finding : report.findings) findings.push_back(finding_json(finding));
+  root["findings"] = std::move(findings);
+  return pretty_json(root);
+}
+
+}  // namespace report

@@ -1,0 +1,214 @@
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "report/render.hpp"
+#include "report/utf8.hpp"
+
+namespace report {
+namespace {
+
+constexpr std::size_t kWidth = 100;
+constexpr std::size_t kFindingIndent = 2;
+constexpr std::size_t kDetailIndent = 8;  // under the id, past "  FAIL  "
+
+// Certificate fields and peer-supplied text reach a terminal here. Control characters are
+// shown as \xNN so an ESC in a subject cannot move the cursor or recolour the screen, and a
+// reader still sees that something odd is there. Newlines are kept: callers split on them.
+std::string printable(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t pos = 0; pos < raw.size();) {
+    const char32_t c = next_code_point(raw, pos);
+    if (c == '\n') {
+      out += '\n';
+    } else if (c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", static_cast<unsigned>(c));
+      out += escaped;
+    } else {
+      append_utf8(out, c);
+    }
+  }
+  return out;
+}
+
+// Columns a string takes, counting code points: close enough for the Latin and CJK-free text
+// certificates carry, and never splits a multi-byte character.
+std::size_t columns(std::string_view text) {
+  std::size_t count = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    next_code_point(text, pos);
+    ++count;
+  }
+  return count;
+}
+
+std::string pad(std::string_view text, std::size_t width) {
+  std::string out(text);
+  const std::size_t used = columns(text);
+  if (used < width) out.append(width - used, ' ');
+  return out;
+}
+
+// Word-wraps `text` to kWidth with every line indented by `indent`; the first line starts
+// with `lead` in place of indentation (so "fix: " can hang). Explicit newlines start new lines.
+// A word longer than a line is left whole: breaking a hash or a DN helps nobody.
+std::string wrap(std::string_view text, std::size_t indent, std::string_view lead = "") {
+  const std::string margin(indent, ' ');
+  const std::string hanging(indent + columns(lead), ' ');
+  std::string out;
+  std::string line = margin + std::string(lead);
+  std::size_t line_columns = indent + columns(lead);
+  bool line_has_words = false;
+  auto flush = [&] {
+    line.erase(line.find_last_not_of(' ') + 1);  // npos + 1 == 0 clears an all-blank line
+    out += line;
+    out += '\n';
+    line = hanging;
+    line_columns = hanging.size();
+    line_has_words = false;
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view paragraph = text.substr(start, end - start);
+    std::size_t word_start = 0;
+    while (word_start < paragraph.size()) {
+      if (paragraph[word_start] == ' ') {
+        ++word_start;
+        continue;
+      }
+      std::size_t word_end = paragraph.find(' ', word_start);
+      if (word_end == std::string_view::npos) word_end = paragraph.size();
+      std::string_view word = paragraph.substr(word_start, word_end - word_start);
+      const std::size_t word_columns = columns(word);
+      if (line_has_words && line_columns + 1 + word_columns > kWidth) flush();
+      if (line_has_words) {
+        line += ' ';
+        ++line_columns;
+      }
+      line += word;
+      line_columns += word_columns;
+      line_has_words = true;
+      word_start = word_end;
+    }
+    flush();
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string_view status_word(Status status) {
+  switch (status) {
+    case Status::pass:
+      return "PASS";
+    case Status::warn:
+      return "WARN";
+    case Status::fail:
+      return "FAIL";
+    case Status::skip:
+      return "SKIP";
+  }
+  return "SKIP";
+}
+
+std::string_view status_colour(Status status) {
+  switch (status) {
+    case Status::pass:
+      return "\x1b[32m";  // green
+    case Status::warn:
+      return "\x1b[33m";  // yellow
+    case Status::fail:
+      return "\x1b[31m";  // red
+    case Status::skip:
+      return "\x1b[90m";  // grey
+  }
+  return "";
+}
+
+std::string coloured(Status status, const TextOptions& options) {
+  std::string word(status_word(status));
+  if (!options.color) return word;
+  return std::string(status_colour(status)) + word + "\x1b[0m";
+}
+
+void write_section(std::string& out, const Section& section) {
+  out += '\n';
+  out += printable(section.title) + '\n';
+  std::size_t key_width = 0;
+  for (const auto& [key, value] : section.lines) {
+    key_width = std::max(key_width, columns(printable(key)) + 1);
+  }
+  for (const auto& [key, value] : section.lines) {
+    out += wrap(printable(value), kFindingIndent, pad(printable(key) + ":", key_width + 2));
+  }
+}
+
+void write_certificate(std::string& out, const CertificateRef& cert) {
+  const std::string margin(kDetailIndent, ' ');
+  out += margin + "certificate: " + printable(cert.subject) + '\n';
+  if (!cert.serial.empty()) out += margin + "  serial:  " + printable(cert.serial) + '\n';
+  if (!cert.sha256.empty()) out += margin + "  SHA-256: " + printable(cert.sha256) + '\n';
+}
+
+void write_finding(std::string& out, const Finding& finding, std::size_t id_width,
+                   const TextOptions& options) {
+  out += std::string(kFindingIndent, ' ') + coloured(finding.status, options) + "  " +
+         pad(printable(finding.id), id_width) + "  " + printable(finding.title) + '\n';
+  const bool explain = finding.status != Status::pass || options.verbose;
+  if (!explain) return;
+  if (!finding.detail.empty()) out += wrap(printable(finding.detail), kDetailIndent);
+  if (finding.status == Status::pass) return;
+  if (!finding.remedy.empty()) out += wrap(printable(finding.remedy), kDetailIndent, "fix: ");
+  if (finding.certificate) write_certificate(out, *finding.certificate);
+}
+
+std::string summary(const Counts& counts, const TextOptions& options) {
+  const Status result = counts.fail > 0 ? Status::fail : Status::pass;
+  return "Result: " + coloured(result, options) + " - " + std::to_string(counts.fail) +
+         " failed, " + std::to_string(counts.warn) +
+         (counts.warn == 1 ? " warning, " : " warnings, ") + std::to_string(counts.pass) +
+         " passed, " + std::to_string(counts.skip) + " skipped\n";
+}
+
+}  // namespace
+
+std::string render_text(const Report& report, const TextOptions& options) {
+  std::string out = printable(report.tool);
+  for (const std::string& part : {report.version, report.command, report.generated_at}) {
+    if (!part.empty()) out += " - " + printable(part);
+  }
+  out += '\n';
+
+  for (const Section& section : report.sections) write_section(out, section);
+
+  // Groups in the order their requirement first appears, so the command decides the order.
+  std::vector<std::string> requirements;
+  std::size_t id_width = 0;
+  for (const Finding& finding : report.findings) {
+    if (std::find(requirements.begin(), requirements.end(), finding.requirement) ==
+        requirements.end()) {
+      requirements.push_back(finding.requirement);
+    }
+    id_width = std::max(id_width, columns(printable(finding.id)));
+  }
+  for (const std::string& requirement : requirements) {
+    out += '\n';
+    out += wrap(printable(requirement.empty() ? "Other findings" : requirement), 0);
+    for (const Finding& finding : report.findings) {
+      if (finding.requirement == requirement) write_finding(out, finding, id_width, options);
+    }
+  }
+
+  out += '\n';
+  out += summary(count(report), options);
+  return out;
+}
+
+}  // namespace report

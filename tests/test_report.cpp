@@ -1,0 +1,250 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "report/model.hpp"
+#include "report/render.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+// Text a hostile or careless certificate could carry: markup, quotes, a newline, control
+// characters (ESC, BEL, NUL), a byte that is not UTF-8, and real UTF-8.
+const std::string kTricky =
+    std::string("CN=\"Müller & Söhne\" <pool'01> \x1b[31mred\x07 tab\there\nsecond line ") +
+    std::string(1, '\0') + "nul \xff bad ✓";
+
+report::Report sample_report() {
+  report::Report report;
+  report.version = "0.1.0";
+  report.command = "check";
+  report.generated_at = "2024-05-01T12:00:00Z";
+  report.sections.push_back(
+      {"Stores", {{"personal", "store/personal"}, {"trusted root", "3 certificates"}}});
+  report.facts["store"] = "store";
+  report.facts["certificates"] = 3;
+
+  report::CertificateRef cert{kTricky, "CN=Example Issuing CA", "0A1B2C",
+                              "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:"
+                              "67:89:AB:CD:EF:01:23:45:67:89"};
+  report.findings.push_back({"bems.san.pool", "Subject Alternative Name", report::Status::pass,
+                             "SAN lists the pool FQDN", "SAN has bemsapppool.example.com.", "",
+                             std::nullopt});
+  report.findings.push_back({"bems.cn.fqdn", "Subject Name", report::Status::fail,
+                             "CN is a valid FQDN", kTricky,
+                             "Reissue the certificate with CN=bemsapppool.example.com.", cert});
+  report.findings.push_back({"bems.san.extra", "Subject Alternative Name", report::Status::warn,
+                             "SAN has no unexpected names", "SAN also lists <old> & \"legacy\".",
+                             "Remove the legacy name when you next renew.", std::nullopt});
+  report.findings.push_back({"lync.chain.intermediate", "Intermediate certificates",
+                             report::Status::skip, "Intermediate present in the store",
+                             "No Lync certificate was given.", "", std::nullopt});
+  report.findings.push_back({"misc.extra", "", report::Status::fail,
+                             "A finding with no requirement", "It still renders.",
+                             "Give it a requirement.", std::nullopt});
+  return report;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (std::size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("JSON parses back with every documented field and value") {
+  const report::Report report = sample_report();
+  const std::string json = report::render_json(report);
+  boost::json::error_code ec;
+  const boost::json::value parsed = boost::json::parse(json, ec);
+  REQUIRE_MESSAGE(!ec, ec.message() << "\n" << json);
+  const boost::json::object& root = parsed.as_object();
+
+  CHECK(root.at("tool").as_string() == "mtlsprobe");
+  CHECK(root.at("version").as_string() == "0.1.0");
+  CHECK(root.at("command").as_string() == "check");
+  CHECK(root.at("generated_at").as_string() == "2024-05-01T12:00:00Z");
+  CHECK(root.at("result").as_string() == "fail");
+  const boost::json::object& counts = root.at("counts").as_object();
+  CHECK(counts.at("pass").as_int64() == 1);
+  CHECK(counts.at("warn").as_int64() == 1);
+  CHECK(counts.at("fail").as_int64() == 2);
+  CHECK(counts.at("skip").as_int64() == 1);
+
+  const boost::json::object& section = root.at("sections").as_array().at(0).as_object();
+  CHECK(section.at("title").as_string() == "Stores");
+  CHECK(section.at("lines").as_array().at(1).as_object().at("key").as_string() == "trusted root");
+  CHECK(root.at("facts").as_object().at("certificates").as_int64() == 3);
+
+  const boost::json::array& findings = root.at("findings").as_array();
+  REQUIRE(findings.size() == 5);
+  CHECK(findings.at(0).as_object().at("certificate").is_null());
+  const boost::json::object& failed = findings.at(1).as_object();
+  CHECK(failed.at("id").as_string() == "bems.cn.fqdn");
+  CHECK(failed.at("requirement").as_string() == "Subject Name");
+  CHECK(failed.at("status").as_string() == "fail");
+  CHECK(failed.at("remedy").as_string() ==
+        "Reissue the certificate with CN=bemsapppool.example.com.");
+  // Everything but the one non-UTF-8 byte survives the round trip exactly.
+  std::string expected = kTricky;
+  expected.replace(expected.find('\xff'), 1, "\xEF\xBF\xBD");
+  CHECK(failed.at("detail").as_string() == expected);
+  const boost::json::object& cert = failed.at("certificate").as_object();
+  CHECK(cert.at("subject").as_string() == expected);
+  CHECK(cert.at("issuer").as_string() == "CN=Example Issuing CA");
+  CHECK(cert.at("serial").as_string() == "0A1B2C");
+  CHECK(cert.at("sha256").as_string().size() == 95);
+}
+
+TEST_CASE("JSON keeps field order and indents by two spaces") {
+  const std::string json = report::render_json(sample_report());
+  CHECK(json.rfind("{\n  \"tool\": \"mtlsprobe\",\n  \"version\": \"0.1.0\",\n", 0) == 0);
+  CHECK(json.find("\"tool\"") < json.find("\"result\""));
+  CHECK(json.find("\"result\"") < json.find("\"counts\""));
+  CHECK(json.find("\"facts\"") < json.find("\"findings\""));
+  CHECK(json.find("\n    {\n      \"id\": \"bems.san.pool\",\n") != std::string::npos);
+  CHECK(json.find("\"certificate\": null") != std::string::npos);
+  CHECK(json.back() == '\n');
+}
+
+TEST_CASE("JSON result is pass when nothing fails, warnings included") {
+  report::Report report = sample_report();
+  std::erase_if(report.findings,
+                [](const report::Finding& f) { return f.status == report::Status::fail; });
+  report.facts.clear();
+  report.sections.clear();
+  const boost::json::value parsed = boost::json::parse(report::render_json(report));
+  CHECK(parsed.at("result").as_string() == "pass");
+  CHECK(parsed.at("facts").as_object().empty());
+  CHECK(parsed.at("sections").as_array().empty());
+}
+
+TEST_CASE("JUnit XML is well-formed and counts failures and skips") {
+  const std::string xml = report::render_junit(sample_report());
+  CHECK(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", 0) == 0);
+  CHECK(xml.find("<testsuites name=\"mtlsprobe\" tests=\"5\" failures=\"2\" errors=\"0\" "
+                 "skipped=\"1\">") != std::string::npos);
+  CHECK(xml.find("<testsuite name=\"mtlsprobe check\" tests=\"5\" failures=\"2\" errors=\"0\" "
+                 "skipped=\"1\"") != std::string::npos);
+  CHECK(occurrences(xml, "<testcase ") == 5);
+  CHECK(occurrences(xml, "<failure ") == 2);
+  CHECK(occurrences(xml, "<skipped ") == 1);
+  CHECK(xml.find("<testcase classname=\"Subject Name\" name=\"bems.cn.fqdn\"") !=
+        std::string::npos);
+  CHECK(xml.find("<testcase classname=\"misc\" name=\"misc.extra\"") != std::string::npos);
+  CHECK(xml.find("<failure message=\"CN is a valid FQDN\" type=\"fail\">") != std::string::npos);
+  CHECK(xml.find("<skipped message=\"No Lync certificate was given.\"/>") != std::string::npos);
+  CHECK(xml.find("<system-out>WARN: SAN also lists &lt;old&gt; &amp; &quot;legacy&quot;. fix: "
+                 "Remove the legacy name when you next renew.</system-out>") != std::string::npos);
+  CHECK(xml.find("fix: Reissue the certificate") != std::string::npos);
+  // Characters XML 1.0 forbids even as references are gone.
+  CHECK(xml.find('\x1b') == std::string::npos);
+  CHECK(xml.find('\x07') == std::string::npos);
+  CHECK(xml.find('\0') == std::string::npos);
+  CHECK(xml.find("&#27;") == std::string::npos);
+
+  testing::TempDir dir;
+  testing::write_file(dir / "report.xml", xml);
+  const testing::ProcessResult lint =
+      testing::run_process({"xmllint", "--noout", (dir / "report.xml").string()});
+  REQUIRE_MESSAGE(lint.exit_code != 127, "xmllint is missing: apt-get install libxml2-utils");
+  CHECK_MESSAGE(lint.exit_code == 0, lint.err);
+}
+
+TEST_CASE("text groups findings by requirement in first-seen order") {
+  const std::string text = report::render_text(sample_report(), {});
+  CHECK(text.rfind("mtlsprobe - 0.1.0 - check - 2024-05-01T12:00:00Z\n", 0) == 0);
+  CHECK(text.find("\nStores\n  personal:      store/personal\n  trusted root:  3 certificates\n") !=
+        std::string::npos);
+  // Both SAN findings sit under one heading even though a Subject Name finding came between.
+  const std::size_t san = text.find("\nSubject Alternative Name\n");
+  const std::size_t subject = text.find("\nSubject Name\n");
+  const std::size_t intermediate = text.find("\nIntermediate certificates\n");
+  REQUIRE(san != std::string::npos);
+  CHECK(occurrences(text, "\nSubject Alternative Name\n") == 1);
+  CHECK(san < subject);
+  CHECK(subject < intermediate);
+  CHECK(text.find("\nOther findings\n") != std::string::npos);
+  CHECK(text.find("\n  PASS  bems.san.pool            SAN lists the pool FQDN\n"
+                  "  WARN  bems.san.extra           SAN has no unexpected names\n") > san);
+  CHECK(text.find("  FAIL  bems.cn.fqdn             CN is a valid FQDN\n") > subject);
+  CHECK(text.find("  SKIP  lync.chain.intermediate  Intermediate present in the store\n"
+                  "        No Lync certificate was given.\n") > intermediate);
+  CHECK(text.find("        fix: Reissue the certificate with CN=bemsapppool.example.com.\n") !=
+        std::string::npos);
+  CHECK(text.find("          serial:  0A1B2C\n") != std::string::npos);
+  CHECK(text.find("          SHA-256: AB:CD:EF") != std::string::npos);
+  CHECK(text.find("Müller & Söhne") != std::string::npos);
+  CHECK(text.find("\\x1B[31mred\\x07") != std::string::npos);
+  CHECK(text.ends_with("\nResult: FAIL - 2 failed, 1 warning, 1 passed, 1 skipped\n"));
+}
+
+TEST_CASE("text shows passing details only when verbose") {
+  CHECK(report::render_text(sample_report(), {}).find("SAN has bemsapppool") == std::string::npos);
+  report::TextOptions verbose;
+  verbose.verbose = true;
+  CHECK(report::render_text(sample_report(), verbose)
+            .find("SAN lists the pool FQDN\n        SAN has bemsapppool.example.com.\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("text has ANSI colour only when asked") {
+  const std::string plain = report::render_text(sample_report(), {});
+  CHECK(plain.find('\x1b') == std::string::npos);
+  report::TextOptions colour;
+  colour.color = true;
+  const std::string coloured = report::render_text(sample_report(), colour);
+  CHECK(coloured.find("\x1b[32mPASS\x1b[0m") != std::string::npos);
+  CHECK(coloured.find("\x1b[33mWARN\x1b[0m") != std::string::npos);
+  CHECK(coloured.find("\x1b[31mFAIL\x1b[0m") != std::string::npos);
+  CHECK(coloured.find("\x1b[90mSKIP\x1b[0m") != std::string::npos);
+}
+
+TEST_CASE("text wraps long details at about 100 columns under the finding") {
+  report::Report report = sample_report();
+  std::string long_detail;
+  for (int i = 0; i < 40; ++i) long_detail += "word" + std::to_string(i) + " ";
+  report.findings.at(1).detail = long_detail;
+  const std::string text = report::render_text(report, {});
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    if (line.find("word") != std::string::npos) {
+      CHECK(line.rfind("        word", 0) == 0);
+      CHECK(line.size() <= 100);
+    }
+    start = end + 1;
+  }
+  CHECK(text.find("word39") != std::string::npos);
+}
+
+TEST_CASE("summary says PASS when nothing fails") {
+  report::Report report = sample_report();
+  std::erase_if(report.findings,
+                [](const report::Finding& f) { return f.status == report::Status::fail; });
+  CHECK(report::render_text(report, {})
+            .ends_with("\nResult: PASS - 0 failed, 1 warning, 1 passed, 1 skipped\n"));
+}
+
+TEST_CASE("exit code is 0 for passes and warnings, 1 for failures and strict warnings") {
+  report::Report report;
+  report.findings.push_back({"a", "r", report::Status::pass, "t", "", "", std::nullopt});
+  report.findings.push_back({"b", "r", report::Status::skip, "t", "", "", std::nullopt});
+  CHECK(report::exit_code(report, false) == report::kExitPass);
+  CHECK(report::exit_code(report, true) == report::kExitPass);
+  report.findings.push_back({"c", "r", report::Status::warn, "t", "", "", std::nullopt});
+  CHECK(report::exit_code(report, false) == report::kExitPass);
+  CHECK(report::exit_code(report, true) == report::kExitFail);
+  report.findings.push_back({"d", "r", report::Status::fail, "t", "", "", std::nullopt});
+  CHECK(report::exit_code(report, false) == report::kExitFail);
+  CHECK(report::exit_code(report, true) == report::kExitFail);
+}
