@@ -1,0 +1,61 @@
+#pragma once
+// Options shared by several subcommands: where an endpoint's credentials and
+// stores come from, and how the report is written.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "report/model.hpp"
+#include "report/render.hpp"
+#include "tls/result.hpp"
+#include "tls/store.hpp"
+
+namespace probe {
+
+// One endpoint's store flags. `prefix` is "" for our side and "peer-" for the other.
+struct StoreFlags {
+  std::string store;
+  std::string cert, key, pfx;
+  std::vector<std::string> trusted_roots, intermediates;
+  std::string password_env, password_file;
+  bool system_roots = false;
+
+  bool empty() const {
+    return store.empty() && cert.empty() && pfx.empty() && trusted_roots.empty() &&
+           intermediates.empty();
+  }
+};
+
+void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& prefix,
+                     const std::string& who);
+
+// Turns flags into loader options (reading the password). Errors are one line.
+tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
+
+// Loads the store and prints every unreadable file, one line each, to stderr.
+// Returns nullopt when any file could not be used (the caller exits 2).
+std::optional<tls::Store> load_store_or_report(const StoreFlags& flags, const std::string& who);
+
+struct ReportFlags {
+  std::string format = "text";
+  std::string output;
+  bool no_color = false;
+  bool strict = false;
+  bool verbose = false;
+};
+
+void add_report_flags(CLI::App* command, ReportFlags& flags);
+
+// Renders the report to --output or stdout and returns the exit code.
+int emit_report(const report::Report& report, const ReportFlags& flags);
+
+// "2026-11-25T12:00:00Z"
+std::string utc_timestamp();
+
+// Prints "mtlsprobe: error: <message>" to stderr and returns exit code 2.
+int fail_input(const std::string& message);
+
+}  // namespace probe
