@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", MTLSPROBE_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
+  // Options of a subcommand go in a section named after it, e.g. [check]
+  // with `store = "lab/bems"`; `mtlsprobe check --config FILE` reads it.
+  app.set_config("--config", "",
+                 "Read options from an INI/TOML file: a [check], [connect], [serve] ... "
+                 "section per command, option names without the leading --");
 
   probe::Action action;
   probe::add_check_command(app, action);

@@ -1,13 +1,190 @@
+// Loading certificates, keys and stores from files made by the openssl CLI,
+// and every kind of bad input the brief names.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
+#include "tests/support/openssl_pki.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"
 
-TEST_CASE("a garbage file is refused with a message naming it") {
-  testing::TempDir dir;
-  testing::write_file(dir / "garbage.pem", "this is not a certificate\x01\x02");
-  auto loaded = tls::load_credential_file(dir / "garbage.pem", std::nullopt);
-  REQUIRE_FALSE(loaded.ok());
-  CHECK(loaded.error().message.find("garbage.pem") != std::string::npos);
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+namespace {
+
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+void openssl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = testing::run_process(argv);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+}
+
+}  // namespace
+
+TEST_CASE("a PEM file with several certificates loads all of them in order") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  testing::write_file(dir / "bundle.pem", testing::read_file(pki.intermediate_cert) +
+                                              testing::read_file(pki.root_cert));
+  auto loaded = tls::load_credential_file(dir / "bundle.pem", std::nullopt);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->certificates.size() == 2);
+  CHECK(loaded->certificates[0].info().common_name == "OpenSSL CLI Issuing CA");
+  CHECK(loaded->certificates[1].info().self_signed);
+  CHECK_FALSE(loaded->key);
+}
+
+TEST_CASE("a DER certificate and a DER key load") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"x509", "-in", pki.leaf_cert.string(), "-outform", "DER", "-out",
+           (dir / "leaf.cer").string()});
+  openssl({"pkey", "-in", pki.leaf_key.string(), "-outform", "DER", "-out",
+           (dir / "leaf.der.key").string()});
+  auto cert = tls::load_credential_file(dir / "leaf.cer", std::nullopt);
+  REQUIRE(cert.ok());
+  CHECK(cert->format == "DER");
+  CHECK(cert->certificates.at(0).info().san_dns.size() == 2);
+  auto key = tls::load_credential_file(dir / "leaf.der.key", std::nullopt);
+  REQUIRE(key.ok());
+  REQUIRE(key->key);
+  CHECK(key->key->matches(cert->certificates.at(0)));
+}
+
+TEST_CASE("an encrypted PKCS#8 key needs its password and refuses a wrong one") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"pkcs8", "-topk8", "-in", pki.leaf_key.string(), "-out", (dir / "enc.key").string(),
+           "-passout", "pass:s3cret-pass"});
+  auto none = tls::load_credential_file(dir / "enc.key", std::nullopt);
+  REQUIRE_FALSE(none.ok());
+  CHECK(mentions(none.error().message, "encrypted"));
+  auto wrong = tls::load_credential_file(dir / "enc.key", tls::Secret("nope"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(mentions(wrong.error().message, "wrong password"));
+  CHECK_FALSE(mentions(wrong.error().message, "nope"));
+  auto right = tls::load_credential_file(dir / "enc.key", tls::Secret("s3cret-pass"));
+  REQUIRE(right.ok());
+  CHECK(right->key);
+}
+
+TEST_CASE("a PKCS#12 file loads with its password and is refused with a wrong or missing one") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"pkcs12", "-export", "-in", pki.leaf_cert.string(), "-inkey", pki.leaf_key.string(),
+           "-certfile", pki.intermediate_cert.string(), "-out", (dir / "bems.pfx").string(),
+           "-passout", "pass:pfx-pass"});
+  auto right = tls::load_credential_file(dir / "bems.pfx", tls::Secret("pfx-pass"));
+  REQUIRE(right.ok());
+  CHECK(right->format == "PKCS#12");
+  REQUIRE(right->key);
+  REQUIRE(right->certificates.size() == 2);
+  CHECK(right->key->matches(right->certificates[0]));
+  auto wrong = tls::load_credential_file(dir / "bems.pfx", tls::Secret("wrong"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(mentions(wrong.error().message, "bems.pfx"));
+  CHECK(mentions(wrong.error().message, "wrong password"));
+  auto missing = tls::load_credential_file(dir / "bems.pfx", std::nullopt);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(mentions(missing.error().message, "--password-env"));
+}
+
+TEST_CASE("a legacy (RC2/3DES) PKCS#12 as old Windows exports it loads") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"pkcs12", "-export", "-legacy", "-in", pki.leaf_cert.string(), "-inkey",
+           pki.leaf_key.string(), "-out", (dir / "legacy.pfx").string(), "-passout",
+           "pass:legacy"});
+  auto loaded = tls::load_credential_file(dir / "legacy.pfx", tls::Secret("legacy"));
+  REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
+  CHECK(loaded->key);
+}
+
+TEST_CASE("bad files each give one message naming the file") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  std::string leaf = testing::read_file(pki.leaf_cert);
+
+  testing::write_file(dir / "garbage.crt", std::string("\x30\x82\x01garbage bytes\x00\xff", 18));
+  testing::write_file(dir / "truncated.pem", leaf.substr(0, leaf.size() / 2));
+  testing::write_file(dir / "empty.pem", "");
+  fs::create_directories(dir / "a-folder.pem");
+  {
+    std::ofstream big(dir / "huge.pem", std::ios::binary);
+    big.seekp(50 * 1024 * 1024);
+    big.put('\n');
+  }
+  struct Case {
+    const char* file;
+    const char* reason;
+  } cases[] = {{"garbage.crt", "not a certificate or key"},
+               {"truncated.pem", "truncated or corrupt"},
+               {"empty.pem", "empty"},
+               {"a-folder.pem", "is a directory"},
+               {"huge.pem", "too large"},
+               {"absent.pem", "no such file"}};
+  for (const auto& c : cases) {
+    CAPTURE(c.file);
+    auto loaded = tls::load_credential_file(dir / c.file, std::nullopt);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(mentions(loaded.error().message, c.file));
+    CHECK(mentions(loaded.error().message, c.reason));
+    CHECK(loaded.error().message.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("a store reads every file of its folders and names each one it cannot use") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  auto store_dir = testing::make_store(dir / "store", pki);
+  openssl({"pkey", "-in", pki.leaf_key.string(), "-outform", "DER", "-out",
+           (store_dir / "trusted-root" / "oops.der").string()});
+  testing::write_file(store_dir / "intermediate" / "notes.txt", "not a cert");
+  tls::StoreOptions options;
+  options.folder = store_dir;
+  auto store = tls::load_store(options);
+  REQUIRE(store.leaf);
+  CHECK(store.key);
+  CHECK(store.trusted_roots.size() == 1);
+  CHECK(store.intermediates.size() == 1);
+  REQUIRE(store.problems.size() == 2);
+  CHECK(mentions(store.problems[0].reason + store.problems[1].reason, "oops.der"));
+  CHECK(mentions(store.problems[0].reason + store.problems[1].reason, "private key"));
+  CHECK(mentions(store.problems[0].reason + store.problems[1].reason, "notes.txt"));
+}
+
+TEST_CASE("an empty folder is not a store") {
+  TempDir dir;
+  fs::create_directories(dir / "empty");
+  tls::StoreOptions options;
+  options.folder = dir / "empty";
+  auto store = tls::load_store(options);
+  REQUIRE(store.problems.size() == 1);
+  CHECK(mentions(store.problems[0].reason, "not a store folder"));
+}
+
+TEST_CASE("individual flags override the store's folders") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  auto other = testing::make_openssl_pki(dir / "other");
+  auto store_dir = testing::make_store(dir / "store", pki);
+  tls::StoreOptions options;
+  options.folder = store_dir;
+  options.cert = other.leaf_cert;
+  options.key = other.leaf_key;
+  options.trusted_roots = {other.root_cert};
+  auto store = tls::load_store(options);
+  REQUIRE(store.problems.empty());
+  REQUIRE(store.leaf);
+  CHECK(store.leaf->file == other.leaf_cert);
+  CHECK(store.key->matches(store.leaf->certificate));
+  REQUIRE(store.trusted_roots.size() == 1);
+  CHECK(store.trusted_roots[0].file == other.root_cert);
+  CHECK(store.intermediates.size() == 1);  // still from the folder
 }

@@ -70,8 +70,6 @@ void add_check_command(CLI::App& app, Action& action) {
                          "Example: mtlsprobe check --store lab/bems --peer-store lab/lync --pool "
                          "bemsapppool.example.com "
                          "--instance bemsserver01.example.com --instance bemsserver02.example.com");
-  command->set_config("--config", "",
-                      "Read options from a file (INI/TOML: option names without --)");
   add_store_flags(command, flags->bems, "", "BEMS");
   add_store_flags(command, flags->lync, "peer-", "Lync/Skype pool");
   command->add_option(

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds mtlsprobe into build/ (warnings are errors).
+# Usage: build.sh [extra cmake args...]   BUILD_DIR=... to choose the folder.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BUILD_DIR:-$root/build}"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DMTLSPROBE_WERROR=ON "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"

@@ -1,0 +1,146 @@
+// `mtlsprobe check` end to end on stores made with the openssl CLI.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "tests/support/openssl_pki.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::run_mtlsprobe;
+using testing::TempDir;
+
+namespace {
+
+bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string status_of(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id) return std::string(finding.at("status").as_string());
+  return "absent";
+}
+
+struct Fixture {
+  TempDir dir;
+  testing::OpensslPki bems_pki = testing::make_openssl_pki(dir / "pki");
+  fs::path bems = testing::make_store(dir / "bems", bems_pki);
+  fs::path lync;
+  Fixture() {
+    testing::openssl_issue_leaf(bems_pki, dir / "pki" / "lync.crt", dir / "pki" / "lync.key",
+                                {.cn = "lyncpool.example.com", .dns = {"lyncpool.example.com"}});
+    testing::OpensslPki lync_pki = bems_pki;
+    lync_pki.leaf_cert = dir / "pki" / "lync.crt";
+    lync_pki.leaf_key = dir / "pki" / "lync.key";
+    lync = testing::make_store(dir / "lync", lync_pki);
+  }
+  std::vector<std::string> args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> all{"check", "--store", bems.string(), "--peer-store", lync.string(),
+                                 "--pool", "bemsapppool.example.com", "--instance", "bemsserver01.example.com"};
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("check passes a correct pair of stores made with the openssl command line") {
+  Fixture f;
+  auto result = run_mtlsprobe(f.args({"--format", "json"}));
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(report.at("result").as_string() == "pass");
+  for (const char* id : {"bems.key.present", "bems.key.matches", "bems.key.readable", "bems.chain.trusted",
+                         "lync.chain.trusted", "bems.chain.intermediates", "lync.chain.intermediates",
+                         "bems.store.placement", "lync.store.placement", "bems.store.issuer-list",
+                         "bems.subject.cn-fqdn", "bems.san.pool", "bems.san.instances", "trust.mutual",
+                         "bems.validity", "lync.validity", "bems.eku", "lync.eku", "bems.key.strength",
+                         "lync.key.strength", "bems.revocation.published", "lync.revocation.published"}) {
+    CAPTURE(id);
+    CHECK(status_of(report, id) == "pass");
+  }
+}
+
+TEST_CASE("check names a missing instance and exits 1; JUnit and --output work") {
+  Fixture f;
+  auto text = run_mtlsprobe(f.args({"--instance", "bemsserver02.example.com", "--no-color"}));
+  CHECK(text.exit_code == 1);
+  CHECK(mentions(text.out, "FAIL  bems.san.instances"));
+  CHECK(mentions(text.out, "bemsserver02.example.com"));
+  auto junit_file = f.dir / "report.xml";
+  auto junit = run_mtlsprobe(
+      f.args({"--instance", "bemsserver02.example.com", "--format", "junit", "--output", junit_file.string()}));
+  CHECK(junit.exit_code == 1);
+  CHECK(junit.out.empty());
+  CHECK(mentions(testing::read_file(junit_file), "<failure"));
+}
+
+TEST_CASE("a certificate without clientAuth fails the EKU rule only") {
+  Fixture f;
+  testing::openssl_issue_leaf(f.bems_pki, f.bems / "personal" / "cert.pem", f.bems / "personal" / "key.pem",
+                              {.eku = "serverAuth"});
+  auto result = run_mtlsprobe(f.args({"--format", "json"}));
+  CHECK(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "bems.eku") == "fail");
+  CHECK(status_of(report, "bems.chain.trusted") == "pass");
+  CHECK(status_of(report, "bems.san.pool") == "pass");
+}
+
+TEST_CASE("a config file gives the same options") {
+  Fixture f;
+  testing::write_file(f.dir / "check.ini", "[check]\nstore=" + f.bems.string() + "\npeer-store=" + f.lync.string() +
+                                               "\npool=bemsapppool.example.com\ninstance=bemsserver01.example.com\n");
+  auto result = run_mtlsprobe({"check", "--config", (f.dir / "check.ini").string(), "--format", "json"});
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "bems.san.instances") == "pass");
+  CHECK(status_of(report, "trust.mutual") == "pass");
+}
+
+TEST_CASE("--strict makes a warning fail") {
+  Fixture f;
+  fs::permissions(f.bems / "personal" / "key.pem", fs::perms::others_read, fs::perm_options::add);
+  auto relaxed = run_mtlsprobe(f.args());
+  CHECK(relaxed.exit_code == 0);
+  CHECK(mentions(relaxed.out, "WARN  bems.key.readable"));
+  auto strict = run_mtlsprobe(f.args({"--strict"}));
+  CHECK(strict.exit_code == 1);
+}
+
+TEST_CASE("unreadable input exits 2 with one line naming the file") {
+  Fixture f;
+  SUBCASE("garbage in trusted-root") {
+    testing::write_file(f.bems / "trusted-root" / "junk.crt", "junk");
+    auto result = run_mtlsprobe(f.args());
+    CHECK(result.exit_code == 2);
+    CHECK(mentions(result.err, "junk.crt"));
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  }
+  SUBCASE("a store that does not exist") {
+    auto result = run_mtlsprobe({"check", "--store", (f.dir / "nope").string()});
+    CHECK(result.exit_code == 2);
+    CHECK(mentions(result.err, "no such store folder"));
+  }
+  SUBCASE("a pfx with the wrong password; the password never appears") {
+    auto pfx = f.dir / "bems.pfx";
+    auto made = testing::run_process({"openssl", "pkcs12", "-export", "-in", f.bems_pki.leaf_cert.string(), "-inkey",
+                                      f.bems_pki.leaf_key.string(), "-out", pfx.string(), "-passout", "pass:right"});
+    REQUIRE(made.exit_code == 0);
+    auto result = run_mtlsprobe({"check", "--pfx", pfx.string(), "--password-env", "PFX_PASS", "--trusted-root",
+                                 f.bems_pki.root_cert.string()},
+                                std::chrono::seconds(30), {{"PFX_PASS", "Wr0ngSecret"}});
+    CHECK(result.exit_code == 2);
+    CHECK(mentions(result.err, "wrong password"));
+    CHECK_FALSE(mentions(result.out + result.err, "Wr0ngSecret"));
+  }
+  SUBCASE("an unknown option") {
+    auto result = run_mtlsprobe({"check", "--no-such-flag"});
+    CHECK(result.exit_code == 2);
+  }
+  SUBCASE("nothing to check") {
+    auto result = run_mtlsprobe({"check"});
+    CHECK(result.exit_code == 2);
+    CHECK(mentions(result.err, "--store"));
+  }
+}
