@@ -1,0 +1,104 @@
+// Every lab flaw breaks exactly the findings it should, and the clean lab
+// passes every finding: the rules against real certificates with exactly
+// one defect each, made by the lab issuer.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "probe/lab_pki.hpp"
+#include "probe/requirements.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tls/store.hpp"
+
+namespace {
+
+using Expected = std::map<std::string, report::Status>;
+constexpr auto fail = report::Status::fail;
+constexpr auto warn = report::Status::warn;
+constexpr auto skip = report::Status::skip;
+
+// Findings that are not `pass` for each flaw; everything else must pass.
+const std::map<std::string, Expected>& expected_by_flaw() {
+  static const std::map<std::string, Expected> table = {
+      {"missing-key", {{"bems.key.present", fail}, {"bems.key.matches", skip}, {"bems.key.readable", skip}}},
+      {"key-mismatch", {{"bems.key.matches", fail}}},
+      {"untrusted-root", {{"bems.chain.trusted", fail}, {"trust.mutual", fail}}},
+      {"missing-intermediate", {{"bems.chain.intermediates", fail}, {"lync.chain.intermediates", fail}}},
+      {"root-in-intermediate-store", {{"bems.store.placement", warn}}},
+      {"cn-not-fqdn", {{"bems.subject.cn-fqdn", fail}}},
+      {"san-missing-pool", {{"bems.san.pool", fail}}},
+      {"san-missing-instance", {{"bems.san.instances", fail}}},
+      {"expired", {{"bems.validity", fail}}},
+      {"not-yet-valid", {{"bems.validity", fail}}},
+      {"no-client-auth-eku", {{"bems.eku", fail}}},
+      {"weak-key", {{"bems.key.strength", fail}}},
+      {"sha1-signature", {{"bems.key.strength", fail}}},
+      {"separate-untrusted-cas",
+       {{"lync.chain.trusted", fail}, {"lync.chain.intermediates", fail}, {"trust.mutual", fail}}},
+      {"intermediate-in-root-store", {{"bems.store.placement", fail}}},
+      {"no-revocation-info", {{"bems.revocation.published", warn}}},
+  };
+  return table;
+}
+
+Expected not_passing(const std::optional<std::string>& flaw, report::Finding* sample = nullptr) {
+  testing::TempDir dir;
+  probe::LabOptions options;
+  options.flaw = flaw;
+  auto built = probe::build_lab(dir.path(), options);
+  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().message));
+  tls::StoreOptions bems_options, lync_options;
+  bems_options.folder = dir / "bems";
+  lync_options.folder = dir / "lync";
+  tls::Store bems = tls::load_store(bems_options);
+  tls::Store lync = tls::load_store(lync_options);
+  REQUIRE(bems.problems.empty());
+  REQUIRE(lync.problems.empty());
+
+  probe::OfflineInputs inputs;
+  inputs.bems = &bems;
+  inputs.lync = &lync;
+  inputs.pool = options.pool;
+  inputs.instances = options.instances;
+  Expected seen;
+  for (const auto& finding : probe::evaluate_offline(inputs)) {
+    CHECK_FALSE(finding.detail.empty());
+    if (finding.status != report::Status::pass) {
+      seen[finding.id] = finding.status;
+      CHECK_MESSAGE((finding.status == skip || !finding.remedy.empty()), finding.id);
+      if (sample && finding.status == fail) *sample = finding;
+    }
+  }
+  return seen;
+}
+
+std::string describe(const Expected& findings) {
+  std::string text;
+  for (const auto& [id, status] : findings) text += id + "=" + std::string(report::to_string(status)) + " ";
+  return text.empty() ? "(all pass)" : text;
+}
+
+}  // namespace
+
+TEST_CASE("the clean lab passes every finding") {
+  CHECK(describe(not_passing(std::nullopt)) == "(all pass)");
+}
+
+TEST_CASE("every lab flaw breaks exactly the findings it should") {
+  for (const auto& flaw : probe::lab_flaws()) {
+    const std::string name(flaw.name);
+    CAPTURE(name);
+    auto expected = expected_by_flaw().find(name);
+    REQUIRE_MESSAGE(expected != expected_by_flaw().end(), "no expectation for flaw " << name);
+    CHECK(describe(not_passing(name)) == describe(expected->second));
+  }
+}
+
+TEST_CASE("a failing finding names the certificate and the store folder to fix") {
+  report::Finding finding;
+  not_passing(std::string("missing-intermediate"), &finding);
+  REQUIRE(finding.certificate);
+  CHECK(finding.certificate->subject.find("bemsapppool.example.com") != std::string::npos);
+  CHECK(finding.certificate->sha256.size() == 95);
+  CHECK(finding.remedy.find("intermediate/") != std::string::npos);
+}
