@@ -38,15 +38,26 @@ tls::CertificateSpec leaf_spec() {
   return spec;
 }
 
-// Root, intermediate and leaf, as a small fixture shared by the cases.
+// Key generation dominates the run time, so the fixture keys are made once;
+// each case still issues its own certificates.
+const tls::PrivateKey& shared_root_key() {
+  static const tls::PrivateKey key = rsa_key();
+  return key;
+}
+const tls::PrivateKey& shared_leaf_key() {
+  static const tls::PrivateKey key = rsa_key();
+  return key;
+}
+
+// Root (RSA), intermediate (EC) and leaf (RSA), shared by the cases.
 struct Chain {
-  tls::PrivateKey root_key = rsa_key();
+  tls::PrivateKey root_key = shared_root_key();
   tls::Certificate root =
       tls::issue_certificate(ca_spec("Test Root"), root_key, nullptr, root_key).value();
   tls::PrivateKey issuing_key = ec_key();
   tls::Certificate issuing =
       tls::issue_certificate(ca_spec("Test Issuing"), issuing_key, &root, root_key).value();
-  tls::PrivateKey leaf_key = rsa_key();
+  tls::PrivateKey leaf_key = shared_leaf_key();
   tls::Certificate leaf =
       tls::issue_certificate(leaf_spec(), leaf_key, &issuing, issuing_key).value();
 };
@@ -142,8 +153,10 @@ TEST_CASE("a chain of issued certificates verifies against its root, not against
   CHECK_MESSAGE(result.trusted, result.error);
   CHECK(result.chain.size() == 3);
 
-  Chain other;
-  auto untrusted = tls::verify_chain(chain.leaf, {chain.issuing}, {other.root}, policy);
+  auto other_key = ec_key();
+  auto other_root =
+      tls::issue_certificate(ca_spec("Other Root"), other_key, nullptr, other_key).value();
+  auto untrusted = tls::verify_chain(chain.leaf, {chain.issuing}, {other_root}, policy);
   CHECK_FALSE(untrusted.trusted);
 }
 
@@ -158,6 +171,10 @@ TEST_CASE("bad specs are refused with a reason") {
   auto wrong_issuer_key =
       tls::issue_certificate(leaf_spec(), chain.leaf_key, &chain.issuing, chain.root_key);
   CHECK_FALSE(wrong_issuer_key.ok());
+
+  auto self_signed_with_other_key =
+      tls::issue_certificate(ca_spec("Odd Root"), chain.issuing_key, nullptr, chain.root_key);
+  CHECK_FALSE(self_signed_with_other_key.ok());
 
   spec = leaf_spec();
   spec.digest = "NOPE";

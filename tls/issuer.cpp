@@ -163,6 +163,10 @@ Result<Certificate> issue_certificate(const CertificateSpec& spec, const Private
   if (issuer_cert && !issuer_key.matches(*issuer_cert))
     return Error{"the issuer key does not belong to the issuer certificate " +
                  describe(issuer_cert->info())};
+  if (!issuer_cert && EVP_PKEY_eq(subject_key.native(), issuer_key.native()) != 1) {
+    clear_openssl_errors();
+    return Error{"a self-signed certificate must be signed with its own key"};
+  }
   const EVP_MD* digest = nullptr;
   if (!spec.digest.empty()) {
     digest = EVP_get_digestbyname(spec.digest.c_str());
