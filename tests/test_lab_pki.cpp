@@ -413,3 +413,30 @@ TEST_CASE("pki init refuses bad input with one line and exit 2") {
   CHECK(not_folder.exit_code == 2);
   CHECK(not_folder.err.find("not a folder") != std::string::npos);
 }
+
+TEST_CASE("openssl itself accepts the lab: chains verify and the .pfx opens with its password") {
+  testing::TempDir dir;
+  probe::LabOptions options;
+  options.key_type = probe::LabKeyType::ecdsa_p256;
+  options.pfx_password = tls::Secret("lab password");
+  auto built = probe::build_lab(dir.path(), options);
+  REQUIRE_MESSAGE(built.ok(), built.error().message);
+  for (const std::string side : {"bems", "lync"}) {
+    for (const std::string purpose : {"sslserver", "sslclient"}) {
+      auto verify = testing::run_process(
+          {"openssl", "verify", "-purpose", purpose, "-CAfile",
+           (dir / (side + "/trusted-root/lab-root.crt")).string(), "-untrusted",
+           (dir / (side + "/intermediate/lab-issuing-ca.crt")).string(),
+           (dir / (side + "/personal/" + side + ".crt")).string()});
+      CHECK_MESSAGE(verify.exit_code == 0,
+                    side << " " << purpose << ": " << verify.out << verify.err);
+    }
+  }
+  auto pkcs12 = testing::run_process({"openssl", "pkcs12", "-in", (dir / "bems.pfx").string(),
+                                      "-passin", "pass:lab password", "-nokeys", "-info"});
+  CHECK_MESSAGE(pkcs12.exit_code == 0, pkcs12.err);
+  CHECK(pkcs12.err.find("AES-256-CBC") != std::string::npos);
+  auto wrong = testing::run_process({"openssl", "pkcs12", "-in", (dir / "bems.pfx").string(),
+                                     "-passin", "pass:wrong", "-nokeys"});
+  CHECK(wrong.exit_code != 0);
+}
