@@ -1,0 +1,256 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "tests/support/temp_dir.hpp"
+#include "tls/chain.hpp"
+#include "tls/issuer.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+bool contains(const std::vector<std::string>& values, const std::string& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+tls::PrivateKey rsa_key() { return tls::generate_key({tls::KeySpec::rsa, 2048, ""}).value(); }
+tls::PrivateKey ec_key() { return tls::generate_key({tls::KeySpec::ec, 0, "P-256"}).value(); }
+
+tls::CertificateSpec ca_spec(const std::string& name) {
+  tls::CertificateSpec spec;
+  spec.common_name = name;
+  spec.organization = "mtlsprobe tests";
+  spec.is_ca = true;
+  return spec;
+}
+
+tls::CertificateSpec leaf_spec() {
+  tls::CertificateSpec spec;
+  spec.common_name = "pool.example.com";
+  spec.dns_names = {"pool.example.com", "node1.example.com"};
+  spec.ip_addresses = {"127.0.0.1", "::1"};
+  spec.eku = {"serverAuth", "clientAuth"};
+  spec.crl_urls = {"http://pki.example.com/crl/issuing.crl"};
+  spec.ocsp_urls = {"http://pki.example.com/ocsp"};
+  spec.ca_issuer_urls = {"http://pki.example.com/issuing.crt"};
+  return spec;
+}
+
+// Key generation dominates the run time, so the fixture keys are made once;
+// each case still issues its own certificates.
+const tls::PrivateKey& shared_root_key() {
+  static const tls::PrivateKey key = rsa_key();
+  return key;
+}
+const tls::PrivateKey& shared_leaf_key() {
+  static const tls::PrivateKey key = rsa_key();
+  return key;
+}
+
+// Root (RSA), intermediate (EC) and leaf (RSA), shared by the cases.
+struct Chain {
+  tls::PrivateKey root_key = shared_root_key();
+  tls::Certificate root =
+      tls::issue_certificate(ca_spec("Test Root"), root_key, nullptr, root_key).value();
+  tls::PrivateKey issuing_key = ec_key();
+  tls::Certificate issuing =
+      tls::issue_certificate(ca_spec("Test Issuing"), issuing_key, &root, root_key).value();
+  tls::PrivateKey leaf_key = shared_leaf_key();
+  tls::Certificate leaf =
+      tls::issue_certificate(leaf_spec(), leaf_key, &issuing, issuing_key).value();
+};
+
+int file_mode(const std::filesystem::path& file) {
+  struct stat info {};
+  REQUIRE(::stat(file.c_str(), &info) == 0);
+  return static_cast<int>(info.st_mode & 0777);
+}
+
+}  // namespace
+
+TEST_CASE("generated keys have the requested type and size") {
+  auto rsa = tls::generate_key({tls::KeySpec::rsa, 1024, ""});
+  REQUIRE(rsa.ok());
+  CHECK(rsa->type() == "RSA");
+  CHECK(rsa->bits() == 1024);
+  auto ec = tls::generate_key({tls::KeySpec::ec, 0, "P-384"});
+  REQUIRE(ec.ok());
+  CHECK(ec->type() == "EC");
+  CHECK(ec->bits() == 384);
+  auto bad = tls::generate_key({tls::KeySpec::ec, 0, "no-such-curve"});
+  CHECK_FALSE(bad.ok());
+}
+
+TEST_CASE("an issued leaf carries exactly the requested names, usages, URLs and validity") {
+  Chain chain;
+  const auto& info = chain.leaf.info();
+  CHECK(info.common_name == "pool.example.com");
+  CHECK(info.issuer.find("CN=Test Issuing") != std::string::npos);
+  CHECK(info.san_dns == std::vector<std::string>{"pool.example.com", "node1.example.com"});
+  CHECK(info.san_ip == std::vector<std::string>{"127.0.0.1", "0:0:0:0:0:0:0:1"});
+  CHECK(info.eku == std::vector<std::string>{"serverAuth", "clientAuth"});
+  CHECK(contains(info.key_usage, "digitalSignature"));
+  CHECK(contains(info.key_usage, "keyEncipherment"));
+  CHECK_FALSE(info.is_ca);
+  CHECK(info.crl_urls == std::vector<std::string>{"http://pki.example.com/crl/issuing.crl"});
+  CHECK(info.ocsp_urls == std::vector<std::string>{"http://pki.example.com/ocsp"});
+  CHECK(info.ca_issuer_urls == std::vector<std::string>{"http://pki.example.com/issuing.crt"});
+  CHECK(info.key_type == "RSA");
+  CHECK(info.key_bits == 2048);
+  CHECK(info.signature_digest == "SHA256");
+  CHECK(info.not_before < tls::Clock::now());
+  CHECK(info.not_after > tls::Clock::now() + 364 * 24h);
+  CHECK(info.serial_hex.size() == 32);  // 16 random bytes, top bit clear
+  CHECK(chain.leaf.issued_by(chain.issuing));
+}
+
+TEST_CASE("CA certificates get CA usages, a path length and are self-signed at the root") {
+  Chain chain;
+  CHECK(chain.root.info().self_signed);
+  CHECK(chain.root.info().is_ca);
+  CHECK(contains(chain.root.info().key_usage, "keyCertSign"));
+  CHECK(contains(chain.root.info().key_usage, "cRLSign"));
+  auto spec = ca_spec("Limited");
+  spec.path_length = 0;
+  auto limited = tls::issue_certificate(spec, chain.issuing_key, &chain.root, chain.root_key);
+  REQUIRE(limited.ok());
+  CHECK(limited->info().path_length == 0);
+  CHECK_FALSE(limited->info().self_signed);
+}
+
+TEST_CASE("an EC leaf gets digitalSignature only and a SHA-1 request is honoured") {
+  Chain chain;
+  auto spec = leaf_spec();
+  spec.digest = "SHA1";
+  auto key = ec_key();
+  auto leaf = tls::issue_certificate(spec, key, &chain.issuing, chain.issuing_key);
+  REQUIRE(leaf.ok());
+  CHECK(leaf->info().key_usage == std::vector<std::string>{"digitalSignature"});
+  CHECK(leaf->info().key_type == "EC");
+  CHECK(leaf->info().signature_digest == "SHA1");
+}
+
+TEST_CASE("the validity period is set to the second") {
+  Chain chain;
+  auto spec = leaf_spec();
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(tls::Clock::now());
+  spec.not_before = now - 400 * 24h;
+  spec.not_after = now - 24h;
+  auto leaf = tls::issue_certificate(spec, chain.leaf_key, &chain.issuing, chain.issuing_key);
+  REQUIRE(leaf.ok());
+  CHECK(leaf->info().not_before == now - 400 * 24h);
+  CHECK(leaf->info().not_after == now - 24h);
+}
+
+TEST_CASE("a chain of issued certificates verifies against its root, not against another") {
+  Chain chain;
+  tls::VerifyPolicy policy;
+  policy.purpose = tls::Purpose::server_auth;
+  policy.peer_name = "node1.example.com";
+  auto result = tls::verify_chain(chain.leaf, {chain.issuing}, {chain.root}, policy);
+  CHECK_MESSAGE(result.trusted, result.error);
+  CHECK(result.chain.size() == 3);
+
+  auto other_key = ec_key();
+  auto other_root =
+      tls::issue_certificate(ca_spec("Other Root"), other_key, nullptr, other_key).value();
+  auto untrusted = tls::verify_chain(chain.leaf, {chain.issuing}, {other_root}, policy);
+  CHECK_FALSE(untrusted.trusted);
+}
+
+TEST_CASE("bad specs are refused with a reason") {
+  Chain chain;
+  auto spec = leaf_spec();
+  spec.dns_names.push_back("a.example.com,DNS:evil.example.com");
+  auto comma = tls::issue_certificate(spec, chain.leaf_key, &chain.issuing, chain.issuing_key);
+  REQUIRE_FALSE(comma.ok());
+  CHECK(comma.error().message.find("comma") != std::string::npos);
+
+  auto wrong_issuer_key =
+      tls::issue_certificate(leaf_spec(), chain.leaf_key, &chain.issuing, chain.root_key);
+  CHECK_FALSE(wrong_issuer_key.ok());
+
+  auto self_signed_with_other_key =
+      tls::issue_certificate(ca_spec("Odd Root"), chain.issuing_key, nullptr, chain.root_key);
+  CHECK_FALSE(self_signed_with_other_key.ok());
+
+  spec = leaf_spec();
+  spec.digest = "NOPE";
+  CHECK_FALSE(tls::issue_certificate(spec, chain.leaf_key, &chain.issuing, chain.issuing_key).ok());
+}
+
+TEST_CASE("PEM certificate and key files load back; the key file is private") {
+  Chain chain;
+  testing::TempDir dir;
+  REQUIRE(tls::write_pem(dir / "leaf.crt", chain.leaf).ok());
+  REQUIRE(tls::write_pem(dir / "chain.crt", std::vector{chain.issuing, chain.root}).ok());
+  REQUIRE(tls::write_private_key_pem(dir / "leaf.key", chain.leaf_key).ok());
+  CHECK(file_mode(dir / "leaf.key") == 0600);
+
+  auto cert = tls::load_credential_file(dir / "leaf.crt", std::nullopt);
+  REQUIRE(cert.ok());
+  REQUIRE(cert->certificates.size() == 1);
+  CHECK(cert->certificates[0].same_as(chain.leaf));
+  auto bundle = tls::load_credential_file(dir / "chain.crt", std::nullopt);
+  REQUIRE(bundle.ok());
+  CHECK(bundle->certificates.size() == 2);
+  auto key = tls::load_credential_file(dir / "leaf.key", std::nullopt);
+  REQUIRE(key.ok());
+  REQUIRE(key->key);
+  CHECK(key->key->matches(chain.leaf));
+}
+
+TEST_CASE("a key file that already exists with a loose mode is tightened") {
+  Chain chain;
+  testing::TempDir dir;
+  testing::write_file(dir / "leaf.key", "old");
+  REQUIRE(::chmod((dir / "leaf.key").c_str(), 0644) == 0);
+  REQUIRE(tls::write_private_key_pem(dir / "leaf.key", chain.leaf_key).ok());
+  CHECK(file_mode(dir / "leaf.key") == 0600);
+}
+
+TEST_CASE("a PKCS#12 file round-trips with a password and refuses the wrong one") {
+  Chain chain;
+  testing::TempDir dir;
+  tls::Secret password("correct horse");
+  REQUIRE(tls::write_pkcs12(dir / "leaf.pfx", chain.leaf_key, chain.leaf, {chain.issuing}, password)
+              .ok());
+  CHECK(file_mode(dir / "leaf.pfx") == 0600);
+
+  auto loaded = tls::load_credential_file(dir / "leaf.pfx", password);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.error().message);
+  CHECK(loaded->format == "PKCS#12");
+  REQUIRE(loaded->key);
+  CHECK(loaded->key->matches(chain.leaf));
+  REQUIRE(loaded->certificates.size() == 2);
+  CHECK(loaded->certificates[0].same_as(chain.leaf));
+  CHECK(loaded->certificates[1].same_as(chain.issuing));
+
+  auto wrong = tls::load_credential_file(dir / "leaf.pfx", tls::Secret("wrong"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message.find("wrong password") != std::string::npos);
+  auto none = tls::load_credential_file(dir / "leaf.pfx", std::nullopt);
+  CHECK_FALSE(none.ok());
+}
+
+TEST_CASE("a PKCS#12 file without a password loads without one") {
+  Chain chain;
+  testing::TempDir dir;
+  REQUIRE(tls::write_pkcs12(dir / "leaf.pfx", chain.leaf_key, chain.leaf, {}, std::nullopt).ok());
+  auto loaded = tls::load_credential_file(dir / "leaf.pfx", std::nullopt);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.error().message);
+  REQUIRE(loaded->key);
+  CHECK(loaded->key->matches(chain.leaf));
+  REQUIRE(loaded->certificates.size() == 1);
+  CHECK(loaded->certificates[0].same_as(chain.leaf));
+}
+
+TEST_CASE("writing into a missing folder fails naming the file") {
+  Chain chain;
+  testing::TempDir dir;
+  auto status = tls::write_pem(dir / "missing" / "leaf.crt", chain.leaf);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("leaf.crt") != std::string::npos);
+}
