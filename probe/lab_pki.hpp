@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probe/fqdn.hpp"
 #include "tls/credentials.hpp"
 #include "tls/result.hpp"
 
@@ -65,9 +66,5 @@ tls::Status validate_lab_options(const LabOptions& options);
 // whether an existing folder may be written into; files of an earlier lab
 // are removed first so that no stale file changes the defect.
 tls::Result<LabResult> build_lab(const std::filesystem::path& folder, const LabOptions& options);
-
-// True for a syntactically valid fully qualified DNS name (two or more
-// labels of letters, digits and inner hyphens; no trailing dot).
-bool is_valid_fqdn(std::string_view name);
 
 }  // namespace probe

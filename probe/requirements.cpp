@@ -14,32 +14,6 @@ report::CertificateRef certificate_ref(const tls::CertificateInfo& info) {
   return {info.subject, info.issuer, info.serial_hex, info.sha256};
 }
 
-// RFC 1123 host name with at least two labels; the last label not numeric.
-bool is_valid_fqdn(const std::string& name) {
-  std::string host = name;
-  if (!host.empty() && host.back() == '.') host.pop_back();
-  if (host.empty() || host.size() > 253) return false;
-  std::vector<std::string> labels;
-  size_t start = 0;
-  while (true) {
-    size_t dot = host.find('.', start);
-    labels.push_back(
-        host.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  if (labels.size() < 2) return false;
-  for (const std::string& label : labels) {
-    if (label.empty() || label.size() > 63) return false;
-    if (label.front() == '-' || label.back() == '-') return false;
-    for (char c : label)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-  }
-  const std::string& tld = labels.back();
-  return !std::all_of(tld.begin(), tld.end(),
-                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
 std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   using namespace rules;
   std::vector<report::Finding> findings;

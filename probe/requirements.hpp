@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "probe/fqdn.hpp"
 #include "report/model.hpp"
 #include "tls/certificate.hpp"
 #include "tls/store.hpp"
@@ -41,7 +42,6 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs);
 
 // Pieces shared with the live diagnosis.
 report::CertificateRef certificate_ref(const tls::CertificateInfo& info);
-bool is_valid_fqdn(const std::string& name);
 
 // One side's chain facts, as the rules see them.
 enum class Side { bems, lync };

@@ -13,7 +13,9 @@ using testing::TempDir;
 
 namespace {
 
-bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::string status_of(const boost::json::value& report, const std::string& id) {
   for (const auto& finding : report.at("findings").as_array())
@@ -35,8 +37,15 @@ struct Fixture {
     lync = testing::make_store(dir / "lync", lync_pki);
   }
   std::vector<std::string> args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> all{"check", "--store", bems.string(), "--peer-store", lync.string(),
-                                 "--pool", "bemsapppool.example.com", "--instance", "bemsserver01.example.com"};
+    std::vector<std::string> all{"check",
+                                 "--store",
+                                 bems.string(),
+                                 "--peer-store",
+                                 lync.string(),
+                                 "--pool",
+                                 "bemsapppool.example.com",
+                                 "--instance",
+                                 "bemsserver01.example.com"};
     all.insert(all.end(), extra.begin(), extra.end());
     return all;
   }
@@ -50,12 +59,28 @@ TEST_CASE("check passes a correct pair of stores made with the openssl command l
   CHECK_MESSAGE(result.exit_code == 0, result.err);
   auto report = boost::json::parse(result.out);
   CHECK(report.at("result").as_string() == "pass");
-  for (const char* id : {"bems.key.present", "bems.key.matches", "bems.key.readable", "bems.chain.trusted",
-                         "lync.chain.trusted", "bems.chain.intermediates", "lync.chain.intermediates",
-                         "bems.store.placement", "lync.store.placement", "bems.store.issuer-list",
-                         "bems.subject.cn-fqdn", "bems.san.pool", "bems.san.instances", "trust.mutual",
-                         "bems.validity", "lync.validity", "bems.eku", "lync.eku", "bems.key.strength",
-                         "lync.key.strength", "bems.revocation.published", "lync.revocation.published"}) {
+  for (const char* id : {"bems.key.present",
+                         "bems.key.matches",
+                         "bems.key.readable",
+                         "bems.chain.trusted",
+                         "lync.chain.trusted",
+                         "bems.chain.intermediates",
+                         "lync.chain.intermediates",
+                         "bems.store.placement",
+                         "lync.store.placement",
+                         "bems.store.issuer-list",
+                         "bems.subject.cn-fqdn",
+                         "bems.san.pool",
+                         "bems.san.instances",
+                         "trust.mutual",
+                         "bems.validity",
+                         "lync.validity",
+                         "bems.eku",
+                         "lync.eku",
+                         "bems.key.strength",
+                         "lync.key.strength",
+                         "bems.revocation.published",
+                         "lync.revocation.published"}) {
     CAPTURE(id);
     CHECK(status_of(report, id) == "pass");
   }
@@ -68,8 +93,8 @@ TEST_CASE("check names a missing instance and exits 1; JUnit and --output work")
   CHECK(mentions(text.out, "FAIL  bems.san.instances"));
   CHECK(mentions(text.out, "bemsserver02.example.com"));
   auto junit_file = f.dir / "report.xml";
-  auto junit = run_mtlsprobe(
-      f.args({"--instance", "bemsserver02.example.com", "--format", "junit", "--output", junit_file.string()}));
+  auto junit = run_mtlsprobe(f.args({"--instance", "bemsserver02.example.com", "--format", "junit",
+                                     "--output", junit_file.string()}));
   CHECK(junit.exit_code == 1);
   CHECK(junit.out.empty());
   CHECK(mentions(testing::read_file(junit_file), "<failure"));
@@ -77,8 +102,8 @@ TEST_CASE("check names a missing instance and exits 1; JUnit and --output work")
 
 TEST_CASE("a certificate without clientAuth fails the EKU rule only") {
   Fixture f;
-  testing::openssl_issue_leaf(f.bems_pki, f.bems / "personal" / "cert.pem", f.bems / "personal" / "key.pem",
-                              {.eku = "serverAuth"});
+  testing::openssl_issue_leaf(f.bems_pki, f.bems / "personal" / "cert.pem",
+                              f.bems / "personal" / "key.pem", {.eku = "serverAuth"});
   auto result = run_mtlsprobe(f.args({"--format", "json"}));
   CHECK(result.exit_code == 1);
   auto report = boost::json::parse(result.out);
@@ -89,9 +114,11 @@ TEST_CASE("a certificate without clientAuth fails the EKU rule only") {
 
 TEST_CASE("a config file gives the same options") {
   Fixture f;
-  testing::write_file(f.dir / "check.ini", "[check]\nstore=" + f.bems.string() + "\npeer-store=" + f.lync.string() +
-                                               "\npool=bemsapppool.example.com\ninstance=bemsserver01.example.com\n");
-  auto result = run_mtlsprobe({"check", "--config", (f.dir / "check.ini").string(), "--format", "json"});
+  testing::write_file(f.dir / "check.ini",
+                      "[check]\nstore=" + f.bems.string() + "\npeer-store=" + f.lync.string() +
+                          "\npool=bemsapppool.example.com\ninstance=bemsserver01.example.com\n");
+  auto result =
+      run_mtlsprobe({"check", "--config", (f.dir / "check.ini").string(), "--format", "json"});
   CHECK_MESSAGE(result.exit_code == 0, result.err);
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "bems.san.instances") == "pass");
@@ -124,11 +151,12 @@ TEST_CASE("unreadable input exits 2 with one line naming the file") {
   }
   SUBCASE("a pfx with the wrong password; the password never appears") {
     auto pfx = f.dir / "bems.pfx";
-    auto made = testing::run_process({"openssl", "pkcs12", "-export", "-in", f.bems_pki.leaf_cert.string(), "-inkey",
-                                      f.bems_pki.leaf_key.string(), "-out", pfx.string(), "-passout", "pass:right"});
+    auto made = testing::run_process(
+        {"openssl", "pkcs12", "-export", "-in", f.bems_pki.leaf_cert.string(), "-inkey",
+         f.bems_pki.leaf_key.string(), "-out", pfx.string(), "-passout", "pass:right"});
     REQUIRE(made.exit_code == 0);
-    auto result = run_mtlsprobe({"check", "--pfx", pfx.string(), "--password-env", "PFX_PASS", "--trusted-root",
-                                 f.bems_pki.root_cert.string()},
+    auto result = run_mtlsprobe({"check", "--pfx", pfx.string(), "--password-env", "PFX_PASS",
+                                 "--trusted-root", f.bems_pki.root_cert.string()},
                                 std::chrono::seconds(30), {{"PFX_PASS", "Wr0ngSecret"}});
     CHECK(result.exit_code == 2);
     CHECK(mentions(result.err, "wrong password"));

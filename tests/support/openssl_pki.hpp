@@ -16,7 +16,8 @@ struct OpensslLeafSpec {
 };
 
 struct OpensslPki {
-  std::filesystem::path root_cert, root_key, intermediate_cert, intermediate_key, leaf_cert, leaf_key;
+  std::filesystem::path root_cert, root_key, intermediate_cert, intermediate_key, leaf_cert,
+      leaf_key;
 };
 
 // Runs openssl; throws std::runtime_error with its stderr when a step fails.
