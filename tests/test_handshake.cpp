@@ -462,3 +462,27 @@ TEST_CASE("alert names and codes map both ways") {
   CHECK(tls::verify_error_for_alert(48).has_value());
   CHECK_FALSE(tls::verify_error_for_alert(70).has_value());
 }
+
+TEST_CASE("our server names a client that speaks HTTP and times out a silent one") {
+  auto options = server_options(tls::TlsVersion::tls1_3);
+  options.handshake_timeout = 500ms;
+  RunningServer server(options);
+  asio::io_context io;
+  {
+    tcp::socket http(io);
+    http.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    asio::write(http, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
+    auto seen = server.record(0);
+    REQUIRE(seen.has_value());
+    CHECK(seen->error == tls::HandshakeError::not_tls);
+    CHECK(seen->non_tls_protocol == "HTTP");
+    CHECK(seen->first_bytes_received.rfind("GET / HTTP/1.1", 0) == 0);
+  }
+  {
+    tcp::socket silent(io);
+    silent.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    auto seen = server.record(1);
+    REQUIRE(seen.has_value());
+    CHECK(seen->error == tls::HandshakeError::handshake_timeout);
+  }
+}
