@@ -83,7 +83,9 @@ struct ServerOptions {
 
 // An established TLS connection for the application protocol (SIP). Reads
 // and writes have deadlines. On the server its handlers run on the server's
-// thread; on the client the blocking calls drive the client's own loop.
+// thread and it must not outlive the HandshakeServer; on the client the
+// blocking calls drive the client's own loop. Not thread-safe: use it from
+// the thread that runs it.
 class EstablishedConnection {
  public:
   class Impl;
@@ -131,6 +133,7 @@ class HandshakeServer {
       std::function<void(const HandshakeRecord&, std::shared_ptr<EstablishedConnection>)>;
 
   HandshakeServer(ServerOptions options, Callback callback);
+  // stop() and join the thread running run() before destroying the server.
   ~HandshakeServer();
   HandshakeServer(const HandshakeServer&) = delete;
   HandshakeServer& operator=(const HandshakeServer&) = delete;
