@@ -1,0 +1,156 @@
+#pragma once
+// Mutual-TLS client and server on Boost.Asio + OpenSSL that record what the
+// handshake showed (tls/handshake_record.hpp). The OpenSSL-level checks are
+// replaced by tls::verify_chain against the configured roots, so the peer's
+// chain is always captured; the server still requires a client certificate
+// and rejects a failing one with a real alert.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tls/credentials.hpp"
+#include "tls/handshake_record.hpp"
+#include "tls/result.hpp"
+
+namespace tls {
+
+enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
+
+// "1.0", "1.1", "1.2", "1.3" (also "TLSv1.2", "tls1.2").
+std::optional<TlsVersion> parse_tls_version(const std::string& text);
+std::string to_string(TlsVersion version);  // "TLSv1.2"
+
+// What one side presents: its leaf, the key, and the certificates sent after
+// the leaf, in that order (nothing is added to or taken from them).
+struct Credentials {
+  Certificate leaf;
+  PrivateKey key;
+  std::vector<Certificate> chain;
+};
+
+struct PeerTrust {
+  std::vector<Certificate> roots;
+  std::vector<Certificate> intermediates;  // used with what the peer sent
+  VerifyPolicy policy;                     // purpose is set by the side
+};
+
+// Limits that keep a hostile peer's chain from costing more than this.
+inline constexpr std::size_t kMaxPeerChainBytes = 1024 * 1024;
+inline constexpr int kMaxVerifyDepth = 20;
+
+struct ClientOptions {
+  std::string host;  // name or IP literal to dial
+  std::uint16_t port = 5061;
+  std::string sni;  // server name to send; none when empty
+  std::vector<std::string> alpn;
+  TlsVersion min_version = TlsVersion::tls1_2;
+  TlsVersion max_version = TlsVersion::tls1_3;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  // TLS 1.3: how long to wait after the handshake for the server's verdict
+  // on our certificate (an alert). 0: the caller's own exchange decides.
+  std::chrono::milliseconds verdict_wait{1500};
+  std::optional<Credentials> credentials;
+  PeerTrust trust;
+  // false: an untrusted server is recorded and the handshake continues, so
+  // its CertificateRequest and its verdict on us are captured too.
+  bool abort_on_untrusted_peer = false;
+};
+
+enum class CaListMode { none, roots, certificates };
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";       // IPv4 or IPv6 literal
+  std::uint16_t port = 0;                  // 0: any free port, see HandshakeServer::port()
+  std::optional<Credentials> credentials;  // required: listen() refuses to start without
+  PeerTrust trust;
+  std::vector<std::string> alpn;  // protocols we accept, in our preference order
+  TlsVersion min_version = TlsVersion::tls1_2;
+  TlsVersion max_version = TlsVersion::tls1_3;
+  std::chrono::milliseconds handshake_timeout{10000};
+  // The acceptable client-CA names in our CertificateRequest.
+  CaListMode ca_list = CaListMode::roots;
+  std::vector<Certificate> ca_list_certificates;  // for CaListMode::certificates
+  // Lab switch: after seeing the client's certificate, reject it with this
+  // alert name (see tls/alerts.hpp) whatever our verification said.
+  std::string reject_with;
+  std::size_t max_handshakes = 0;  // 0: unlimited
+};
+
+// An established TLS connection for the application protocol (SIP). Reads
+// and writes have deadlines. On the server its handlers run on the server's
+// thread and it must not outlive the HandshakeServer; on the client the
+// blocking calls drive the client's own loop. Not thread-safe: use it from
+// the thread that runs it.
+class EstablishedConnection {
+ public:
+  class Impl;
+  explicit EstablishedConnection(std::shared_ptr<Impl> impl);
+  ~EstablishedConnection();
+
+  using ReadHandler = std::function<void(Result<std::string>)>;
+  using WriteHandler = std::function<void(Status)>;
+  void async_read_some(std::chrono::milliseconds timeout, ReadHandler handler);
+  void async_write(std::string data, std::chrono::milliseconds timeout, WriteHandler handler);
+
+  // Client only: run the asynchronous call to completion.
+  Result<std::string> read_some(std::chrono::milliseconds timeout);
+  Status write(const std::string& data, std::chrono::milliseconds timeout);
+
+  // Sends close_notify (bounded) and closes the socket.
+  void close();
+
+  // The record, updated with alerts that arrive after the handshake (a TLS
+  // 1.3 late rejection shows up here after a failed read).
+  HandshakeRecord record() const;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct ClientSession {
+  HandshakeRecord record;
+  std::shared_ptr<EstablishedConnection> connection;  // null when the handshake failed
+};
+
+// Connects, handshakes and (TLS 1.3) waits for the verdict; keeps the
+// connection open for the caller's application exchange.
+ClientSession connect_client(const ClientOptions& options);
+
+// The same, closing the connection when done.
+HandshakeRecord run_client_handshake(const ClientOptions& options);
+
+class HandshakeServer {
+ public:
+  // Called once per handshake (success or failure) on the server's thread.
+  // `connection` is null when the handshake failed; keep it to talk on it,
+  // drop it to have the server close the connection politely.
+  using Callback =
+      std::function<void(const HandshakeRecord&, std::shared_ptr<EstablishedConnection>)>;
+
+  HandshakeServer(ServerOptions options, Callback callback);
+  // stop() and join the thread running run() before destroying the server.
+  ~HandshakeServer();
+  HandshakeServer(const HandshakeServer&) = delete;
+  HandshakeServer& operator=(const HandshakeServer&) = delete;
+
+  // Loads the credentials and binds; errors name the address or the file.
+  Status listen();
+  std::uint16_t port() const;
+  // Serves until stop() or until max_handshakes handshakes were recorded
+  // and their sessions ended.
+  void run();
+  // Thread-safe: stops accepting and ends every session.
+  void stop();
+  std::size_t handshakes_recorded() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tls

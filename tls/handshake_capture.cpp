@@ -1,0 +1,437 @@
+#include "tls/handshake_capture.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <cctype>
+
+#include "tls/alerts.hpp"
+
+namespace tls::detail {
+namespace {
+
+int capture_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+Capture* capture_of(const SSL* ssl) {
+  return ssl ? static_cast<Capture*>(SSL_get_ex_data(ssl, capture_index())) : nullptr;
+}
+
+Certificate share(X509* x509) {
+  X509_up_ref(x509);
+  return Certificate(x509);
+}
+
+std::vector<CaName> ca_names(const STACK_OF(X509_NAME) * names) {
+  std::vector<CaName> result;
+  if (!names) return result;
+  for (int i = 0; i < sk_X509_NAME_num(names); ++i) {
+    const X509_NAME* name = sk_X509_NAME_value(names, i);
+    CaName entry;
+    entry.subject = one_line_name(name);
+    const unsigned char* der = nullptr;
+    size_t size = 0;
+    if (X509_NAME_get0_der(const_cast<X509_NAME*>(name), &der, &size) == 1)
+      entry.der.assign(der, der + size);
+    result.push_back(std::move(entry));
+  }
+  return result;
+}
+
+void set_acceptable_ca_names(HandshakeRecord& record, const STACK_OF(X509_NAME) * names) {
+  record.acceptable_ca_names = ca_names(names);
+  record.acceptable_ca_der_bytes = 0;
+  for (const CaName& name : record.acceptable_ca_names)
+    record.acceptable_ca_der_bytes += name.der.size();
+}
+
+// Order and completeness of what the peer presented, judged by names and
+// signatures only (trust is verify_chain's business).
+void judge_presented_chain(HandshakeRecord& record, const std::vector<Certificate>& roots) {
+  const std::vector<Certificate>& chain = record.peer_chain;
+  if (chain.empty()) return;
+  bool in_order = true;
+  for (size_t i = 0; i + 1 < chain.size(); ++i)
+    if (!chain[i].issued_by(chain[i + 1])) in_order = false;
+  record.peer_chain_in_order = in_order;
+  const Certificate& last = chain.back();
+  bool ends_at_anchor = last.info().self_signed;
+  for (const Certificate& root : roots)
+    if (last.same_as(root) || last.issued_by(root)) ends_at_anchor = true;
+  record.peer_chain_complete = in_order && ends_at_anchor;
+  clear_openssl_errors();
+}
+
+void on_message(int write_p, int /*version*/, int content_type, const void* buffer, size_t length,
+                SSL* ssl, void* /*arg*/) {
+  Capture* capture = capture_of(ssl);
+  if (!capture) return;
+  const auto* bytes = static_cast<const unsigned char*>(buffer);
+  if (content_type == SSL3_RT_HEADER && !write_p && !capture->first_record_header_seen) {
+    capture->first_record_header_seen = true;
+    capture->first_bytes.assign(reinterpret_cast<const char*>(bytes), length);
+  }
+  if (content_type == SSL3_RT_ALERT && length >= 2) {
+    AlertRecord alert;
+    alert.sent = write_p != 0;
+    alert.fatal = bytes[0] == SSL3_AL_FATAL;
+    alert.code = bytes[1];
+    alert.name = alert_name(alert.code);
+    alert.phase =
+        SSL_is_init_finished(ssl) ? AlertPhase::after_handshake : AlertPhase::during_handshake;
+    capture->record.alerts.push_back(alert);
+  }
+  if (content_type == SSL3_RT_HANDSHAKE && length >= 1) {
+    if (write_p && bytes[0] == SSL3_MT_CERTIFICATE) capture->certificate_message_sent = true;
+    if (!write_p && bytes[0] == SSL3_MT_CERTIFICATE_REQUEST)
+      capture->record.certificate_request_received = true;
+  }
+}
+
+// Client: called when the server asked for our certificate, before we answer.
+int on_certificate_request(SSL* ssl, void* /*arg*/) {
+  Capture* capture = capture_of(ssl);
+  if (capture && !SSL_is_server(ssl)) {
+    capture->record.certificate_request_received = true;
+    set_acceptable_ca_names(capture->record, SSL_get0_peer_CA_list(ssl));
+  }
+  return 1;
+}
+
+int on_server_name(SSL* ssl, int* /*alert*/, void* /*arg*/) {
+  Capture* capture = capture_of(ssl);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (capture && name) capture->record.sni_received = name;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Replaces OpenSSL's own chain check: captures the chain exactly as it
+// arrived, judges it with verify_chain, and fails with the X509_V_ERR code
+// whose alert OpenSSL then sends.
+int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store_context, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  Capture* capture = capture_of(ssl);
+  X509* leaf = X509_STORE_CTX_get0_cert(store_context);
+  if (!capture || !leaf) {
+    X509_STORE_CTX_set_error(store_context, X509_V_ERR_UNSPECIFIED);
+    return 0;
+  }
+  HandshakeRecord& record = capture->record;
+  record.peer_sent_certificate = true;
+  record.peer_chain.clear();
+  record.peer_chain.push_back(share(leaf));
+  if (STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(store_context)) {
+    for (int i = 0; i < sk_X509_num(sent); ++i) {
+      X509* x509 = sk_X509_value(sent, i);
+      if (i == 0 && X509_cmp(x509, leaf) == 0) continue;  // OpenSSL passes the leaf first
+      record.peer_chain.push_back(share(x509));
+    }
+  }
+  judge_presented_chain(record, capture->trust.roots);
+
+  std::vector<Certificate> untrusted(record.peer_chain.begin() + 1, record.peer_chain.end());
+  untrusted.insert(untrusted.end(), capture->trust.intermediates.begin(),
+                   capture->trust.intermediates.end());
+  VerifyPolicy policy = capture->trust.policy;
+  policy.purpose = capture->purpose;
+  if (policy.max_depth < 0) policy.max_depth = kMaxVerifyDepth;
+  record.peer_verification =
+      verify_chain(record.peer_chain.front(), untrusted, capture->trust.roots, policy);
+
+  if (capture->reject_with_verify_error) {
+    record.rejected_with = capture->reject_with_name;
+    X509_STORE_CTX_set_error(store_context, *capture->reject_with_verify_error);
+    return 0;
+  }
+  const ChainVerification& verification = *record.peer_verification;
+  if (!verification.trusted && capture->reject_untrusted) {
+    // Our stricter rules have no X509_V_ERR code of their own: bad_certificate.
+    int code = verification.error_code != 0 ? verification.error_code : X509_V_ERR_CERT_REJECTED;
+    X509_STORE_CTX_set_error(store_context, code);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store_context, X509_V_OK);
+  return 1;
+}
+
+int openssl_reason(const boost::system::error_code& ec) {
+  if (ec.category() != boost::asio::error::get_ssl_category()) return 0;
+  return ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+}
+
+bool is_certificate_alert(int code) { return (code >= 41 && code <= 49) || code == 116; }
+
+bool looks_like_tls_record(const std::string& header) {
+  if (header.size() < 2) return true;  // nothing to judge
+  auto type = static_cast<unsigned char>(header[0]);
+  auto major = static_cast<unsigned char>(header[1]);
+  if (type & 0x80) return true;  // an SSLv2-format ClientHello
+  return type >= 20 && type <= 24 && major == 3;
+}
+
+void fail(HandshakeRecord& record, HandshakeError error, std::string message) {
+  record.error = error;
+  record.error_message = std::move(message);
+}
+
+}  // namespace
+
+int openssl_version(TlsVersion version) {
+  switch (version) {
+    case TlsVersion::tls1_0:
+      return TLS1_VERSION;
+    case TlsVersion::tls1_1:
+      return TLS1_1_VERSION;
+    case TlsVersion::tls1_2:
+      return TLS1_2_VERSION;
+    case TlsVersion::tls1_3:
+      return TLS1_3_VERSION;
+  }
+  return TLS1_2_VERSION;
+}
+
+std::string one_line_name(const X509_NAME* name) {
+  // The same form as CertificateInfo::subject, so names compare as text.
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0,
+                     (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT);
+  return bio_to_string(bio.get());
+}
+
+std::string recognise_protocol(const std::string& first_bytes) {
+  std::string upper;
+  for (char c : first_bytes.substr(0, 64))
+    upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto starts = [&](const char* prefix) { return upper.rfind(prefix, 0) == 0; };
+  if (starts("SIP/2.0") || upper.find(" SIP/2.0") != std::string::npos ||
+      upper.find("SIP:") != std::string::npos)
+    return "SIP";
+  if (starts("HTTP/") || starts("<HTML") || starts("<!DOCTYPE") || starts("GET ") ||
+      starts("POST ") || starts("HEAD ") || starts("PUT ") || starts("CONNECT "))
+    return "HTTP";
+  if (starts("SSH-")) return "SSH";
+  return "";
+}
+
+std::string printable(const std::string& bytes) {
+  std::string text;
+  for (char c : bytes.substr(0, 64)) {
+    auto u = static_cast<unsigned char>(c);
+    text += (u >= 0x20 && u < 0x7f) ? c : '.';
+  }
+  return text;
+}
+
+Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_version,
+                         TlsVersion max_version, const std::optional<Credentials>& credentials,
+                         HandshakeRecord& record) {
+  if (min_version > max_version)
+    return Error{"the minimum TLS version " + to_string(min_version) + " is above the maximum " +
+                 to_string(max_version)};
+  record.min_version_allowed = to_string(min_version);
+  record.max_version_allowed = to_string(max_version);
+  SSL_CTX_set_min_proto_version(ctx, openssl_version(min_version));
+  SSL_CTX_set_max_proto_version(ctx, openssl_version(max_version));
+  if (min_version < TlsVersion::tls1_2) {
+    // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 MACs) above security level 0;
+    // done only when asked for, and recorded so the report says so.
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    record.security_level_lowered = true;
+  }
+  SSL_CTX_set_max_cert_list(ctx, kMaxPeerChainBytes);
+  SSL_CTX_set_verify_depth(ctx, kMaxVerifyDepth);
+  // We send exactly the configured chain: OpenSSL must not complete it.
+  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (role == HandshakeRole::server) SSL_CTX_set_num_tickets(ctx, 0);
+
+  if (credentials) {
+    if (SSL_CTX_use_certificate(ctx, credentials->leaf.native()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, credentials->key.native()) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+      return Error{"cannot use the certificate " + credentials->leaf.info().subject + ": " +
+                   take_openssl_errors()};
+    for (const Certificate& extra : credentials->chain)
+      if (SSL_CTX_add1_chain_cert(ctx, extra.native()) != 1)
+        return Error{"cannot add " + extra.info().subject +
+                     " to the chain: " + take_openssl_errors()};
+  }
+
+  int mode = SSL_VERIFY_PEER;
+  if (role == HandshakeRole::server) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  SSL_CTX_set_verify(ctx, mode, nullptr);
+  SSL_CTX_set_cert_verify_callback(ctx, on_verify_peer, nullptr);
+  SSL_CTX_set_msg_callback(ctx, on_message);
+  if (role == HandshakeRole::client) SSL_CTX_set_cert_cb(ctx, on_certificate_request, nullptr);
+  if (role == HandshakeRole::server) SSL_CTX_set_tlsext_servername_callback(ctx, on_server_name);
+  clear_openssl_errors();
+  return Done{};
+}
+
+void attach_capture(SSL* ssl, Capture* capture) { SSL_set_ex_data(ssl, capture_index(), capture); }
+
+void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed) {
+  HandshakeRecord& record = capture.record;
+  record.handshake_completed = handshake_completed;
+  if (handshake_completed) {
+    record.protocol_version = SSL_get_version(ssl);
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl))
+      record.cipher_suite = SSL_CIPHER_get_name(cipher);
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_length = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+    if (alpn) record.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  }
+  // When our verify callback did not run (e.g. a resumed session), the
+  // session still holds the peer's certificates.
+  if (record.peer_chain.empty()) {
+    if (X509* leaf = SSL_get0_peer_certificate(ssl)) {
+      record.peer_sent_certificate = true;
+      record.peer_chain.push_back(share(leaf));
+      // The client's stack includes the leaf; the server's does not.
+      if (STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
+        for (int i = 0; i < sk_X509_num(rest); ++i) {
+          X509* x509 = sk_X509_value(rest, i);
+          if (i == 0 && X509_cmp(x509, leaf) == 0) continue;
+          record.peer_chain.push_back(share(x509));
+        }
+      }
+      judge_presented_chain(record, capture.trust.roots);
+    }
+  }
+  if (record.role == HandshakeRole::client && record.acceptable_ca_names.empty())
+    set_acceptable_ca_names(record, SSL_get0_peer_CA_list(ssl));
+
+  if (capture.certificate_message_sent) {
+    if (X509* ours = SSL_get_certificate(ssl)) {
+      record.our_certificate_sent = share(ours);
+      STACK_OF(X509)* chain = nullptr;
+      SSL_get0_chain_certs(ssl, &chain);
+      record.our_chain_sent.clear();
+      for (int i = 0; chain && i < sk_X509_num(chain); ++i)
+        record.our_chain_sent.push_back(share(sk_X509_value(chain, i)));
+    }
+  }
+  clear_openssl_errors();
+}
+
+std::optional<AlertRecord> late_fatal_alert(const HandshakeRecord& record) {
+  for (const AlertRecord& alert : record.alerts)
+    if (!alert.sent && alert.fatal && alert.phase == AlertPhase::after_handshake) return alert;
+  return std::nullopt;
+}
+
+void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system::error_code& ec,
+                                bool timed_out) {
+  HandshakeRecord& record = capture.record;
+  // What the peer sent beyond the first record header is still in the read BIO.
+  if (capture.first_record_header_seen && capture.first_bytes.size() < 64 && ssl) {
+    char more[64];
+    int got = BIO_read(SSL_get_rbio(ssl), more, static_cast<int>(64 - capture.first_bytes.size()));
+    if (got > 0) capture.first_bytes.append(more, static_cast<size_t>(got));
+  }
+  record.first_bytes_received = printable(capture.first_bytes);
+  int reason = openssl_reason(ec);
+  if (ec && ec != boost::asio::error::operation_aborted) record.openssl_error = ec.message();
+
+  bool not_tls =
+      (capture.first_record_header_seen && !looks_like_tls_record(capture.first_bytes)) ||
+      reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+      reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST;
+  if (not_tls && capture.first_record_header_seen) {
+    record.non_tls_protocol = recognise_protocol(capture.first_bytes);
+    std::string what = record.non_tls_protocol.empty() ? "something other than TLS"
+                                                       : record.non_tls_protocol + ", not TLS";
+    return fail(
+        record, HandshakeError::not_tls,
+        "the peer spoke " + what + "; its first bytes: \"" + record.first_bytes_received + "\"");
+  }
+  if (timed_out)
+    return fail(record, HandshakeError::handshake_timeout,
+                "no complete TLS handshake within " +
+                    std::to_string(capture.handshake_timeout.count()) +
+                    " ms: the peer went silent");
+
+  std::optional<AlertRecord> sent = record.first_fatal_alert(true);
+  std::optional<AlertRecord> received = record.first_fatal_alert(false);
+  bool server = record.role == HandshakeRole::server;
+
+  if (sent) {
+    if (!record.rejected_with.empty())
+      return fail(record, HandshakeError::we_rejected_peer,
+                  "we rejected the peer's certificate with " + sent->name + " (as configured)");
+    if (record.peer_verification && !record.peer_verification->trusted)
+      return fail(record, HandshakeError::we_rejected_peer,
+                  "we rejected the peer's certificate with " + sent->name + ": " +
+                      record.peer_verification->error);
+    if (server && !record.peer_sent_certificate &&
+        (sent->code == 116 || sent->code == 40 ||
+         reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE))
+      return fail(record, HandshakeError::no_peer_certificate,
+                  "the client sent no certificate; we answered " + sent->name);
+  }
+  if (received) {
+    bool after_our_certificate =
+        capture.certificate_message_sent || (!server && record.certificate_request_received);
+    if (received->code == 70)
+      return fail(record, HandshakeError::no_common_version,
+                  "the peer sent protocol_version: no TLS version both sides allow");
+    if (is_certificate_alert(received->code) || (received->code == 40 && after_our_certificate)) {
+      record.peer_rejected_us = true;
+      record.rejection_alert = received;
+      return fail(record, HandshakeError::peer_rejected_us,
+                  "the peer rejected us with " + received->name);
+    }
+    if (received->code == 40 || received->code == 71)
+      return fail(record, HandshakeError::no_common_cipher,
+                  "the peer sent " + received->name +
+                      " before any certificate: no cipher suite, group or signature algorithm "
+                      "both sides allow");
+    return fail(record, HandshakeError::tls_error, "the peer sent the alert " + received->name);
+  }
+  switch (reason) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_VERSION_TOO_HIGH:
+      return fail(record, HandshakeError::no_common_version,
+                  "no TLS version both sides allow (" + record.openssl_error + ")");
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_CIPHERS_AVAILABLE:
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+    case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+      return fail(record, HandshakeError::no_common_cipher,
+                  "no cipher suite, group or signature algorithm both sides allow (" +
+                      record.openssl_error + ")");
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      return fail(record, HandshakeError::we_rejected_peer,
+                  "we rejected the peer's certificate (" + record.openssl_error + ")");
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      return fail(record, HandshakeError::no_peer_certificate, "the client sent no certificate");
+    case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+      return fail(record, HandshakeError::tls_error,
+                  "the peer's certificate chain is larger than " +
+                      std::to_string(kMaxPeerChainBytes) + " bytes");
+    default:
+      break;
+  }
+  if (ec == boost::asio::ssl::error::stream_truncated || ec == boost::asio::error::eof ||
+      ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe ||
+      reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return fail(record, HandshakeError::peer_closed,
+                "the peer closed the connection during the handshake");
+  if (not_tls)
+    return fail(record, HandshakeError::not_tls,
+                "the peer does not speak TLS (" + record.openssl_error + ")");
+  return fail(
+      record, HandshakeError::tls_error,
+      "the TLS handshake failed: " +
+          (record.openssl_error.empty() ? std::string("unknown reason") : record.openssl_error));
+}
+
+}  // namespace tls::detail

@@ -1,0 +1,239 @@
+#include <atomic>
+#include <chrono>
+#include <list>
+
+#include <boost/asio/ip/v6_only.hpp>
+
+#include "tls/alerts.hpp"
+#include "tls/connection_impl.hpp"
+
+namespace tls {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  std::string address = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
+                const unsigned char* offered, unsigned int offered_length, void* arg) {
+  const auto* ours = static_cast<const std::string*>(arg);
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(
+          &chosen, out_length, reinterpret_cast<const unsigned char*>(ours->data()),
+          static_cast<unsigned>(ours->size()), offered, offered_length) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServer::Impl> {
+ public:
+  Impl(ServerOptions options_in, Callback callback_in)
+      : options(std::move(options_in)), callback(std::move(callback_in)), acceptor(io) {}
+
+  Status listen();
+  void accept_next();
+  void start_session(tcp::socket socket);
+  void finish_session(const std::shared_ptr<EstablishedConnection::Impl>& connection,
+                      Steady::time_point started, boost::system::error_code ec, bool timed_out);
+  void stop_now();
+
+  ServerOptions options;
+  Callback callback;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::shared_ptr<asio::ssl::context> ssl_context;
+  HandshakeRecord record_template;
+  std::string alpn_wire;
+  std::optional<int> reject_with_verify_error;
+  std::size_t accepted = 0;
+  std::atomic<std::size_t> recorded{0};
+  bool stopping = false;
+  std::list<std::weak_ptr<EstablishedConnection::Impl>> live;
+};
+
+Status HandshakeServer::Impl::listen() {
+  record_template.role = HandshakeRole::server;
+  if (!options.credentials) return Error{"a server needs a certificate and its private key"};
+  if (!options.reject_with.empty()) {
+    std::optional<int> code = alert_code(options.reject_with);
+    if (code) reject_with_verify_error = verify_error_for_alert(*code);
+    if (!reject_with_verify_error) {
+      std::string names;
+      for (const std::string& name : rejectable_alert_names())
+        names += (names.empty() ? "" : ", ") + name;
+      return Error{"cannot reject with \"" + options.reject_with + "\": use one of " + names};
+    }
+  }
+  ssl_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* ctx = ssl_context->native_handle();
+  Status configured =
+      detail::configure_context(ctx, HandshakeRole::server, options.min_version,
+                                options.max_version, options.credentials, record_template);
+  if (!configured) return configured;
+
+  // The acceptable client-CA names go into every CertificateRequest (TLS 1.2)
+  // and its certificate_authorities extension (TLS 1.3).
+  const std::vector<Certificate>* named = nullptr;
+  if (options.ca_list == CaListMode::roots) named = &options.trust.roots;
+  if (options.ca_list == CaListMode::certificates) named = &options.ca_list_certificates;
+  X509NameStackPtr names(sk_X509_NAME_new_null());
+  if (named) {
+    for (const Certificate& certificate : *named) {
+      X509_NAME* name = X509_NAME_dup(X509_get_subject_name(certificate.native()));
+      if (name) sk_X509_NAME_push(names.get(), name);
+      CaName entry;
+      entry.subject = certificate.info().subject;
+      entry.der = certificate.info().subject_der;
+      record_template.acceptable_ca_names_sent.push_back(std::move(entry));
+    }
+  }
+  SSL_CTX_set_client_CA_list(ctx, names.release());
+
+  if (!options.alpn.empty()) {
+    for (const std::string& protocol : options.alpn) {
+      if (protocol.empty() || protocol.size() > 255) continue;
+      alpn_wire += static_cast<char>(protocol.size());
+      alpn_wire += protocol;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &alpn_wire);
+  }
+
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(options.address, ec);
+  std::string where = options.address + ":" + std::to_string(options.port);
+  if (ec)
+    return Error{"cannot listen on " + where + ": \"" + options.address +
+                 "\" is not an IP address"};
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + where + ": " + ec.message()};
+  accept_next();
+  return Done{};
+}
+
+void HandshakeServer::Impl::accept_next() {
+  if (stopping) return;
+  if (options.max_handshakes != 0 && accepted >= options.max_handshakes) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return;
+  }
+  acceptor.async_accept(
+      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        if (self->stopping || ec == asio::error::operation_aborted) return;
+        if (!ec) self->start_session(std::move(socket));
+        self->accept_next();
+      });
+}
+
+void HandshakeServer::Impl::start_session(tcp::socket socket) {
+  ++accepted;
+  auto connection =
+      std::make_shared<EstablishedConnection::Impl>(std::move(socket), ssl_context, nullptr);
+  live.remove_if([](const auto& weak) { return weak.expired(); });
+  live.push_back(connection);
+  detail::Capture& capture = connection->capture;
+  capture.record = record_template;
+  capture.trust = options.trust;
+  capture.purpose = Purpose::client_auth;
+  capture.reject_untrusted = true;  // a server requires and rejects, never only logs
+  capture.reject_with_verify_error = reject_with_verify_error;
+  capture.reject_with_name = options.reject_with;
+  capture.handshake_timeout = options.handshake_timeout;
+  boost::system::error_code ignored;
+  capture.record.tcp_connected = true;
+  capture.record.peer_address =
+      endpoint_text(connection->stream.lowest_layer().remote_endpoint(ignored));
+  capture.record.local_address =
+      endpoint_text(connection->stream.lowest_layer().local_endpoint(ignored));
+
+  auto started = Steady::now();
+  auto self = shared_from_this();
+  connection->with_deadline(
+      options.handshake_timeout,
+      [connection](auto done) {
+        connection->stream.async_handshake(
+            asio::ssl::stream_base::server,
+            [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+      },
+      [self, connection, started](boost::system::error_code ec, std::size_t, bool timed_out) {
+        self->finish_session(connection, started, ec, timed_out);
+      });
+}
+
+void HandshakeServer::Impl::finish_session(
+    const std::shared_ptr<EstablishedConnection::Impl>& connection, Steady::time_point started,
+    boost::system::error_code ec, bool timed_out) {
+  if (stopping) return;
+  detail::Capture& capture = connection->capture;
+  HandshakeRecord& record = capture.record;
+  record.handshake_ms = std::chrono::duration<double, std::milli>(Steady::now() - started).count();
+  SSL* ssl = connection->stream.native_handle();
+  bool completed = !ec && !timed_out;
+  detail::read_connection_facts(ssl, capture, completed);
+  std::shared_ptr<EstablishedConnection> established;
+  if (completed) {
+    established = std::make_shared<EstablishedConnection>(connection);
+  } else {
+    detail::classify_handshake_failure(ssl, capture, ec, timed_out);
+    boost::system::error_code ignored;
+    connection->stream.lowest_layer().close(ignored);
+    connection->closed = true;
+  }
+  ++recorded;
+  HandshakeRecord copy = record;
+  if (callback) callback(copy, std::move(established));
+}
+
+void HandshakeServer::Impl::stop_now() {
+  stopping = true;
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  for (auto& weak : live) {
+    if (auto connection = weak.lock()) {
+      connection->timer.cancel();
+      connection->stream.lowest_layer().close(ignored);
+    }
+  }
+  live.clear();
+}
+
+HandshakeServer::HandshakeServer(ServerOptions options, Callback callback)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(callback))) {}
+
+HandshakeServer::~HandshakeServer() {
+  impl_->io.stop();
+  // Break the cycles between pending handlers and the sessions.
+  impl_->io.restart();
+  impl_->stop_now();
+  impl_->io.poll();
+}
+
+Status HandshakeServer::listen() { return impl_->listen(); }
+
+std::uint16_t HandshakeServer::port() const {
+  boost::system::error_code ec;
+  auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HandshakeServer::run() { impl_->io.run(); }
+
+void HandshakeServer::stop() {
+  asio::post(impl_->io, [impl = impl_] { impl->stop_now(); });
+}
+
+std::size_t HandshakeServer::handshakes_recorded() const { return impl_->recorded.load(); }
+
+}  // namespace tls
