@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
 
   probe::Action action;
   probe::add_check_command(app, action);
+  probe::add_connect_command(app, action);
+  probe::add_serve_command(app, action);
+  probe::add_pair_command(app, action);
   probe::add_pki_command(app, action);
 
   try {

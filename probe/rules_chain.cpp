@@ -66,9 +66,9 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
                               const KnownCertificates& known) {
   const std::string id = side_id(side.side);
-  auto f =
-      finding(id + ".chain.trusted", requirement::kTrustedRoot,
-              side_name(side.side) + " certificate chains to a root in BEMS's trusted-root store");
+  auto f = finding(id + ".chain.trusted", requirement::kTrustedRoot,
+                   side_name(side.side) +
+                       " certificate chains to a root in the judging side's trusted-root store");
   if (!side.leaf) {
     return skip(f, side.side == Side::bems
                        ? "no BEMS certificate was found (see bems.key.present)"

@@ -11,5 +11,8 @@ using Action = std::function<int()>;
 
 void add_check_command(CLI::App& app, Action& action);
 void add_pki_command(CLI::App& app, Action& action);
+void add_connect_command(CLI::App& app, Action& action);
+void add_serve_command(CLI::App& app, Action& action);
+void add_pair_command(CLI::App& app, Action& action);
 
 }  // namespace probe

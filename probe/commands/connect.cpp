@@ -1,0 +1,130 @@
+// `mtlsprobe connect HOST[:PORT]`: a real mutual-TLS handshake as the BEMS
+// (or Lync) side against a live peer, diagnosed against the requirements.
+#include <fstream>
+#include <iostream>
+
+#include "probe/cli_options.hpp"
+#include "probe/commands/commands.hpp"
+#include "probe/endpoint.hpp"
+#include "probe/facts.hpp"
+#include "probe/handshake_facts.hpp"
+#include "probe/live_diagnosis.hpp"
+
+namespace probe {
+namespace {
+
+struct ConnectFlags {
+  std::string target;
+  std::string role = "bems";
+  StoreFlags store;
+  std::string sni;
+  std::string expect_name;
+  std::string connect_to;
+  std::string save_chain;
+  LiveFlags live;
+  ReportFlags report;
+};
+
+tls::Status save_chain(const std::string& folder, const std::vector<tls::Certificate>& chain) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) return tls::Error{folder + ": cannot create folder: " + ec.message()};
+  std::string all;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    std::string pem = chain[i].pem();
+    all += pem;
+    std::ofstream out(std::filesystem::path(folder) / ("cert" + std::to_string(i) + ".pem"));
+    out << pem;
+    if (!out) return tls::Error{folder + ": cannot write cert" + std::to_string(i) + ".pem"};
+  }
+  std::ofstream out(std::filesystem::path(folder) / "chain.pem");
+  out << all;
+  if (!out) return tls::Error{folder + ": cannot write chain.pem"};
+  return tls::Done{};
+}
+
+int run_connect(const ConnectFlags& flags) {
+  auto target = parse_host_port(flags.target, 5061);
+  if (!target) return fail_input(target.error().message);
+  HostPort dial = *target;
+  if (!flags.connect_to.empty()) {
+    auto other = parse_host_port(flags.connect_to, target->port);
+    if (!other) return fail_input("--connect-to: " + other.error().message);
+    dial = *other;
+  }
+  auto range = tls_range(flags.live);
+  if (!range) return fail_input(range.error().message);
+  Side us = flags.role == "lync" ? Side::lync : Side::bems;
+  auto store = load_store_or_report(flags.store, side_name(us));
+  if (!store) return report::kExitBadInput;
+
+  tls::ClientOptions options;
+  options.host = dial.host;
+  options.port = dial.port;
+  // RFC 6066: SNI carries host names only, never address literals.
+  options.sni = !flags.sni.empty() ? flags.sni : (is_ip_literal(target->host) ? std::string() : target->host);
+  options.min_version = range->first;
+  options.max_version = range->second;
+  auto timeout = std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  options.connect_timeout = timeout;
+  options.handshake_timeout = timeout;
+  options.credentials = credentials_from(*store);
+  options.trust = trust_from(*store);
+
+  std::cerr << "mtlsprobe: connecting to " << dial.host << ":" << dial.port
+            << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us) << "...\n";
+  tls::HandshakeRecord record = tls::run_client_handshake(options);
+  record.target = target->host + ":" + std::to_string(target->port) +
+                  (flags.connect_to.empty() ? "" : " via " + dial.host + ":" + std::to_string(dial.port));
+
+  if (!flags.save_chain.empty() && !record.peer_chain.empty()) {
+    auto saved = save_chain(flags.save_chain, record.peer_chain);
+    if (!saved) return fail_input(saved.error().message);
+  }
+
+  LiveContext context;
+  context.us = us;
+  context.ours = &*store;
+  context.expected_name = flags.expect_name.empty() ? target->host : flags.expect_name;
+  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
+  context.instances = flags.live.instances;
+  context.warn_days = flags.live.warn_days;
+
+  report::Report result;
+  result.version = MTLSPROBE_VERSION;
+  result.command = "connect";
+  result.generated_at = utc_timestamp();
+  result.sections.push_back(handshake_section("Handshake with " + record.target, record));
+  result.facts["handshake"] = handshake_json(record);
+  result.facts["store"] = store_json(*store);
+  result.findings = diagnose_handshake(record, context);
+  return emit_report(result, flags.report);
+}
+
+}  // namespace
+
+void add_connect_command(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<ConnectFlags>();
+  auto* command = app.add_subcommand(
+      "connect",
+      "Live: dial a Lync/Skype pool (or a BEMS server with --role lync), perform a real mutual-TLS "
+      "handshake with our certificate, and explain what each side presented and why it failed.\n"
+      "Example: mtlsprobe connect lyncpool.example.com:5061 --store bems-store");
+  command->add_option("target", flags->target, "HOST[:PORT] of the peer (port 5061 by default)")->required();
+  command->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
+      ->check(CLI::IsMember({"bems", "lync"}))
+      ->capture_default_str();
+  add_store_flags(command, flags->store, "", "our");
+  command->add_option("--sni", flags->sni, "Server name to send (default: HOST when it is a name)");
+  command->add_option("--expect-name", flags->expect_name,
+                      "FQDN the peer's certificate must cover (default: HOST)");
+  command->add_option("--connect-to", flags->connect_to,
+                      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
+  command->add_option("--save-chain", flags->save_chain,
+                      "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
+  add_live_flags(command, flags->live);
+  add_report_flags(command, flags->report);
+  command->callback([flags, &action] { action = [flags] { return run_connect(*flags); }; });
+}
+
+}  // namespace probe

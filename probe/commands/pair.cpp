@@ -1,0 +1,214 @@
+// `mtlsprobe pair`: both roles in one process over loopback - BEMS dials the
+// Lync pool, then the Lync pool dials BEMS - each with its own store. With no
+// stores given it builds a fresh lab PKI (optionally with one flaw) first.
+#include <iostream>
+#include <thread>
+
+#include "probe/cli_options.hpp"
+#include "probe/commands/commands.hpp"
+#include "probe/endpoint.hpp"
+#include "probe/handshake_facts.hpp"
+#include "probe/lab_pki.hpp"
+#include "probe/live_diagnosis.hpp"
+
+namespace probe {
+namespace {
+
+struct PairFlags {
+  std::string lab;
+  std::string flaw;
+  std::string key_type = "rsa2048";
+  StoreFlags bems;
+  StoreFlags lync;
+  LiveFlags live;
+  ReportFlags report;
+};
+
+struct Direction {
+  std::string id;     // "bems-to-lync"
+  std::string title;  // "BEMS dials the Lync/Skype pool"
+  Side client;
+};
+
+struct DirectionResult {
+  tls::HandshakeRecord client;
+  std::optional<tls::HandshakeRecord> server;
+};
+
+DirectionResult run_direction(const tls::Store& client_store, const tls::Store& server_store,
+                              const std::string& server_name, const LiveFlags& live,
+                              std::pair<tls::TlsVersion, tls::TlsVersion> range) {
+  auto timeout = std::chrono::milliseconds(static_cast<long long>(live.timeout_seconds * 1000));
+  DirectionResult result;
+  tls::ServerOptions server_options;
+  server_options.address = "127.0.0.1";
+  server_options.port = 0;
+  server_options.credentials = credentials_from(server_store);
+  server_options.trust = trust_from(server_store);
+  server_options.min_version = range.first;
+  server_options.max_version = range.second;
+  server_options.handshake_timeout = timeout;
+  server_options.max_handshakes = 1;
+  tls::HandshakeServer server(server_options, [&](const tls::HandshakeRecord& record,
+                                                  std::shared_ptr<tls::EstablishedConnection>) {
+    result.server = record;
+  });
+  if (auto listening = server.listen(); !listening) {
+    result.client.error = tls::HandshakeError::local_error;
+    result.client.error_message = listening.error().message;
+    return result;
+  }
+  std::thread server_thread([&] { server.run(); });
+
+  tls::ClientOptions client_options;
+  client_options.host = "127.0.0.1";
+  client_options.port = server.port();
+  client_options.sni = server_name;
+  client_options.min_version = range.first;
+  client_options.max_version = range.second;
+  client_options.connect_timeout = timeout;
+  client_options.handshake_timeout = timeout;
+  client_options.credentials = credentials_from(client_store);
+  client_options.trust = trust_from(client_store);
+  result.client = tls::run_client_handshake(client_options);
+  result.client.target = server_name + ":" + std::to_string(server.port()) + " via 127.0.0.1";
+
+  // The server records the handshake when its session ends; a client that
+  // never got through leaves it waiting, so stop it after a bounded wait.
+  auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(2);
+  while (server.handshakes_recorded() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.stop();
+  server_thread.join();
+  return result;
+}
+
+void add_prefixed(std::vector<report::Finding>& into, std::vector<report::Finding> findings, const std::string& prefix,
+                  const std::string& group) {
+  for (auto& finding : findings) {
+    finding.id = prefix + finding.id;
+    finding.requirement = group + " - " + finding.requirement;
+    into.push_back(std::move(finding));
+  }
+}
+
+int run_pair(const PairFlags& flags) {
+  auto range = tls_range(flags.live);
+  if (!range) return fail_input(range.error().message);
+
+  std::optional<std::filesystem::path> temporary_lab;
+  StoreFlags bems_flags = flags.bems;
+  StoreFlags lync_flags = flags.lync;
+  if (bems_flags.empty() != lync_flags.empty())
+    return fail_input("give both --store and --peer-store, or neither (a fresh lab is built)");
+  if (!flags.lab.empty() && !bems_flags.empty()) return fail_input("--lab and --store/--peer-store exclude each other");
+  if (bems_flags.empty()) {
+    std::filesystem::path lab = flags.lab;
+    if (lab.empty()) {
+      std::string pattern = (std::filesystem::temp_directory_path() / "mtlsprobe-pair-XXXXXX").string();
+      if (!mkdtemp(pattern.data())) return fail_input("cannot create a temporary folder");
+      lab = pattern;
+      temporary_lab = lab;
+      LabOptions options;
+      if (!flags.flaw.empty()) options.flaw = flags.flaw;
+      options.key_type = flags.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
+      if (auto valid = validate_lab_options(options); !valid) return fail_input(valid.error().message);
+      std::cerr << "mtlsprobe: building a lab PKI" << (flags.flaw.empty() ? "" : " with flaw " + flags.flaw)
+                << " in " << lab.string() << "\n";
+      auto built = build_lab(lab, options);
+      if (!built) return fail_input(built.error().message);
+    } else if (!flags.flaw.empty()) {
+      return fail_input("--flaw builds a fresh lab; it cannot be combined with --lab");
+    }
+    bems_flags.store = (lab / "bems").string();
+    lync_flags.store = (lab / "lync").string();
+  }
+  auto cleanup = [&] {
+    if (temporary_lab) std::filesystem::remove_all(*temporary_lab);
+  };
+  auto bems = load_store_or_report(bems_flags, "BEMS");
+  auto lync = load_store_or_report(lync_flags, "Lync/Skype");
+  if (!bems || !lync) {
+    cleanup();
+    return report::kExitBadInput;
+  }
+  auto name_of = [](const tls::Store& store) {
+    return store.leaf ? store.leaf->certificate.info().common_name : std::string();
+  };
+
+  report::Report result;
+  result.version = MTLSPROBE_VERSION;
+  result.command = "pair";
+  result.generated_at = utc_timestamp();
+  const Direction directions[] = {{"bems-to-lync.", "BEMS dials the Lync/Skype pool", Side::bems},
+                                  {"lync-to-bems.", "The Lync/Skype pool dials BEMS", Side::lync}};
+  boost::json::array facts;
+  for (const auto& direction : directions) {
+    const tls::Store& client_store = direction.client == Side::bems ? *bems : *lync;
+    const tls::Store& server_store = direction.client == Side::bems ? *lync : *bems;
+    std::string server_name = name_of(server_store);
+    std::cerr << "mtlsprobe: " << direction.title << " on 127.0.0.1...\n";
+    DirectionResult run = run_direction(client_store, server_store, server_name, flags.live, *range);
+
+    LiveContext client_view;
+    client_view.us = direction.client;
+    client_view.ours = &client_store;
+    client_view.expected_name = server_name;
+    client_view.warn_days = flags.live.warn_days;
+    if (!flags.live.pool.empty()) client_view.pool = flags.live.pool;
+    client_view.instances = flags.live.instances;
+    LiveContext server_view = client_view;
+    server_view.us = direction.client == Side::bems ? Side::lync : Side::bems;
+    server_view.ours = &server_store;
+    server_view.expected_name.clear();
+
+    result.sections.push_back(handshake_section(direction.title + ": client view", run.client));
+    boost::json::object direction_facts;
+    direction_facts["direction"] = direction.id.substr(0, direction.id.size() - 1);
+    direction_facts["client"] = handshake_json(run.client);
+    add_prefixed(result.findings, diagnose_handshake(run.client, client_view), direction.id, direction.title);
+    if (run.server) {
+      result.sections.push_back(handshake_section(direction.title + ": server view", *run.server));
+      direction_facts["server"] = handshake_json(*run.server);
+      std::vector<report::Finding> server_findings;
+      for (auto& finding : diagnose_handshake(*run.server, server_view)) {
+        // The client view already judged TCP, versions and the client's own sending.
+        if (finding.id == "handshake.tcp" || finding.id == "handshake.protocol" || finding.id == "handshake.ca-list" ||
+            finding.id == "handshake.peer-rejected-us")
+          continue;
+        server_findings.push_back(std::move(finding));
+      }
+      add_prefixed(result.findings, std::move(server_findings), direction.id + "server.", direction.title);
+    } else {
+      direction_facts["server"] = nullptr;
+    }
+    facts.push_back(std::move(direction_facts));
+  }
+  result.facts["directions"] = std::move(facts);
+  if (!flags.flaw.empty()) result.facts["flaw"] = flags.flaw;
+  cleanup();
+  return emit_report(result, flags.report);
+}
+
+}  // namespace
+
+void add_pair_command(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<PairFlags>();
+  auto* command = app.add_subcommand(
+      "pair",
+      "Live, both roles in one process over loopback: BEMS dials the Lync/Skype pool, then the pool dials "
+      "BEMS, each with its own store. With no stores it builds a fresh lab PKI first, so `mtlsprobe pair` "
+      "is a complete demo; `pair --flaw NAME` shows what a flaw looks like on the wire (see `pki flaws`).");
+  command->add_option("--lab", flags->lab, "Use a lab made by `pki init DIR` instead of a fresh one");
+  command->add_option("--flaw", flags->flaw, "Build the fresh lab with this flaw (see `mtlsprobe pki flaws`)");
+  command->add_option("--key-type", flags->key_type, "Key type of a fresh lab: rsa2048 or ecdsa-p256")
+      ->check(CLI::IsMember({"rsa2048", "ecdsa-p256"}))
+      ->capture_default_str();
+  add_store_flags(command, flags->bems, "", "BEMS");
+  add_store_flags(command, flags->lync, "peer-", "Lync/Skype pool");
+  add_live_flags(command, flags->live);
+  add_report_flags(command, flags->report);
+  command->callback([flags, &action] { action = [flags] { return run_pair(*flags); }; });
+}
+
+}  // namespace probe

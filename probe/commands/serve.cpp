@@ -1,0 +1,139 @@
+// `mtlsprobe serve`: a mutual-TLS server in the Lync (or BEMS) role that
+// requires and verifies a client certificate and prints one diagnosis per
+// incoming handshake.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "probe/cli_options.hpp"
+#include "probe/commands/commands.hpp"
+#include "probe/endpoint.hpp"
+#include "probe/handshake_facts.hpp"
+#include "probe/live_diagnosis.hpp"
+#include "tls/alerts.hpp"
+
+namespace probe {
+namespace {
+
+struct ServeFlags {
+  std::string listen = "0.0.0.0:5061";
+  std::string role = "lync";
+  StoreFlags store;
+  std::string ca_list = "roots";
+  bool once = false;
+  std::size_t max_handshakes = 0;
+  std::string reject_with;
+  LiveFlags live;
+  ReportFlags report;
+};
+
+int run_serve(const ServeFlags& flags) {
+  auto listen = parse_host_port(flags.listen, 5061);
+  if (!listen) return fail_input("--listen: " + listen.error().message);
+  auto range = tls_range(flags.live);
+  if (!range) return fail_input(range.error().message);
+  Side us = flags.role == "bems" ? Side::bems : Side::lync;
+  auto store = load_store_or_report(flags.store, side_name(us));
+  if (!store) return report::kExitBadInput;
+  auto credentials = credentials_from(*store);
+  if (!credentials)
+    return fail_input("serve needs our certificate with its matching private key (personal/, --pfx or --cert/--key)");
+  if (!flags.reject_with.empty() && !tls::alert_code(flags.reject_with))
+    return fail_input("--reject-with " + flags.reject_with + ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");
+
+  tls::ServerOptions options;
+  options.address = listen->host;
+  options.port = listen->port;
+  options.credentials = credentials;
+  options.trust = trust_from(*store);
+  options.min_version = range->first;
+  options.max_version = range->second;
+  options.handshake_timeout = std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  options.reject_with = flags.reject_with;
+  options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
+  if (flags.ca_list == "none") {
+    options.ca_list = tls::CaListMode::none;
+  } else if (flags.ca_list == "roots") {
+    options.ca_list = tls::CaListMode::roots;
+  } else {
+    auto loaded = tls::load_credential_file(flags.ca_list, std::nullopt);
+    if (!loaded) return fail_input("--ca-list: " + loaded.error().message);
+    options.ca_list = tls::CaListMode::certificates;
+    options.ca_list_certificates = loaded->certificates;
+  }
+
+  LiveContext context;
+  context.us = us;
+  context.ours = &*store;
+  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
+  context.instances = flags.live.instances;
+  context.warn_days = flags.live.warn_days;
+
+  std::mutex output;
+  int last_exit = report::kExitPass;
+  int worst_exit = report::kExitPass;
+  tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
+                                           std::shared_ptr<tls::EstablishedConnection>) {
+    report::Report result;
+    result.version = MTLSPROBE_VERSION;
+    result.command = "serve";
+    result.generated_at = utc_timestamp();
+    result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
+    result.facts["handshake"] = handshake_json(record);
+    context.now = tls::Clock::now();
+    result.findings = diagnose_handshake(record, context);
+    std::lock_guard lock(output);
+    last_exit = emit_report(result, flags.report);
+    worst_exit = std::max(worst_exit, last_exit);
+  });
+  auto listening = server.listen();
+  if (!listening) return fail_input(listening.error().message);
+  std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":" << server.port()
+            << (flags.once ? " until the first handshake" : "") << "; Ctrl-C stops\n"
+            << std::flush;
+
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) server.stop();
+  });
+  std::thread signal_thread([&] { signals_io.run(); });
+  server.run();
+  signals_io.stop();
+  signal_thread.join();
+  std::cerr << "mtlsprobe: stopped after " << server.handshakes_recorded() << " handshake(s)\n";
+  return flags.once ? last_exit : worst_exit;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* command = app.add_subcommand(
+      "serve",
+      "Live: listen as the Lync/Skype pool (or as BEMS with --role bems), require and verify a client "
+      "certificate, and print a diagnosis of every incoming handshake.\n"
+      "Example: mtlsprobe serve --listen 0.0.0.0:5061 --store lync-store --once");
+  command->add_option("--listen", flags->listen, "ADDR:PORT to listen on ([::]:5061 for IPv6)")->capture_default_str();
+  command->add_option("--role", flags->role, "Our role: lync (BEMS connects in) or bems (Lync connects in)")
+      ->check(CLI::IsMember({"bems", "lync"}))
+      ->capture_default_str();
+  add_store_flags(command, flags->store, "", "our");
+  command->add_option("--ca-list", flags->ca_list,
+                      "Acceptable client-CA names we send: roots (our trusted roots), none (as Windows "
+                      "Server 2012 and later), or a PEM FILE of certificates whose names to send")
+      ->capture_default_str();
+  command->add_flag("--once", flags->once, "Exit after the first handshake, with its exit code");
+  command->add_option("--max-handshakes", flags->max_handshakes, "Exit after N handshakes (0: until Ctrl-C)");
+  command->add_option("--reject-with", flags->reject_with,
+                      "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
+  add_live_flags(command, flags->live);
+  add_report_flags(command, flags->report);
+  command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
+}
+
+}  // namespace probe
