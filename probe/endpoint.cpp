@@ -7,13 +7,15 @@
 namespace probe {
 
 std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
-  if (!store.leaf || !store.key || !store.key->matches(store.leaf->certificate)) return std::nullopt;
+  if (!store.leaf || !store.key || !store.key->matches(store.leaf->certificate))
+    return std::nullopt;
   std::vector<tls::Certificate> pool = store.personal_extra_certificates();
   for (const auto& certificate : store.intermediate_certificates()) pool.push_back(certificate);
   tls::VerifyPolicy structural;
   structural.check_time = false;
   structural.strict = false;
-  auto built = tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(), structural);
+  auto built =
+      tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(), structural);
   std::vector<tls::Certificate> chain;
   for (size_t i = 1; i < built.chain.size(); ++i)
     if (!built.chain[i].info().self_signed) chain.push_back(built.chain[i]);
@@ -53,22 +55,34 @@ bool is_ip_literal(const std::string& host) {
 
 void add_live_flags(CLI::App* command, LiveFlags& flags) {
   const std::string group = "Handshake";
-  command->add_option("--tls-min", flags.tls_min, "Lowest TLS version to allow: 1.0, 1.1, 1.2 or 1.3 "
-                                                  "(1.0/1.1 lower OpenSSL's security level, which is said)")
+  command
+      ->add_option("--tls-min", flags.tls_min,
+                   "Lowest TLS version to allow: 1.0, 1.1, 1.2 or 1.3 "
+                   "(1.0/1.1 lower OpenSSL's security level, which is said)")
       ->capture_default_str()
       ->group(group);
-  command->add_option("--tls-max", flags.tls_max, "Highest TLS version to allow (Lync/Skype on Windows Server "
-                                                  "2019 and earlier top out at 1.2)")
+  command
+      ->add_option("--tls-max", flags.tls_max,
+                   "Highest TLS version to allow (Lync/Skype on Windows Server "
+                   "2019 and earlier top out at 1.2)")
       ->capture_default_str()
       ->group(group);
-  command->add_option("--timeout", flags.timeout_seconds, "Seconds allowed for connect and for the handshake")
+  command
+      ->add_option("--timeout", flags.timeout_seconds,
+                   "Seconds allowed for connect and for the handshake")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 600.0))
       ->group(group);
-  command->add_option("--pool", flags.pool, "Trusted application pool FQDN, to judge a BEMS peer's names")->group(group);
-  command->add_option("--instance", flags.instances, "BEMS instance FQDN (repeat), to judge a BEMS peer's SAN")
+  command
+      ->add_option("--pool", flags.pool,
+                   "Trusted application pool FQDN, to judge a BEMS peer's names")
       ->group(group);
-  command->add_option("--warn-days", flags.warn_days, "Warn when a certificate expires within N days")
+  command
+      ->add_option("--instance", flags.instances,
+                   "BEMS instance FQDN (repeat), to judge a BEMS peer's SAN")
+      ->group(group);
+  command
+      ->add_option("--warn-days", flags.warn_days, "Warn when a certificate expires within N days")
       ->capture_default_str()
       ->group(group);
 }

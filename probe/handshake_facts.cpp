@@ -10,8 +10,8 @@ namespace {
 std::string ms(double value) { return std::to_string(static_cast<long long>(value + 0.5)) + " ms"; }
 
 std::string alert_text(const tls::AlertRecord& alert) {
-  return std::string(alert.sent ? "sent " : "received ") + (alert.fatal ? "fatal " : "warning ") + alert.name +
-         " (" + std::to_string(alert.code) + ")" +
+  return std::string(alert.sent ? "sent " : "received ") + (alert.fatal ? "fatal " : "warning ") +
+         alert.name + " (" + std::to_string(alert.code) + ")" +
          (alert.phase == tls::AlertPhase::after_handshake ? " after the handshake" : "");
 }
 
@@ -25,15 +25,19 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
   if (!record.peer_address.empty()) lines.emplace_back("peer", record.peer_address);
   if (client && record.tcp_connected) lines.emplace_back("TCP connect", ms(record.tcp_connect_ms));
   if (record.handshake_completed) {
-    lines.emplace_back("TLS", record.protocol_version + ", " + record.cipher_suite + ", " + ms(record.handshake_ms));
+    lines.emplace_back("TLS", record.protocol_version + ", " + record.cipher_suite + ", " +
+                                  ms(record.handshake_ms));
   } else if (!record.error_message.empty()) {
     lines.emplace_back("failed", record.error_message);
   }
   if (client) lines.emplace_back("SNI sent", record.sni_sent.empty() ? "(none)" : record.sni_sent);
-  if (!client) lines.emplace_back("SNI received", record.sni_received.empty() ? "(none)" : record.sni_received);
+  if (!client)
+    lines.emplace_back("SNI received",
+                       record.sni_received.empty() ? "(none)" : record.sni_received);
   if (record.our_certificate_sent) {
     lines.emplace_back("we sent", record.our_certificate_sent->info().subject + " + " +
-                                      std::to_string(record.our_chain_sent.size()) + " chain certificate(s)");
+                                      std::to_string(record.our_chain_sent.size()) +
+                                      " chain certificate(s)");
   } else {
     lines.emplace_back("we sent", "no certificate");
   }
@@ -42,8 +46,9 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
   } else {
     for (size_t i = 0; i < record.peer_chain.size(); ++i) {
       const auto& info = record.peer_chain[i].info();
-      lines.emplace_back(i == 0 ? "peer chain" : "", "[" + std::to_string(i) + "] " + info.subject + "  (issuer " +
-                                                         info.issuer + ", until " + rfc3339(info.not_after) + ")");
+      lines.emplace_back(i == 0 ? "peer chain" : "", "[" + std::to_string(i) + "] " + info.subject +
+                                                         "  (issuer " + info.issuer + ", until " +
+                                                         rfc3339(info.not_after) + ")");
     }
     lines.emplace_back("chain complete", record.peer_chain_complete ? "yes" : "no");
   }
@@ -60,8 +65,10 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
   for (const auto& alert : record.alerts) lines.emplace_back("alert", alert_text(alert));
   if (record.peer_verification) {
     const auto& v = *record.peer_verification;
-    lines.emplace_back("our verification", v.trusted ? "trusted"
-                                                     : "failed at depth " + std::to_string(v.error_depth) + ": " + v.error);
+    lines.emplace_back("our verification",
+                       v.trusted
+                           ? "trusted"
+                           : "failed at depth " + std::to_string(v.error_depth) + ": " + v.error);
   }
   return section;
 }
@@ -85,15 +92,19 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
   o["max_version_allowed"] = record.max_version_allowed;
   o["security_level_lowered"] = record.security_level_lowered;
   boost::json::array chain;
-  for (const auto& certificate : record.peer_chain) chain.push_back(certificate_json(certificate.info()));
+  for (const auto& certificate : record.peer_chain)
+    chain.push_back(certificate_json(certificate.info()));
   o["peer_chain"] = std::move(chain);
   o["peer_sent_certificate"] = record.peer_sent_certificate;
   o["peer_chain_in_order"] = record.peer_chain_in_order;
   o["peer_chain_complete"] = record.peer_chain_complete;
   o["our_certificate_sent"] =
-      record.our_certificate_sent ? boost::json::value(certificate_json(record.our_certificate_sent->info())) : nullptr;
+      record.our_certificate_sent
+          ? boost::json::value(certificate_json(record.our_certificate_sent->info()))
+          : nullptr;
   boost::json::array sent_chain;
-  for (const auto& certificate : record.our_chain_sent) sent_chain.emplace_back(certificate.info().subject);
+  for (const auto& certificate : record.our_chain_sent)
+    sent_chain.emplace_back(certificate.info().subject);
   o["our_chain_sent"] = std::move(sent_chain);
   o["certificate_request_received"] = record.certificate_request_received;
   auto names = [](const std::vector<tls::CaName>& list) {
@@ -120,9 +131,10 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
     v["trusted"] = record.peer_verification->trusted;
     v["error"] = record.peer_verification->error;
     v["error_depth"] = record.peer_verification->error_depth;
-    v["error_certificate"] = record.peer_verification->error_certificate
-                                 ? boost::json::value(record.peer_verification->error_certificate->subject)
-                                 : nullptr;
+    v["error_certificate"] =
+        record.peer_verification->error_certificate
+            ? boost::json::value(record.peer_verification->error_certificate->subject)
+            : nullptr;
     o["peer_verification"] = std::move(v);
   } else {
     o["peer_verification"] = nullptr;

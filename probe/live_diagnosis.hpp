@@ -14,7 +14,7 @@
 namespace probe {
 
 struct LiveContext {
-  Side us = Side::bems;      // our role; the peer has the other one
+  Side us = Side::bems;              // our role; the peer has the other one
   const tls::Store* ours = nullptr;  // our store: credentials, roots, intermediates
   std::string expected_name;         // client: the name the peer's certificate must cover
   std::optional<std::string> pool;   // to judge a BEMS peer's names (server role lync)
@@ -23,7 +23,8 @@ struct LiveContext {
   tls::Clock::time_point now = tls::Clock::now();
 };
 
-std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record, const LiveContext& context);
+std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
+                                                const LiveContext& context);
 
 // The explanation of a received alert in terms of the requirements.
 std::string explain_rejection_alert(const std::string& alert_name);

@@ -62,20 +62,24 @@ int run_connect(const ConnectFlags& flags) {
   options.host = dial.host;
   options.port = dial.port;
   // RFC 6066: SNI carries host names only, never address literals.
-  options.sni = !flags.sni.empty() ? flags.sni : (is_ip_literal(target->host) ? std::string() : target->host);
+  options.sni =
+      !flags.sni.empty() ? flags.sni : (is_ip_literal(target->host) ? std::string() : target->host);
   options.min_version = range->first;
   options.max_version = range->second;
-  auto timeout = std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  auto timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
   options.connect_timeout = timeout;
   options.handshake_timeout = timeout;
   options.credentials = credentials_from(*store);
   options.trust = trust_from(*store);
 
   std::cerr << "mtlsprobe: connecting to " << dial.host << ":" << dial.port
-            << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us) << "...\n";
+            << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us)
+            << "...\n";
   tls::HandshakeRecord record = tls::run_client_handshake(options);
-  record.target = target->host + ":" + std::to_string(target->port) +
-                  (flags.connect_to.empty() ? "" : " via " + dial.host + ":" + std::to_string(dial.port));
+  record.target =
+      target->host + ":" + std::to_string(target->port) +
+      (flags.connect_to.empty() ? "" : " via " + dial.host + ":" + std::to_string(dial.port));
 
   if (!flags.save_chain.empty() && !record.peer_chain.empty()) {
     auto saved = save_chain(flags.save_chain, record.peer_chain);
@@ -110,16 +114,19 @@ void add_connect_command(CLI::App& app, Action& action) {
       "Live: dial a Lync/Skype pool (or a BEMS server with --role lync), perform a real mutual-TLS "
       "handshake with our certificate, and explain what each side presented and why it failed.\n"
       "Example: mtlsprobe connect lyncpool.example.com:5061 --store bems-store");
-  command->add_option("target", flags->target, "HOST[:PORT] of the peer (port 5061 by default)")->required();
-  command->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
+  command->add_option("target", flags->target, "HOST[:PORT] of the peer (port 5061 by default)")
+      ->required();
+  command
+      ->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
       ->check(CLI::IsMember({"bems", "lync"}))
       ->capture_default_str();
   add_store_flags(command, flags->store, "", "our");
   command->add_option("--sni", flags->sni, "Server name to send (default: HOST when it is a name)");
   command->add_option("--expect-name", flags->expect_name,
                       "FQDN the peer's certificate must cover (default: HOST)");
-  command->add_option("--connect-to", flags->connect_to,
-                      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
+  command->add_option(
+      "--connect-to", flags->connect_to,
+      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
   command->add_option("--save-chain", flags->save_chain,
                       "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
   add_live_flags(command, flags->live);

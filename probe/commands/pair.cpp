@@ -49,10 +49,9 @@ DirectionResult run_direction(const tls::Store& client_store, const tls::Store& 
   server_options.max_version = range.second;
   server_options.handshake_timeout = timeout;
   server_options.max_handshakes = 1;
-  tls::HandshakeServer server(server_options, [&](const tls::HandshakeRecord& record,
-                                                  std::shared_ptr<tls::EstablishedConnection>) {
-    result.server = record;
-  });
+  tls::HandshakeServer server(
+      server_options, [&](const tls::HandshakeRecord& record,
+                          std::shared_ptr<tls::EstablishedConnection>) { result.server = record; });
   if (auto listening = server.listen(); !listening) {
     result.client.error = tls::HandshakeError::local_error;
     result.client.error_message = listening.error().message;
@@ -83,8 +82,8 @@ DirectionResult run_direction(const tls::Store& client_store, const tls::Store& 
   return result;
 }
 
-void add_prefixed(std::vector<report::Finding>& into, std::vector<report::Finding> findings, const std::string& prefix,
-                  const std::string& group) {
+void add_prefixed(std::vector<report::Finding>& into, std::vector<report::Finding> findings,
+                  const std::string& prefix, const std::string& group) {
   for (auto& finding : findings) {
     finding.id = prefix + finding.id;
     finding.requirement = group + " - " + finding.requirement;
@@ -101,20 +100,25 @@ int run_pair(const PairFlags& flags) {
   StoreFlags lync_flags = flags.lync;
   if (bems_flags.empty() != lync_flags.empty())
     return fail_input("give both --store and --peer-store, or neither (a fresh lab is built)");
-  if (!flags.lab.empty() && !bems_flags.empty()) return fail_input("--lab and --store/--peer-store exclude each other");
+  if (!flags.lab.empty() && !bems_flags.empty())
+    return fail_input("--lab and --store/--peer-store exclude each other");
   if (bems_flags.empty()) {
     std::filesystem::path lab = flags.lab;
     if (lab.empty()) {
-      std::string pattern = (std::filesystem::temp_directory_path() / "mtlsprobe-pair-XXXXXX").string();
+      std::string pattern =
+          (std::filesystem::temp_directory_path() / "mtlsprobe-pair-XXXXXX").string();
       if (!mkdtemp(pattern.data())) return fail_input("cannot create a temporary folder");
       lab = pattern;
       temporary_lab = lab;
       LabOptions options;
       if (!flags.flaw.empty()) options.flaw = flags.flaw;
-      options.key_type = flags.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
-      if (auto valid = validate_lab_options(options); !valid) return fail_input(valid.error().message);
-      std::cerr << "mtlsprobe: building a lab PKI" << (flags.flaw.empty() ? "" : " with flaw " + flags.flaw)
-                << " in " << lab.string() << "\n";
+      options.key_type =
+          flags.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
+      if (auto valid = validate_lab_options(options); !valid)
+        return fail_input(valid.error().message);
+      std::cerr << "mtlsprobe: building a lab PKI"
+                << (flags.flaw.empty() ? "" : " with flaw " + flags.flaw) << " in " << lab.string()
+                << "\n";
       auto built = build_lab(lab, options);
       if (!built) return fail_input(built.error().message);
     } else if (!flags.flaw.empty()) {
@@ -132,7 +136,18 @@ int run_pair(const PairFlags& flags) {
     cleanup();
     return report::kExitBadInput;
   }
-  auto name_of = [](const tls::Store& store) {
+  // A lab's pool and instances are known; otherwise the flags (or the CN) tell.
+  LabOptions lab_defaults;
+  std::optional<std::string> pool;
+  std::vector<std::string> instances = flags.live.instances;
+  if (!flags.live.pool.empty()) {
+    pool = flags.live.pool;
+  } else if (flags.bems.empty()) {
+    pool = lab_defaults.pool;
+    if (instances.empty()) instances = lab_defaults.instances;
+  }
+  auto name_of = [&](const tls::Store& store, Side side) {
+    if (side == Side::bems && pool) return *pool;
     return store.leaf ? store.leaf->certificate.info().common_name : std::string();
   };
 
@@ -146,17 +161,19 @@ int run_pair(const PairFlags& flags) {
   for (const auto& direction : directions) {
     const tls::Store& client_store = direction.client == Side::bems ? *bems : *lync;
     const tls::Store& server_store = direction.client == Side::bems ? *lync : *bems;
-    std::string server_name = name_of(server_store);
+    std::string server_name =
+        name_of(server_store, direction.client == Side::bems ? Side::lync : Side::bems);
     std::cerr << "mtlsprobe: " << direction.title << " on 127.0.0.1...\n";
-    DirectionResult run = run_direction(client_store, server_store, server_name, flags.live, *range);
+    DirectionResult run =
+        run_direction(client_store, server_store, server_name, flags.live, *range);
 
     LiveContext client_view;
     client_view.us = direction.client;
     client_view.ours = &client_store;
     client_view.expected_name = server_name;
     client_view.warn_days = flags.live.warn_days;
-    if (!flags.live.pool.empty()) client_view.pool = flags.live.pool;
-    client_view.instances = flags.live.instances;
+    client_view.pool = pool;
+    client_view.instances = instances;
     LiveContext server_view = client_view;
     server_view.us = direction.client == Side::bems ? Side::lync : Side::bems;
     server_view.ours = &server_store;
@@ -166,19 +183,21 @@ int run_pair(const PairFlags& flags) {
     boost::json::object direction_facts;
     direction_facts["direction"] = direction.id.substr(0, direction.id.size() - 1);
     direction_facts["client"] = handshake_json(run.client);
-    add_prefixed(result.findings, diagnose_handshake(run.client, client_view), direction.id, direction.title);
+    add_prefixed(result.findings, diagnose_handshake(run.client, client_view), direction.id,
+                 direction.title);
     if (run.server) {
       result.sections.push_back(handshake_section(direction.title + ": server view", *run.server));
       direction_facts["server"] = handshake_json(*run.server);
       std::vector<report::Finding> server_findings;
       for (auto& finding : diagnose_handshake(*run.server, server_view)) {
         // The client view already judged TCP, versions and the client's own sending.
-        if (finding.id == "handshake.tcp" || finding.id == "handshake.protocol" || finding.id == "handshake.ca-list" ||
-            finding.id == "handshake.peer-rejected-us")
+        if (finding.id == "handshake.tcp" || finding.id == "handshake.protocol" ||
+            finding.id == "handshake.ca-list" || finding.id == "handshake.peer-rejected-us")
           continue;
         server_findings.push_back(std::move(finding));
       }
-      add_prefixed(result.findings, std::move(server_findings), direction.id + "server.", direction.title);
+      add_prefixed(result.findings, std::move(server_findings), direction.id + "server.",
+                   direction.title);
     } else {
       direction_facts["server"] = nullptr;
     }
@@ -194,14 +213,19 @@ int run_pair(const PairFlags& flags) {
 
 void add_pair_command(CLI::App& app, Action& action) {
   auto flags = std::make_shared<PairFlags>();
-  auto* command = app.add_subcommand(
-      "pair",
-      "Live, both roles in one process over loopback: BEMS dials the Lync/Skype pool, then the pool dials "
-      "BEMS, each with its own store. With no stores it builds a fresh lab PKI first, so `mtlsprobe pair` "
-      "is a complete demo; `pair --flaw NAME` shows what a flaw looks like on the wire (see `pki flaws`).");
-  command->add_option("--lab", flags->lab, "Use a lab made by `pki init DIR` instead of a fresh one");
-  command->add_option("--flaw", flags->flaw, "Build the fresh lab with this flaw (see `mtlsprobe pki flaws`)");
-  command->add_option("--key-type", flags->key_type, "Key type of a fresh lab: rsa2048 or ecdsa-p256")
+  auto* command = app.add_subcommand("pair",
+                                     "Live, both roles in one process over loopback: BEMS dials "
+                                     "the Lync/Skype pool, then the pool dials "
+                                     "BEMS, each with its own store. With no stores it builds a "
+                                     "fresh lab PKI first, so `mtlsprobe pair` "
+                                     "is a complete demo; `pair --flaw NAME` shows what a flaw "
+                                     "looks like on the wire (see `pki flaws`).");
+  command->add_option("--lab", flags->lab,
+                      "Use a lab made by `pki init DIR` instead of a fresh one");
+  command->add_option("--flaw", flags->flaw,
+                      "Build the fresh lab with this flaw (see `mtlsprobe pki flaws`)");
+  command
+      ->add_option("--key-type", flags->key_type, "Key type of a fresh lab: rsa2048 or ecdsa-p256")
       ->check(CLI::IsMember({"rsa2048", "ecdsa-p256"}))
       ->capture_default_str();
   add_store_flags(command, flags->bems, "", "BEMS");

@@ -41,9 +41,12 @@ int run_serve(const ServeFlags& flags) {
   if (!store) return report::kExitBadInput;
   auto credentials = credentials_from(*store);
   if (!credentials)
-    return fail_input("serve needs our certificate with its matching private key (personal/, --pfx or --cert/--key)");
+    return fail_input(
+        "serve needs our certificate with its matching private key (personal/, --pfx or "
+        "--cert/--key)");
   if (!flags.reject_with.empty() && !tls::alert_code(flags.reject_with))
-    return fail_input("--reject-with " + flags.reject_with + ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");
+    return fail_input("--reject-with " + flags.reject_with +
+                      ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");
 
   tls::ServerOptions options;
   options.address = listen->host;
@@ -52,7 +55,8 @@ int run_serve(const ServeFlags& flags) {
   options.trust = trust_from(*store);
   options.min_version = range->first;
   options.max_version = range->second;
-  options.handshake_timeout = std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  options.handshake_timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
   options.reject_with = flags.reject_with;
   options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
   if (flags.ca_list == "none") {
@@ -92,8 +96,9 @@ int run_serve(const ServeFlags& flags) {
   });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
-  std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":" << server.port()
-            << (flags.once ? " until the first handshake" : "") << "; Ctrl-C stops\n"
+  std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":"
+            << server.port() << (flags.once ? " until the first handshake" : "")
+            << "; Ctrl-C stops\n"
             << std::flush;
 
   boost::asio::io_context signals_io;
@@ -115,20 +120,27 @@ void add_serve_command(CLI::App& app, Action& action) {
   auto flags = std::make_shared<ServeFlags>();
   auto* command = app.add_subcommand(
       "serve",
-      "Live: listen as the Lync/Skype pool (or as BEMS with --role bems), require and verify a client "
+      "Live: listen as the Lync/Skype pool (or as BEMS with --role bems), require and verify a "
+      "client "
       "certificate, and print a diagnosis of every incoming handshake.\n"
       "Example: mtlsprobe serve --listen 0.0.0.0:5061 --store lync-store --once");
-  command->add_option("--listen", flags->listen, "ADDR:PORT to listen on ([::]:5061 for IPv6)")->capture_default_str();
-  command->add_option("--role", flags->role, "Our role: lync (BEMS connects in) or bems (Lync connects in)")
+  command->add_option("--listen", flags->listen, "ADDR:PORT to listen on ([::]:5061 for IPv6)")
+      ->capture_default_str();
+  command
+      ->add_option("--role", flags->role,
+                   "Our role: lync (BEMS connects in) or bems (Lync connects in)")
       ->check(CLI::IsMember({"bems", "lync"}))
       ->capture_default_str();
   add_store_flags(command, flags->store, "", "our");
-  command->add_option("--ca-list", flags->ca_list,
-                      "Acceptable client-CA names we send: roots (our trusted roots), none (as Windows "
-                      "Server 2012 and later), or a PEM FILE of certificates whose names to send")
+  command
+      ->add_option(
+          "--ca-list", flags->ca_list,
+          "Acceptable client-CA names we send: roots (our trusted roots), none (as Windows "
+          "Server 2012 and later), or a PEM FILE of certificates whose names to send")
       ->capture_default_str();
   command->add_flag("--once", flags->once, "Exit after the first handshake, with its exit code");
-  command->add_option("--max-handshakes", flags->max_handshakes, "Exit after N handshakes (0: until Ctrl-C)");
+  command->add_option("--max-handshakes", flags->max_handshakes,
+                      "Exit after N handshakes (0: until Ctrl-C)");
   command->add_option("--reject-with", flags->reject_with,
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
   add_live_flags(command, flags->live);
