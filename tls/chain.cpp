@@ -108,7 +108,10 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
     return result;
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
-  X509_VERIFY_PARAM_set_time(param, Clock::to_time_t(policy.at.value_or(Clock::now())));
+  // OpenSSL lets an explicit time win over NO_CHECK_TIME, so set one only
+  // when dates are judged here (the verify callback reads it back).
+  if (policy.check_time)
+    X509_VERIFY_PARAM_set_time(param, Clock::to_time_t(policy.at.value_or(Clock::now())));
   if (policy.max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, policy.max_depth);
   // X509_STRICT: OpenSSL's own RFC 5280 profile checks (critical basic
   // constraints on CAs, key usage on CAs, AKI/SKI, ...). PARTIAL_CHAIN: every
