@@ -44,7 +44,14 @@ std::string hex(const unsigned char* data, size_t size, const char* separator) {
 Clock::time_point to_time_point(const ASN1_TIME* time) {
   struct tm parts {};
   if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return {};
-  return Clock::from_time_t(timegm(&parts));
+  // system_clock counts nanoseconds in 64 bits and so ends in 2262, while
+  // X.509 dates run to 9999 ("no expiry" roots): clamp instead of overflowing.
+  constexpr auto last =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count();
+  time_t seconds = timegm(&parts);
+  if (seconds >= last) return Clock::time_point::max();
+  if (seconds <= -last) return Clock::time_point::min();
+  return Clock::from_time_t(seconds);
 }
 
 std::string ip_to_string(const ASN1_OCTET_STRING* ip) {

@@ -1,7 +1,10 @@
 #include "tls/chain.hpp"
 
+#include <openssl/pem.h>
+
 #include <algorithm>
 
+#include "tls/chain_policy.hpp"
 #include "tls/openssl.hpp"
 
 namespace tls {
@@ -15,28 +18,19 @@ bool is_ip_literal(const std::string& name) {
   return true;
 }
 
-// Our stricter checks of one certificate; returns the reason or empty.
-std::string strict_violation(const CertificateInfo& info, int depth, Purpose purpose,
-                             bool is_anchor) {
-  if (depth == 0 && purpose != Purpose::any) {
-    const char* wanted = purpose == Purpose::server_auth ? "serverAuth" : "clientAuth";
-    if (!info.has_eku)
-      return std::string("the certificate has no Extended Key Usage; it must name ") + wanted;
-    if (std::find(info.eku.begin(), info.eku.end(), wanted) == info.eku.end())
-      return std::string("the Extended Key Usage does not include ") + wanted;
-  }
-  if ((info.key_type == "RSA" || info.key_type == "RSA-PSS" || info.key_type == "DSA") &&
-      info.key_bits < 2048)
-    return info.key_type + " key of " + std::to_string(info.key_bits) +
-           " bits; at least 2048 are required";
-  if (info.key_type == "EC" && info.key_bits < 256)
-    return "EC key of " + std::to_string(info.key_bits) + " bits; at least 256 are required";
-  if (!is_anchor && (info.signature_digest == "SHA1" || info.signature_digest == "MD5"))
-    return "signed with " + info.signature_digest + ", which is refused";
-  return {};
-}
-
 }  // namespace
+
+Result<std::vector<std::uint8_t>> crl_der_from_pem(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  if (!crl) return Error{take_openssl_errors("not a PEM CRL")};
+  int size = i2d_X509_CRL(crl.get(), nullptr);
+  if (size <= 0) return Error{take_openssl_errors("cannot encode the CRL")};
+  std::vector<std::uint8_t> der(static_cast<size_t>(size));
+  unsigned char* cursor = der.data();
+  i2d_X509_CRL(crl.get(), &cursor);
+  return der;
+}
 
 bool is_missing_issuer_error(int error_code) {
   return error_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
@@ -57,20 +51,51 @@ bool certificate_covers_name(const Certificate& certificate, const std::string& 
   return result == 1;
 }
 
-ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
-                               const std::vector<Certificate>& roots, const VerifyPolicy& policy) {
-  ChainVerification result;
-  X509StorePtr store(X509_STORE_new());
-  for (const Certificate& root : roots) X509_STORE_add_cert(store.get(), root.native());
-  if (policy.system_roots) X509_STORE_set_default_paths(store.get());
-  std::vector<X509CrlPtr> crls;
-  for (const auto& der : policy.crls_der) {
-    const unsigned char* cursor = der.data();
-    X509CrlPtr crl(d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size())));
-    if (crl) X509_STORE_add_crl(store.get(), crl.get());
-  }
-  clear_openssl_errors();
+namespace {
 
+// RFC 5280 4.1.2.5: the validity period includes notAfter itself, while
+// OpenSSL calls a certificate expired at that very second.
+int accept_exact_not_after(int ok, X509_STORE_CTX* context) {
+  if (ok || X509_STORE_CTX_get_error(context) != X509_V_ERR_CERT_HAS_EXPIRED) return ok;
+  X509* certificate = X509_STORE_CTX_get_current_cert(context);
+  time_t at = X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(context));
+  if (certificate && ASN1_TIME_cmp_time_t(X509_get0_notAfter(certificate), at) == 0) {
+    X509_STORE_CTX_set_error(context, X509_V_OK);
+    return 1;
+  }
+  return ok;
+}
+
+// Our rules on a chain OpenSSL accepted; fills `result` when one is broken.
+bool breaks_strict_policy(const VerifyPolicy& policy, ChainVerification& result) {
+  auto broken = [&](size_t depth, std::string violation) {
+    if (violation.empty()) return false;
+    result.error = std::move(violation);
+    result.error_depth = static_cast<int>(depth);
+    result.error_certificate = result.chain[depth].info();
+    result.policy_violation = true;
+    return true;
+  };
+  for (size_t depth = 0; depth < result.chain.size(); ++depth) {
+    const Certificate& certificate = result.chain[depth];
+    bool is_anchor = depth + 1 == result.chain.size();
+    if (broken(depth, chain_policy::certificate_violation(certificate, is_anchor))) return true;
+    if (depth == 0 && broken(depth, chain_policy::leaf_violation(certificate, policy.purpose)))
+      return true;
+    if (depth > 0 && broken(depth, chain_policy::issuer_violation(certificate))) return true;
+    if (is_anchor && broken(depth, chain_policy::anchor_violation(certificate))) return true;
+  }
+  if (policy.peer_name && result.chain.size() > 1 &&
+      broken(0, chain_policy::peer_name_constraint_violation(result.chain, *policy.peer_name)))
+    return true;
+  return false;
+}
+
+// One run of OpenSSL's path building and validation with the given
+// untrusted certificates, then our own rules on the chain it built.
+ChainVerification verify_once(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                              X509_STORE* store, const VerifyPolicy& policy) {
+  ChainVerification result;
   X509StackPtr chain_in(sk_X509_new_null());
   for (const Certificate& certificate : untrusted) {
     X509_up_ref(certificate.native());
@@ -78,19 +103,25 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
   }
 
   X509StoreCtxPtr context(X509_STORE_CTX_new());
-  if (X509_STORE_CTX_init(context.get(), store.get(), leaf.native(), chain_in.get()) != 1) {
+  if (X509_STORE_CTX_init(context.get(), store, leaf.native(), chain_in.get()) != 1) {
     result.error = take_openssl_errors("cannot initialise chain verification");
     return result;
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
-  if (policy.at) {
-    X509_VERIFY_PARAM_set_time(param, Clock::to_time_t(*policy.at));
-  }
+  // OpenSSL lets an explicit time win over NO_CHECK_TIME, so set one only
+  // when dates are judged here (the verify callback reads it back).
+  if (policy.check_time)
+    X509_VERIFY_PARAM_set_time(param, Clock::to_time_t(policy.at.value_or(Clock::now())));
   if (policy.max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, policy.max_depth);
-  unsigned long flags = X509_V_FLAG_X509_STRICT;
+  // X509_STRICT: OpenSSL's own RFC 5280 profile checks (critical basic
+  // constraints on CAs, key usage on CAs, AKI/SKI, ...). PARTIAL_CHAIN: every
+  // certificate the caller trusts is an anchor, self-signed or not, as in a
+  // Windows root store and in RFC 5280's trust-anchor model.
+  unsigned long flags = X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN;
   if (!policy.crls_der.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   if (!policy.check_time) flags |= X509_V_FLAG_NO_CHECK_TIME;
   X509_VERIFY_PARAM_set_flags(param, flags);
+  X509_STORE_CTX_set_verify_cb(context.get(), accept_exact_not_after);
   if (policy.purpose == Purpose::server_auth)
     X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_SERVER);
   if (policy.purpose == Purpose::client_auth)
@@ -125,24 +156,56 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
     return result;
   }
   clear_openssl_errors();
-
-  if (policy.strict) {
-    for (size_t depth = 0; depth < result.chain.size(); ++depth) {
-      const CertificateInfo& info = result.chain[depth].info();
-      bool is_anchor = depth + 1 == result.chain.size();
-      std::string violation =
-          strict_violation(info, static_cast<int>(depth), policy.purpose, is_anchor);
-      if (!violation.empty()) {
-        result.error = violation;
-        result.error_depth = static_cast<int>(depth);
-        result.error_certificate = info;
-        result.policy_violation = true;
-        return result;
-      }
-    }
-  }
+  if (policy.strict && breaks_strict_policy(policy, result)) return result;
   result.trusted = true;
   return result;
+}
+
+// OpenSSL builds one path and does not backtrack when that path fails
+// (e.g. on a name constraint), even when another issuer among the
+// untrusted certificates would lead to a valid path. Retry without the
+// untrusted certificates of each failed path, a bounded number of times.
+constexpr int kMaxPathAttempts = 16;
+
+}  // namespace
+
+ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                               const std::vector<Certificate>& roots, const VerifyPolicy& policy) {
+  X509StorePtr store(X509_STORE_new());
+  for (const Certificate& root : roots) X509_STORE_add_cert(store.get(), root.native());
+  if (policy.system_roots) X509_STORE_set_default_paths(store.get());
+  for (const auto& der : policy.crls_der) {
+    const unsigned char* cursor = der.data();
+    X509CrlPtr crl(d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size())));
+    // A non-conforming CRL is left out, so the certificates it covers have
+    // no usable CRL and fail the check rather than pass on a bad list.
+    if (crl && (!policy.strict || chain_policy::crl_is_acceptable(crl.get())))
+      X509_STORE_add_crl(store.get(), crl.get());
+  }
+  clear_openssl_errors();
+
+  std::vector<std::vector<bool>> pending{std::vector<bool>(untrusted.size(), false)};
+  std::optional<ChainVerification> first_failure;
+  for (int attempt = 0; attempt < kMaxPathAttempts && !pending.empty(); ++attempt) {
+    std::vector<bool> excluded = pending.front();
+    pending.erase(pending.begin());
+    std::vector<Certificate> offered;
+    for (size_t i = 0; i < untrusted.size(); ++i)
+      if (!excluded[i]) offered.push_back(untrusted[i]);
+    ChainVerification result = verify_once(leaf, offered, store.get(), policy);
+    if (result.trusted) return result;
+    for (size_t depth = 1; depth < result.chain.size(); ++depth) {
+      for (size_t i = 0; i < untrusted.size(); ++i) {
+        if (excluded[i] || !untrusted[i].same_as(result.chain[depth])) continue;
+        std::vector<bool> next = excluded;
+        next[i] = true;
+        if (std::find(pending.begin(), pending.end(), next) == pending.end())
+          pending.push_back(std::move(next));
+      }
+    }
+    if (!first_failure) first_failure = std::move(result);
+  }
+  return std::move(*first_failure);
 }
 
 }  // namespace tls

@@ -43,6 +43,9 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
 // left-most wildcard label, or IP address). The CN is never consulted.
 bool certificate_covers_name(const Certificate& certificate, const std::string& name);
 
+// Reads one PEM CRL into the DER form VerifyPolicy::crls_der holds.
+Result<std::vector<std::uint8_t>> crl_der_from_pem(const std::string& pem);
+
 // OpenSSL's verify error codes that mean "the issuer was not found".
 bool is_missing_issuer_error(int error_code);
 
