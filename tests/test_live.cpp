@@ -1,0 +1,277 @@
+// The live commands end to end over loopback: `pair` for the clean lab and
+// every flaw (both directions), `connect` against openssl s_server, `serve`
+// against openssl s_client, and hostile peers. Real handshakes only.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "probe/lab_pki.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::run_mtlsprobe;
+using testing::TempDir;
+
+namespace {
+
+bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// "id=status" for every finding that does not pass, sorted.
+std::string not_passing(const std::string& json) {
+  std::set<std::string> items;
+  for (const auto& finding : boost::json::parse(json).at("findings").as_array()) {
+    std::string status(finding.at("status").as_string());
+    if (status != "pass") items.insert(std::string(finding.at("id").as_string()) + "=" + status);
+  }
+  std::string text;
+  for (const auto& item : items) text += item + " ";
+  return text;
+}
+
+std::string status_of(const std::string& json, const std::string& id) {
+  for (const auto& finding : boost::json::parse(json).at("findings").as_array())
+    if (finding.at("id").as_string() == id) return std::string(finding.at("status").as_string());
+  return "absent";
+}
+
+struct Lab {
+  TempDir dir;
+  explicit Lab(std::optional<std::string> flaw = std::nullopt) {
+    probe::LabOptions options;
+    options.key_type = probe::LabKeyType::ecdsa_p256;
+    options.flaw = flaw;
+    auto built = probe::build_lab(dir.path(), options);
+    REQUIRE(built.ok());
+  }
+  std::string path(const std::string& relative) const { return (dir.path() / relative).string(); }
+};
+
+// A TCP server on 127.0.0.1 that runs `behaviour` on each accepted socket.
+class RawServer {
+ public:
+  explicit RawServer(std::function<void(int)> behaviour) : behaviour_(std::move(behaviour)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t length = sizeof address;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    listen(fd_, 4);
+    thread_ = std::thread([this] {
+      int client = accept(fd_, nullptr, nullptr);
+      if (client >= 0) {
+        behaviour_(client);
+        close(client);
+      }
+    });
+  }
+  ~RawServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  unsigned short port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::function<void(int)> behaviour_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("pair on a fresh lab passes both directions") {
+  auto result = run_mtlsprobe({"pair", "--format", "json"});
+  CHECK_MESSAGE(result.exit_code == 0, result.out);
+  CHECK(not_passing(result.out).empty());
+  CHECK(status_of(result.out, "bems-to-lync.handshake.protocol") == "pass");
+  CHECK(status_of(result.out, "lync-to-bems.handshake.peer-rejected-us") == "pass");
+}
+
+TEST_CASE("pair shows each flaw on the wire, in both directions, and nothing else") {
+  const std::map<std::string, std::string> expected = {
+      {"untrusted-root",
+       "bems-to-lync.bems.chain.trusted=fail bems-to-lync.handshake.ca-list=fail "
+       "bems-to-lync.handshake.peer-rejected-us=fail bems-to-lync.server.bems.chain.trusted=fail "
+       "bems-to-lync.server.handshake.we-rejected-peer=fail lync-to-bems.bems.chain.trusted=fail "
+       "lync-to-bems.handshake.we-rejected-peer=fail lync-to-bems.server.bems.chain.trusted=fail "},
+      {"missing-intermediate",
+       "bems-to-lync.bems.chain.intermediates=fail bems-to-lync.bems.chain.trusted=skip "
+       "bems-to-lync.handshake.ca-list=warn lync-to-bems.server.bems.chain.intermediates=fail "
+       "lync-to-bems.server.bems.chain.trusted=skip "},
+      {"cn-not-fqdn", "bems-to-lync.server.bems.subject.cn-fqdn=fail lync-to-bems.bems.subject.cn-fqdn=fail "},
+      {"san-missing-pool",
+       "bems-to-lync.server.bems.san.pool=fail lync-to-bems.bems.san.pool=fail lync-to-bems.peer.name=fail "},
+      {"san-missing-instance",
+       "bems-to-lync.server.bems.san.instances=fail lync-to-bems.bems.san.instances=fail "},
+      {"expired",
+       "bems-to-lync.handshake.peer-rejected-us=fail bems-to-lync.server.bems.validity=fail "
+       "bems-to-lync.server.handshake.we-rejected-peer=fail lync-to-bems.bems.validity=fail "
+       "lync-to-bems.handshake.we-rejected-peer=fail "},
+      {"no-client-auth-eku",
+       "bems-to-lync.handshake.peer-rejected-us=fail bems-to-lync.server.bems.eku=fail "
+       "bems-to-lync.server.handshake.we-rejected-peer=fail lync-to-bems.bems.eku=fail "},
+      {"separate-untrusted-cas",
+       "bems-to-lync.handshake.ca-list=fail bems-to-lync.handshake.peer-rejected-us=fail "
+       "bems-to-lync.handshake.we-rejected-peer=fail bems-to-lync.lync.chain.trusted=fail "
+       "bems-to-lync.server.bems.chain.trusted=fail bems-to-lync.server.handshake.we-rejected-peer=fail "
+       "lync-to-bems.bems.chain.trusted=fail lync-to-bems.handshake.ca-list=fail "
+       "lync-to-bems.handshake.peer-rejected-us=fail lync-to-bems.handshake.we-rejected-peer=fail "
+       "lync-to-bems.server.handshake.we-rejected-peer=fail lync-to-bems.server.lync.chain.trusted=fail "},
+      // Store placement and published revocation data are not visible on the wire.
+      {"root-in-intermediate-store", ""},
+      {"no-revocation-info", ""},
+  };
+  for (const auto& [flaw, findings] : expected) {
+    CAPTURE(flaw);
+    auto result = run_mtlsprobe({"pair", "--flaw", flaw, "--key-type", "ecdsa-p256", "--format", "json"});
+    CHECK(result.exit_code == (findings.find("=fail") == std::string::npos ? 0 : 1));
+    CHECK(not_passing(result.out) == findings);
+  }
+}
+
+TEST_CASE("pair explains a key that does not match: no client certificate, and the BEMS server cannot start") {
+  auto result = run_mtlsprobe({"pair", "--flaw", "key-mismatch", "--key-type", "ecdsa-p256", "--format", "json"});
+  CHECK(result.exit_code == 1);
+  CHECK(status_of(result.out, "bems-to-lync.handshake.no-client-cert") == "fail");
+  CHECK(status_of(result.out, "bems-to-lync.handshake.peer-rejected-us") == "fail");
+  CHECK(status_of(result.out, "lync-to-bems.handshake.tcp") == "fail");
+}
+
+TEST_CASE("connect succeeds against openssl s_server requiring a client certificate, and reads its CA list") {
+  Lab lab;
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                                     lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
+                                     "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
+                                     "-verify_return_error", "-CAfile", lab.path("lync/trusted-root/lab-root.crt"),
+                                     "-chainCAfile", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
+  REQUIRE(testing::wait_for_port(port));
+  auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name", "lyncpool.example.com",
+                               "--store", lab.path("bems"), "--format", "json", "--timeout", "5"});
+  CHECK_MESSAGE(result.exit_code == 0, result.out + result.err);
+  CHECK(not_passing(result.out).empty());
+  auto handshake = boost::json::parse(result.out).at("facts").at("handshake");
+  CHECK(handshake.at("certificate_request_received").as_bool());
+  CHECK(handshake.at("acceptable_ca_names").as_array().size() == 1);
+  CHECK(handshake.at("peer_chain").as_array().size() == 2);
+}
+
+TEST_CASE("connect reports the rejection by an openssl s_server that trusts another CA") {
+  Lab lab;
+  Lab other;
+  unsigned short port = testing::free_port();
+  for (const char* version : {"-tls1_3", "-tls1_2"}) {
+    CAPTURE(version);
+    testing::BackgroundProcess server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                                       lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
+                                       "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
+                                       "-verify_return_error", "-CAfile", other.path("ca/lab-root.crt"), version, "-www"});
+    REQUIRE(testing::wait_for_port(port));
+    auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
+                                 "lyncpool.example.com", "--store", lab.path("bems"), "--format", "json"});
+    CHECK(result.exit_code == 1);
+    CHECK(status_of(result.out, "handshake.peer-rejected-us") == "fail");
+    CHECK(status_of(result.out, "handshake.tcp") == "pass");
+  }
+}
+
+TEST_CASE("serve --once verifies an openssl s_client certificate and exits with the verdict") {
+  Lab lab;
+  SUBCASE("a good client passes") {
+    unsigned short port = testing::free_port();
+    testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                                      "--store", lab.path("lync"), "--once", "--format", "json"});
+    REQUIRE(testing::wait_for_port(port));
+    auto client = testing::run_process({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+                                        "-cert", lab.path("bems/personal/bems.crt"), "-key",
+                                        lab.path("bems/personal/bems.key"), "-cert_chain",
+                                        lab.path("bems/intermediate/lab-issuing-ca.crt"), "-CAfile",
+                                        lab.path("bems/trusted-root/lab-root.crt"), "-verify_return_error"},
+                                       std::chrono::seconds(20), {}, "Q\n");
+    CHECK(mentions(client.out, "Verify return code: 0"));
+    CHECK(serve.wait(std::chrono::seconds(20)) == 0);
+    CHECK(mentions(serve.output(), "\"handshake.no-client-cert\""));
+  }
+  SUBCASE("a client without a certificate fails handshake.no-client-cert") {
+    unsigned short port = testing::free_port();
+    testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                                      "--store", lab.path("lync"), "--once", "--format", "json"});
+    REQUIRE(testing::wait_for_port(port));
+    testing::run_process({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-CAfile",
+                          lab.path("bems/trusted-root/lab-root.crt")},
+                         std::chrono::seconds(20), {}, "Q\n");
+    CHECK(serve.wait(std::chrono::seconds(20)) == 1);
+    std::string output = serve.output();
+    auto json_start = output.find('{');
+    REQUIRE(json_start != std::string::npos);
+    CHECK(status_of(output.substr(json_start, output.rfind('}') - json_start + 1), "handshake.no-client-cert") ==
+          "fail");
+  }
+}
+
+TEST_CASE("serve stops cleanly on SIGTERM") {
+  Lab lab;
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve(
+      {MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--store", lab.path("lync")});
+  REQUIRE(testing::wait_for_port(port));
+  kill(serve.pid(), SIGTERM);
+  CHECK(serve.wait(std::chrono::seconds(10)) == 0);
+  CHECK(mentions(serve.output(), "stopped after 0 handshake"));
+}
+
+TEST_CASE("hostile peers get a clear finding and a bounded run") {
+  Lab lab;
+  auto connect = [&](unsigned short port) {
+    return run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--store", lab.path("bems"), "--timeout",
+                          "1", "--format", "json"},
+                         std::chrono::seconds(30));
+  };
+  SUBCASE("a server that accepts and says nothing") {
+    RawServer silent([](int fd) {
+      char buffer[4096];
+      while (read(fd, buffer, sizeof buffer) > 0) {
+      }
+    });
+    auto result = connect(silent.port());
+    CHECK(result.exit_code == 1);
+    CHECK(status_of(result.out, "handshake.protocol") == "fail");
+    CHECK(mentions(result.out, "silent"));
+  }
+  SUBCASE("a server that answers in HTTP") {
+    RawServer http([](int fd) {
+      char buffer[4096];
+      (void)!read(fd, buffer, sizeof buffer);
+      const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+      (void)!write(fd, reply, sizeof reply - 1);
+    });
+    auto result = connect(http.port());
+    CHECK(result.exit_code == 1);
+    CHECK(status_of(result.out, "handshake.protocol") == "fail");
+    CHECK(mentions(result.out, "HTTP"));
+  }
+  SUBCASE("nothing listens") {
+    auto result = connect(testing::free_port());
+    CHECK(result.exit_code == 1);
+    CHECK(status_of(result.out, "handshake.tcp") == "fail");
+    CHECK(mentions(result.out, "refused"));
+  }
+  SUBCASE("a bad target is bad input") {
+    auto result = run_mtlsprobe({"connect", "host:notaport", "--store", lab.path("bems")});
+    CHECK(result.exit_code == 2);
+  }
+}
