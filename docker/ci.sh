@@ -26,6 +26,7 @@ export COMPOSE_PROJECT_NAME=mtlsprobeci$$
 export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 compose=(docker-compose --project-directory "$docker_dir" -f "$docker_dir/compose.yaml")
 podman_service_pid=
+healthcheck_driver_pid=
 
 phase_names=()
 phase_seconds=()
@@ -50,13 +51,13 @@ print_timings() {
   echo "=== lab timings (seconds)"
   local i
   for i in "${!phase_names[@]}"; do
-    printf '  %-28s %7s\n' "${phase_names[$i]}" "${phase_seconds[$i]}"
+    printf '  %-34s %7s\n' "${phase_names[$i]}" "${phase_seconds[$i]}"
   done
   if [[ -n ${current_phase:-} ]]; then
-    printf '  %-28s %7s  (stopped here)\n' "$current_phase" \
+    printf '  %-34s %7s  (stopped here)\n' "$current_phase" \
       "$(seconds_since "$phase_started")"
   fi
-  printf '  %-28s %7d\n' total "$SECONDS"
+  printf '  %-34s %7d\n' total "$SECONDS"
 }
 
 teardown() {
@@ -64,6 +65,10 @@ teardown() {
   trap - EXIT INT TERM
   set +e
   print_timings
+  if [[ -n $healthcheck_driver_pid ]]; then
+    kill "$healthcheck_driver_pid" 2>/dev/null
+    wait "$healthcheck_driver_pid" 2>/dev/null
+  fi
   if [[ -n $podman_service_pid ]]; then
     echo "=== lab: teardown"
     "${compose[@]}" down --volumes --remove-orphans --timeout 5 >"$work_dir/down.log" 2>&1 ||
@@ -167,15 +172,48 @@ debian_mirror() {
 build_images() {
   "${compose[@]}" build
   # The runtime image must start, find its libraries, and keep its health check.
-  podman run --rm mtlsprobe:lab --version
+  podman run --rm --no-healthcheck mtlsprobe:lab --version
   [[ $(podman image inspect --format '{{.Config.Healthcheck}}' mtlsprobe:lab) != "<nil>" ]] ||
     fail "the mtlsprobe:lab image lost its HEALTHCHECK (built in OCI format?)"
+}
+
+# Podman runs health checks from systemd timers, and there is no systemd here:
+# without this loop `condition: service_healthy` would wait forever. It runs
+# the image's own check for this project's containers until they are healthy,
+# as a Docker engine would by itself.
+start_healthcheck_driver() {
+  (
+    set +e
+    while :; do
+      for id in $(podman ps --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
+        --filter health=starting --filter health=unhealthy 2>/dev/null); do
+        podman healthcheck run "$id" >/dev/null 2>&1
+      done
+      sleep 1
+    done
+  ) &
+  healthcheck_driver_pid=$!
+}
+
+# The live lab needs `serve` and `connect` with SIP; until the image has them,
+# the stand-in in compose.offline.yaml gives the same verdicts offline.
+choose_lab_mode() {
+  local serve_help connect_help
+  serve_help=$(podman run --rm --no-healthcheck mtlsprobe:lab serve --help 2>&1 || true)
+  connect_help=$(podman run --rm --no-healthcheck mtlsprobe:lab connect --help 2>&1 || true)
+  if [[ $serve_help == *--trusted-app* && $serve_help == *--sip* && $connect_help == *--sip* ]]; then
+    echo "live lab: serve and connect --sip (compose.yaml)"
+  else
+    compose+=(-f "$docker_dir/compose.offline.yaml")
+    echo "NOTE: this build has no serve/connect --sip yet: running the OFFLINE STAND-IN"
+    echo "      (compose.offline.yaml: the clients run \`check\` on the lab stores)"
+  fi
 }
 
 # Runs one direction of the lab and echoes the client's exit code.
 run_direction() {
   local client=$1 log=$2 code=0
-  "${compose[@]}" up --abort-on-container-exit --exit-code-from "$client" "$client" \
+  "${compose[@]}" up --no-color --abort-on-container-exit --exit-code-from "$client" "$client" \
     >"$log" 2>&1 || code=$?
   echo "$code"
 }
@@ -188,7 +226,10 @@ run_scenario() {
   local flaw=$1 expected=$2 code
   export FLAW=$flaw
   "${compose[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
-  for client in bems lync-client; do
+  # A flaw is shown in the BEMS -> Lync direction; the clean lab in both.
+  local clients=(bems)
+  [[ $expected == pass ]] && clients+=(lync-client)
+  for client in "${clients[@]}"; do
     code=$(run_direction "$client" "$work_dir/$client.log")
     echo "--- $client (FLAW=${flaw:-none}) exited $code"
     sed 's/^/    /' "$work_dir/$client.log"
@@ -196,7 +237,7 @@ run_scenario() {
       show_lab_logs
       fail "the clean lab did not pass: $client exited $code"
     fi
-    if [[ $expected == fail && $client == bems && $code == 0 ]]; then
+    if [[ $expected == fail && $code == 0 ]]; then
       show_lab_logs
       fail "FLAW=$flaw did not fail: $client exited 0"
     fi
@@ -222,6 +263,9 @@ end_phase
 begin_phase "build images"
 build_images
 end_phase
+
+start_healthcheck_driver
+choose_lab_mode
 
 begin_phase "clean lab (must pass)"
 run_scenario "" pass
