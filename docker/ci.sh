@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Builds the Docker lab and runs it for real: the clean lab must pass and one
+# flawed lab must fail. There is no Docker engine on CI or the developers'
+# machines, so this runs the lab on Podman's Docker-compatible API with
+# docker-compose 1.29 (see docker/README.md for what each setting works around).
+#
+#   bash docker/ci.sh            # everything, as CI runs it
+#   LAB_FLAW=expired bash docker/ci.sh   # another flaw as the failing scenario
+#
+# Stops only what it started: the podman system service it launched and the
+# compose project it created (named per run). Images are kept as a cache.
+set -Eeuo pipefail
+
+docker_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root_dir=$(dirname "$docker_dir")
+lab_flaw=${LAB_FLAW:-untrusted-root}
+base_image=docker.io/library/debian:bookworm
+
+work_dir=$(mktemp -d /tmp/mtlsprobe-lab.XXXXXX)
+export CONTAINERS_CONF=$docker_dir/containers.conf
+export DOCKER_HOST=unix://$work_dir/podman.sock
+# One project name per run, so teardown never touches a lab a user started.
+export COMPOSE_PROJECT_NAME=mtlsprobeci$$
+# The classic builder through the API, which Podman serves in the docker
+# image format: the OCI format would drop HEALTHCHECK.
+export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
+compose=(docker-compose --project-directory "$docker_dir" -f "$docker_dir/compose.yaml")
+podman_service_pid=
+healthcheck_driver_pid=
+
+phase_names=()
+phase_seconds=()
+phase_started=0
+begin_phase() {
+  phase_started=$(date +%s%N)
+  current_phase=$1
+  echo
+  echo "=== lab: $1"
+}
+end_phase() {
+  phase_names+=("$current_phase")
+  phase_seconds+=("$(seconds_since "$phase_started")")
+  current_phase=
+}
+seconds_since() {
+  local elapsed_ms=$((($(date +%s%N) - $1) / 1000000))
+  printf '%d.%d' $((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 100))
+}
+print_timings() {
+  echo
+  echo "=== lab timings (seconds)"
+  local i
+  for i in "${!phase_names[@]}"; do
+    printf '  %-34s %7s\n' "${phase_names[$i]}" "${phase_seconds[$i]}"
+  done
+  if [[ -n ${current_phase:-} ]]; then
+    printf '  %-34s %7s  (stopped here)\n' "$current_phase" \
+      "$(seconds_since "$phase_started")"
+  fi
+  printf '  %-34s %7d\n' total "$SECONDS"
+}
+
+teardown() {
+  local status=$?
+  trap - EXIT INT TERM
+  set +e
+  print_timings
+  if [[ -n $healthcheck_driver_pid ]]; then
+    kill "$healthcheck_driver_pid" 2>/dev/null
+    wait "$healthcheck_driver_pid" 2>/dev/null
+  fi
+  if [[ -n $podman_service_pid ]]; then
+    echo "=== lab: teardown"
+    "${compose[@]}" down --volumes --remove-orphans --timeout 5 >"$work_dir/down.log" 2>&1 ||
+      cat "$work_dir/down.log"
+    kill "$podman_service_pid" 2>/dev/null
+    wait "$podman_service_pid" 2>/dev/null
+  fi
+  rm -rf "$work_dir"
+  exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "lab: FAIL: $*" >&2
+  exit 1
+}
+
+# The set seen to work on these hosts; no recommends, which would pull in
+# docker.io and containerd (no engine can run here anyway).
+lab_packages=(podman runc conmon netavark aardvark-dns iptables fuse-overlayfs slirp4netns
+  catatonit debootstrap docker-compose)
+install_missing_packages() {
+  local missing=() package
+  for package in "${lab_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$package")
+  done
+  command -v npx >/dev/null || missing+=(npm)
+  if ((${#missing[@]} == 0)); then
+    echo "all present: ${lab_packages[*]}"
+    return 0
+  fi
+  echo "installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+static_checks() {
+  "${compose[@]}" config -q
+  (cd "$root_dir" && npx --yes dockerfile-utils lint docker/Dockerfile) | tee "$work_dir/lint.txt"
+  # dockerfile-utils reports problems but exits 0; any line it prints is one.
+  [[ ! -s $work_dir/lint.txt ]] || fail "docker/Dockerfile has lint findings (above)"
+}
+
+start_podman_service() {
+  podman system service --time=0 "$DOCKER_HOST" >"$work_dir/podman-service.log" 2>&1 &
+  podman_service_pid=$!
+  local tries
+  for tries in $(seq 1 100); do
+    [[ -S $work_dir/podman.sock ]] && docker_api_ping && return 0
+    kill -0 "$podman_service_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$work_dir/podman-service.log" >&2
+  fail "podman system service did not come up on $DOCKER_HOST"
+}
+
+docker_api_ping() {
+  python3 - "$work_dir/podman.sock" <<'EOF' >/dev/null 2>&1
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+assert s.recv(64).startswith(b"HTTP/1.")
+EOF
+}
+
+# The Dockerfile's unmodified `FROM debian:bookworm` must resolve with no
+# registry: make that image once from the host's configured Debian mirror.
+make_base_image() {
+  if podman image exists "$base_image"; then
+    echo "$base_image exists (cached)"
+    return 0
+  fi
+  local rootfs=$work_dir/rootfs mirror
+  mirror=$(debian_mirror)
+  echo "debootstrap --variant=minbase bookworm from $mirror"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work_dir/debootstrap.log" 2>&1 ||
+    {
+      tail -20 "$work_dir/debootstrap.log"
+      fail "debootstrap failed"
+    }
+  # The same Debian sources as the host (with its security suite), so images
+  # get the same package versions the host builds and tests with.
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/"
+    rm -f "$rootfs/etc/apt/sources.list"
+  fi
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+  tar -C "$rootfs" --numeric-owner -c . |
+    podman import --change 'CMD ["bash"]' - "$base_image" >/dev/null
+  rm -rf "$rootfs"
+}
+
+debian_mirror() {
+  local uri
+  uri=$(awk '/^URIs:/ && !done { print $2; done = 1 }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+  [[ -n $uri ]] || uri=$(awk '$1 == "deb" && !done { print $2; done = 1 }' /etc/apt/sources.list 2>/dev/null)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+build_images() {
+  "${compose[@]}" build
+  # The runtime image must start, find its libraries, and keep its health check.
+  podman run --rm --no-healthcheck mtlsprobe:lab --version
+  [[ $(podman image inspect --format '{{.Config.Healthcheck}}' mtlsprobe:lab) != "<nil>" ]] ||
+    fail "the mtlsprobe:lab image lost its HEALTHCHECK (built in OCI format?)"
+}
+
+# Podman runs health checks from systemd timers, and there is no systemd here:
+# without this loop `condition: service_healthy` would wait forever. It runs
+# the image's own check for this project's containers until they are healthy,
+# as a Docker engine would by itself.
+start_healthcheck_driver() {
+  (
+    set +e
+    while :; do
+      for id in $(podman ps --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
+        --filter health=starting --filter health=unhealthy 2>/dev/null); do
+        podman healthcheck run "$id" >/dev/null 2>&1
+      done
+      sleep 1
+    done
+  ) &
+  healthcheck_driver_pid=$!
+}
+
+# The live lab needs `serve` and `connect` with SIP; until the image has them,
+# the stand-in in compose.offline.yaml gives the same verdicts offline.
+choose_lab_mode() {
+  local serve_help connect_help
+  serve_help=$(podman run --rm --no-healthcheck mtlsprobe:lab serve --help 2>&1 || true)
+  connect_help=$(podman run --rm --no-healthcheck mtlsprobe:lab connect --help 2>&1 || true)
+  if [[ $serve_help == *--trusted-app* && $serve_help == *--sip* && $connect_help == *--sip* ]]; then
+    echo "live lab: serve and connect --sip (compose.yaml)"
+  else
+    compose+=(-f "$docker_dir/compose.offline.yaml")
+    echo "NOTE: this build has no serve/connect --sip yet: running the OFFLINE STAND-IN"
+    echo "      (compose.offline.yaml: the clients run \`check\` on the lab stores)"
+  fi
+}
+
+# Runs one direction of the lab and echoes the client's exit code.
+run_direction() {
+  local client=$1 log=$2 code=0
+  "${compose[@]}" up --no-color --abort-on-container-exit --exit-code-from "$client" "$client" \
+    >"$log" 2>&1 || code=$?
+  echo "$code"
+}
+
+show_lab_logs() {
+  "${compose[@]}" logs --no-color 2>&1 | sed 's/^/    /'
+}
+
+run_scenario() {
+  local flaw=$1 expected=$2 code
+  export FLAW=$flaw
+  "${compose[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+  # A flaw is shown in the BEMS -> Lync direction; the clean lab in both.
+  local clients=(bems)
+  [[ $expected == pass ]] && clients+=(lync-client)
+  for client in "${clients[@]}"; do
+    code=$(run_direction "$client" "$work_dir/$client.log")
+    echo "--- $client (FLAW=${flaw:-none}) exited $code"
+    sed 's/^/    /' "$work_dir/$client.log"
+    if [[ $expected == pass && $code != 0 ]]; then
+      show_lab_logs
+      fail "the clean lab did not pass: $client exited $code"
+    fi
+    if [[ $expected == fail && $code == 0 ]]; then
+      show_lab_logs
+      fail "FLAW=$flaw did not fail: $client exited 0"
+    fi
+  done
+}
+
+begin_phase "install packages"
+install_missing_packages
+end_phase
+
+begin_phase "static checks"
+static_checks
+end_phase
+
+begin_phase "podman service"
+start_podman_service
+end_phase
+
+begin_phase "base image"
+make_base_image
+end_phase
+
+begin_phase "build images"
+build_images
+end_phase
+
+start_healthcheck_driver
+choose_lab_mode
+
+begin_phase "clean lab (must pass)"
+run_scenario "" pass
+end_phase
+
+begin_phase "FLAW=$lab_flaw (must fail)"
+run_scenario "$lab_flaw" fail
+end_phase
+
+echo
+echo "lab: PASS (clean lab passed, FLAW=$lab_flaw failed as it must)"
