@@ -146,7 +146,9 @@ void write_section(std::string& out, const Section& section) {
     key_width = std::max(key_width, columns(printable(key)) + 1);
   }
   for (const auto& [key, value] : section.lines) {
-    out += wrap(printable(value), kFindingIndent, pad(printable(key) + ":", key_width + 2));
+    // An empty key continues the previous line's list (e.g. a chain, a CA list).
+    out += wrap(printable(value), kFindingIndent,
+                pad(key.empty() ? std::string() : printable(key) + ":", key_width + 2));
   }
 }
 
