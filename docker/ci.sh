@@ -252,6 +252,15 @@ begin_phase "install packages"
 install_missing_packages
 end_phase
 
+# .ci/run starts this early in the background: debootstrap waits on the
+# network while the project compiles.
+if [[ "${1:-}" == --base-only ]]; then
+  begin_phase "base image"
+  make_base_image
+  end_phase
+  exit 0
+fi
+
 begin_phase "static checks"
 static_checks
 end_phase
