@@ -16,6 +16,9 @@
 namespace tls {
 
 struct OcspAuthority {
+  OcspAuthority(Certificate ca_certificate, PrivateKey key)
+      : ca(std::move(ca_certificate)), ca_key(std::move(key)) {}
+
   Certificate ca;
   PrivateKey ca_key;
   std::vector<RevokedSerial> revoked;
