@@ -15,4 +15,9 @@ void add_connect_command(CLI::App& app, Action& action);
 void add_serve_command(CLI::App& app, Action& action);
 void add_pair_command(CLI::App& app, Action& action);
 
+// `pki serve` and `pki revoke` (revocation lab), added to the `pki` command.
+void add_pki_revocation_subcommands(CLI::App& pki, Action& action);
+void add_pki_serve_command(CLI::App& pki, Action& action);
+void add_pki_revoke_command(CLI::App& pki, Action& action);
+
 }  // namespace probe

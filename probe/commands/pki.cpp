@@ -154,6 +154,8 @@ void add_pki_command(CLI::App& app, Action& action) {
 
   auto* flaws = pki->add_subcommand("flaws", "List the flaws `pki init --flaw` can build");
   flaws->callback([&action] { action = run_flaws; });
+
+  add_pki_revocation_subcommands(*pki, action);
 }
 
 }  // namespace probe

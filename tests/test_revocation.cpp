@@ -1,0 +1,399 @@
+// CRL and OCSP checks against real loopback HTTP servers, with certificates,
+// CRLs and OCSP responses made at test time by tls/issuer, tls/crl_issuer
+// and tls/ocsp_responder.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "tests/support/process.hpp"
+#include "tests/support/raw_tcp_server.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tls/crl_issuer.hpp"
+#include "tls/http_server.hpp"
+#include "tls/issuer.hpp"
+#include "tls/ocsp_responder.hpp"
+#include "tls/revocation.hpp"
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+tls::PrivateKey ec_key() {
+  tls::KeySpec spec;
+  spec.type = tls::KeySpec::ec;
+  return *tls::generate_key(spec);
+}
+
+tls::Certificate make_ca(const std::string& name, const tls::PrivateKey& key) {
+  tls::CertificateSpec spec;
+  spec.common_name = name;
+  spec.is_ca = true;
+  return *tls::issue_certificate(spec, key, nullptr, key);
+}
+
+tls::HttpServerResponse reply(unsigned status, std::string type, std::string body) {
+  tls::HttpServerResponse response;
+  response.status = status;
+  response.content_type = std::move(type);
+  response.body = std::move(body);
+  return response;
+}
+
+std::string bytes(const std::vector<std::uint8_t>& der) { return {der.begin(), der.end()}; }
+
+// A CA and a loopback server that publishes what the test puts in it: the
+// CA's CRL at /crl/ca.crl and OCSP answers at /ocsp.
+struct Lab {
+  tls::PrivateKey ca_key = ec_key();
+  tls::Certificate ca = make_ca("Revocation Test CA", ca_key);
+  std::mutex mutex;
+  std::string crl;                                               // served at /crl/ca.crl
+  std::vector<tls::OcspAuthority> authorities;                   // answer /ocsp from these
+  std::function<std::string(const std::string&)> ocsp_override;  // request DER -> response DER
+  std::atomic<int> crl_downloads{0};
+  std::unique_ptr<tls::HttpServer> server;
+
+  Lab() {
+    authorities.emplace_back(ca, ca_key);
+    std::vector<tls::HttpRoute> routes;
+    routes.push_back({"/crl/ca.crl", [this](const tls::HttpServerRequest&) {
+                        std::lock_guard lock(mutex);
+                        ++crl_downloads;
+                        return reply(200, "application/pkix-crl", crl);
+                      }});
+    routes.push_back({"/ocsp", [this](const tls::HttpServerRequest& request) {
+                        std::lock_guard lock(mutex);
+                        if (ocsp_override)
+                          return reply(200, "application/ocsp-response",
+                                       ocsp_override(request.body));
+                        std::vector<std::uint8_t> der(request.body.begin(), request.body.end());
+                        return reply(200, "application/ocsp-response",
+                                     bytes(tls::answer_ocsp_request(der, authorities)));
+                      }});
+    routes.push_back({"/html.crl", [](const tls::HttpServerRequest&) {
+                        return reply(200, "text/html", "<html><body>Login required</body></html>");
+                      }});
+    auto listening = tls::HttpServer::listen("127.0.0.1", 0, std::move(routes));
+    REQUIRE(listening.ok());
+    server = std::move(*listening);
+    server->start();
+  }
+
+  std::string url(const std::string& path) const { return server->url() + path; }
+
+  tls::Certificate leaf(std::vector<std::string> crl_urls, std::vector<std::string> ocsp_urls) {
+    tls::CertificateSpec spec;
+    spec.common_name = "leaf.example.com";
+    spec.dns_names = {"leaf.example.com"};
+    spec.eku = {"serverAuth", "clientAuth"};
+    spec.crl_urls = std::move(crl_urls);
+    spec.ocsp_urls = std::move(ocsp_urls);
+    return *tls::issue_certificate(spec, ec_key(), &ca, ca_key);
+  }
+  tls::Certificate crl_leaf() { return leaf({url("/crl/ca.crl")}, {}); }
+  tls::Certificate ocsp_leaf() { return leaf({}, {url("/ocsp")}); }
+
+  void publish_crl(tls::CrlSpec spec) {
+    auto der = tls::issue_crl(spec, ca, ca_key);
+    REQUIRE(der.ok());
+    std::lock_guard lock(mutex);
+    crl = bytes(*der);
+  }
+  void revoke(const tls::Certificate& certificate, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    authorities[0].revoked.push_back({certificate.info().serial_hex, tls::Clock::now(), reason});
+  }
+};
+
+tls::RevocationOptions quick(tls::RevocationMode mode) {
+  tls::RevocationOptions options;
+  options.mode = mode;
+  options.http.proxy = "";
+  options.http.timeout = std::chrono::seconds(5);
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a CRL that does not list the certificate says good, with source, URL and age") {
+  Lab lab;
+  auto certificate = lab.crl_leaf();
+  lab.publish_crl({{{"0BADC0DE", tls::Clock::now(), "keyCompromise"}}});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::good);
+  CHECK(status.source == tls::RevocationSource::crl);
+  CHECK(status.url == lab.url("/crl/ca.crl"));
+  CHECK(status.age < std::chrono::minutes(5));
+  CHECK(status.next_update.has_value());
+  REQUIRE(status.attempts.size() == 1);
+  CHECK(status.attempts[0].outcome == "good");
+}
+
+TEST_CASE("a CRL that lists the certificate says revoked, with date and reason") {
+  Lab lab;
+  auto certificate = lab.crl_leaf();
+  const auto revoked_at = tls::Clock::now() - std::chrono::hours(2);
+  lab.publish_crl({{{certificate.info().serial_hex, revoked_at, "keyCompromise"}}});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::revoked);
+  CHECK(status.reason == "keyCompromise");
+  REQUIRE(status.revocation_time.has_value());
+  CHECK(std::chrono::abs(*status.revocation_time - revoked_at) < std::chrono::seconds(2));
+}
+
+TEST_CASE("a CRL issued by another CA says unknown") {
+  Lab lab;
+  auto certificate = lab.crl_leaf();
+  auto other_key = ec_key();
+  auto other = make_ca("Some Other CA", other_key);
+  auto der = tls::issue_crl({}, other, other_key);
+  REQUIRE(der.ok());
+  lab.crl = bytes(*der);
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::unknown);
+  CHECK(contains(status.error, "CN=Some Other CA"));
+}
+
+TEST_CASE("a CRL signed by the wrong key is not trusted") {
+  Lab lab;
+  auto certificate = lab.crl_leaf();
+  auto impostor_key = ec_key();
+  auto impostor = make_ca("Revocation Test CA", impostor_key);  // same name, other key
+  auto der = tls::issue_crl({}, impostor, impostor_key);
+  REQUIRE(der.ok());
+  lab.crl = bytes(*der);
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "signature that does not verify"));
+}
+
+TEST_CASE("an expired CRL is stale and gives no answer") {
+  Lab lab;
+  auto certificate = lab.crl_leaf();
+  tls::CrlSpec spec;
+  spec.this_update = tls::Clock::now() - std::chrono::hours(48);
+  spec.next_update = tls::Clock::now() - std::chrono::hours(24);
+  lab.publish_crl(spec);
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(status.stale);
+  CHECK(contains(status.error, "stale"));
+  CHECK(status.age >= std::chrono::hours(47));
+}
+
+TEST_CASE("a CDP that refuses the connection is unavailable, naming the URL") {
+  Lab lab;
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/a.crl";
+  auto certificate = lab.leaf({url}, {});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, url));
+  CHECK(contains(status.error, "cannot connect"));
+}
+
+TEST_CASE("a CDP that never answers is abandoned at the timeout, and the total is bounded") {
+  Lab lab;
+  testing::SilentListener silent;
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/a.crl";
+  auto certificate = lab.leaf({url, url, url}, {url});
+  auto options = quick(tls::RevocationMode::both);
+  options.http.timeout = std::chrono::milliseconds(400);
+  options.total_timeout = std::chrono::milliseconds(1000);
+  auto status = tls::check_revocation(certificate, lab.ca, options);
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "no answer within 400 ms"));
+  CHECK(contains(status.error, "time budget"));  // the last URLs were skipped
+  CHECK(status.attempts.size() == 4);
+  CHECK(status.elapsed < std::chrono::seconds(5));
+}
+
+TEST_CASE("a CDP that returns an HTML page is unavailable, saying what came back") {
+  Lab lab;
+  auto certificate = lab.leaf({lab.url("/html.crl")}, {});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "not a CRL"));
+  CHECK(contains(status.error, "text/html"));
+  CHECK(contains(status.error, "<html>"));
+}
+
+TEST_CASE("a CDP that returns a 50 MB body hits the size limit") {
+  Lab lab;
+  testing::StreamingServer huge(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: 52428800\r\n\r\n",
+      std::string(64 * 1024, '\0'));
+  const std::string url = "http://127.0.0.1:" + std::to_string(huge.port()) + "/huge.crl";
+  auto certificate = lab.leaf({url}, {});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "larger than the 10 MiB limit"));
+}
+
+TEST_CASE("LDAP and file distribution points are reported as not fetchable") {
+  Lab lab;
+  auto certificate = lab.leaf(
+      {"ldap:///CN=Revocation%20Test%20CA?certificateRevocationList", "file:///etc/pki/ca.crl"},
+      {});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "ldap:// URL"));
+  CHECK(contains(status.error, "file:// URL"));
+}
+
+TEST_CASE("a certificate without CDP or OCSP URL has nothing published; mode off checks nothing") {
+  Lab lab;
+  auto certificate = lab.leaf({}, {});
+  CHECK(tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both)).kind ==
+        tls::RevocationStatus::not_published);
+  auto published = lab.crl_leaf();
+  auto off = tls::check_revocation(published, lab.ca, quick(tls::RevocationMode::off));
+  CHECK(off.kind == tls::RevocationStatus::not_published);
+  CHECK(off.attempts.empty());
+}
+
+TEST_CASE("OCSP says good, revoked with reason, and unknown") {
+  Lab lab;
+  auto good = lab.ocsp_leaf();
+  auto revoked = lab.ocsp_leaf();
+  auto stranger = lab.ocsp_leaf();
+  lab.revoke(revoked, "cessationOfOperation");
+  lab.authorities[0].issued_serials =
+      std::vector<std::string>{good.info().serial_hex, revoked.info().serial_hex};
+  const auto options = quick(tls::RevocationMode::ocsp);
+
+  auto good_status = tls::check_revocation(good, lab.ca, options);
+  CHECK(good_status.kind == tls::RevocationStatus::good);
+  CHECK(good_status.source == tls::RevocationSource::ocsp);
+  CHECK(good_status.url == lab.url("/ocsp"));
+
+  auto revoked_status = tls::check_revocation(revoked, lab.ca, options);
+  CHECK(revoked_status.kind == tls::RevocationStatus::revoked);
+  CHECK(revoked_status.reason == "cessationOfOperation");
+  CHECK(revoked_status.revocation_time.has_value());
+
+  auto unknown_status = tls::check_revocation(stranger, lab.ca, options);
+  CHECK(unknown_status.kind == tls::RevocationStatus::unknown);
+}
+
+TEST_CASE("an OCSP response about another serial is refused") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  lab.ocsp_override = [&lab](const std::string& request) {
+    tls::OcspAnswer answer;
+    answer.serial_hex = "01";
+    std::vector<std::uint8_t> der(request.begin(), request.end());
+    return bytes(*tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key, der));
+  };
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error,
+                 "answers for serial 01, not for serial " + certificate.info().serial_hex));
+}
+
+TEST_CASE("an OCSP response signed by a stranger is refused") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  auto stranger_key = ec_key();
+  auto stranger = make_ca("Stranger", stranger_key);
+  lab.ocsp_override = [&](const std::string& request) {
+    tls::OcspAnswer answer;
+    answer.serial_hex = certificate.info().serial_hex;
+    std::vector<std::uint8_t> der(request.begin(), request.end());
+    return bytes(*tls::sign_ocsp_response(answer, lab.ca, stranger, stranger_key, der));
+  };
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  CHECK(status.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(status.error, "CN=Stranger"));
+}
+
+TEST_CASE("a delegated OCSP responder needs the OCSP Signing EKU from the issuer") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  auto responder_key = ec_key();
+  tls::CertificateSpec spec;
+  spec.common_name = "OCSP Responder";
+  spec.eku = {"OCSPSigning"};
+  auto responder = *tls::issue_certificate(spec, responder_key, &lab.ca, lab.ca_key);
+  spec.common_name = "Not A Responder";
+  spec.eku = {"serverAuth"};
+  auto impostor = *tls::issue_certificate(spec, responder_key, &lab.ca, lab.ca_key);
+
+  lab.authorities[0].responder = responder;
+  lab.authorities[0].responder_key = responder_key;
+  auto delegated = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  CHECK(delegated.kind == tls::RevocationStatus::good);
+
+  lab.authorities[0].responder = impostor;
+  auto refused = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  CHECK(refused.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(refused.error, "lacks the OCSP Signing extended key usage"));
+}
+
+TEST_CASE("mode both asks OCSP first and falls back to the CRL") {
+  Lab lab;
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/ocsp";
+  auto certificate = lab.leaf({lab.url("/crl/ca.crl")}, {dead});
+  lab.publish_crl({});
+  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  CHECK(status.kind == tls::RevocationStatus::good);
+  CHECK(status.source == tls::RevocationSource::crl);
+  REQUIRE(status.attempts.size() == 2);
+  CHECK(status.attempts[0].source == tls::RevocationSource::ocsp);
+  CHECK(status.attempts[0].outcome == "unavailable");
+  CHECK(status.attempts[1].source == tls::RevocationSource::crl);
+
+  auto both = lab.leaf({lab.url("/crl/ca.crl")}, {lab.url("/ocsp")});
+  auto ocsp_first = tls::check_revocation(both, lab.ca, quick(tls::RevocationMode::both));
+  CHECK(ocsp_first.source == tls::RevocationSource::ocsp);
+  CHECK(ocsp_first.attempts.size() == 1);
+}
+
+TEST_CASE("a cached CRL is reused while fresh") {
+  Lab lab;
+  testing::TempDir cache;
+  auto certificate = lab.crl_leaf();
+  lab.publish_crl({});
+  auto options = quick(tls::RevocationMode::crl);
+  options.crl_cache_dir = cache.path();
+  auto first = tls::check_revocation(certificate, lab.ca, options);
+  auto second = tls::check_revocation(certificate, lab.ca, options);
+  CHECK(first.kind == tls::RevocationStatus::good);
+  CHECK(second.kind == tls::RevocationStatus::good);
+  CHECK(lab.crl_downloads == 1);
+  REQUIRE(second.attempts.size() == 1);
+  CHECK(second.attempts[0].from_cache);
+}
+
+TEST_CASE("a stapled OCSP response is verified like a fetched one") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  tls::OcspAnswer answer;
+  answer.serial_hex = certificate.info().serial_hex;
+  auto stapled = tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key);
+  REQUIRE(stapled.ok());
+  auto status = tls::verify_stapled_ocsp(*stapled, certificate, lab.ca);
+  CHECK(status.kind == tls::RevocationStatus::good);
+  CHECK(status.source == tls::RevocationSource::stapled_ocsp);
+
+  answer.next_update = tls::Clock::now() - std::chrono::hours(1);
+  answer.this_update = tls::Clock::now() - std::chrono::hours(2);
+  auto expired = tls::verify_stapled_ocsp(
+      *tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key), certificate, lab.ca);
+  CHECK(expired.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(expired.error, "expired"));
+
+  auto garbage = tls::verify_stapled_ocsp({1, 2, 3}, certificate, lab.ca);
+  CHECK(garbage.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(garbage.error, "not an OCSP response"));
+}
+
+TEST_CASE("revocation modes and reasons parse by name") {
+  CHECK(*tls::parse_revocation_mode("both") == tls::RevocationMode::both);
+  CHECK_FALSE(tls::parse_revocation_mode("sometimes").ok());
+  CHECK(tls::crl_reason_code("keyCompromise") == 1);
+  CHECK(tls::crl_reason_name(6) == "certificateHold");
+  CHECK_FALSE(tls::crl_reason_code("bored").has_value());
+}

@@ -1,0 +1,165 @@
+// Choosing and combining revocation sources: OCSP first in mode both (one
+// small signed answer), then the CRLs, within one time budget.
+#include "tls/revocation.hpp"
+
+#include <array>
+
+#include "tls/revocation_internal.hpp"
+
+namespace tls {
+
+using namespace revocation_internal;
+
+namespace {
+
+// RFC 5280 5.3.1; 7 is not used.
+constexpr std::array<const char*, 11> kReasonNames = {
+    "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+    "superseded",    "cessationOfOperation", "certificateHold", "",
+    "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
+
+bool decisive(const RevocationStatus& status) {
+  return status.kind == RevocationStatus::good || status.kind == RevocationStatus::revoked;
+}
+
+}  // namespace
+
+std::optional<int> crl_reason_code(std::string_view name) {
+  for (std::size_t code = 0; code < kReasonNames.size(); ++code)
+    if (*kReasonNames[code] && name == kReasonNames[code]) return static_cast<int>(code);
+  return std::nullopt;
+}
+
+std::string crl_reason_name(int code) {
+  if (code >= 0 && code < static_cast<int>(kReasonNames.size()) && *kReasonNames[code])
+    return kReasonNames[code];
+  return "reason " + std::to_string(code);
+}
+
+std::vector<std::string> crl_reason_names() {
+  std::vector<std::string> names;
+  for (const char* name : kReasonNames)
+    if (*name) names.emplace_back(name);
+  return names;
+}
+
+Result<RevocationMode> parse_revocation_mode(std::string_view text) {
+  if (text == "crl") return RevocationMode::crl;
+  if (text == "ocsp") return RevocationMode::ocsp;
+  if (text == "both") return RevocationMode::both;
+  if (text == "off") return RevocationMode::off;
+  return Error{"revocation mode '" + std::string(text) + "' is not one of crl, ocsp, both, off"};
+}
+
+std::string to_string(RevocationMode mode) {
+  switch (mode) {
+    case RevocationMode::crl:
+      return "crl";
+    case RevocationMode::ocsp:
+      return "ocsp";
+    case RevocationMode::both:
+      return "both";
+    case RevocationMode::off:
+      return "off";
+  }
+  return "?";
+}
+
+std::string to_string(RevocationSource source) {
+  switch (source) {
+    case RevocationSource::none:
+      return "";
+    case RevocationSource::crl:
+      return "CRL";
+    case RevocationSource::ocsp:
+      return "OCSP";
+    case RevocationSource::stapled_ocsp:
+      return "stapled OCSP";
+  }
+  return "?";
+}
+
+std::string to_string(RevocationStatus::Kind kind) {
+  switch (kind) {
+    case RevocationStatus::good:
+      return "good";
+    case RevocationStatus::revoked:
+      return "revoked";
+    case RevocationStatus::unknown:
+      return "unknown";
+    case RevocationStatus::unavailable:
+      return "unavailable";
+    case RevocationStatus::not_published:
+      return "not published";
+  }
+  return "?";
+}
+
+namespace revocation_internal {
+
+RevocationStatus decide(std::vector<RevocationStatus> answers) {
+  std::vector<RevocationAttempt> attempts;
+  std::string errors;
+  for (auto& answer : answers) {
+    attempts.insert(attempts.end(), answer.attempts.begin(), answer.attempts.end());
+    if (!answer.error.empty()) errors += (errors.empty() ? "" : "; ") + answer.error;
+  }
+  // Priority: a decisive answer, then "unknown", then a stale CRL (it has
+  // dates worth showing), then the first failure.
+  const RevocationStatus* chosen = nullptr;
+  for (const auto& answer : answers)
+    if (!chosen && decisive(answer)) chosen = &answer;
+  for (const auto& answer : answers)
+    if (!chosen && answer.kind == RevocationStatus::unknown) chosen = &answer;
+  for (const auto& answer : answers)
+    if (!chosen && answer.stale) chosen = &answer;
+  if (!chosen && !answers.empty()) chosen = &answers.front();
+  RevocationStatus result = chosen ? *chosen : RevocationStatus{};
+  result.attempts = std::move(attempts);
+  if (!decisive(result)) result.error = errors;
+  return result;
+}
+
+}  // namespace revocation_internal
+
+RevocationStatus check_crl(const Certificate& certificate, const Certificate& issuer,
+                           const RevocationOptions& options) {
+  return check_crl_until(certificate, issuer, options, SteadyClock::now() + options.total_timeout);
+}
+
+RevocationStatus check_ocsp(const Certificate& certificate, const Certificate& issuer,
+                            const RevocationOptions& options) {
+  return check_ocsp_until(certificate, issuer, options, SteadyClock::now() + options.total_timeout);
+}
+
+RevocationStatus check_revocation(const Certificate& certificate, const Certificate& issuer,
+                                  const RevocationOptions& options) {
+  const auto started = SteadyClock::now();
+  const auto deadline = started + options.total_timeout;
+  if (options.mode == RevocationMode::off) {
+    RevocationStatus off;
+    off.error = "revocation checking is off";
+    return off;
+  }
+  if (options.mode == RevocationMode::crl)
+    return check_crl_until(certificate, issuer, options, deadline);
+  if (options.mode == RevocationMode::ocsp)
+    return check_ocsp_until(certificate, issuer, options, deadline);
+
+  std::vector<RevocationStatus> answers;
+  auto ocsp = check_ocsp_until(certificate, issuer, options, deadline);
+  if (decisive(ocsp)) return ocsp;
+  if (ocsp.kind != RevocationStatus::not_published) answers.push_back(std::move(ocsp));
+  auto crl = check_crl_until(certificate, issuer, options, deadline);
+  if (crl.kind != RevocationStatus::not_published) answers.push_back(std::move(crl));
+  if (answers.empty()) {
+    RevocationStatus nothing;
+    nothing.error = "the certificate names neither an OCSP responder nor a CRL distribution point";
+    return nothing;
+  }
+  RevocationStatus decided = decide(std::move(answers));
+  decided.elapsed = since(started);
+  return decided;
+}
+
+}  // namespace tls

@@ -1,0 +1,101 @@
+#pragma once
+// Is a certificate revoked, and can the revocation data be fetched at all?
+// CRLs (RFC 5280) from the certificate's HTTP distribution points and OCSP
+// (RFC 6960) from its AIA responder, each verified against the issuer. The
+// result is plain data: probe/ turns it into findings, report/ renders it.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tls/certificate.hpp"
+#include "tls/http_client.hpp"
+#include "tls/result.hpp"
+
+namespace tls {
+
+enum class RevocationMode { crl, ocsp, both, off };  // both: OCSP first, then CRL
+
+Result<RevocationMode> parse_revocation_mode(std::string_view text);  // "crl|ocsp|both|off"
+std::string to_string(RevocationMode mode);
+
+enum class RevocationSource { none, crl, ocsp, stapled_ocsp };
+std::string to_string(RevocationSource source);  // "CRL", "OCSP", "stapled OCSP", ""
+
+// One try at one source: a CRL distribution point or an OCSP responder.
+struct RevocationAttempt {
+  RevocationSource source = RevocationSource::none;
+  std::string url;
+  std::string outcome;  // "good", "revoked", "unknown", "unavailable"
+  std::string error;    // why it gave no answer (empty for good / revoked)
+  std::chrono::milliseconds elapsed{0};
+  bool from_cache = false;  // CRL read from the on-disk cache
+};
+
+struct RevocationStatus {
+  enum Kind {
+    good,          // a valid CRL or OCSP response says not revoked
+    revoked,       // ... says revoked (see revocation_time, reason)
+    unknown,       // the responder does not know the certificate / the CRL does not cover it
+    unavailable,   // published, but no source gave a usable answer (see error, attempts)
+    not_published  // no HTTP CDP / OCSP URL for the chosen mode, or mode off
+  };
+  Kind kind = not_published;
+  RevocationSource source = RevocationSource::none;  // of the deciding answer
+  std::string url;                                   // of the deciding answer
+  // The deciding answer's dates: CRL thisUpdate/nextUpdate, OCSP thisUpdate/nextUpdate.
+  std::optional<Clock::time_point> this_update;
+  std::optional<Clock::time_point> next_update;
+  std::chrono::seconds age{0};  // now - this_update
+  bool stale = false;           // a CRL whose nextUpdate has passed was all there was
+  std::optional<Clock::time_point> revocation_time;
+  std::string reason;  // RFC 5280 CRLReason name, "" when the CA gave none
+  std::string error;   // for unknown / unavailable: one line per failed attempt, joined by "; "
+  std::chrono::milliseconds elapsed{0};  // all attempts together
+  std::vector<RevocationAttempt> attempts;
+};
+std::string to_string(RevocationStatus::Kind kind);  // "good", "revoked", ...
+
+struct RevocationOptions {
+  RevocationMode mode = RevocationMode::both;
+  HttpClientOptions http;  // per-request timeout, size limit, redirects, proxy
+  // All attempts for one certificate together; later URLs are skipped (and
+  // recorded as skipped) once it is spent.
+  std::chrono::milliseconds total_timeout = std::chrono::seconds(30);
+  std::optional<std::filesystem::path> crl_cache_dir;  // CRLs reused while fresh
+  bool ocsp_nonce = true;
+  // Clock skew allowed on OCSP thisUpdate / nextUpdate and CRL thisUpdate.
+  std::chrono::seconds skew = std::chrono::minutes(5);
+};
+
+// `issuer` must be the certificate that issued `certificate` (its key signs
+// the CRL or the OCSP response, or certifies the OCSP responder).
+RevocationStatus check_revocation(const Certificate& certificate, const Certificate& issuer,
+                                  const RevocationOptions& options);
+
+// One source only, every URL of it in order until one answers.
+RevocationStatus check_crl(const Certificate& certificate, const Certificate& issuer,
+                           const RevocationOptions& options);
+RevocationStatus check_ocsp(const Certificate& certificate, const Certificate& issuer,
+                            const RevocationOptions& options);
+
+// Judges CRL bytes (DER or PEM) already in hand, e.g. from a file or the cache.
+RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& certificate,
+                              const Certificate& issuer, const RevocationOptions& options,
+                              const std::string& url = "");
+
+// Verifies an OCSP response stapled in a handshake (DER bytes from
+// SSL_get_tlsext_status_ocsp_resp) for `certificate` issued by `issuer`.
+RevocationStatus verify_stapled_ocsp(const std::vector<std::uint8_t>& response_der,
+                                     const Certificate& certificate, const Certificate& issuer,
+                                     const RevocationOptions& options = {});
+
+// RFC 5280 5.3.1 CRLReason names ("keyCompromise", ...) and codes.
+std::optional<int> crl_reason_code(std::string_view name);
+std::string crl_reason_name(int code);
+std::vector<std::string> crl_reason_names();
+
+}  // namespace tls

@@ -1,0 +1,248 @@
+// CRL checks: fetch each HTTP distribution point, verify the CRL with the
+// issuer's key (RFC 5280 6.3.3), and look the serial up.
+#include <fstream>
+#include <sstream>
+
+#include "tls/revocation.hpp"
+#include "tls/revocation_internal.hpp"
+
+namespace tls {
+
+using namespace revocation_internal;
+
+namespace {
+
+X509CrlPtr parse_crl(const std::string& bytes) {
+  BioPtr der(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+  X509CrlPtr crl(d2i_X509_CRL_bio(der.get(), nullptr));
+  if (!crl) {
+    BioPtr pem(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    crl.reset(PEM_read_bio_X509_CRL(pem.get(), nullptr, nullptr, nullptr));
+  }
+  clear_openssl_errors();
+  return crl;
+}
+
+RevocationStatus failed(RevocationStatus status, RevocationStatus::Kind kind, std::string error) {
+  status.kind = kind;
+  status.error = std::move(error);
+  return status;
+}
+
+// An Issuing Distribution Point may limit a CRL to CA or to end-entity
+// certificates (RFC 5280 5.2.5); such a CRL says nothing about the others.
+std::optional<std::string> outside_crl_scope(X509_CRL* crl, const Certificate& certificate) {
+  std::unique_ptr<ISSUING_DIST_POINT, Free<ISSUING_DIST_POINT_free>> idp(
+      static_cast<ISSUING_DIST_POINT*>(
+          X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nullptr, nullptr)));
+  if (!idp) return std::nullopt;
+  if (idp->onlyuser && certificate.info().is_ca)
+    return "the CRL covers only end-entity certificates and this one is a CA";
+  if (idp->onlyCA && !certificate.info().is_ca)
+    return "the CRL covers only CA certificates and this one is an end-entity certificate";
+  return std::nullopt;
+}
+
+std::filesystem::path cache_file(const std::filesystem::path& dir, const std::string& url) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(url.data(), url.size(), digest, &size, EVP_sha256(), nullptr);
+  static const char hex[] = "0123456789abcdef";
+  std::string name;
+  for (unsigned i = 0; i < size; ++i) {
+    name += hex[digest[i] >> 4];
+    name += hex[digest[i] & 0xF];
+  }
+  return dir / (name + ".crl");
+}
+
+std::optional<std::string> read_cache(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// Written to a temporary name and renamed, so a concurrent reader never sees
+// half a CRL. A cache that cannot be written is not an error: it is a cache.
+void write_cache(const std::filesystem::path& file, const std::string& bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  auto temporary = file;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return;
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return;
+  }
+  std::filesystem::rename(temporary, file, ec);
+}
+
+bool decisive(const RevocationStatus& status) {
+  return status.kind == RevocationStatus::good || status.kind == RevocationStatus::revoked;
+}
+
+}  // namespace
+
+RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& certificate,
+                              const Certificate& issuer, const RevocationOptions& options,
+                              const std::string& url) {
+  RevocationStatus status;
+  status.source = RevocationSource::crl;
+  status.url = url;
+  const std::string where = url.empty() ? "the CRL" : "the CRL from " + url;
+
+  X509CrlPtr crl = parse_crl(crl_bytes);
+  if (!crl)
+    return failed(status, RevocationStatus::unavailable,
+                  (url.empty() ? std::string("the data") : "the answer from " + url) +
+                      " is not a CRL (" + describe_unexpected(crl_bytes, "") + ")");
+
+  X509* issuer_x509 = issuer.native();
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer_x509)) != 0)
+    return failed(status, RevocationStatus::unknown,
+                  where + " is issued by " + name_text(X509_CRL_get_issuer(crl.get())) +
+                      ", not by the certificate's issuer " + issuer.info().subject);
+  if (auto scope = outside_crl_scope(crl.get(), certificate))
+    return failed(status, RevocationStatus::unknown, where + ": " + *scope);
+  if ((X509_get_extension_flags(issuer_x509) & EXFLAG_KUSAGE) &&
+      !(X509_get_key_usage(issuer_x509) & KU_CRL_SIGN))
+    return failed(status, RevocationStatus::unavailable,
+                  where + " cannot be trusted: the issuer " + issuer.info().subject +
+                      " has a keyUsage without cRLSign");
+  if (X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer_x509)) != 1) {
+    clear_openssl_errors();
+    return failed(status, RevocationStatus::unavailable,
+                  where + " has a signature that does not verify with the key of " +
+                      issuer.info().subject + " (signed by another key, or corrupted)");
+  }
+
+  const auto now = Clock::now();
+  status.this_update = to_time_point(X509_CRL_get0_lastUpdate(crl.get()));
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()))
+    status.next_update = to_time_point(next);
+  stamp_age(status);
+  if (*status.this_update > now + options.skew)
+    return failed(
+        status, RevocationStatus::unavailable,
+        where + " is not valid yet: its thisUpdate is " + format_time(*status.this_update));
+
+  X509_REVOKED* entry = nullptr;
+  if (X509_CRL_get0_by_serial(crl.get(), &entry, X509_get0_serialNumber(certificate.native())) ==
+      1) {
+    // Listed stays revoked even in a stale CRL: revocation is permanent
+    // (certificateHold aside, which the reason shows).
+    status.kind = RevocationStatus::revoked;
+    status.revocation_time = to_time_point(X509_REVOKED_get0_revocationDate(entry));
+    std::unique_ptr<ASN1_ENUMERATED, Free<ASN1_ENUMERATED_free>> reason(
+        static_cast<ASN1_ENUMERATED*>(
+            X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr)));
+    if (reason)
+      status.reason = crl_reason_name(static_cast<int>(ASN1_ENUMERATED_get(reason.get())));
+    return status;
+  }
+  if (status.stale)
+    return failed(
+        status, RevocationStatus::unavailable,
+        where + " is stale: its nextUpdate " + format_time(*status.next_update) + " passed " +
+            format_duration(
+                std::chrono::duration_cast<std::chrono::seconds>(now - *status.next_update)) +
+            " ago");
+  status.kind = RevocationStatus::good;
+  return status;
+}
+
+namespace revocation_internal {
+
+void stamp_age(RevocationStatus& status) {
+  const auto now = Clock::now();
+  if (status.this_update)
+    status.age = std::chrono::duration_cast<std::chrono::seconds>(now - *status.this_update);
+  status.stale = status.next_update && *status.next_update < now;
+}
+
+}  // namespace revocation_internal
+
+RevocationStatus revocation_internal::check_crl_until(const Certificate& certificate,
+                                                      const Certificate& issuer,
+                                                      const RevocationOptions& options,
+                                                      SteadyClock::time_point deadline) {
+  const auto started = SteadyClock::now();
+  RevocationStatus overall;
+  overall.source = RevocationSource::crl;
+  const auto& urls = certificate.info().crl_urls;
+  if (urls.empty()) {
+    overall.error = "the certificate names no CRL distribution point";
+    return overall;
+  }
+  std::vector<RevocationStatus> answers;
+  for (const auto& url : urls) {
+    const auto attempt_started = SteadyClock::now();
+    RevocationStatus answer;
+    answer.source = RevocationSource::crl;
+    answer.url = url;
+    bool from_cache = false;
+    std::optional<std::filesystem::path> cached;
+    if (options.crl_cache_dir) cached = cache_file(*options.crl_cache_dir, url);
+
+    if (auto reason = why_not_fetchable(url)) {
+      answer.kind = RevocationStatus::unavailable;
+      answer.error = *reason;
+    } else {
+      if (cached) {
+        if (auto bytes = read_cache(*cached)) {
+          auto from_disk = evaluate_crl(*bytes, certificate, issuer, options, url);
+          // Reused only while fresh; a stale or broken cached CRL is fetched again.
+          if (decisive(from_disk) && !from_disk.stale) {
+            answer = std::move(from_disk);
+            from_cache = true;
+          }
+        }
+      }
+      if (!from_cache) {
+        const auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+        if (remaining <= std::chrono::milliseconds(0)) {
+          answer.kind = RevocationStatus::unavailable;
+          answer.error = url + ": skipped, the revocation time budget of " +
+                         std::to_string(options.total_timeout.count()) + " ms was used up";
+        } else {
+          HttpClientOptions http = options.http;
+          http.timeout = std::min(http.timeout, remaining);
+          HttpRequest request;
+          request.url = url;
+          request.accept = "application/pkix-crl, application/x-pkcs7-crl, */*";
+          HttpResult fetched = http_fetch(request, http);
+          if (!fetched.ok()) {
+            answer.kind = RevocationStatus::unavailable;
+            answer.error = fetched.error;
+          } else {
+            answer = evaluate_crl(fetched.body, certificate, issuer, options, url);
+            if (answer.kind == RevocationStatus::unavailable && !answer.stale &&
+                answer.error.find("is not a CRL") != std::string::npos)
+              answer.error = url + " answered something that is not a CRL (" +
+                             describe_unexpected(fetched.body, fetched.content_type) + ")";
+            if (cached && decisive(answer) && !answer.stale) write_cache(*cached, fetched.body);
+          }
+        }
+      }
+    }
+    RevocationAttempt attempt;
+    attempt.source = RevocationSource::crl;
+    attempt.url = url;
+    attempt.outcome = to_string(answer.kind);
+    attempt.error = answer.error;
+    attempt.elapsed = since(attempt_started);
+    attempt.from_cache = from_cache;
+    answer.attempts.push_back(attempt);
+    answers.push_back(std::move(answer));
+    if (decisive(answers.back())) break;
+  }
+  RevocationStatus decided = decide(std::move(answers));
+  decided.elapsed = since(started);
+  return decided;
+}
+
+}  // namespace tls
