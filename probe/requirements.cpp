@@ -100,4 +100,12 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   return findings;
 }
 
+std::vector<tls::Certificate> side_chain(const OfflineInputs& inputs, Side side) {
+  const tls::Store* store = side == Side::lync ? inputs.lync : inputs.bems;
+  if (!store || !store->leaf) return {};
+  rules::SideFacts facts{side, store, store->leaf->certificate,
+                         store->personal_extra_certificates()};
+  return rules::best_chain(facts, *inputs.bems, rules::collect_known(inputs));
+}
+
 }  // namespace probe

@@ -48,4 +48,7 @@ enum class Side { bems, lync };
 std::string side_name(Side side);  // "BEMS" / "Lync/Skype pool"
 std::string side_id(Side side);    // "bems" / "lync"
 
+// The chain of one side (leaf first) as far as every store given can build it.
+std::vector<tls::Certificate> side_chain(const OfflineInputs& inputs, Side side);
+
 }  // namespace probe

@@ -172,3 +172,59 @@ TEST_CASE("unreadable input exits 2 with one line naming the file") {
     CHECK(mentions(result.err, "--store"));
   }
 }
+
+TEST_CASE(
+    "check fetches revocation data from the lab's responder and reports a revoked certificate") {
+  TempDir dir;
+  unsigned short port = testing::free_port();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  auto lab = dir / "lab";
+  REQUIRE(run_mtlsprobe(
+              {"pki", "init", lab.string(), "--key-type", "ecdsa-p256", "--revocation-url", url})
+              .exit_code == 0);
+  testing::BackgroundProcess responder({MTLSPROBE_BIN, "pki", "serve", lab.string(), "--listen",
+                                        "127.0.0.1:" + std::to_string(port)});
+  REQUIRE(testing::wait_for_port(port));
+  std::vector<std::string> check{
+      "check",    "--store", (lab / "bems").string(), "--peer-store", (lab / "lync").string(),
+      "--format", "json"};
+  auto before = run_mtlsprobe(check);
+  CHECK_MESSAGE(before.exit_code == 0, before.err);
+  CHECK(status_of(boost::json::parse(before.out), "bems.revocation") == "pass");
+  CHECK(status_of(boost::json::parse(before.out), "lync.revocation") == "pass");
+  auto revoke = run_mtlsprobe({"pki", "revoke", lab.string(),
+                               (lab / "bems" / "personal" / "bems.crt").string(), "--reason",
+                               "keyCompromise"});
+  REQUIRE(revoke.exit_code == 0);
+  for (const char* mode : {"ocsp", "crl"}) {
+    CAPTURE(mode);
+    std::vector<std::string> args = check;
+    args.insert(args.end(), {"--revocation", mode});
+    auto after = run_mtlsprobe(args);
+    CHECK(after.exit_code == 1);
+    auto report = boost::json::parse(after.out);
+    CHECK(status_of(report, "bems.revocation") == "fail");
+    CHECK(status_of(report, "lync.revocation") == "pass");
+    CHECK(mentions(after.out, "keyCompromise"));
+  }
+}
+
+TEST_CASE("an unreachable revocation server is a warning with the URL and the error, quickly") {
+  Fixture f;
+  std::vector<std::string> args = f.args();
+  args.pop_back();  // drop --no-revocation
+  unsigned short closed = testing::free_port();
+  // The openssl-made certificates point at pki.example.com; point the lab at a closed local port
+  // instead.
+  TempDir dir;
+  auto lab = dir / "lab";
+  REQUIRE(run_mtlsprobe({"pki", "init", lab.string(), "--key-type", "ecdsa-p256",
+                         "--revocation-url", "http://127.0.0.1:" + std::to_string(closed)})
+              .exit_code == 0);
+  auto result = run_mtlsprobe({"check", "--store", (lab / "bems").string(), "--format", "json",
+                               "--revocation-timeout", "2"});
+  CHECK(result.exit_code == 0);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "bems.revocation") == "warn");
+  CHECK(mentions(result.out, "127.0.0.1:" + std::to_string(closed)));
+}

@@ -187,7 +187,7 @@ TEST_CASE(
   REQUIRE(testing::wait_for_port(port));
   auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
                                "lyncpool.example.com", "--store", lab.path("bems"), "--format",
-                               "json", "--timeout", "5"});
+                               "json", "--timeout", "5", "--no-revocation"});
   CHECK_MESSAGE(result.exit_code == 0, result.err);
   CHECK(not_passing(result.out).empty());
   auto report = boost::json::parse(result.out);
@@ -209,9 +209,9 @@ TEST_CASE("connect reports the rejection by an openssl s_server that trusts anot
          "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
          "-verify_return_error", "-CAfile", other.path("ca/lab-root.crt"), version, "-www"});
     REQUIRE(testing::wait_for_port(port));
-    auto result =
-        run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
-                       "lyncpool.example.com", "--store", lab.path("bems"), "--format", "json"});
+    auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
+                                 "lyncpool.example.com", "--store", lab.path("bems"), "--format",
+                                 "json", "--no-revocation"});
     CHECK(result.exit_code == 1);
     CHECK(status_of(result.out, "handshake.peer-rejected-us") == "fail");
     CHECK(status_of(result.out, "handshake.tcp") == "pass");
@@ -269,9 +269,10 @@ TEST_CASE("serve stops cleanly on SIGTERM") {
 TEST_CASE("hostile peers get a clear finding and a bounded run") {
   Lab lab;
   auto connect = [&](unsigned short port) {
-    return run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--store",
-                          lab.path("bems"), "--timeout", "1", "--format", "json"},
-                         std::chrono::seconds(30));
+    return run_mtlsprobe(
+        {"connect", "127.0.0.1:" + std::to_string(port), "--store", lab.path("bems"), "--timeout",
+         "1", "--format", "json", "--no-revocation"},
+        std::chrono::seconds(30));
   };
   SUBCASE("a server that accepts and says nothing") {
     RawServer silent([](int fd) {

@@ -5,6 +5,7 @@
 #include "probe/commands/commands.hpp"
 #include "probe/facts.hpp"
 #include "probe/requirements.hpp"
+#include "probe/revocation_findings.hpp"
 
 namespace probe {
 namespace {
@@ -15,6 +16,7 @@ struct CheckFlags {
   std::string pool;
   std::vector<std::string> instances;
   int warn_days = 30;
+  RevocationFlags revocation;
   ReportFlags report;
 };
 
@@ -55,6 +57,13 @@ int run_check(const CheckFlags& flags) {
     result.facts["lync"] = store_json(*lync);
   }
   result.findings = evaluate_offline(inputs);
+  auto revocation = revocation_options(flags.revocation);
+  if (!revocation) return fail_input(revocation.error().message);
+  result.findings.push_back(
+      revocation_finding(Side::bems, side_chain(inputs, Side::bems), *revocation));
+  if (lync)
+    result.findings.push_back(
+        revocation_finding(Side::lync, side_chain(inputs, Side::lync), *revocation));
   return emit_report(result, flags.report);
 }
 
@@ -81,6 +90,7 @@ void add_check_command(CLI::App& app, Action& action) {
       ->add_option("--warn-days", flags->warn_days, "Warn when a certificate expires within N days")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  add_revocation_flags(command, flags->revocation);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_check(*flags); }; });
 }

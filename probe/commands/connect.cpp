@@ -9,6 +9,7 @@
 #include "probe/facts.hpp"
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
+#include "probe/revocation_findings.hpp"
 
 namespace probe {
 namespace {
@@ -22,6 +23,7 @@ struct ConnectFlags {
   std::string connect_to;
   std::string save_chain;
   LiveFlags live;
+  RevocationFlags revocation;
   ReportFlags report;
 };
 
@@ -102,6 +104,22 @@ int run_connect(const ConnectFlags& flags) {
   result.facts["handshake"] = handshake_json(record);
   result.facts["store"] = store_json(*store);
   result.findings = diagnose_handshake(record, context);
+  auto revocation = revocation_options(flags.revocation);
+  if (!revocation) return fail_input(revocation.error().message);
+  // Both chains, as far as they could be built: ours from our store, the
+  // peer's as our verification built it (or as it arrived).
+  if (store->leaf) {
+    OfflineInputs own;
+    own.bems = &*store;
+    result.findings.push_back(revocation_finding(us, side_chain(own, Side::bems), *revocation));
+  }
+  Side peer = us == Side::bems ? Side::lync : Side::bems;
+  if (record.peer_verification && record.peer_verification->chain.size() > 1) {
+    result.findings.push_back(
+        revocation_finding(peer, record.peer_verification->chain, *revocation));
+  } else if (!record.peer_chain.empty()) {
+    result.findings.push_back(revocation_finding(peer, record.peer_chain, *revocation));
+  }
   return emit_report(result, flags.report);
 }
 
@@ -130,6 +148,7 @@ void add_connect_command(CLI::App& app, Action& action) {
   command->add_option("--save-chain", flags->save_chain,
                       "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
   add_live_flags(command, flags->live);
+  add_revocation_flags(command, flags->revocation);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_connect(*flags); }; });
 }

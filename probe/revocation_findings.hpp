@@ -1,0 +1,26 @@
+#pragma once
+// `bems.revocation` / `lync.revocation`: whether each certificate below the
+// root is revoked, and whether its revocation data can be fetched at all.
+#include <CLI/CLI.hpp>
+
+#include "probe/requirements.hpp"
+#include "report/model.hpp"
+#include "tls/revocation.hpp"
+
+namespace probe {
+
+struct RevocationFlags {
+  std::string mode = "both";
+  bool off = false;  // --no-revocation
+  double timeout_seconds = 10;
+  std::string crl_cache;
+};
+void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
+tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
+
+// `chain` is leaf first, as built; every certificate with its issuer next to
+// it is checked. Fetches over HTTP: this is I/O, bounded by the options.
+report::Finding revocation_finding(Side side, const std::vector<tls::Certificate>& chain,
+                                   const tls::RevocationOptions& options);
+
+}  // namespace probe
