@@ -1,5 +1,7 @@
 #include "probe/cli_options.hpp"
 
+#include "probe/facts.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -121,14 +123,7 @@ int emit_report(const report::Report& report, const ReportFlags& flags) {
   return report::exit_code(report, flags.strict);
 }
 
-std::string utc_timestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  gmtime_r(&now, &parts);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return buffer;
-}
+std::string utc_timestamp() { return rfc3339(tls::Clock::now()); }
 
 int fail_input(const std::string& message) {
   std::cerr << "mtlsprobe: error: " << message << "\n";

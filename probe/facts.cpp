@@ -24,6 +24,10 @@ std::string rfc3339(tls::Clock::time_point when) {
   return buffer;
 }
 
+std::string milliseconds_text(double milliseconds) {
+  return std::to_string(static_cast<long long>(milliseconds + 0.5)) + " ms";
+}
+
 boost::json::object certificate_json(const tls::CertificateInfo& info) {
   boost::json::object object;
   object["subject"] = info.subject;

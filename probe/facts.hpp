@@ -10,6 +10,7 @@ namespace probe {
 
 boost::json::object certificate_json(const tls::CertificateInfo& info);
 std::string rfc3339(tls::Clock::time_point when);
+std::string milliseconds_text(double milliseconds);  // "12 ms"
 
 boost::json::object store_json(const tls::Store& store);
 report::Section store_section(const std::string& title, const tls::Store& store);

@@ -7,8 +7,6 @@
 namespace probe {
 namespace {
 
-std::string ms(double value) { return std::to_string(static_cast<long long>(value + 0.5)) + " ms"; }
-
 std::string alert_text(const tls::AlertRecord& alert) {
   return std::string(alert.sent ? "sent " : "received ") + (alert.fatal ? "fatal " : "warning ") +
          alert.name + " (" + std::to_string(alert.code) + ")" +
@@ -23,10 +21,11 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
   bool client = record.role == tls::HandshakeRole::client;
   if (client) lines.emplace_back("target", record.target);
   if (!record.peer_address.empty()) lines.emplace_back("peer", record.peer_address);
-  if (client && record.tcp_connected) lines.emplace_back("TCP connect", ms(record.tcp_connect_ms));
+  if (client && record.tcp_connected)
+    lines.emplace_back("TCP connect", milliseconds_text(record.tcp_connect_ms));
   if (record.handshake_completed) {
     lines.emplace_back("TLS", record.protocol_version + ", " + record.cipher_suite + ", " +
-                                  ms(record.handshake_ms));
+                                  milliseconds_text(record.handshake_ms));
   } else if (!record.error_message.empty()) {
     lines.emplace_back("failed", record.error_message);
   }

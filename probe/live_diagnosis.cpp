@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "probe/facts.hpp"
 #include "probe/rules.hpp"
 
 namespace probe {
@@ -13,8 +14,6 @@ using tls::HandshakeError;
 const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
 
 Side other(Side side) { return side == Side::bems ? Side::lync : Side::bems; }
-
-std::string ms(double value) { return std::to_string(static_cast<long long>(value + 0.5)) + " ms"; }
 
 report::Finding tcp_finding(const tls::HandshakeRecord& record) {
   auto f = finding("handshake.tcp", kHandshake, "TCP connection to the peer");
@@ -52,7 +51,8 @@ report::Finding tcp_finding(const tls::HandshakeRecord& record) {
       break;
   }
   if (!record.tcp_connected) return fail(f, record.error_message, "Check the address and port.");
-  return pass(f, "Connected to " + record.peer_address + " in " + ms(record.tcp_connect_ms) + ".");
+  return pass(f, "Connected to " + record.peer_address + " in " +
+                     milliseconds_text(record.tcp_connect_ms) + ".");
 }
 
 report::Finding protocol_finding(const tls::HandshakeRecord& record) {
@@ -102,7 +102,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
   if (!record.handshake_completed)
     return skip(f, "the handshake did not complete: " + record.error_message);
   return pass(f, record.protocol_version + " with " + record.cipher_suite + " in " +
-                     ms(record.handshake_ms) +
+                     milliseconds_text(record.handshake_ms) +
                      (record.security_level_lowered
                           ? " (OpenSSL security level lowered for TLS 1.0/1.1, as asked)"
                           : "") +

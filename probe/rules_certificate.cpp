@@ -4,6 +4,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "probe/facts.hpp"
 #include "probe/rules.hpp"
 
 namespace probe::rules {
@@ -13,15 +14,6 @@ std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!text.empty() && text.back() == '.') text.pop_back();
   return text;
-}
-
-std::string date(tls::Clock::time_point when) {
-  std::time_t t = tls::Clock::to_time_t(when);
-  std::tm parts{};
-  gmtime_r(&t, &parts);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &parts);
-  return buffer;
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -153,14 +145,14 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
     if (now < info.not_before) {
       about(f, info);
       return fail(f,
-                  in_quotes(info.subject) + " is not valid until " + date(info.not_before) +
-                      " (now " + date(now) + ").",
+                  in_quotes(info.subject) + " is not valid until " + rfc3339(info.not_before) +
+                      " (now " + rfc3339(now) + ").",
                   "Check the clocks of the CA and of this machine, or wait until the certificate "
                   "becomes valid.");
     }
     if (now > info.not_after) {
       about(f, info);
-      return fail(f, in_quotes(info.subject) + " expired on " + date(info.not_after) + ".",
+      return fail(f, in_quotes(info.subject) + " expired on " + rfc3339(info.not_after) + ".",
                   "Renew " + in_quotes(info.subject) + " and replace it in " + store +
                       " (a renewed leaf goes with its key into personal/).");
     }
@@ -174,12 +166,12 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
     about(f, first->info());
     return warn(f,
                 in_quotes(first->info().subject) + " expires in " + std::to_string(days_left) +
-                    " day(s), on " + date(first->info().not_after) + ".",
+                    " day(s), on " + rfc3339(first->info().not_after) + ".",
                 "Renew it before then and replace it in " + store + ".");
   }
   return pass(
       f, "All " + std::to_string(chain.size()) + " certificate(s) valid; the first to expire is " +
-             in_quotes(first->info().subject) + " on " + date(first->info().not_after) + ".");
+             in_quotes(first->info().subject) + " on " + rfc3339(first->info().not_after) + ".");
 }
 
 report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
