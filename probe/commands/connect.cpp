@@ -10,6 +10,7 @@
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
 #include "probe/revocation_findings.hpp"
+#include "probe/sip_cli.hpp"
 
 namespace probe {
 namespace {
@@ -24,6 +25,7 @@ struct ConnectFlags {
   std::string save_chain;
   LiveFlags live;
   RevocationFlags revocation;
+  SipConnectFlags sip;
   ReportFlags report;
 };
 
@@ -78,7 +80,18 @@ int run_connect(const ConnectFlags& flags) {
   std::cerr << "mtlsprobe: connecting to " << dial.host << ":" << dial.port
             << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us)
             << "...\n";
-  tls::HandshakeRecord record = tls::run_client_handshake(options);
+  if (flags.sip.enabled()) options.verdict_wait = std::min(options.verdict_wait, timeout);
+  tls::ClientSession session = tls::connect_client(options);
+  std::optional<SipProbeResult> sip;
+  if (flags.sip.enabled())
+    sip = run_sip_probe(session, flags.sip,
+                        flags.expect_name.empty() ? target->host : flags.expect_name, target->port,
+                        timeout);
+  tls::HandshakeRecord record = sip ? sip->record : session.record;
+  if (session.connection) {
+    session.connection->close();
+    record.alerts = session.connection->record().alerts;  // alerts that came with the close
+  }
   record.target =
       target->host + ":" + std::to_string(target->port) +
       (flags.connect_to.empty() ? "" : " via " + dial.host + ":" + std::to_string(dial.port));
@@ -120,6 +133,11 @@ int run_connect(const ConnectFlags& flags) {
   } else if (!record.peer_chain.empty()) {
     result.findings.push_back(revocation_finding(peer, record.peer_chain, *revocation));
   }
+  if (sip) {
+    result.sections.push_back(sip->section);
+    result.facts["sip"] = sip->facts;
+    result.findings.insert(result.findings.end(), sip->findings.begin(), sip->findings.end());
+  }
   return emit_report(result, flags.report);
 }
 
@@ -149,6 +167,7 @@ void add_connect_command(CLI::App& app, Action& action) {
                       "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
   add_live_flags(command, flags->live);
   add_revocation_flags(command, flags->revocation);
+  add_sip_connect_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_connect(*flags); }; });
 }

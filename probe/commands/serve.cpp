@@ -14,6 +14,7 @@
 #include "probe/endpoint.hpp"
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
+#include "probe/sip_cli.hpp"
 #include "tls/alerts.hpp"
 
 namespace probe {
@@ -28,6 +29,7 @@ struct ServeFlags {
   std::size_t max_handshakes = 0;
   std::string reject_with;
   LiveFlags live;
+  SipServeFlags sip;
   ReportFlags report;
 };
 
@@ -47,6 +49,8 @@ int run_serve(const ServeFlags& flags) {
   if (!flags.reject_with.empty() && !tls::alert_code(flags.reject_with))
     return fail_input("--reject-with " + flags.reject_with +
                       ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");
+  auto sip = sip_server_config(flags.sip);
+  if (!sip) return fail_input(sip.error().message);
 
   tls::ServerOptions options;
   options.address = listen->host;
@@ -81,7 +85,7 @@ int run_serve(const ServeFlags& flags) {
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
-                                           std::shared_ptr<tls::EstablishedConnection>) {
+                                           std::shared_ptr<tls::EstablishedConnection> connection) {
     report::Report result;
     result.version = MTLSPROBE_VERSION;
     result.command = "serve";
@@ -90,9 +94,16 @@ int run_serve(const ServeFlags& flags) {
     result.facts["handshake"] = handshake_json(record);
     context.now = tls::Clock::now();
     result.findings = diagnose_handshake(record, context);
-    std::lock_guard lock(output);
-    last_exit = emit_report(result, flags.report);
-    worst_exit = std::max(worst_exit, last_exit);
+    {
+      std::lock_guard lock(output);
+      last_exit = emit_report(result, flags.report);
+      worst_exit = std::max(worst_exit, last_exit);
+    }
+    if (flags.sip.sip)
+      start_sip_session(record, std::move(connection), *sip, [&](const std::string& line) {
+        std::lock_guard log_lock(output);
+        std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
+      });
   });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
@@ -144,6 +155,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   command->add_option("--reject-with", flags->reject_with,
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
   add_live_flags(command, flags->live);
+  add_sip_serve_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
 }

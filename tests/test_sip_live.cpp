@@ -1,0 +1,258 @@
+// SIP over real loopback MTLS: `mtlsprobe serve --role lync --sip` as the
+// mock Lync Front End, `mtlsprobe connect --sip`, our own client, and sipsak
+// (a SIP tool no one here wrote) as peers. Certificates come from the lab PKI.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "probe/endpoint.hpp"
+#include "probe/lab_pki.hpp"
+#include "probe/sip_builders.hpp"
+#include "probe/sip_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tls/store.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Lab {
+  testing::TempDir dir;
+  Lab() {
+    auto built = probe::build_lab(dir.path(), probe::LabOptions{});
+    REQUIRE_MESSAGE(built.ok(), built.error().message);
+  }
+  std::string store(const std::string& side) const { return (dir / side).string(); }
+  tls::Store load(const std::string& side) const {
+    tls::StoreOptions options;
+    options.folder = dir / side;
+    tls::Store loaded = tls::load_store(options);
+    REQUIRE(loaded.leaf);
+    return loaded;
+  }
+};
+
+Lab& lab() {
+  static Lab instance;
+  return instance;
+}
+
+// `mtlsprobe serve --role lync --sip --once` on a free port. Readiness is
+// its "serving" line: a bare TCP probe would use up the one handshake.
+class MockLync {
+ public:
+  explicit MockLync(const std::vector<std::string>& extra)
+      : port_(testing::free_port()), process_(argv(port_, extra)) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (process_.output().find("serving as") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline && process_.running()) {
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE_MESSAGE(process_.output().find("serving as") != std::string::npos, process_.output());
+  }
+  std::uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The server log after the (one) session ended.
+  std::string finished_log() {
+    process_.wait(20s);
+    return process_.output();
+  }
+
+ private:
+  static std::vector<std::string> argv(std::uint16_t port, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {MTLSPROBE_BIN, "serve",
+                                     "--role",      "lync",
+                                     "--sip",       "--once",
+                                     "--listen",    "127.0.0.1:" + std::to_string(port),
+                                     "--store",     lab().store("lync"),
+                                     "--format",    "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::uint16_t port_;
+  testing::BackgroundProcess process_;
+};
+
+struct ConnectRun {
+  testing::ProcessResult process;
+  boost::json::object report;
+
+  const boost::json::object* finding(const std::string& id) const {
+    for (const auto& value : report.at("findings").as_array()) {
+      if (value.as_object().at("id").as_string() == id) return &value.as_object();
+    }
+    return nullptr;
+  }
+  std::string status(const std::string& id) const {
+    const auto* f = finding(id);
+    return f ? std::string(f->at("status").as_string()) : "(absent)";
+  }
+  std::string text(const std::string& id, const char* field) const {
+    const auto* f = finding(id);
+    return f && f->contains(field) ? std::string(f->at(field).as_string()) : "";
+  }
+};
+
+ConnectRun connect_sip(const MockLync& server, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {
+      "connect", server.address(),    "--sip",    "--expect-name", "lyncpool.example.com",
+      "--store", lab().store("bems"), "--format", "json",          "--timeout",
+      "5"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ConnectRun run;
+  run.process = testing::run_mtlsprobe(args, 60s);
+  INFO("stdout: " << run.process.out);
+  INFO("stderr: " << run.process.err);
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(run.process.out, ec);
+  REQUIRE_MESSAGE(!ec, "connect did not print JSON");
+  run.report = parsed.as_object();
+  return run;
+}
+
+tls::ClientOptions bems_client(std::uint16_t port) {
+  tls::Store bems = lab().load("bems");
+  tls::ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = port;
+  options.credentials = probe::credentials_from(bems);
+  options.trust = probe::trust_from(bems);
+  return options;
+}
+
+fs::path first_file_in(const fs::path& folder) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.is_regular_file()) return entry.path();
+  }
+  FAIL("no file in " << folder);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("connect --sip gets 200 OK to OPTIONS from serve --sip over MTLS") {
+  MockLync server({});
+  ConnectRun run = connect_sip(server);
+  CHECK(run.status("handshake.peer-rejected-us") == "pass");
+  CHECK(run.status("sip.options") == "pass");
+  CHECK(run.text("sip.options", "detail").find("200 OK") != std::string::npos);
+  CHECK(run.text("sip.options", "detail").find("mtlsprobe-mock-lync") != std::string::npos);
+  CHECK(run.process.exit_code == 0);
+  std::string log = server.finished_log();
+  CHECK(log.find("OPTIONS sip:lyncpool.example.com:") != std::string::npos);
+  CHECK(log.find("-> 200 OK") != std::string::npos);
+}
+
+TEST_CASE("a presence SUBSCRIBE gets the state given to serve with --presence") {
+  MockLync server({"--presence", "alice@example.com=busy"});
+  ConnectRun run = connect_sip(server, {"--sip-subscribe", "alice@example.com"});
+  CHECK(run.status("sip.options") == "pass");
+  CHECK(run.status("sip.presence") == "pass");
+  CHECK(run.text("sip.presence", "detail").find("alice@example.com is busy") != std::string::npos);
+  CHECK(run.process.exit_code == 0);
+}
+
+TEST_CASE("a presence SUBSCRIBE for a user the pool does not know is a warning") {
+  MockLync server({"--presence", "alice@example.com=away"});
+  ConnectRun run = connect_sip(server, {"--sip-subscribe", "bob@example.com"});
+  CHECK(run.status("sip.presence") == "warn");
+  CHECK(run.text("sip.presence", "detail").find("404 Not Found") != std::string::npos);
+}
+
+TEST_CASE("a client certificate naming no trusted application is dropped without a SIP answer") {
+  MockLync server({"--trusted-app", "otherpool.example.com"});
+  ConnectRun run = connect_sip(server);
+  // The handshake itself succeeded: only the SIP finding shows the drop.
+  CHECK(run.status("handshake.peer-rejected-us") == "pass");
+  CHECK(run.status("sip.options") == "fail");
+  CHECK(run.text("sip.options", "detail").find("trusted application") != std::string::npos);
+  CHECK(run.text("sip.options", "detail").find("bemsapppool.example.com") != std::string::npos);
+  CHECK(run.text("sip.options", "remedy").find("New-CsTrustedApplicationPool") !=
+        std::string::npos);
+  CHECK(run.process.exit_code == 1);
+  std::string log = server.finished_log();
+  CHECK(log.find("closing: client certificate names bemsapppool.example.com") != std::string::npos);
+  CHECK(log.find("none of the trusted applications (otherpool.example.com)") != std::string::npos);
+  CHECK(log.find("-> 200 OK") == std::string::npos);
+}
+
+TEST_CASE("a client certificate naming a trusted application is served") {
+  MockLync server({"--trusted-app", "BEMSAppPool.example.com"});
+  ConnectRun run = connect_sip(server);
+  CHECK(run.status("sip.options") == "pass");
+  CHECK(run.process.exit_code == 0);
+}
+
+TEST_CASE("serve --sip answers a CRLFCRLF keep-alive with CRLF and keeps the connection") {
+  MockLync server({});
+  tls::ClientSession session = tls::connect_client(bems_client(server.port()));
+  REQUIRE_MESSAGE(session.connection, session.record.error_message);
+  REQUIRE(session.connection->write("\r\n\r\n", 5000ms).ok());
+  auto pong = session.connection->read_some(5000ms);
+  REQUIRE_MESSAGE(pong.ok(), pong.error().message);
+  CHECK(*pong == "\r\n");
+  // Still a SIP connection after the ping.
+  probe::sip::Client client(session.connection, 5000ms);
+  auto exchange = client.send(probe::sip::build_options_request(
+      "sip:lyncpool.example.com:" + std::to_string(server.port()) + ";transport=tls",
+      "sip:bemsapppool.example.com", "127.0.0.1"));
+  REQUIRE(exchange.response);
+  CHECK(exchange.response->status_code == 200);
+  session.connection->close();
+}
+
+TEST_CASE(
+    "a TLS 1.3 rejection arriving instead of the SIP answer is reported as the peer's rejection") {
+  MockLync server({"--reject-with", "unknown_ca", "--tls-min", "1.3"});
+  tls::ClientOptions options = bems_client(server.port());
+  options.verdict_wait = 0ms;  // the SIP read is the first to see the verdict
+  tls::ClientSession session = tls::connect_client(options);
+  REQUIRE_MESSAGE(session.connection, session.record.error_message);
+  probe::sip::Client client(session.connection, 5000ms);
+  auto exchange = client.send(probe::sip::build_options_request(
+      "sip:lyncpool.example.com;transport=tls", "sip:bemsapppool.example.com", "127.0.0.1"));
+  CHECK(exchange.outcome == probe::sip::ExchangeOutcome::peer_rejected_us);
+  tls::HandshakeRecord record = session.connection->record();
+  CHECK(record.peer_rejected_us);
+  REQUIRE(record.rejection_alert);
+  CHECK(record.rejection_alert->name == "unknown_ca");
+}
+
+TEST_CASE("sipsak sends OPTIONS over TLS with a client certificate and gets 200 OK") {
+  auto help = testing::run_process({"sipsak", "--help"}, 10s);
+  if (help.exit_code < 0 && help.out.empty() && help.err.empty()) {
+    MESSAGE("sipsak is not installed (Debian package sipsak); interop not tested");
+    return;
+  }
+  std::string usage = help.out + help.err;
+  if (usage.find("--tls-client-cert") == std::string::npos) {
+    MESSAGE("this sipsak build has no --tls-client-cert: it cannot do MTLS; interop not tested");
+    return;
+  }
+  // sipsak reads the client certificate and its key from one PEM file.
+  testing::TempDir work;
+  fs::path client_pem = work / "bems-cert-and-key.pem";
+  testing::write_file(client_pem, testing::read_file(lab().dir / "bems/personal/bems.crt") +
+                                      testing::read_file(lab().dir / "bems/personal/bems.key"));
+  fs::path root = first_file_in(lab().dir / "bems/trusted-root");
+
+  MockLync server({});
+  auto run =
+      testing::run_process({"sipsak", "-vv", "--transport", "tls", "-s",
+                            "sip:127.0.0.1:" + std::to_string(server.port()), "--tls-ca-cert",
+                            root.string(), "--tls-client-cert", client_pem.string()},
+                           30s);
+  INFO("sipsak stdout: " << run.out);
+  INFO("sipsak stderr: " << run.err);
+  std::string log = server.finished_log();
+  INFO("server log: " << log);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("200 OK") != std::string::npos);
+  CHECK(log.find("OPTIONS sip:") != std::string::npos);
+  CHECK(log.find("-> 200 OK") != std::string::npos);
+}
