@@ -36,9 +36,8 @@ report::Finding& unanswered(report::Finding& f, const sip::Exchange& exchange,
         return fail(
             f,
             "The peer completed the handshake, then closed the connection without answering " +
-                exchange.request_line + " (" + exchange.error +
-                "). Lync/Skype does this when our certificate (" + our_names(record) +
-                ") names no trusted application or server of its topology.",
+                exchange.request_line + ". Lync/Skype does this when our certificate (" +
+                our_names(record) + ") names no trusted application or server of its topology.",
             "The certificate's Subject CN must be the trusted application pool FQDN and its SAN "
             "must list the pool and every BEMS instance (the seed's Subject Name and SAN "
             "requirements), and that pool must be registered in the Lync/Skype topology: "
