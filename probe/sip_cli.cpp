@@ -1,6 +1,7 @@
 #include "probe/sip_cli.hpp"
 
 #include "probe/endpoint.hpp"
+#include "probe/facts.hpp"
 #include "probe/fqdn.hpp"
 #include "probe/sip_builders.hpp"
 #include "probe/sip_client.hpp"
@@ -8,8 +9,6 @@
 
 namespace probe {
 namespace {
-
-std::string ms(double value) { return std::to_string(static_cast<long long>(value + 0.5)) + " ms"; }
 
 boost::json::object exchange_json(const sip::Exchange& exchange) {
   boost::json::object out;
@@ -32,7 +31,8 @@ boost::json::object exchange_json(const sip::Exchange& exchange) {
 std::string exchange_line(const sip::Exchange& exchange) {
   if (!exchange.response)
     return std::string(sip::to_string(exchange.outcome)) + ": " + exchange.error;
-  std::string line = sip::start_line_text(*exchange.response) + " in " + ms(exchange.round_trip_ms);
+  std::string line =
+      sip::start_line_text(*exchange.response) + " in " + milliseconds_text(exchange.round_trip_ms);
   if (exchange.notify) {
     auto state = sip::presence_state_of(exchange.notify->body);
     line += "; NOTIFY: " + state.value_or("no presence document");

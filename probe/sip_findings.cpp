@@ -1,5 +1,6 @@
 #include "probe/sip_findings.hpp"
 
+#include "probe/facts.hpp"
 #include "probe/rules.hpp"
 #include "probe/sip_builders.hpp"
 
@@ -7,8 +8,6 @@ namespace probe {
 namespace {
 
 using namespace rules;
-
-std::string ms(double value) { return std::to_string(static_cast<long long>(value + 0.5)) + " ms"; }
 
 // The names the peer's topology would look our certificate up by.
 std::string our_names(const tls::HandshakeRecord& record) {
@@ -78,7 +77,7 @@ report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange
   const sip::Message& response = *exchange->response;
   std::string seen =
       exchange->request_line + " answered " + sip::start_line_text(response) + " in " +
-      ms(exchange->round_trip_ms) +
+      milliseconds_text(exchange->round_trip_ms) +
       (response.header("Server") ? " by " + in_quotes(*response.header("Server")) : std::string()) +
       ".";
   int code = response.status_code;
@@ -101,7 +100,7 @@ report::Finding sip_presence_finding(const std::optional<sip::Exchange>& exchang
   if (!exchange->response) return unanswered(f, *exchange, record);
   const sip::Message& response = *exchange->response;
   std::string seen = "SUBSCRIBE for " + user + " answered " + sip::start_line_text(response) +
-                     " in " + ms(exchange->round_trip_ms);
+                     " in " + milliseconds_text(exchange->round_trip_ms);
   int code = response.status_code;
   if (code >= 500) return fail(f, seen + ".", "Look at the peer's SIP log for the cause.");
   if (code == 404)
