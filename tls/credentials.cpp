@@ -162,17 +162,24 @@ Result<FileContents> load_pem(const std::string& file, const std::string& bytes,
   return contents;
 }
 
-void load_legacy_provider_once() {
-  // Windows exports PKCS#12 with RC2/3DES (pbeWithSHA1And40BitRC2-CBC), which
-  // OpenSSL 3 moved to the legacy provider.
-  static bool loaded = [] {
-    OSSL_PROVIDER_load(nullptr, "legacy");
-    OSSL_PROVIDER_load(nullptr, "default");
+// Windows exports PKCS#12 with RC2/3DES (pbeWithSHA1And40BitRC2-CBC), which
+// OpenSSL 3 moved to the legacy provider. Loaded once, on first need, and
+// released at exit (before OpenSSL's own atexit cleanup, registered earlier).
+struct LegacyProviders {
+  OSSL_PROVIDER* legacy = nullptr;
+  OSSL_PROVIDER* fallback = nullptr;
+  LegacyProviders() {
+    legacy = OSSL_PROVIDER_load(nullptr, "legacy");
+    fallback = OSSL_PROVIDER_load(nullptr, "default");
     clear_openssl_errors();
-    return true;
-  }();
-  (void)loaded;
-}
+  }
+  ~LegacyProviders() {
+    if (legacy) OSSL_PROVIDER_unload(legacy);
+    if (fallback) OSSL_PROVIDER_unload(fallback);
+  }
+};
+
+void load_legacy_provider_once() { static LegacyProviders providers; }
 
 Result<FileContents> load_pkcs12(const std::string& file, PKCS12* p12,
                                  const std::optional<Secret>& password) {
