@@ -56,6 +56,8 @@ int run_connect(const ConnectFlags& flags) {
     if (!other) return fail_input("--connect-to: " + other.error().message);
     dial = *other;
   }
+  auto revocation = revocation_options(flags.revocation);
+  if (!revocation) return fail_input(revocation.error().message);
   auto range = tls_range(flags.live);
   if (!range) return fail_input(range.error().message);
   Side us = flags.role == "lync" ? Side::lync : Side::bems;
@@ -117,8 +119,6 @@ int run_connect(const ConnectFlags& flags) {
   result.facts["handshake"] = handshake_json(record);
   result.facts["store"] = store_json(*store);
   result.findings = diagnose_handshake(record, context);
-  auto revocation = revocation_options(flags.revocation);
-  if (!revocation) return fail_input(revocation.error().message);
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
   if (store->leaf) {
