@@ -16,8 +16,8 @@ void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& pr
   const std::string group = who + " credentials and stores";
   command
       ->add_option("--" + prefix + "store", flags.store,
-                   "Store folder of the " + who +
-                       " side: personal/ (its certificate and key, or a .pfx), trusted-root/, "
+                   "Store folder for " + who +
+                       ": personal/ (its certificate and key, or a .pfx), trusted-root/, "
                        "intermediate/ - the Windows stores the vendor names")
       ->group(group);
   command

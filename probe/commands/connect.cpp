@@ -156,7 +156,7 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
       ->check(CLI::IsMember({"bems", "lync"}))
       ->capture_default_str();
-  add_store_flags(command, flags->store, "", "our");
+  add_store_flags(command, flags->store, "", "our endpoint");
   command->add_option("--sni", flags->sni, "Server name to send (default: HOST when it is a name)");
   command->add_option("--expect-name", flags->expect_name,
                       "FQDN the peer's certificate must cover (default: HOST)");

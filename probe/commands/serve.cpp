@@ -142,7 +142,7 @@ void add_serve_command(CLI::App& app, Action& action) {
                    "Our role: lync (BEMS connects in) or bems (Lync connects in)")
       ->check(CLI::IsMember({"bems", "lync"}))
       ->capture_default_str();
-  add_store_flags(command, flags->store, "", "our");
+  add_store_flags(command, flags->store, "", "our endpoint");
   command
       ->add_option(
           "--ca-list", flags->ca_list,
