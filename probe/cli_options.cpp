@@ -125,6 +125,14 @@ int emit_report(const report::Report& report, const ReportFlags& flags) {
 
 std::string utc_timestamp() { return rfc3339(tls::Clock::now()); }
 
+report::Report start_report(const std::string& command) {
+  report::Report report;
+  report.version = MTLSPROBE_VERSION;
+  report.command = command;
+  report.generated_at = utc_timestamp();
+  return report;
+}
+
 int fail_input(const std::string& message) {
   std::cerr << "mtlsprobe: error: " << message << "\n";
   return report::kExitBadInput;

@@ -55,6 +55,9 @@ int emit_report(const report::Report& report, const ReportFlags& flags);
 // "2026-11-25T12:00:00Z"
 std::string utc_timestamp();
 
+// A report of this tool, version and command, stamped now.
+report::Report start_report(const std::string& command);
+
 // Prints "mtlsprobe: error: <message>" to stderr and returns exit code 2.
 int fail_input(const std::string& message);
 

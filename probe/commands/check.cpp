@@ -44,10 +44,7 @@ int run_check(const CheckFlags& flags) {
   inputs.instances = flags.instances;
   inputs.warn_days = flags.warn_days;
 
-  report::Report result;
-  result.version = MTLSPROBE_VERSION;
-  result.command = "check";
-  result.generated_at = utc_timestamp();
+  report::Report result = start_report("check");
   result.sections.push_back(store_section(
       "BEMS store" + (flags.bems.store.empty() ? "" : " " + flags.bems.store), *bems));
   result.facts["bems"] = store_json(*bems);

@@ -111,10 +111,7 @@ int run_connect(const ConnectFlags& flags) {
   context.instances = flags.live.instances;
   context.warn_days = flags.live.warn_days;
 
-  report::Report result;
-  result.version = MTLSPROBE_VERSION;
-  result.command = "connect";
-  result.generated_at = utc_timestamp();
+  report::Report result = start_report("connect");
   result.sections.push_back(handshake_section("Handshake with " + record.target, record));
   result.facts["handshake"] = handshake_json(record);
   result.facts["store"] = store_json(*store);

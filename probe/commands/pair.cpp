@@ -151,10 +151,7 @@ int run_pair(const PairFlags& flags) {
     return store.leaf ? store.leaf->certificate.info().common_name : std::string();
   };
 
-  report::Report result;
-  result.version = MTLSPROBE_VERSION;
-  result.command = "pair";
-  result.generated_at = utc_timestamp();
+  report::Report result = start_report("pair");
   const Direction directions[] = {{"bems-to-lync.", "BEMS dials the Lync/Skype pool", Side::bems},
                                   {"lync-to-bems.", "The Lync/Skype pool dials BEMS", Side::lync}};
   boost::json::array facts;

@@ -86,10 +86,7 @@ int run_serve(const ServeFlags& flags) {
   int worst_exit = report::kExitPass;
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> connection) {
-    report::Report result;
-    result.version = MTLSPROBE_VERSION;
-    result.command = "serve";
-    result.generated_at = utc_timestamp();
+    report::Report result = start_report("serve");
     result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
     result.facts["handshake"] = handshake_json(record);
     context.now = tls::Clock::now();
