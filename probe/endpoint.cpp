@@ -80,7 +80,8 @@ void add_live_flags(CLI::App* command, LiveFlags& flags) {
   command
       ->add_option("--instance", flags.instances,
                    "BEMS instance FQDN (repeat), to judge a BEMS peer's SAN")
-      ->group(group);
+      ->group(group)
+      ->delimiter(',');
   command
       ->add_option("--warn-days", flags.warn_days, "Warn when a certificate expires within N days")
       ->capture_default_str()

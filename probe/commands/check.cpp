@@ -81,8 +81,10 @@ void add_check_command(CLI::App& app, Action& action) {
   command->add_option(
       "--pool", flags->pool,
       "Trusted application pool FQDN (New-CsTrustedApplicationPool); default: the BEMS CN");
-  command->add_option("--instance", flags->instances,
-                      "FQDN of a BEMS instance (repeat for each server)");
+  command
+      ->add_option("--instance", flags->instances,
+                   "FQDN of a BEMS instance (repeat for each server)")
+      ->delimiter(',');
   command
       ->add_option("--warn-days", flags->warn_days, "Warn when a certificate expires within N days")
       ->capture_default_str()
