@@ -308,3 +308,22 @@ TEST_CASE("hostile peers get a clear finding and a bounded run") {
     CHECK(result.exit_code == 2);
   }
 }
+
+TEST_CASE(
+    "connect as BEMS judges its own certificate's names when the topology's names are given") {
+  Lab lab(std::string("san-missing-instance"));
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--once"});
+  REQUIRE(wait_until_serving(serve));
+  auto result = run_mtlsprobe(
+      {"connect", "127.0.0.1:" + std::to_string(port), "--expect-name", "lyncpool.example.com",
+       "--store", lab.path("bems"), "--pool", "bemsapppool.example.com", "--instance",
+       "bemsserver01.example.com,bemsserver02.example.com", "--no-revocation", "--format", "json"});
+  CHECK(result.exit_code == 1);
+  CHECK(status_of(result.out, "bems.san.instances") == "fail");
+  CHECK(status_of(result.out, "bems.san.pool") == "pass");
+  CHECK(status_of(result.out, "handshake.protocol") == "pass");
+  CHECK(mentions(result.out, "bemsserver01.example.com"));
+}
