@@ -14,15 +14,7 @@ using testing::RunningServer;
 
 namespace {
 
-CliPki& lab() {
-  static CliPki pki;
-  static bool made = false;
-  if (!made) {
-    testing::make_lab(pki);
-    made = true;
-  }
-  return pki;
-}
+CliPki& lab() { return testing::shared_cli_lab(); }
 
 tls::ServerOptions server_options(tls::TlsVersion version) {
   tls::ServerOptions options;

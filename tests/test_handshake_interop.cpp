@@ -10,15 +10,7 @@ using testing::RunningServer;
 
 namespace {
 
-CliPki& lab() {
-  static CliPki pki;
-  static bool made = false;
-  if (!made) {
-    testing::make_lab(pki);
-    made = true;
-  }
-  return pki;
-}
+CliPki& lab() { return testing::shared_cli_lab(); }
 
 // `openssl s_server` acting as the Lync side: requires a client certificate
 // and fails the handshake when it does not verify.

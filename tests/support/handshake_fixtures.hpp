@@ -107,6 +107,14 @@ inline void make_lab(CliPki& pki) {
   pki.issue("stranger", "stranger.example", "other-root", kLeafExtensions);
 }
 
+// One lab per test program: certificates cost a few openssl runs each.
+inline CliPki& shared_cli_lab() {
+  static CliPki pki;
+  static const bool made = (make_lab(pki), true);
+  (void)made;
+  return pki;
+}
+
 // Our HandshakeServer on its own thread, collecting every record.
 class RunningServer {
  public:
