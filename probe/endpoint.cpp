@@ -1,5 +1,7 @@
 #include "probe/endpoint.hpp"
 
+#include "probe/rules.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
@@ -11,11 +13,8 @@ std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
     return std::nullopt;
   std::vector<tls::Certificate> pool = store.personal_extra_certificates();
   for (const auto& certificate : store.intermediate_certificates()) pool.push_back(certificate);
-  tls::VerifyPolicy structural;
-  structural.check_time = false;
-  structural.strict = false;
-  auto built =
-      tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(), structural);
+  auto built = tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(),
+                                 rules::structural_policy(store));
   std::vector<tls::Certificate> chain;
   for (size_t i = 1; i < built.chain.size(); ++i)
     if (!built.chain[i].info().self_signed) chain.push_back(built.chain[i]);

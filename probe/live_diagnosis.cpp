@@ -109,18 +109,11 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                      ".");
 }
 
-tls::VerifyPolicy structural_policy() {
-  tls::VerifyPolicy policy;
-  policy.check_time = false;
-  policy.strict = false;
-  return policy;
-}
-
 // Our leaf and what we sent, built against our own store.
 tls::ChainVerification own_chain(const tls::HandshakeRecord& record, const tls::Store& ours) {
   if (!record.our_certificate_sent) return {};
   return tls::verify_chain(*record.our_certificate_sent, record.our_chain_sent,
-                           ours.root_certificates(), structural_policy());
+                           ours.root_certificates(), structural_policy(ours));
 }
 
 bool name_in_list(const std::vector<std::uint8_t>& der, const std::vector<tls::CaName>& names) {
@@ -340,7 +333,7 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
   for (const auto& certificate : context.ours->intermediate_certificates())
     untrusted.push_back(certificate);
   std::vector<tls::Certificate> roots = context.ours->root_certificates();
-  auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy());
+  auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
   if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates, "Every intermediate up to " + in_quotes(built.error_certificate->subject) +

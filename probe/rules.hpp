@@ -16,6 +16,11 @@ report::Finding& warn(report::Finding& f, std::string detail, std::string remedy
 report::Finding& fail(report::Finding& f, std::string detail, std::string remedy);
 report::Finding& skip(report::Finding& f, std::string reason);
 
+// Verification of structure only, against `judge`'s anchors (and the
+// system's with --system-roots): dates, purposes and key sizes have rules of
+// their own.
+tls::VerifyPolicy structural_policy(const tls::Store& judge);
+
 // The name between single quotes, as messages show names.
 std::string in_quotes(const std::string& name);
 

@@ -9,16 +9,6 @@
 namespace probe::rules {
 namespace {
 
-tls::VerifyPolicy structural_policy(const tls::Store& judge) {
-  // Dates, purposes and key sizes have rules of their own; this one asks
-  // only whether the chain can be built and ends at a trusted root.
-  tls::VerifyPolicy policy;
-  policy.check_time = false;
-  policy.strict = false;
-  policy.system_roots = judge.system_roots;
-  return policy;
-}
-
 std::string source_of(const KnownCertificates& known, const std::string& sha256) {
   for (const auto& [certificate, file] : known.with_source)
     if (certificate.info().sha256 == sha256) return file;

@@ -43,6 +43,14 @@ report::Finding& skip(report::Finding& f, std::string reason) {
   return f;
 }
 
+tls::VerifyPolicy structural_policy(const tls::Store& judge) {
+  tls::VerifyPolicy policy;
+  policy.check_time = false;
+  policy.strict = false;
+  policy.system_roots = judge.system_roots;
+  return policy;
+}
+
 std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
 
 KnownCertificates collect_known(const OfflineInputs& inputs) {
