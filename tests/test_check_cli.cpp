@@ -5,23 +5,17 @@
 
 #include "tests/support/openssl_pki.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using testing::run_mtlsprobe;
 using testing::TempDir;
 
+using testing::mentions;
+using testing::status_of;
+
 namespace {
-
-bool mentions(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string status_of(const boost::json::value& report, const std::string& id) {
-  for (const auto& finding : report.at("findings").as_array())
-    if (finding.at("id").as_string() == id) return std::string(finding.at("status").as_string());
-  return "absent";
-}
 
 struct Fixture {
   TempDir dir;

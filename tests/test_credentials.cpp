@@ -6,17 +6,16 @@
 
 #include "tests/support/openssl_pki.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"
 
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-namespace {
+using testing::mentions;
 
-bool mentions(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+namespace {
 
 void openssl(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"openssl"};

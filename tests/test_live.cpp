@@ -16,17 +16,17 @@
 
 #include "probe/lab_pki.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using testing::run_mtlsprobe;
 using testing::TempDir;
 
-namespace {
+using testing::mentions;
+using testing::status_of;
 
-bool mentions(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+namespace {
 
 // "id=status" for every finding that does not pass, sorted.
 std::string not_passing(const std::string& json) {
@@ -39,13 +39,6 @@ std::string not_passing(const std::string& json) {
   std::string text;
   for (const auto& item : items) text += item + " ";
   return text;
-}
-
-std::string status_of(const std::string& json, const std::string& id) {
-  auto report = boost::json::parse(json);
-  for (const auto& finding : report.at("findings").as_array())
-    if (finding.at("id").as_string() == id) return std::string(finding.at("status").as_string());
-  return "absent";
 }
 
 struct Lab {

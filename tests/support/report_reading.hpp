@@ -1,0 +1,25 @@
+#pragma once
+// Reading mtlsprobe's output in tests: text search and a finding's status
+// from the JSON report.
+#include <boost/json.hpp>
+
+#include <string>
+
+namespace testing {
+
+inline bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The status ("pass", "fail", ...) of finding `id`, or "absent".
+inline std::string status_of(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id) return std::string(finding.at("status").as_string());
+  return "absent";
+}
+
+inline std::string status_of(const std::string& json, const std::string& id) {
+  return status_of(boost::json::parse(json), id);
+}
+
+}  // namespace testing
