@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 namespace probe {
@@ -28,6 +29,14 @@ std::string milliseconds_text(double milliseconds) {
   return std::to_string(static_cast<long long>(milliseconds + 0.5)) + " ms";
 }
 
+std::string age_text(std::chrono::seconds age) {
+  const long long s = std::max<long long>(0, age.count());
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 2 * 3600) return std::to_string(s / 60) + " min";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + " h";
+  return std::to_string(s / 86400) + " d";
+}
+
 boost::json::object certificate_json(const tls::CertificateInfo& info) {
   boost::json::object object;
   object["subject"] = info.subject;
@@ -47,6 +56,54 @@ boost::json::object certificate_json(const tls::CertificateInfo& info) {
   object["crl_urls"] = strings(info.crl_urls);
   object["ocsp_urls"] = strings(info.ocsp_urls);
   return object;
+}
+
+boost::json::object revocation_json(const tls::RevocationStatus& status) {
+  boost::json::object o;
+  auto when = [](const std::optional<tls::Clock::time_point>& time) -> boost::json::value {
+    if (!time) return nullptr;
+    return boost::json::value(rfc3339(*time));
+  };
+  o["status"] = tls::to_string(status.kind);
+  o["source"] = tls::to_string(status.source);
+  o["url"] = status.url;
+  o["this_update"] = when(status.this_update);
+  o["next_update"] = when(status.next_update);
+  o["age_seconds"] = status.this_update ? boost::json::value(status.age.count()) : nullptr;
+  o["stale"] = status.stale;
+  o["revocation_time"] = when(status.revocation_time);
+  o["reason"] = status.reason;
+  o["error"] = status.error;
+  o["elapsed_ms"] = status.elapsed.count();
+  boost::json::array attempts;
+  for (const auto& attempt : status.attempts) {
+    boost::json::object a;
+    a["source"] = tls::to_string(attempt.source);
+    a["url"] = attempt.url;
+    a["outcome"] = attempt.outcome;
+    a["error"] = attempt.error;
+    a["elapsed_ms"] = attempt.elapsed.count();
+    a["from_cache"] = attempt.from_cache;
+    attempts.push_back(std::move(a));
+  }
+  o["attempts"] = std::move(attempts);
+  return o;
+}
+
+std::string revocation_text(const tls::RevocationStatus& status) {
+  const std::string source = tls::to_string(status.source);
+  const std::string age =
+      status.this_update ? age_text(status.age) + " old" : "";
+  switch (status.kind) {
+    case tls::RevocationStatus::good:
+      return "good (" + source + (age.empty() ? "" : ", " + age) + ")";
+    case tls::RevocationStatus::revoked:
+      return "REVOKED" +
+             (status.revocation_time ? " since " + rfc3339(*status.revocation_time) : "") +
+             (status.reason.empty() ? "" : ", reason " + status.reason) + " (" + source + ")";
+    default:
+      return tls::to_string(status.kind) + (status.error.empty() ? "" : ": " + status.error);
+  }
 }
 
 boost::json::object store_json(const tls::Store& store) {

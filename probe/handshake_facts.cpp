@@ -13,6 +13,19 @@ std::string alert_text(const tls::AlertRecord& alert) {
          (alert.phase == tls::AlertPhase::after_handshake ? " after the handshake" : "");
 }
 
+std::string staple_text(const tls::HandshakeRecord& record) {
+  const auto& staple = record.ocsp_staple;
+  if (record.role == tls::HandshakeRole::server) {
+    if (!staple.requested) return "the client did not ask";
+    return staple.present ? "the client asked; we stapled our OCSP response"
+                          : "the client asked; we had none to staple";
+  }
+  if (!staple.requested) return "not asked for";
+  if (!staple.present) return "asked for, none stapled";
+  return "stapled, " + std::to_string(staple.response_der.size()) + " bytes: " +
+         (staple.status ? revocation_text(*staple.status) : "not verified");
+}
+
 }  // namespace
 
 report::Section handshake_section(const std::string& title, const tls::HandshakeRecord& record) {
@@ -61,6 +74,7 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
         lines.emplace_back(i == 0 ? "acceptable CAs" : "", record.acceptable_ca_names[i].subject);
     }
   }
+  if (record.handshake_completed) lines.emplace_back("OCSP staple", staple_text(record));
   for (const auto& alert : record.alerts) lines.emplace_back("alert", alert_text(alert));
   if (record.peer_verification) {
     const auto& v = *record.peer_verification;
@@ -138,6 +152,14 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
   } else {
     o["peer_verification"] = nullptr;
   }
+  boost::json::object staple;
+  staple["requested"] = record.ocsp_staple.requested;
+  staple["present"] = record.ocsp_staple.present;
+  staple["bytes"] = record.ocsp_staple.response_der.size();
+  staple["verification"] = record.ocsp_staple.status
+                               ? boost::json::value(revocation_json(*record.ocsp_staple.status))
+                               : nullptr;
+  o["ocsp_staple"] = std::move(staple);
   o["peer_rejected_us"] = record.peer_rejected_us;
   o["peer_rejected_us_after_handshake"] = record.peer_rejected_us_after_handshake;
   o["error"] = tls::to_string(record.error);

@@ -43,38 +43,71 @@ tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& fl
   return options;
 }
 
-report::Finding revocation_finding(Side side, const std::vector<tls::Certificate>& chain,
-                                   const tls::RevocationOptions& options) {
+namespace {
+
+bool decisive(const tls::RevocationStatus& status) {
+  return status.kind == tls::RevocationStatus::good ||
+         status.kind == tls::RevocationStatus::revoked;
+}
+
+}  // namespace
+
+RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
+                                       const tls::RevocationOptions& options,
+                                       const std::optional<tls::RevocationStatus>& stapled_leaf) {
   using namespace rules;
-  auto f = finding(side_id(side) + ".revocation", requirement::kValidity,
-                   "No certificate of the " + side_name(side) +
-                       " chain is revoked, and revocation data is reachable");
-  if (options.mode == tls::RevocationMode::off)
-    return skip(f, "revocation checking is off (--no-revocation)");
-  if (chain.size() < 2)
-    return skip(f, "no issuer to check the " + side_name(side) + " certificate against");
+  RevocationCheck check;
+  auto& f = check.finding;
+  f = finding(side_id(side) + ".revocation", requirement::kValidity,
+              "No certificate of the " + side_name(side) +
+                  " chain is revoked, and revocation data is reachable");
+  if (options.mode == tls::RevocationMode::off) {
+    skip(f, "revocation checking is off (--no-revocation)");
+    return check;
+  }
+  if (chain.size() < 2) {
+    skip(f, "no issuer to check the " + side_name(side) + " certificate against");
+    return check;
+  }
   about(f, chain.front().info());
-  std::string good, unavailable, not_published;
+  std::string good, unavailable, not_published, revoked, revoked_fix;
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
     const auto& certificate = chain[i];
     if (certificate.info().self_signed) break;
-    std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
-    tls::RevocationStatus status = tls::check_revocation(certificate, chain[i + 1], options);
     const std::string who = in_quotes(certificate.info().subject);
+    tls::RevocationStatus status;
+    if (i == 0 && stapled_leaf && decisive(*stapled_leaf)) {
+      status = *stapled_leaf;
+    } else {
+      std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
+      status = tls::check_revocation(certificate, chain[i + 1], options);
+      // A stapled response that could not be used is worth saying even when
+      // the responder itself answers: strict clients reject such a server.
+      if (i == 0 && stapled_leaf)
+        unavailable += (unavailable.empty() ? "" : "; ") + who +
+                       ": the stapled OCSP response is unusable: " + stapled_leaf->error;
+    }
+    boost::json::object entry;
+    entry["subject"] = certificate.info().subject;
+    entry["serial"] = certificate.info().serial_hex;
+    entry["revocation"] = revocation_json(status);
+    check.certificates.push_back(std::move(entry));
+
     const std::string took = std::to_string(status.elapsed.count()) + " ms";
     switch (status.kind) {
       case tls::RevocationStatus::revoked:
-        about(f, certificate.info());
-        return fail(
-            f,
-            who + " is REVOKED (" + tls::to_string(status.source) + " " + status.url + ")" +
-                (status.revocation_time ? " since " + rfc3339(*status.revocation_time) : "") +
-                (status.reason.empty() ? "" : ", reason " + status.reason) + ".",
-            "Have the CA issue a new certificate and replace " + who + " in its store.");
+        if (revoked.empty()) about(f, certificate.info());
+        revoked += (revoked.empty() ? "" : "; ") + who + " is REVOKED (" +
+                   tls::to_string(status.source) +
+                   (status.url.empty() ? "" : " " + status.url) + ")" +
+                   (status.revocation_time ? " since " + rfc3339(*status.revocation_time) : "") +
+                   (status.reason.empty() ? "" : ", reason " + status.reason);
+        revoked_fix += (revoked_fix.empty() ? "" : " and ") + who;
+        break;
       case tls::RevocationStatus::good:
         good += (good.empty() ? "" : "; ") + who + " good by " + tls::to_string(status.source) +
-                " " + status.url + " (" + std::to_string(status.age.count() / 3600) + " h old, " +
-                took + ")";
+                (status.url.empty() ? "" : " " + status.url) + " (" +
+                age_text(status.age) + " old, " + took + ")";
         break;
       case tls::RevocationStatus::not_published:
         not_published += (not_published.empty() ? "" : ", ") + who;
@@ -86,17 +119,24 @@ report::Finding revocation_finding(Side side, const std::vector<tls::Certificate
         break;
     }
   }
-  if (!unavailable.empty()) {
-    return warn(f, "No revocation answer for " + unavailable + ".",
-                "Make the CRL distribution point / OCSP URL reachable over HTTP from both sides: "
-                "Lync/Skype "
-                "servers fail MTLS when the revocation server is offline, and a stalled CRL "
-                "download can hold "
-                "the handshake until the peer gives up.");
+  if (!revoked.empty()) {
+    fail(f, revoked + ".", "Have the CA issue a new certificate and replace " + revoked_fix +
+                               " in its store.");
+    return check;
   }
-  if (good.empty()) return skip(f, "no CRL or OCSP URL is published for " + not_published);
-  return pass(
-      f, good + (not_published.empty() ? "" : "; nothing published for " + not_published) + ".");
+  if (!unavailable.empty()) {
+    warn(f, "No usable revocation answer for " + unavailable + ".",
+         "Make the CRL distribution point / OCSP URL reachable over HTTP from both sides: "
+         "Lync/Skype servers fail MTLS when the revocation server is offline, and a stalled CRL "
+         "download can hold the handshake until the peer gives up.");
+    return check;
+  }
+  if (good.empty()) {
+    skip(f, "no CRL or OCSP URL is published for " + not_published);
+    return check;
+  }
+  pass(f, good + (not_published.empty() ? "" : "; nothing published for " + not_published) + ".");
+  return check;
 }
 
 }  // namespace probe

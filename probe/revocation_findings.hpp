@@ -2,6 +2,8 @@
 // `bems.revocation` / `lync.revocation`: whether each certificate below the
 // root is revoked, and whether its revocation data can be fetched at all.
 #include <CLI/CLI.hpp>
+#include <boost/json/array.hpp>
+#include <optional>
 
 #include "probe/requirements.hpp"
 #include "report/model.hpp"
@@ -18,9 +20,18 @@ struct RevocationFlags {
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
 tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
+struct RevocationCheck {
+  report::Finding finding;
+  // One object per certificate checked: subject, serial and revocation_json.
+  boost::json::array certificates;
+};
+
 // `chain` is leaf first, as built; every certificate with its issuer next to
 // it is checked. Fetches over HTTP: this is I/O, bounded by the options.
-report::Finding revocation_finding(Side side, const std::vector<tls::Certificate>& chain,
-                                   const tls::RevocationOptions& options);
+// `stapled_leaf`: the verified OCSP response the peer stapled in the
+// handshake; a good or revoked answer there decides the leaf without a fetch.
+RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
+                                       const tls::RevocationOptions& options,
+                                       const std::optional<tls::RevocationStatus>& stapled_leaf = {});
 
 }  // namespace probe

@@ -56,6 +56,8 @@ struct ClientOptions {
   std::chrono::milliseconds verdict_wait{1500};
   std::optional<Credentials> credentials;
   PeerTrust trust;
+  // Send status_request and verify what the server staples.
+  bool request_ocsp_staple = true;
   // false: an untrusted server is recorded and the handshake continues, so
   // its CertificateRequest and its verdict on us are captured too.
   bool abort_on_untrusted_peer = false;
@@ -79,6 +81,9 @@ struct ServerOptions {
   // alert name (see tls/alerts.hpp) whatever our verification said.
   std::string reject_with;
   std::size_t max_handshakes = 0;  // 0: unlimited
+  // A DER OCSP response for our leaf, stapled when a client asks; empty:
+  // none (the client's status_request is not acknowledged).
+  std::vector<std::uint8_t> ocsp_staple;
 };
 
 // An established TLS connection for the application protocol (SIP). Reads
@@ -147,6 +152,9 @@ class HandshakeServer {
   // Thread-safe: stops accepting and ends every session.
   void stop();
   std::size_t handshakes_recorded() const;
+  // Thread-safe: the OCSP response stapled from the next handshake on
+  // (a refreshed one); empty stops stapling.
+  void set_ocsp_staple(std::vector<std::uint8_t> response_der);
 
  private:
   class Impl;

@@ -63,6 +63,61 @@ void judge_presented_chain(HandshakeRecord& record, const std::vector<Certificat
   clear_openssl_errors();
 }
 
+// Server: the client sent status_request. Returning NOACK leaves the
+// extension unanswered, which is what a server without a response does.
+int on_status_request(SSL* ssl, void* /*arg*/) {
+  Capture* capture = capture_of(ssl);
+  if (!capture) return SSL_TLSEXT_ERR_NOACK;
+  capture->record.ocsp_staple.requested = true;
+  const auto& staple = capture->ocsp_staple;
+  if (!staple || staple->empty()) return SSL_TLSEXT_ERR_NOACK;
+  // OpenSSL takes ownership of the buffer and frees it with OPENSSL_free.
+  auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(staple->data(), staple->size()));
+  if (!copy || SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(staple->size())) != 1) {
+    OPENSSL_free(copy);
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  capture->record.ocsp_staple.present = true;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// The certificate that issued `leaf`, from what the peer sent, what our
+// verification built, or our own roots and intermediates.
+std::optional<Certificate> issuer_of(const Certificate& leaf, const Capture& capture) {
+  const HandshakeRecord& record = capture.record;
+  if (record.peer_verification && record.peer_verification->chain.size() > 1 &&
+      leaf.issued_by(record.peer_verification->chain[1]))
+    return record.peer_verification->chain[1];
+  for (const auto* candidates :
+       {&record.peer_chain, &capture.trust.intermediates, &capture.trust.roots})
+    for (const Certificate& candidate : *candidates)
+      if (!candidate.same_as(leaf) && leaf.issued_by(candidate)) return candidate;
+  return std::nullopt;
+}
+
+// Client: what the server stapled, verified for its leaf.
+void read_stapled_ocsp(SSL* ssl, Capture& capture) {
+  OcspStapleRecord& staple = capture.record.ocsp_staple;
+  const unsigned char* bytes = nullptr;
+  long length = SSL_get_tlsext_status_ocsp_resp(ssl, &bytes);
+  if (!bytes || length <= 0) return;
+  staple.present = true;
+  staple.response_der.assign(bytes, bytes + length);
+  if (capture.record.peer_chain.empty()) return;
+  const Certificate& leaf = capture.record.peer_chain.front();
+  if (auto issuer = issuer_of(leaf, capture)) {
+    staple.status = verify_stapled_ocsp(staple.response_der, leaf, *issuer);
+  } else {
+    RevocationStatus unverifiable;
+    unverifiable.kind = RevocationStatus::unavailable;
+    unverifiable.source = RevocationSource::stapled_ocsp;
+    unverifiable.error = "the stapled OCSP response cannot be verified: the issuer of " +
+                         leaf.info().subject + " is neither sent nor in our stores";
+    staple.status = unverifiable;
+  }
+  clear_openssl_errors();
+}
+
 void on_message(int write_p, int /*version*/, int content_type, const void* buffer, size_t length,
                 SSL* ssl, void* /*arg*/) {
   Capture* capture = capture_of(ssl);
@@ -267,7 +322,10 @@ Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_versio
   SSL_CTX_set_cert_verify_callback(ctx, on_verify_peer, nullptr);
   SSL_CTX_set_msg_callback(ctx, on_message);
   if (role == HandshakeRole::client) SSL_CTX_set_cert_cb(ctx, on_certificate_request, nullptr);
-  if (role == HandshakeRole::server) SSL_CTX_set_tlsext_servername_callback(ctx, on_server_name);
+  if (role == HandshakeRole::server) {
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_server_name);
+    SSL_CTX_set_tlsext_status_cb(ctx, on_status_request);
+  }
   clear_openssl_errors();
   return Done{};
 }
@@ -305,6 +363,8 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
   }
   if (record.role == HandshakeRole::client && record.acceptable_ca_names.empty())
     set_acceptable_ca_names(record, SSL_get0_peer_CA_list(ssl));
+  if (record.role == HandshakeRole::client && record.ocsp_staple.requested && !record.ocsp_staple.present)
+    read_stapled_ocsp(ssl, capture);
 
   if (capture.certificate_message_sent) {
     if (X509* ours = SSL_get_certificate(ssl)) {

@@ -93,6 +93,10 @@ ClientSession connect_client(const ClientOptions& options) {
     SSL_set_tlsext_host_name(ssl, options.sni.c_str());
     record.sni_sent = options.sni;
   }
+  if (options.request_ocsp_staple) {
+    SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+    record.ocsp_staple.requested = true;
+  }
   if (!options.alpn.empty()) {
     std::string wire = alpn_wire_format(options.alpn);
     SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),

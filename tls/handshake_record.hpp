@@ -8,6 +8,7 @@
 
 #include "tls/certificate.hpp"
 #include "tls/chain.hpp"
+#include "tls/revocation.hpp"
 
 namespace tls {
 
@@ -54,6 +55,16 @@ const char* to_string(HandshakeError error);
 const char* to_string(HandshakeRole role);
 const char* to_string(AlertPhase phase);
 
+// OCSP stapling (RFC 6066 status_request; in TLS 1.3 carried with the leaf).
+struct OcspStapleRecord {
+  bool requested = false;  // client: we asked for it; server: the client asked
+  bool present = false;    // client: the server stapled one; server: we stapled one
+  std::vector<std::uint8_t> response_der;  // client: the stapled bytes
+  // Client: the stapled response verified for the server's leaf and its
+  // issuer (unset when nothing was stapled).
+  std::optional<RevocationStatus> status;
+};
+
 struct HandshakeRecord {
   HandshakeRole role = HandshakeRole::client;
 
@@ -95,6 +106,8 @@ struct HandshakeRecord {
   std::size_t acceptable_ca_der_bytes = 0;
   // Server side: the names we put in our CertificateRequest.
   std::vector<CaName> acceptable_ca_names_sent;
+
+  OcspStapleRecord ocsp_staple;
 
   std::vector<AlertRecord> alerts;
 

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <chrono>
 #include <list>
+#include <mutex>
 
 #include <boost/asio/ip/v6_only.hpp>
 
@@ -55,6 +56,8 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   std::size_t accepted = 0;
   std::atomic<std::size_t> recorded{0};
   bool stopping = false;
+  std::mutex staple_mutex;
+  std::shared_ptr<const std::vector<std::uint8_t>> ocsp_staple;
   std::list<std::weak_ptr<EstablishedConnection::Impl>> live;
 };
 
@@ -71,6 +74,8 @@ Status HandshakeServer::Impl::listen() {
       return Error{"cannot reject with \"" + options.reject_with + "\": use one of " + names};
     }
   }
+  if (!options.ocsp_staple.empty())
+    ocsp_staple = std::make_shared<const std::vector<std::uint8_t>>(options.ocsp_staple);
   ssl_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* ctx = ssl_context->native_handle();
   Status configured =
@@ -151,6 +156,10 @@ void HandshakeServer::Impl::start_session(tcp::socket socket) {
   capture.reject_with_verify_error = reject_with_verify_error;
   capture.reject_with_name = options.reject_with;
   capture.handshake_timeout = options.handshake_timeout;
+  {
+    std::lock_guard lock(staple_mutex);
+    capture.ocsp_staple = ocsp_staple;
+  }
   boost::system::error_code ignored;
   capture.record.tcp_connected = true;
   capture.record.peer_address =
@@ -235,5 +244,13 @@ void HandshakeServer::stop() {
 }
 
 std::size_t HandshakeServer::handshakes_recorded() const { return impl_->recorded.load(); }
+
+void HandshakeServer::set_ocsp_staple(std::vector<std::uint8_t> response_der) {
+  auto staple = response_der.empty()
+                    ? nullptr
+                    : std::make_shared<const std::vector<std::uint8_t>>(std::move(response_der));
+  std::lock_guard lock(impl_->staple_mutex);
+  impl_->ocsp_staple = std::move(staple);
+}
 
 }  // namespace tls

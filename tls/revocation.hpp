@@ -93,6 +93,19 @@ RevocationStatus verify_stapled_ocsp(const std::vector<std::uint8_t>& response_d
                                      const Certificate& certificate, const Certificate& issuer,
                                      const RevocationOptions& options = {});
 
+// An OCSP response fetched for stapling: the bytes as the responder sent
+// them (empty when nothing usable came back) and what they say.
+struct FetchedOcspResponse {
+  std::vector<std::uint8_t> der;
+  RevocationStatus status;
+};
+FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Certificate& issuer,
+                               const std::string& url, const RevocationOptions& options);
+
+inline constexpr std::size_t kMaxOcspResponseBytes = 1024 * 1024;
+// A DER OCSP response from a file (`openssl ocsp -respout`), checked to parse.
+Result<std::vector<std::uint8_t>> load_ocsp_response(const std::filesystem::path& path);
+
 // RFC 5280 5.3.1 CRLReason names ("keyCompromise", ...) and codes.
 std::optional<int> crl_reason_code(std::string_view name);
 std::string crl_reason_name(int code);

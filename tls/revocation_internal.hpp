@@ -89,6 +89,12 @@ void stamp_age(RevocationStatus& status);
 // good/revoked wins, else unknown, else unavailable; errors and attempts kept.
 RevocationStatus decide(std::vector<RevocationStatus> answers);
 
+// One OCSP request for `certificate` to `url` (known to be fetchable), the
+// answer judged and its bytes kept.
+FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate& issuer,
+                      const std::string& url, const RevocationOptions& options,
+                      std::chrono::milliseconds budget);
+
 // The checks with a deadline shared across sources (for mode both).
 RevocationStatus check_crl_until(const Certificate& certificate, const Certificate& issuer,
                                  const RevocationOptions& options,

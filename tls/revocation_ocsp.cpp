@@ -5,6 +5,8 @@
 #include "tls/revocation.hpp"
 #include "tls/revocation_internal.hpp"
 
+#include <fstream>
+
 namespace tls {
 
 using namespace revocation_internal;
@@ -158,6 +160,42 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
   return status;
 }
 
+FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate& issuer,
+                      const std::string& url, const RevocationOptions& options,
+                      std::chrono::milliseconds budget) {
+  FetchedOcspResponse answer;
+  answer.status.source = RevocationSource::ocsp;
+  answer.status.url = url;
+  answer.status.kind = RevocationStatus::unavailable;
+  OcspRequestPtr request(OCSP_REQUEST_new());
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), certificate.native(), issuer.native());
+  if (!id || !OCSP_request_add0_id(request.get(), id) ||
+      (options.ocsp_nonce && !OCSP_request_add1_nonce(request.get(), nullptr, -1))) {
+    answer.status.error = "cannot build the OCSP request: " + take_openssl_errors();
+    return answer;
+  }
+  unsigned char* der = nullptr;
+  int size = i2d_OCSP_REQUEST(request.get(), &der);
+  std::unique_ptr<unsigned char, OpensslFree> owned(der);
+  HttpRequest post;
+  post.url = url;
+  post.method = "POST";
+  post.content_type = "application/ocsp-request";
+  post.accept = "application/ocsp-response";
+  post.body.assign(reinterpret_cast<const char*>(der), size > 0 ? size : 0);
+  HttpClientOptions http = options.http;
+  http.timeout = std::min(http.timeout, budget);
+  HttpResult fetched = http_fetch(post, http);
+  if (!fetched.ok()) {
+    answer.status.error = fetched.error;
+    return answer;
+  }
+  answer.status = evaluate_ocsp_response(fetched.body, request.get(), certificate, issuer, options,
+                                         RevocationSource::ocsp, url, fetched.content_type);
+  answer.der.assign(fetched.body.begin(), fetched.body.end());
+  return answer;
+}
+
 RevocationStatus check_ocsp_until(const Certificate& certificate, const Certificate& issuer,
                                   const RevocationOptions& options,
                                   SteadyClock::time_point deadline) {
@@ -184,30 +222,8 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
       answer.error = url + ": skipped, the revocation time budget of " +
                      std::to_string(options.total_timeout.count()) + " ms was used up";
     } else {
-      OcspRequestPtr request(OCSP_REQUEST_new());
-      OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), certificate.native(), issuer.native());
-      if (!id || !OCSP_request_add0_id(request.get(), id) ||
-          (options.ocsp_nonce && !OCSP_request_add1_nonce(request.get(), nullptr, -1))) {
-        answer.error = "cannot build the OCSP request: " + take_openssl_errors();
-      } else {
-        unsigned char* der = nullptr;
-        int size = i2d_OCSP_REQUEST(request.get(), &der);
-        std::unique_ptr<unsigned char, OpensslFree> owned(der);
-        HttpRequest post;
-        post.url = url;
-        post.method = "POST";
-        post.content_type = "application/ocsp-request";
-        post.accept = "application/ocsp-response";
-        post.body.assign(reinterpret_cast<const char*>(der), size > 0 ? size : 0);
-        HttpClientOptions http = options.http;
-        http.timeout = std::min(http.timeout, remaining);
-        HttpResult fetched = http_fetch(post, http);
-        if (!fetched.ok())
-          answer.error = fetched.error;
-        else
-          answer = evaluate_ocsp_response(fetched.body, request.get(), certificate, issuer, options,
-                                          RevocationSource::ocsp, url, fetched.content_type);
-      }
+      FetchedOcspResponse fetched = query_ocsp(certificate, issuer, url, options, remaining);
+      answer = std::move(fetched.status);
     }
     RevocationAttempt attempt;
     attempt.source = RevocationSource::ocsp;
@@ -227,6 +243,42 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
 }
 
 }  // namespace revocation_internal
+
+FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Certificate& issuer,
+                               const std::string& url, const RevocationOptions& options) {
+  const auto started = SteadyClock::now();
+  FetchedOcspResponse answer;
+  if (auto reason = why_not_fetchable(url)) {
+    answer.status.kind = RevocationStatus::unavailable;
+    answer.status.source = RevocationSource::ocsp;
+    answer.status.url = url;
+    answer.status.error = *reason;
+  } else {
+    answer = query_ocsp(certificate, issuer, url, options, options.http.timeout);
+  }
+  answer.status.elapsed = since(started);
+  return answer;
+}
+
+Result<std::vector<std::uint8_t>> load_ocsp_response(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Error{path.string() + ": cannot read: " + ec.message()};
+  if (size > kMaxOcspResponseBytes)
+    return Error{path.string() + ": " + std::to_string(size) +
+                 " bytes is too large for an OCSP response"};
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) return Error{path.string() + ": cannot read"};
+  const auto* cursor = reinterpret_cast<const unsigned char*>(bytes.data());
+  OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &cursor, static_cast<long>(bytes.size())));
+  if (!response) {
+    clear_openssl_errors();
+    return Error{path.string() + ": not a DER OCSP response (" + describe_unexpected(bytes, "") +
+                 "); make one with `openssl ocsp ... -respout FILE`"};
+  }
+  return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+}
 
 RevocationStatus verify_stapled_ocsp(const std::vector<std::uint8_t>& response_der,
                                      const Certificate& certificate, const Certificate& issuer,

@@ -56,11 +56,18 @@ int run_check(const CheckFlags& flags) {
   result.findings = evaluate_offline(inputs);
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
-  result.findings.push_back(
-      revocation_finding(Side::bems, side_chain(inputs, Side::bems), *revocation));
-  if (lync)
-    result.findings.push_back(
-        revocation_finding(Side::lync, side_chain(inputs, Side::lync), *revocation));
+  boost::json::object revocation_facts;
+  auto bems_revocation =
+      check_chain_revocation(Side::bems, side_chain(inputs, Side::bems), *revocation);
+  result.findings.push_back(bems_revocation.finding);
+  revocation_facts["bems"] = std::move(bems_revocation.certificates);
+  if (lync) {
+    auto lync_revocation =
+        check_chain_revocation(Side::lync, side_chain(inputs, Side::lync), *revocation);
+    result.findings.push_back(lync_revocation.finding);
+    revocation_facts["lync"] = std::move(lync_revocation.certificates);
+  }
+  result.facts["revocation"] = std::move(revocation_facts);
   return emit_report(result, flags.report);
 }
 

@@ -128,18 +128,24 @@ int run_connect(const ConnectFlags& flags) {
   }
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
+  boost::json::object revocation_facts;
   if (store->leaf) {
     OfflineInputs own;
     own.bems = &*store;
-    result.findings.push_back(revocation_finding(us, side_chain(own, Side::bems), *revocation));
+    auto ours = check_chain_revocation(us, side_chain(own, Side::bems), *revocation);
+    result.findings.push_back(ours.finding);
+    revocation_facts[side_id(us)] = std::move(ours.certificates);
   }
   Side peer = us == Side::bems ? Side::lync : Side::bems;
-  if (record.peer_verification && record.peer_verification->chain.size() > 1) {
-    result.findings.push_back(
-        revocation_finding(peer, record.peer_verification->chain, *revocation));
-  } else if (!record.peer_chain.empty()) {
-    result.findings.push_back(revocation_finding(peer, record.peer_chain, *revocation));
+  const auto& peer_chain = record.peer_verification && record.peer_verification->chain.size() > 1
+                               ? record.peer_verification->chain
+                               : record.peer_chain;
+  if (!peer_chain.empty()) {
+    auto theirs = check_chain_revocation(peer, peer_chain, *revocation, record.ocsp_staple.status);
+    result.findings.push_back(theirs.finding);
+    revocation_facts[side_id(peer)] = std::move(theirs.certificates);
   }
+  result.facts["revocation"] = std::move(revocation_facts);
   if (sip) {
     result.sections.push_back(sip->section);
     result.facts["sip"] = sip->facts;

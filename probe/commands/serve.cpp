@@ -14,6 +14,8 @@
 #include "probe/endpoint.hpp"
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
+#include "probe/ocsp_stapling.hpp"
+#include "probe/requirements.hpp"
 #include "probe/sip_cli.hpp"
 #include "tls/alerts.hpp"
 
@@ -29,6 +31,7 @@ struct ServeFlags {
   std::size_t max_handshakes = 0;
   std::string reject_with;
   LiveFlags live;
+  StapleFlags staple;
   SipServeFlags sip;
   ReportFlags report;
 };
@@ -82,6 +85,21 @@ int run_serve(const ServeFlags& flags) {
   context.warn_days = flags.live.warn_days;
 
   std::mutex output;
+  auto log = [&output](const std::string& line) {
+    std::lock_guard lock(output);
+    std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
+  };
+  std::vector<tls::Certificate> own_chain;
+  std::optional<tls::FetchedOcspResponse> staple;
+  if (flags.staple.enabled()) {
+    OfflineInputs own;
+    own.bems = &*store;
+    own_chain = side_chain(own, Side::bems);
+    auto first = first_staple(flags.staple, own_chain, tls::RevocationOptions{}, log);
+    if (!first) return fail_input(first.error().message);
+    options.ocsp_staple = first->der;
+    staple = std::move(*first);
+  }
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
@@ -96,11 +114,7 @@ int run_serve(const ServeFlags& flags) {
       last_exit = emit_report(result, flags.report);
       worst_exit = std::max(worst_exit, last_exit);
     }
-    if (flags.sip.sip)
-      start_sip_session(record, std::move(connection), *sip, [&](const std::string& line) {
-        std::lock_guard log_lock(output);
-        std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
-      });
+    if (flags.sip.sip) start_sip_session(record, std::move(connection), *sip, log);
   });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
@@ -108,6 +122,16 @@ int run_serve(const ServeFlags& flags) {
             << server.port() << (flags.once ? " until the first handshake" : "")
             << "; Ctrl-C stops\n"
             << std::flush;
+
+  std::optional<StapleRefresher> refresher;
+  if (staple && !flags.staple.responder.empty()) {
+    refresher.emplace(*staple_responder_url(flags.staple, own_chain.front()), own_chain,
+                      tls::RevocationOptions{}, refresh_interval(staple->status),
+                      [&server](std::vector<std::uint8_t> der) {
+                        server.set_ocsp_staple(std::move(der));
+                      },
+                      log);
+  }
 
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
@@ -152,6 +176,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   command->add_option("--reject-with", flags->reject_with,
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
   add_live_flags(command, flags->live);
+  add_staple_flags(command, flags->staple);
   add_sip_serve_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });

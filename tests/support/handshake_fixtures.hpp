@@ -134,6 +134,7 @@ class RunningServer {
     thread_.join();
   }
   std::uint16_t port() const { return server_.port(); }
+  tls::HandshakeServer& handshake_server() { return server_; }
 
   // The index-th record, waiting for it (bounded).
   std::optional<tls::HandshakeRecord> record(
