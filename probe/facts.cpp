@@ -92,8 +92,7 @@ boost::json::object revocation_json(const tls::RevocationStatus& status) {
 
 std::string revocation_text(const tls::RevocationStatus& status) {
   const std::string source = tls::to_string(status.source);
-  const std::string age =
-      status.this_update ? age_text(status.age) + " old" : "";
+  const std::string age = status.this_update ? age_text(status.age) + " old" : "";
   switch (status.kind) {
     case tls::RevocationStatus::good:
       return "good (" + source + (age.empty() ? "" : ", " + age) + ")";

@@ -22,8 +22,8 @@ std::string staple_text(const tls::HandshakeRecord& record) {
   }
   if (!staple.requested) return "not asked for";
   if (!staple.present) return "asked for, none stapled";
-  return "stapled, " + std::to_string(staple.response_der.size()) + " bytes: " +
-         (staple.status ? revocation_text(*staple.status) : "not verified");
+  return "stapled, " + std::to_string(staple.response_der.size()) +
+         " bytes: " + (staple.status ? revocation_text(*staple.status) : "not verified");
 }
 
 }  // namespace

@@ -188,6 +188,7 @@ class LabPlan {
   void add_revocation(tls::CertificateSpec& spec, const Authority& issuer) const {
     spec.crl_urls = {crl_url(issuer)};
     spec.ocsp_urls = {ocsp_url()};
+    spec.ca_issuer_urls = {base_ + "/ca/" + issuer.file + ".crt"};
   }
 
   const LabOptions& options_;

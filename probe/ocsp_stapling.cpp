@@ -39,8 +39,8 @@ std::chrono::seconds refresh_interval(const tls::RevocationStatus& status) {
   if (status.kind != tls::RevocationStatus::good && status.kind != tls::RevocationStatus::revoked)
     return kRetryAfterFailure;
   if (!status.next_update) return kLongestRefresh;
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(*status.next_update -
-                                                               tls::Clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::seconds>(*status.next_update - tls::Clock::now());
   return std::clamp(left / 2, kRetryAfterFailure, kLongestRefresh);
 }
 
@@ -55,9 +55,9 @@ tls::Result<std::string> staple_responder_url(const StapleFlags& flags,
 }
 
 tls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
-                                                    const std::vector<tls::Certificate>& chain,
-                                                    const tls::RevocationOptions& options,
-                                                    const StapleLog& log) {
+                                                   const std::vector<tls::Certificate>& chain,
+                                                   const tls::RevocationOptions& options,
+                                                   const StapleLog& log) {
   if (chain.empty()) return tls::Error{"OCSP stapling needs our certificate"};
   const tls::Certificate& leaf = chain.front();
   const tls::Certificate* issuer = chain.size() > 1 ? &chain[1] : nullptr;
@@ -77,8 +77,9 @@ tls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
     return staple;
   }
   if (!issuer)
-    return tls::Error{"--ocsp-responder: our certificate's issuer is not in our stores, so no "
-                      "OCSP request can be made for it"};
+    return tls::Error{
+        "--ocsp-responder: our certificate's issuer is not in our stores, so no "
+        "OCSP request can be made for it"};
   auto url = staple_responder_url(flags, leaf);
   if (!url) return url.error();
   if (auto reason = tls::why_not_fetchable(*url)) return tls::Error{"--ocsp-responder: " + *reason};

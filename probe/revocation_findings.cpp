@@ -26,6 +26,11 @@ void add_revocation_flags(CLI::App* command, RevocationFlags& flags) {
       ->check(CLI::Range(0.1, 300.0))
       ->group(group);
   command
+      ->add_flag("--no-aia", flags.no_aia,
+                 "Do not download a missing intermediate from its AIA caIssuers URL (done only "
+                 "to say where it is; it is never trusted)")
+      ->group(group);
+  command
       ->add_option("--crl-cache", flags.crl_cache,
                    "Folder to keep fetched CRLs in and reuse while fresh")
       ->group(group);
@@ -98,16 +103,16 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
       case tls::RevocationStatus::revoked:
         if (revoked.empty()) about(f, certificate.info());
         revoked += (revoked.empty() ? "" : "; ") + who + " is REVOKED (" +
-                   tls::to_string(status.source) +
-                   (status.url.empty() ? "" : " " + status.url) + ")" +
+                   tls::to_string(status.source) + (status.url.empty() ? "" : " " + status.url) +
+                   ")" +
                    (status.revocation_time ? " since " + rfc3339(*status.revocation_time) : "") +
                    (status.reason.empty() ? "" : ", reason " + status.reason);
         revoked_fix += (revoked_fix.empty() ? "" : " and ") + who;
         break;
       case tls::RevocationStatus::good:
         good += (good.empty() ? "" : "; ") + who + " good by " + tls::to_string(status.source) +
-                (status.url.empty() ? "" : " " + status.url) + " (" +
-                age_text(status.age) + " old, " + took + ")";
+                (status.url.empty() ? "" : " " + status.url) + " (" + age_text(status.age) +
+                " old, " + took + ")";
         break;
       case tls::RevocationStatus::not_published:
         not_published += (not_published.empty() ? "" : ", ") + who;
@@ -120,8 +125,8 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
     }
   }
   if (!revoked.empty()) {
-    fail(f, revoked + ".", "Have the CA issue a new certificate and replace " + revoked_fix +
-                               " in its store.");
+    fail(f, revoked + ".",
+         "Have the CA issue a new certificate and replace " + revoked_fix + " in its store.");
     return check;
   }
   if (!unavailable.empty()) {

@@ -16,6 +16,7 @@ struct RevocationFlags {
   bool off = false;  // --no-revocation
   double timeout_seconds = 10;
   std::string crl_cache;
+  bool no_aia = false;  // --no-aia: do not download missing issuers to say where they are
 };
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
 tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
@@ -30,8 +31,8 @@ struct RevocationCheck {
 // it is checked. Fetches over HTTP: this is I/O, bounded by the options.
 // `stapled_leaf`: the verified OCSP response the peer stapled in the
 // handshake; a good or revoked answer there decides the leaf without a fetch.
-RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
-                                       const tls::RevocationOptions& options,
-                                       const std::optional<tls::RevocationStatus>& stapled_leaf = {});
+RevocationCheck check_chain_revocation(
+    Side side, const std::vector<tls::Certificate>& chain, const tls::RevocationOptions& options,
+    const std::optional<tls::RevocationStatus>& stapled_leaf = {});
 
 }  // namespace probe

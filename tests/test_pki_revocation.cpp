@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/credentials.hpp"
 #include "tls/revocation.hpp"
@@ -112,4 +113,101 @@ TEST_CASE("pki revoke and pki serve refuse bad input with one clear line") {
   auto bad_listen = testing::run_mtlsprobe({"pki", "serve", lab.string(), "--listen", "localhost"});
   CHECK(bad_listen.exit_code == 2);
   CHECK(contains(bad_listen.err, "--listen"));
+}
+
+namespace {
+
+// A lab whose certificates point at a `pki serve` on a free loopback port.
+struct ServedLab {
+  testing::TempDir dir;
+  std::filesystem::path lab = dir / "lab";
+  std::uint16_t port = testing::free_port();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  std::optional<testing::BackgroundProcess> http;
+
+  explicit ServedLab(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"pki", "init",       lab.string(), "--revocation-url",
+                                     base,  "--key-type", "ecdsa-p256"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto init = testing::run_mtlsprobe(args);
+    REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+    http.emplace(std::vector<std::string>{MTLSPROBE_BIN, "pki", "serve", lab.string(), "--listen",
+                                          "127.0.0.1:" + std::to_string(port)});
+    REQUIRE_MESSAGE(testing::wait_for_port(port), http->output());
+  }
+};
+
+// `serve` as the Lync pool on a free port, stapling with `staple` flags.
+testing::ProcessResult connect_to_stapling_lync(const ServedLab& lab,
+                                                std::vector<std::string> staple) {
+  const auto port = testing::free_port();
+  std::vector<std::string> serve = {MTLSPROBE_BIN, "serve",
+                                    "--store",     (lab.lab / "lync").string(),
+                                    "--listen",    "127.0.0.1:" + std::to_string(port)};
+  serve.insert(serve.end(), staple.begin(), staple.end());
+  testing::BackgroundProcess server(serve);
+  REQUIRE_MESSAGE(testing::wait_for_port(port), server.output());
+  return testing::run_mtlsprobe(
+      {"connect", "lyncpool.example.com:" + std::to_string(port), "--connect-to", "127.0.0.1",
+       "--store", (lab.lab / "bems").string(), "--format", "json", "--revocation-timeout", "5"});
+}
+
+}  // namespace
+
+TEST_CASE("serve staples the lab responder's answer; connect reports it, good and then revoked") {
+  ServedLab lab;
+  auto good = connect_to_stapling_lync(lab, {"--ocsp-responder", "aia"});
+  REQUIRE_MESSAGE(good.exit_code == 0, good.out << good.err);
+  auto report = boost::json::parse(good.out);
+  const auto& staple = report.at("facts").at("handshake").at("ocsp_staple");
+  CHECK(staple.at("requested").as_bool());
+  CHECK(staple.at("present").as_bool());
+  CHECK(staple.at("verification").at("status").as_string() == "good");
+  CHECK(testing::status_of(report, "lync.revocation") == "pass");
+  const auto& lync_leaf = report.at("facts").at("revocation").at("lync").at(0);
+  CHECK(lync_leaf.at("revocation").at("source").as_string() == "stapled OCSP");
+
+  auto revoke = testing::run_mtlsprobe({"pki", "revoke", lab.lab.string(),
+                                        (lab.lab / "lync/personal/lync.crt").string(), "--reason",
+                                        "keyCompromise"});
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  auto revoked = connect_to_stapling_lync(lab, {"--ocsp-responder", "aia"});
+  CHECK(revoked.exit_code == 1);
+  auto after = boost::json::parse(revoked.out);
+  CHECK(testing::status_of(after, "lync.revocation") == "fail");
+  CHECK(after.at("facts").at("handshake").at("ocsp_staple").at("verification").at("status") ==
+        "revoked");
+  CHECK(testing::status_of(after, "bems.revocation") == "pass");
+}
+
+TEST_CASE("serve refuses an --ocsp-response file that is not an OCSP response") {
+  ServedLab lab;
+  testing::write_file(lab.dir / "response.der", "<html>not ocsp</html>");
+  auto result =
+      testing::run_mtlsprobe({"serve", "--store", (lab.lab / "lync").string(), "--listen",
+                              "127.0.0.1:" + std::to_string(testing::free_port()), "--once",
+                              "--ocsp-response", (lab.dir / "response.der").string()});
+  CHECK(result.exit_code == 2);
+  CHECK(testing::mentions(result.err, "not a DER OCSP response"));
+}
+
+TEST_CASE("a missing intermediate is located at its AIA caIssuers URL, and not trusted") {
+  ServedLab lab({"--flaw", "missing-intermediate"});
+  auto result = testing::run_mtlsprobe(
+      {"check", "--store", (lab.lab / "bems").string(), "--format", "json", "--no-revocation"});
+  CHECK(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  CHECK(testing::status_of(report, "bems.chain.intermediates") == "fail");
+  CHECK(testing::status_of(report, "bems.chain.trusted") != "pass");
+  for (const auto& finding : report.at("findings").as_array()) {
+    if (finding.at("id") != "bems.chain.intermediates") continue;
+    const std::string detail(finding.at("detail").as_string());
+    CHECK_MESSAGE(testing::mentions(detail, "is at " + lab.base + "/ca/lab-issuing-ca.crt"),
+                  detail);
+    CHECK(testing::mentions(std::string(finding.at("remedy").as_string()), "SHA-256"));
+  }
+
+  auto quiet = testing::run_mtlsprobe({"check", "--store", (lab.lab / "bems").string(), "--format",
+                                       "json", "--no-revocation", "--no-aia"});
+  CHECK(!testing::mentions(quiet.out, "/ca/lab-issuing-ca.crt"));
 }

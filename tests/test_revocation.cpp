@@ -397,3 +397,55 @@ TEST_CASE("revocation modes and reasons parse by name") {
   CHECK(tls::crl_reason_name(6) == "certificateHold");
   CHECK_FALSE(tls::crl_reason_code("bored").has_value());
 }
+
+TEST_CASE("fetch_ocsp_response keeps the responder's bytes for stapling, with their verdict") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  auto fetched = tls::fetch_ocsp_response(certificate, lab.ca, lab.url("/ocsp"),
+                                          quick(tls::RevocationMode::ocsp));
+  CHECK_MESSAGE(fetched.status.kind == tls::RevocationStatus::good, fetched.status.error);
+  REQUIRE_FALSE(fetched.der.empty());
+  auto again = tls::verify_stapled_ocsp(fetched.der, certificate, lab.ca);
+  CHECK(again.kind == tls::RevocationStatus::good);
+
+  auto unreachable = tls::fetch_ocsp_response(
+      certificate, lab.ca, "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/ocsp",
+      quick(tls::RevocationMode::ocsp));
+  CHECK(unreachable.der.empty());
+  CHECK(unreachable.status.kind == tls::RevocationStatus::unavailable);
+  CHECK_FALSE(unreachable.status.error.empty());
+}
+
+TEST_CASE("the responder answers the RFC 6960 GET form; undecodable paths get malformedRequest") {
+  Lab lab;
+  testing::TempDir dir;
+  auto certificate = lab.ocsp_leaf();
+  testing::write_file(dir / "leaf.pem", certificate.pem());
+  testing::write_file(dir / "ca.pem", lab.ca.pem());
+  auto asked = testing::run_process({"openssl", "ocsp", "-issuer", (dir / "ca.pem").string(),
+                                     "-cert", (dir / "leaf.pem").string(), "-no_nonce", "-reqout",
+                                     (dir / "req.der").string()});
+  REQUIRE_MESSAGE(asked.exit_code == 0, asked.err);
+  auto encoded =
+      testing::run_process({"openssl", "base64", "-A", "-in", (dir / "req.der").string()});
+  REQUIRE(encoded.exit_code == 0);
+  std::string path;
+  for (char c : encoded.out) {
+    if (c == '+')
+      path += "%2B";
+    else if (c == '/')
+      path += "%2F";
+    else if (c == '=')
+      path += "%3D";
+    else if (c != '\n')
+      path += c;
+  }
+  auto answer = tls::answer_ocsp_get(path, lab.authorities);
+  auto status = tls::verify_stapled_ocsp(answer, certificate, lab.ca);
+  CHECK_MESSAGE(status.kind == tls::RevocationStatus::good, status.error);
+
+  auto garbage = tls::answer_ocsp_get("%%%not-base64", lab.authorities);
+  auto refused = tls::verify_stapled_ocsp(garbage, certificate, lab.ca);
+  CHECK(refused.kind == tls::RevocationStatus::unavailable);
+  CHECK(contains(refused.error, "malformedrequest"));
+}

@@ -29,8 +29,8 @@ std::filesystem::path openssl_ocsp_response(const std::string& leaf, const std::
   const auto info = lab().certificate(leaf).info();
   const std::string revoked_at = status == "R" ? "240101000000Z,keyCompromise" : "";
   testing::write_file(dir / (name + ".index"), status + "\t991231235959Z\t" + revoked_at + "\t" +
-                                                   info.serial_hex + "\tunknown\t/CN=" +
-                                                   info.common_name + "\n");
+                                                   info.serial_hex +
+                                                   "\tunknown\t/CN=" + info.common_name + "\n");
   const auto request = dir / (name + ".req.der");
   const auto response = dir / (name + ".resp.der");
   auto asked = testing::run_process(

@@ -363,7 +363,8 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
   }
   if (record.role == HandshakeRole::client && record.acceptable_ca_names.empty())
     set_acceptable_ca_names(record, SSL_get0_peer_CA_list(ssl));
-  if (record.role == HandshakeRole::client && record.ocsp_staple.requested && !record.ocsp_staple.present)
+  if (record.role == HandshakeRole::client && record.ocsp_staple.requested &&
+      !record.ocsp_staple.present)
     read_stapled_ocsp(ssl, capture);
 
   if (capture.certificate_message_sent) {

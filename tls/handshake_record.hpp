@@ -57,8 +57,8 @@ const char* to_string(AlertPhase phase);
 
 // OCSP stapling (RFC 6066 status_request; in TLS 1.3 carried with the leaf).
 struct OcspStapleRecord {
-  bool requested = false;  // client: we asked for it; server: the client asked
-  bool present = false;    // client: the server stapled one; server: we stapled one
+  bool requested = false;                  // client: we asked for it; server: the client asked
+  bool present = false;                    // client: the server stapled one; server: we stapled one
   std::vector<std::uint8_t> response_der;  // client: the stapled bytes
   // Client: the stapled response verified for the server's leaf and its
   // issuer (unset when nothing was stapled).

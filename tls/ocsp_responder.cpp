@@ -1,5 +1,8 @@
 #include "tls/ocsp_responder.hpp"
 
+#include <boost/url/decode_view.hpp>
+#include <boost/url/pct_string_view.hpp>
+
 #include "tls/openssl.hpp"
 #include "tls/revocation.hpp"
 #include "tls/revocation_internal.hpp"
@@ -153,6 +156,30 @@ Result<std::vector<std::uint8_t>> sign_ocsp_response(
   auto der = encode(response.get());
   if (der.empty()) return Error{"cannot encode the OCSP response: " + take_openssl_errors()};
   return der;
+}
+
+std::vector<std::uint8_t> answer_ocsp_get(std::string_view encoded_request,
+                                          const std::vector<OcspAuthority>& authorities) {
+  std::string base64;
+  auto decoded = boost::urls::make_pct_string_view(encoded_request);
+  if (decoded) {
+    base64.reserve(decoded->decoded_size());
+    for (char c : **decoded) base64 += c;
+  }
+  // EVP_DecodeBlock wants whole quanta and counts the padding as zero bytes.
+  std::vector<std::uint8_t> der;
+  if (!base64.empty() && base64.size() % 4 == 0 && base64.size() <= 64 * 1024) {
+    der.resize(base64.size() / 4 * 3);
+    int size = EVP_DecodeBlock(der.data(), reinterpret_cast<const unsigned char*>(base64.data()),
+                               static_cast<int>(base64.size()));
+    if (size < 0) {
+      der.clear();
+    } else {
+      std::size_t padding = base64.ends_with("==") ? 2 : base64.ends_with('=') ? 1 : 0;
+      der.resize(static_cast<std::size_t>(size) - padding);
+    }
+  }
+  return answer_ocsp_request(der, authorities);
 }
 
 }  // namespace tls

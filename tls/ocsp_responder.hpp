@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tls/certificate.hpp"
@@ -36,6 +37,11 @@ struct OcspAuthority {
 // a request, unauthorized when no authority issued the asked-about serials.
 std::vector<std::uint8_t> answer_ocsp_request(const std::vector<std::uint8_t>& request_der,
                                               const std::vector<OcspAuthority>& authorities);
+
+// RFC 6960 A.1 GET form: the request is the last path segment, base64 and
+// then percent-encoded. Bytes that do not decode get malformedRequest.
+std::vector<std::uint8_t> answer_ocsp_get(std::string_view encoded_request,
+                                          const std::vector<OcspAuthority>& authorities);
 
 // One signed answer about one serial of `ca`, for tests and stapling files:
 // any status, dates and signer, optionally echoing a request's nonce.

@@ -100,7 +100,7 @@ struct FetchedOcspResponse {
   RevocationStatus status;
 };
 FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Certificate& issuer,
-                               const std::string& url, const RevocationOptions& options);
+                                        const std::string& url, const RevocationOptions& options);
 
 inline constexpr std::size_t kMaxOcspResponseBytes = 1024 * 1024;
 // A DER OCSP response from a file (`openssl ocsp -respout`), checked to parse.

@@ -92,8 +92,8 @@ RevocationStatus decide(std::vector<RevocationStatus> answers);
 // One OCSP request for `certificate` to `url` (known to be fetchable), the
 // answer judged and its bytes kept.
 FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate& issuer,
-                      const std::string& url, const RevocationOptions& options,
-                      std::chrono::milliseconds budget);
+                               const std::string& url, const RevocationOptions& options,
+                               std::chrono::milliseconds budget);
 
 // The checks with a deadline shared across sources (for mode both).
 RevocationStatus check_crl_until(const Certificate& certificate, const Certificate& issuer,

@@ -161,8 +161,8 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
 }
 
 FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate& issuer,
-                      const std::string& url, const RevocationOptions& options,
-                      std::chrono::milliseconds budget) {
+                               const std::string& url, const RevocationOptions& options,
+                               std::chrono::milliseconds budget) {
   FetchedOcspResponse answer;
   answer.status.source = RevocationSource::ocsp;
   answer.status.url = url;
@@ -245,7 +245,7 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
 }  // namespace revocation_internal
 
 FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Certificate& issuer,
-                               const std::string& url, const RevocationOptions& options) {
+                                        const std::string& url, const RevocationOptions& options) {
   const auto started = SteadyClock::now();
   FetchedOcspResponse answer;
   if (auto reason = why_not_fetchable(url)) {

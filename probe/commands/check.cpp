@@ -4,6 +4,7 @@
 #include "probe/cli_options.hpp"
 #include "probe/commands/commands.hpp"
 #include "probe/facts.hpp"
+#include "probe/missing_issuer.hpp"
 #include "probe/requirements.hpp"
 #include "probe/revocation_findings.hpp"
 
@@ -68,6 +69,16 @@ int run_check(const CheckFlags& flags) {
     revocation_facts["lync"] = std::move(lync_revocation.certificates);
   }
   result.facts["revocation"] = std::move(revocation_facts);
+  if (!flags.revocation.no_aia) {
+    std::vector<tls::Certificate> at_hand = bems->intermediate_certificates();
+    for (const auto& root : bems->root_certificates()) at_hand.push_back(root);
+    if (bems->leaf)
+      add_missing_issuer_location(result.findings, "bems.chain.intermediates",
+                                  bems->leaf->certificate, at_hand, revocation->http);
+    if (lync && lync->leaf)
+      add_missing_issuer_location(result.findings, "lync.chain.intermediates",
+                                  lync->leaf->certificate, at_hand, revocation->http);
+  }
   return emit_report(result, flags.report);
 }
 

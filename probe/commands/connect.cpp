@@ -9,6 +9,7 @@
 #include "probe/facts.hpp"
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
+#include "probe/missing_issuer.hpp"
 #include "probe/revocation_findings.hpp"
 #include "probe/rules.hpp"
 #include "probe/sip_cli.hpp"
@@ -146,6 +147,20 @@ int run_connect(const ConnectFlags& flags) {
     revocation_facts[side_id(peer)] = std::move(theirs.certificates);
   }
   result.facts["revocation"] = std::move(revocation_facts);
+  if (!flags.revocation.no_aia) {
+    std::vector<tls::Certificate> at_hand = store->intermediate_certificates();
+    for (const auto& root : store->root_certificates()) at_hand.push_back(root);
+    if (!record.peer_chain.empty()) {
+      std::vector<tls::Certificate> with_presented = at_hand;
+      with_presented.insert(with_presented.end(), record.peer_chain.begin(),
+                            record.peer_chain.end());
+      add_missing_issuer_location(result.findings, side_id(peer) + ".chain.intermediates",
+                                  record.peer_chain.front(), with_presented, revocation->http);
+    }
+    if (record.our_certificate_sent)
+      add_missing_issuer_location(result.findings, side_id(us) + ".chain.intermediates",
+                                  *record.our_certificate_sent, at_hand, revocation->http);
+  }
   if (sip) {
     result.sections.push_back(sip->section);
     result.facts["sip"] = sip->facts;

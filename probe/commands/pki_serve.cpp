@@ -56,15 +56,44 @@ tls::HttpServerResponse serve_crl(const fs::path& lab, const tls::HttpServerRequ
   return response;
 }
 
+// AIA caIssuers: the lab CA certificates as DER (RFC 5280 4.2.2.1). Only
+// *.crt names are served; the keys next to them never are.
+tls::HttpServerResponse serve_ca_certificate(const fs::path& lab,
+                                             const tls::HttpServerRequest& request) {
+  const std::string prefix = "/ca/";
+  std::string file = request.path.substr(prefix.size());
+  if (request.method != "GET") return text(405, "use GET for CA certificates");
+  if (!file.ends_with(".crt") || !is_plain_name(file.substr(0, file.size() - 4)))
+    return text(404, "no such CA certificate");
+  auto pem = tls::read_file_limited(lab / "ca" / file);
+  if (!pem) return text(404, "no such CA certificate");
+  auto certificate = tls::Certificate::from_pem(*pem);
+  if (!certificate) return text(500, "the CA certificate cannot be read");
+  auto der = certificate->der();
+  tls::HttpServerResponse response;
+  response.content_type = "application/pkix-cert";
+  response.body.assign(der.begin(), der.end());
+  return response;
+}
+
 tls::HttpServerResponse serve_ocsp(const fs::path& lab, const tls::HttpServerRequest& request) {
-  if (request.method != "POST") return text(405, "POST application/ocsp-request here");
+  const std::string get_prefix = "/ocsp/";
+  const bool get_form = request.method == "GET" && request.path.starts_with(get_prefix);
+  if (request.method != "POST" && !get_form)
+    return text(405, "POST application/ocsp-request here, or GET /ocsp/BASE64");
   auto authorities = lab_ocsp_authorities(lab);
   if (!authorities) {
     std::cerr << "mtlsprobe pki serve: " << authorities.error().message << "\n";
     return text(500, "the lab cannot be read");
   }
-  std::vector<std::uint8_t> der(request.body.begin(), request.body.end());
-  auto answer = tls::answer_ocsp_request(der, *authorities);
+  std::vector<std::uint8_t> answer;
+  if (get_form) {
+    answer = tls::answer_ocsp_get(std::string_view(request.path).substr(get_prefix.size()),
+                                  *authorities);
+  } else {
+    std::vector<std::uint8_t> der(request.body.begin(), request.body.end());
+    answer = tls::answer_ocsp_request(der, *authorities);
+  }
   tls::HttpServerResponse response;
   response.content_type = "application/ocsp-response";
   response.body.assign(answer.begin(), answer.end());
@@ -88,6 +117,9 @@ int run_serve(const ServeArguments& arguments) {
   const fs::path lab = arguments.folder;
   std::vector<tls::HttpRoute> routes;
   routes.push_back({"/crl/", [lab](const auto& request) { return serve_crl(lab, request); }});
+  routes.push_back(
+      {"/ca/", [lab](const auto& request) { return serve_ca_certificate(lab, request); }});
+  routes.push_back({"/ocsp/", [lab](const auto& request) { return serve_ocsp(lab, request); }});
   routes.push_back({"/ocsp", [lab](const auto& request) { return serve_ocsp(lab, request); }});
   auto server = tls::HttpServer::listen(address, authority->port_number(), std::move(routes));
   if (!server) return fail(server.error().message);
@@ -97,6 +129,8 @@ int run_serve(const ServeArguments& arguments) {
   for (const auto& ca : *authorities)
     std::cout << "  CRL  " << (*server)->url() << "/crl/" << ca.name << ".crl  ("
               << ca.certificate.info().subject << ")\n";
+  for (const auto& ca : *authorities)
+    std::cout << "  CA   " << (*server)->url() << "/ca/" << ca.name << ".crt\n";
   std::cout << "  OCSP " << (*server)->url() << "/ocsp\n"
             << "Ctrl-C stops.\n"
             << std::flush;

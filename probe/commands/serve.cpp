@@ -125,12 +125,10 @@ int run_serve(const ServeFlags& flags) {
 
   std::optional<StapleRefresher> refresher;
   if (staple && !flags.staple.responder.empty()) {
-    refresher.emplace(*staple_responder_url(flags.staple, own_chain.front()), own_chain,
-                      tls::RevocationOptions{}, refresh_interval(staple->status),
-                      [&server](std::vector<std::uint8_t> der) {
-                        server.set_ocsp_staple(std::move(der));
-                      },
-                      log);
+    refresher.emplace(
+        *staple_responder_url(flags.staple, own_chain.front()), own_chain, tls::RevocationOptions{},
+        refresh_interval(staple->status),
+        [&server](std::vector<std::uint8_t> der) { server.set_ocsp_staple(std::move(der)); }, log);
   }
 
   boost::asio::io_context signals_io;

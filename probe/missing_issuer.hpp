@@ -1,0 +1,30 @@
+#pragma once
+// "The missing intermediate is at URL": when a chain stops at a certificate
+// whose issuer is in no store and was not presented, its AIA caIssuers URL is
+// fetched to tell the engineer where the issuer can be had. The download only
+// locates it: nothing fetched joins a chain or a trust decision.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/model.hpp"
+#include "tls/certificate.hpp"
+#include "tls/http_client.hpp"
+
+namespace probe {
+
+// Walks from `leaf` through `available` by issuer signature and returns the
+// certificate whose issuer is not among them (nullopt when the walk reaches a
+// self-signed certificate).
+std::optional<tls::Certificate> certificate_missing_its_issuer(
+    const tls::Certificate& leaf, const std::vector<tls::Certificate>& available);
+
+// When the finding `id` failed, downloads the caIssuers of the certificate
+// that lacks its issuer and adds where it is (or why it could not be had) to
+// the finding's detail and remedy. Network I/O, bounded by `http`.
+void add_missing_issuer_location(std::vector<report::Finding>& findings, const std::string& id,
+                                 const tls::Certificate& leaf,
+                                 const std::vector<tls::Certificate>& available,
+                                 const tls::HttpClientOptions& http);
+
+}  // namespace probe
