@@ -7,6 +7,10 @@
 #   bash docker/ci.sh            # everything, as CI runs it
 #   LAB_FLAW=expired bash docker/ci.sh   # another flaw as the failing scenario
 #
+# Scenarios: the clean lab (both directions, revocation answered by the
+# pki-http service), FLAW=$LAB_FLAW, and FLAW=revoked (the CA revoked BEMS's
+# certificate; bems.revocation must fail).
+#
 # Stops only what it started: the podman system service it launched and the
 # compose project it created (named per run). Images are kept as a cache.
 set -Eeuo pipefail
@@ -199,21 +203,6 @@ start_healthcheck_driver() {
   healthcheck_driver_pid=$!
 }
 
-# The live lab needs `serve` and `connect` with SIP; until the image has them,
-# the stand-in in compose.offline.yaml gives the same verdicts offline.
-choose_lab_mode() {
-  local serve_help connect_help
-  serve_help=$(podman run --rm --no-healthcheck mtlsprobe:lab serve --help 2>&1 || true)
-  connect_help=$(podman run --rm --no-healthcheck mtlsprobe:lab connect --help 2>&1 || true)
-  if [[ $serve_help == *--trusted-app* && $serve_help == *--sip* && $connect_help == *--sip* ]]; then
-    echo "live lab: serve and connect --sip (compose.yaml)"
-  else
-    compose+=(-f "$docker_dir/compose.offline.yaml")
-    echo "NOTE: this build has no serve/connect --sip yet: running the OFFLINE STAND-IN"
-    echo "      (compose.offline.yaml: the clients run \`check\` on the lab stores)"
-  fi
-}
-
 # Runs one direction of the lab and echoes the client's exit code.
 run_direction() {
   local client=$1 log=$2 code=0
@@ -226,8 +215,10 @@ show_lab_logs() {
   "${compose[@]}" logs --no-color 2>&1 | sed 's/^/    /'
 }
 
+# run_scenario FLAW pass|fail [TEXT]: TEXT must appear in the bems log, so a
+# scenario passes or fails for its own reason.
 run_scenario() {
-  local flaw=$1 expected=$2 code
+  local flaw=$1 expected=$2 must_show=${3:-} code
   export FLAW=$flaw
   "${compose[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
   # A flaw is shown in the BEMS -> Lync direction; the clean lab in both.
@@ -246,6 +237,10 @@ run_scenario() {
       fail "FLAW=$flaw did not fail: $client exited 0"
     fi
   done
+  if [[ -n $must_show ]] && ! grep -qF -- "$must_show" "$work_dir/bems.log"; then
+    show_lab_logs
+    fail "FLAW=${flaw:-none}: the bems report does not show \"$must_show\""
+  fi
 }
 
 begin_phase "install packages"
@@ -278,15 +273,18 @@ build_images
 end_phase
 
 start_healthcheck_driver
-choose_lab_mode
 
-begin_phase "clean lab (must pass)"
-run_scenario "" pass
+begin_phase "clean lab (must pass; revocation answered by pki-http)"
+run_scenario "" pass "PASS  bems.revocation"
 end_phase
 
 begin_phase "FLAW=$lab_flaw (must fail)"
 run_scenario "$lab_flaw" fail
 end_phase
 
+begin_phase "FLAW=revoked (must fail on revocation)"
+run_scenario revoked fail "FAIL  bems.revocation"
+end_phase
+
 echo
-echo "lab: PASS (clean lab passed, FLAW=$lab_flaw failed as it must)"
+echo "lab: PASS (clean lab passed; FLAW=$lab_flaw and FLAW=revoked failed as they must)"

@@ -16,6 +16,7 @@
 #include "probe/live_diagnosis.hpp"
 #include "probe/ocsp_stapling.hpp"
 #include "probe/requirements.hpp"
+#include "probe/revocation_findings.hpp"
 #include "probe/sip_cli.hpp"
 #include "tls/alerts.hpp"
 
@@ -32,6 +33,7 @@ struct ServeFlags {
   std::string reject_with;
   LiveFlags live;
   StapleFlags staple;
+  RevocationFlags revocation;
   SipServeFlags sip;
   ReportFlags report;
 };
@@ -54,6 +56,8 @@ int run_serve(const ServeFlags& flags) {
                       ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");
   auto sip = sip_server_config(flags.sip);
   if (!sip) return fail_input(sip.error().message);
+  auto revocation = revocation_options(flags.revocation);
+  if (!revocation) return fail_input(revocation.error().message);
 
   tls::ServerOptions options;
   options.address = listen->host;
@@ -95,7 +99,7 @@ int run_serve(const ServeFlags& flags) {
     OfflineInputs own;
     own.bems = &*store;
     own_chain = side_chain(own, Side::bems);
-    auto first = first_staple(flags.staple, own_chain, tls::RevocationOptions{}, log);
+    auto first = first_staple(flags.staple, own_chain, *revocation, log);
     if (!first) return fail_input(first.error().message);
     options.ocsp_staple = first->der;
     staple = std::move(*first);
@@ -109,6 +113,19 @@ int run_serve(const ServeFlags& flags) {
     result.facts["handshake"] = handshake_json(record);
     context.now = tls::Clock::now();
     result.findings = diagnose_handshake(record, context);
+    // The client's chain as our verification built it: bounded HTTP fetches
+    // on the server's thread, as a Lync server's own revocation check is.
+    const auto& peer_chain =
+        record.peer_verification && record.peer_verification->chain.size() > 1
+            ? record.peer_verification->chain
+            : record.peer_chain;
+    if (!peer_chain.empty()) {
+      auto theirs = check_chain_revocation(us == Side::bems ? Side::lync : Side::bems,
+                                           peer_chain, *revocation);
+      result.findings.push_back(theirs.finding);
+      result.facts["revocation"] = boost::json::object{
+          {side_id(us == Side::bems ? Side::lync : Side::bems), std::move(theirs.certificates)}};
+    }
     {
       std::lock_guard lock(output);
       last_exit = emit_report(result, flags.report);
@@ -175,6 +192,7 @@ void add_serve_command(CLI::App& app, Action& action) {
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
   add_live_flags(command, flags->live);
   add_staple_flags(command, flags->staple);
+  add_revocation_flags(command, flags->revocation);
   add_sip_serve_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
