@@ -74,8 +74,7 @@ struct Publisher {
     std::vector<tls::HttpRoute> routes;
     routes.push_back({"/der.crt", serve("application/pkix-cert", bytes(pki.intermediate.der()))});
     routes.push_back({"/pem.crt", serve("application/x-pem-file", pki.intermediate.pem())});
-    routes.push_back({"/bundle.p7c",
-                      serve("application/pkcs7-mime", pkcs7_of(pki.intermediate))});
+    routes.push_back({"/bundle.p7c", serve("application/pkcs7-mime", pkcs7_of(pki.intermediate))});
     routes.push_back({"/other.crt", serve("application/pkix-cert", bytes(pki.other.der()))});
     routes.push_back({"/login.html", serve("text/html", "<html>please log in</html>")});
     auto listening = tls::HttpServer::listen("127.0.0.1", 0, std::move(routes));

@@ -9,8 +9,7 @@
 #include "probe/facts.hpp"
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
-#include "probe/missing_issuer.hpp"
-#include "probe/revocation_findings.hpp"
+#include "probe/online_checks.hpp"
 #include "probe/rules.hpp"
 #include "probe/sip_cli.hpp"
 
@@ -129,38 +128,9 @@ int run_connect(const ConnectFlags& flags) {
   }
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
-  boost::json::object revocation_facts;
-  if (store->leaf) {
-    OfflineInputs own;
-    own.bems = &*store;
-    auto ours = check_chain_revocation(us, side_chain(own, Side::bems), *revocation);
-    result.findings.push_back(ours.finding);
-    revocation_facts[side_id(us)] = std::move(ours.certificates);
-  }
-  Side peer = us == Side::bems ? Side::lync : Side::bems;
-  const auto& peer_chain = record.peer_verification && record.peer_verification->chain.size() > 1
-                               ? record.peer_verification->chain
-                               : record.peer_chain;
-  if (!peer_chain.empty()) {
-    auto theirs = check_chain_revocation(peer, peer_chain, *revocation, record.ocsp_staple.status);
-    result.findings.push_back(theirs.finding);
-    revocation_facts[side_id(peer)] = std::move(theirs.certificates);
-  }
-  result.facts["revocation"] = std::move(revocation_facts);
-  if (!flags.revocation.no_aia) {
-    std::vector<tls::Certificate> at_hand = store->intermediate_certificates();
-    for (const auto& root : store->root_certificates()) at_hand.push_back(root);
-    if (!record.peer_chain.empty()) {
-      std::vector<tls::Certificate> with_presented = at_hand;
-      with_presented.insert(with_presented.end(), record.peer_chain.begin(),
-                            record.peer_chain.end());
-      add_missing_issuer_location(result.findings, side_id(peer) + ".chain.intermediates",
-                                  record.peer_chain.front(), with_presented, revocation->http);
-    }
-    if (record.our_certificate_sent)
-      add_missing_issuer_location(result.findings, side_id(us) + ".chain.intermediates",
-                                  *record.our_certificate_sent, at_hand, revocation->http);
-  }
+  check_own_chain_online(record, us, *store, flags.revocation, *revocation, result);
+  check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
+                          flags.revocation, *revocation, result);
   if (sip) {
     result.sections.push_back(sip->section);
     result.facts["sip"] = sip->facts;

@@ -15,8 +15,8 @@
 #include "probe/handshake_facts.hpp"
 #include "probe/live_diagnosis.hpp"
 #include "probe/ocsp_stapling.hpp"
+#include "probe/online_checks.hpp"
 #include "probe/requirements.hpp"
-#include "probe/revocation_findings.hpp"
 #include "probe/sip_cli.hpp"
 #include "tls/alerts.hpp"
 
@@ -113,19 +113,10 @@ int run_serve(const ServeFlags& flags) {
     result.facts["handshake"] = handshake_json(record);
     context.now = tls::Clock::now();
     result.findings = diagnose_handshake(record, context);
-    // The client's chain as our verification built it: bounded HTTP fetches
-    // on the server's thread, as a Lync server's own revocation check is.
-    const auto& peer_chain =
-        record.peer_verification && record.peer_verification->chain.size() > 1
-            ? record.peer_verification->chain
-            : record.peer_chain;
-    if (!peer_chain.empty()) {
-      auto theirs = check_chain_revocation(us == Side::bems ? Side::lync : Side::bems,
-                                           peer_chain, *revocation);
-      result.findings.push_back(theirs.finding);
-      result.facts["revocation"] = boost::json::object{
-          {side_id(us == Side::bems ? Side::lync : Side::bems), std::move(theirs.certificates)}};
-    }
+    // Bounded HTTP fetches on the server's thread, as a Lync server's own
+    // revocation check of a client certificate is.
+    check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
+                            flags.revocation, *revocation, result);
     {
       std::lock_guard lock(output);
       last_exit = emit_report(result, flags.report);
@@ -143,7 +134,7 @@ int run_serve(const ServeFlags& flags) {
   std::optional<StapleRefresher> refresher;
   if (staple && !flags.staple.responder.empty()) {
     refresher.emplace(
-        *staple_responder_url(flags.staple, own_chain.front()), own_chain, tls::RevocationOptions{},
+        *staple_responder_url(flags.staple, own_chain.front()), own_chain, *revocation,
         refresh_interval(staple->status),
         [&server](std::vector<std::uint8_t> der) { server.set_ocsp_staple(std::move(der)); }, log);
   }
