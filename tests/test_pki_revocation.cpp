@@ -2,6 +2,8 @@
 // loopback, pki revoke, and the revocation checks seeing it over CRL and OCSP.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -137,19 +139,34 @@ struct ServedLab {
   }
 };
 
-// `serve` as the Lync pool on a free port, stapling with `staple` flags.
-testing::ProcessResult connect_to_stapling_lync(const ServedLab& lab,
-                                                std::vector<std::string> staple) {
+struct LiveRun {
+  testing::ProcessResult client;
+  std::string server_output;  // the serve process's reports and log
+};
+
+// `serve` as the Lync pool on a free port (with `serve_flags`), and BEMS connecting to it.
+LiveRun connect_to_lync(const ServedLab& lab, std::vector<std::string> serve_flags) {
   const auto port = testing::free_port();
   std::vector<std::string> serve = {MTLSPROBE_BIN, "serve",
                                     "--store",     (lab.lab / "lync").string(),
                                     "--listen",    "127.0.0.1:" + std::to_string(port)};
-  serve.insert(serve.end(), staple.begin(), staple.end());
+  serve.insert(serve.end(), serve_flags.begin(), serve_flags.end());
   testing::BackgroundProcess server(serve);
   REQUIRE_MESSAGE(testing::wait_for_port(port), server.output());
-  return testing::run_mtlsprobe(
+  LiveRun run;
+  run.client = testing::run_mtlsprobe(
       {"connect", "lyncpool.example.com:" + std::to_string(port), "--connect-to", "127.0.0.1",
        "--store", (lab.lab / "bems").string(), "--format", "json", "--revocation-timeout", "5"});
+  // The server reports the handshake after its own revocation checks (bounded wait).
+  for (int i = 0; i < 100 && !testing::mentions(server.output(), "Result:"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  run.server_output = server.output();
+  return run;
+}
+
+testing::ProcessResult connect_to_stapling_lync(const ServedLab& lab,
+                                                std::vector<std::string> staple) {
+  return connect_to_lync(lab, std::move(staple)).client;
 }
 
 }  // namespace
@@ -178,6 +195,18 @@ TEST_CASE("serve staples the lab responder's answer; connect reports it, good an
   CHECK(after.at("facts").at("handshake").at("ocsp_staple").at("verification").at("status") ==
         "revoked");
   CHECK(testing::status_of(after, "bems.revocation") == "pass");
+}
+
+TEST_CASE("serve as Lync reports the revoked certificate BEMS presented") {
+  ServedLab lab;
+  auto revoke = testing::run_mtlsprobe(
+      {"pki", "revoke", lab.lab.string(), (lab.lab / "bems/personal/bems.crt").string()});
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  auto run = connect_to_lync(lab, {"--no-color"});
+  CHECK(run.client.exit_code == 1);
+  CHECK(testing::status_of(run.client.out, "bems.revocation") == "fail");
+  CHECK_MESSAGE(testing::mentions(run.server_output, "FAIL  bems.revocation"), run.server_output);
+  CHECK(testing::mentions(run.server_output, "is REVOKED"));
 }
 
 TEST_CASE("serve refuses an --ocsp-response file that is not an OCSP response") {
