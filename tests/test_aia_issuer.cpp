@@ -3,6 +3,9 @@
 // reasons when the URL gives something else or nothing.
 #include <doctest/doctest.h>
 
+#include "tests/support/keys.hpp"
+#include "tests/support/report_reading.hpp"
+
 #include <fstream>
 
 #include "tests/support/process.hpp"
@@ -13,24 +16,14 @@
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-tls::PrivateKey ec_key() {
-  tls::KeySpec spec;
-  spec.type = tls::KeySpec::ec;
-  return *tls::generate_key(spec);
-}
-
 std::string bytes(const std::vector<std::uint8_t>& der) { return {der.begin(), der.end()}; }
 
 struct Pki {
-  tls::PrivateKey root_key = ec_key();
+  tls::PrivateKey root_key = testing::ec_key();
   tls::Certificate root = make_ca("AIA Root", nullptr, root_key);
-  tls::PrivateKey intermediate_key = ec_key();
+  tls::PrivateKey intermediate_key = testing::ec_key();
   tls::Certificate intermediate = make_ca("AIA Intermediate", &root, intermediate_key);
-  tls::PrivateKey other_key = ec_key();
+  tls::PrivateKey other_key = testing::ec_key();
   tls::Certificate other = make_ca("Unrelated CA", nullptr, other_key);
 
   tls::Certificate make_ca(const std::string& name, const tls::Certificate* issuer,
@@ -45,7 +38,7 @@ struct Pki {
     spec.common_name = "leaf.example.com";
     spec.dns_names = {"leaf.example.com"};
     spec.ca_issuer_urls = std::move(ca_issuer_urls);
-    return *tls::issue_certificate(spec, ec_key(), &intermediate, intermediate_key);
+    return *tls::issue_certificate(spec, testing::ec_key(), &intermediate, intermediate_key);
   }
 };
 
@@ -116,10 +109,10 @@ TEST_CASE("a caIssuers URL with the wrong certificate, HTML or nothing says why,
                 publisher.url("/login.html"), refused, publisher.url("/der.crt")}),
       quick());
   REQUIRE(tried.size() == 5);
-  CHECK(contains(tried[0].error, "ldap"));
-  CHECK(contains(tried[1].error, "none of which signed"));
-  CHECK(contains(tried[2].error, "neither a DER or PEM certificate nor a PKCS#7 bundle"));
-  CHECK(contains(tried[3].error, refused.substr(0, refused.find("/ca.crt"))));
+  CHECK(testing::mentions(tried[0].error, "ldap"));
+  CHECK(testing::mentions(tried[1].error, "none of which signed"));
+  CHECK(testing::mentions(tried[2].error, "neither a DER or PEM certificate nor a PKCS#7 bundle"));
+  CHECK(testing::mentions(tried[3].error, refused.substr(0, refused.find("/ca.crt"))));
   REQUIRE(tried[4].issuer.has_value());
   CHECK(tried[4].issuer->same_as(pki.intermediate));
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+
 #include <sys/stat.h>
+#include "tests/support/keys.hpp"
 
 #include <algorithm>
 
@@ -16,8 +18,6 @@ bool contains(const std::vector<std::string>& values, const std::string& value) 
 }
 
 tls::PrivateKey rsa_key() { return tls::generate_key({tls::KeySpec::rsa, 2048, ""}).value(); }
-tls::PrivateKey ec_key() { return tls::generate_key({tls::KeySpec::ec, 0, "P-256"}).value(); }
-
 tls::CertificateSpec ca_spec(const std::string& name) {
   tls::CertificateSpec spec;
   spec.common_name = name;
@@ -54,7 +54,7 @@ struct Chain {
   tls::PrivateKey root_key = shared_root_key();
   tls::Certificate root =
       tls::issue_certificate(ca_spec("Test Root"), root_key, nullptr, root_key).value();
-  tls::PrivateKey issuing_key = ec_key();
+  tls::PrivateKey issuing_key = testing::ec_key();
   tls::Certificate issuing =
       tls::issue_certificate(ca_spec("Test Issuing"), issuing_key, &root, root_key).value();
   tls::PrivateKey leaf_key = shared_leaf_key();
@@ -124,7 +124,7 @@ TEST_CASE("an EC leaf gets digitalSignature only and a SHA-1 request is honoured
   Chain chain;
   auto spec = leaf_spec();
   spec.digest = "SHA1";
-  auto key = ec_key();
+  auto key = testing::ec_key();
   auto leaf = tls::issue_certificate(spec, key, &chain.issuing, chain.issuing_key);
   REQUIRE(leaf.ok());
   CHECK(leaf->info().key_usage == std::vector<std::string>{"digitalSignature"});
@@ -153,7 +153,7 @@ TEST_CASE("a chain of issued certificates verifies against its root, not against
   CHECK_MESSAGE(result.trusted, result.error);
   CHECK(result.chain.size() == 3);
 
-  auto other_key = ec_key();
+  auto other_key = testing::ec_key();
   auto other_root =
       tls::issue_certificate(ca_spec("Other Root"), other_key, nullptr, other_key).value();
   auto untrusted = tls::verify_chain(chain.leaf, {chain.issuing}, {other_root}, policy);

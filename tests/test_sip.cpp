@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/report_reading.hpp"
+
 #include <random>
 #include <string>
 #include <variant>
@@ -46,10 +48,6 @@ const ParseError* error_of(const std::vector<StreamEvent>& events) {
     if (auto* p = std::get_if<ParseError>(&e)) return p;
   }
   return nullptr;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 MockLyncConfig lync_config() {
@@ -147,7 +145,7 @@ TEST_CASE("a message over 64 KiB is refused") {
   std::string big = with_body("MESSAGE sip:a@b SIP/2.0\r\n", std::string(70 * 1024, 'x'));
   auto m = parse_message(big);
   REQUIRE_FALSE(m.ok());
-  CHECK(contains(m.error().message, "65536"));
+  CHECK(testing::mentions(m.error().message, "65536"));
 }
 
 TEST_CASE("more than 100 header fields are refused") {
@@ -155,7 +153,7 @@ TEST_CASE("more than 100 header fields are refused") {
   for (int i = 0; i < 101; ++i) head += "X-H" + std::to_string(i) + ": v\r\n";
   auto m = parse_message(head + "\r\n");
   REQUIRE_FALSE(m.ok());
-  CHECK(contains(m.error().message, "100 header fields"));
+  CHECK(testing::mentions(m.error().message, "100 header fields"));
   std::string ok = "OPTIONS sip:a@b SIP/2.0\r\n";
   for (int i = 0; i < 100; ++i) ok += "X-H" + std::to_string(i) + ": v\r\n";
   CHECK(parse_message(ok + "\r\n").ok());
@@ -164,18 +162,18 @@ TEST_CASE("more than 100 header fields are refused") {
 TEST_CASE("a header line over 8 KiB is refused") {
   auto m = parse_message("OPTIONS sip:a@b SIP/2.0\r\nX: " + std::string(8200, 'a') + "\r\n\r\n");
   REQUIRE_FALSE(m.ok());
-  CHECK(contains(m.error().message, "line limit"));
+  CHECK(testing::mentions(m.error().message, "line limit"));
 }
 
 TEST_CASE("Content-Length must be a plain non-negative number that matches the body") {
   for (std::string bad : {"-1", "abc", "+5", "0x10", "1 2", "", "99999999999999999999"}) {
     auto m = parse_message("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: " + bad + "\r\n\r\n");
     REQUIRE_FALSE(m.ok());
-    CHECK(contains(m.error().message, "Content-Length"));
+    CHECK(testing::mentions(m.error().message, "Content-Length"));
   }
   auto shorter = parse_message("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nabc");
   REQUIRE_FALSE(shorter.ok());
-  CHECK(contains(shorter.error().message, "shorter"));
+  CHECK(testing::mentions(shorter.error().message, "shorter"));
   CHECK_FALSE(parse_message("OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\nab").ok());
   CHECK_FALSE(parse_message("OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\n\r\nab").ok());
 }
@@ -254,7 +252,7 @@ TEST_CASE("a bad Content-Length in a stream is a ParseError that keeps the head 
   auto events = parser.feed(wire);
   const ParseError* error = error_of(events);
   REQUIRE(error != nullptr);
-  CHECK(contains(error->reason, "Content-Length"));
+  CHECK(testing::mentions(error->reason, "Content-Length"));
   REQUIRE(error->head.has_value());
   CHECK(parser.failed());
   CHECK(parser.feed(kOptions).empty());  // nothing after framing is lost
@@ -265,7 +263,7 @@ TEST_CASE("a stream message whose Content-Length exceeds the limit fails before 
   auto events = parser.feed("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 65530\r\n\r\n");
   const ParseError* error = error_of(events);
   REQUIRE(error != nullptr);
-  CHECK(contains(error->reason, "limit"));
+  CHECK(testing::mentions(error->reason, "limit"));
 }
 
 TEST_CASE("an endless header line fails at the line limit, not at end of input") {
@@ -277,7 +275,7 @@ TEST_CASE("an endless header line fails at the line limit, not at end of input")
     CHECK(parser.buffered_bytes() <= 9 * 1024);
   }
   REQUIRE(error_of(events) != nullptr);
-  CHECK(contains(error_of(events)->reason, "line limit"));
+  CHECK(testing::mentions(error_of(events)->reason, "line limit"));
 }
 
 TEST_CASE("a body sent without Content-Length fails as the next message, with a hint") {
@@ -286,7 +284,7 @@ TEST_CASE("a body sent without Content-Length fails as the next message, with a 
   REQUIRE(messages_of(events).size() == 1);
   CHECK(messages_of(events)[0].body.empty());
   REQUIRE(error_of(events) != nullptr);
-  CHECK(contains(error_of(events)->reason, "no Content-Length"));
+  CHECK(testing::mentions(error_of(events)->reason, "no Content-Length"));
 }
 
 TEST_CASE("random bytes and mutated messages never crash the framer nor grow its buffer") {
@@ -396,7 +394,7 @@ TEST_CASE("OPTIONS is answered 200 with Via, From, Call-ID, CSeq echoed and a To
   CHECK(ok.header("Supported").has_value());
   CHECK(ok.header("Accept").has_value());
   CHECK(ok.header("Server") == "mtlsprobe-mock-lync");
-  CHECK(contains(serialize(ok), "Content-Length: 0\r\n"));
+  CHECK(testing::mentions(serialize(ok), "Content-Length: 0\r\n"));
   CHECK(answers(ok, request));
 }
 
@@ -430,10 +428,10 @@ TEST_CASE("a presence SUBSCRIBE for a configured user gets 200 then a NOTIFY wit
   CHECK(notify.header("Event") == "presence");
   CHECK(notify.header("Subscription-State") == "active;expires=3600");
   CHECK(notify.header("Content-Type") == "application/pidf+xml");
-  CHECK(contains(notify.body, "entity=\"sip:alice@example.com\""));
-  CHECK(contains(notify.body, "<basic>open</basic>"));
-  CHECK(contains(notify.body, "<rpid:busy/>"));
-  CHECK(contains(notify.body, "busy</dm:note>"));
+  CHECK(testing::mentions(notify.body, "entity=\"sip:alice@example.com\""));
+  CHECK(testing::mentions(notify.body, "<basic>open</basic>"));
+  CHECK(testing::mentions(notify.body, "<rpid:busy/>"));
+  CHECK(testing::mentions(notify.body, "busy</dm:note>"));
   CHECK(parsed(serialize(notify)).body == notify.body);
   CHECK(cseq == 2);
 }
@@ -443,7 +441,7 @@ TEST_CASE("an offline user's NOTIFY says closed") {
   auto out = respond_to(build_subscribe_presence("sip:bob@example.com", "sip:x@y", "h"),
                         lync_config(), cseq);
   REQUIRE(out.size() == 2);
-  CHECK(contains(out[1].body, "<basic>closed</basic>"));
+  CHECK(testing::mentions(out[1].body, "<basic>closed</basic>"));
 }
 
 TEST_CASE("SUBSCRIBE for an unknown presentity is 404, for another event 489") {
@@ -478,7 +476,7 @@ TEST_CASE("a request missing Call-ID or with a mismatched CSeq gets 400 naming w
   request.remove_header("Call-ID");
   Message bad = only_response(respond_to(request, lync_config(), cseq));
   CHECK(bad.status_code == 400);
-  CHECK(contains(*bad.header("Warning"), "Call-ID"));
+  CHECK(testing::mentions(*bad.header("Warning"), "Call-ID"));
   Message mismatched = parsed(kOptions);
   mismatched.set_header("CSeq", "1 INVITE");
   CHECK(only_response(respond_to(mismatched, lync_config(), cseq)).status_code == 400);
@@ -496,7 +494,7 @@ TEST_CASE("a session answers pings, pipelined requests, and closes after malform
   SessionOutput bad = session.feed("GARBAGE\r\n\r\n");
   REQUIRE(bad.to_send.size() == 1);
   CHECK(bad.to_send[0].starts_with("SIP/2.0 400 Bad Request\r\n"));
-  CHECK(contains(bad.to_send[0], "Warning: 399 mtlsprobe-mock-lync"));
+  CHECK(testing::mentions(bad.to_send[0], "Warning: 399 mtlsprobe-mock-lync"));
   CHECK(bad.close_now);
   CHECK(session.closed());
   CHECK(session.feed(kOptions).to_send.empty());
@@ -519,7 +517,8 @@ TEST_CASE("presence assignments parse, and bad ones say what is wrong") {
   REQUIRE(ok.ok());
   CHECK(ok->user == "alice@example.com");
   CHECK(ok->state == PresenceState::away);
-  CHECK(contains(parse_presence_assignment("alice@example.com=sleepy").error().message, "sleepy"));
+  CHECK(testing::mentions(parse_presence_assignment("alice@example.com=sleepy").error().message,
+                          "sleepy"));
   CHECK_FALSE(parse_presence_assignment("alice=busy").ok());
   CHECK_FALSE(parse_presence_assignment("alice@example.com").ok());
 }

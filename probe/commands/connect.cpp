@@ -24,6 +24,7 @@ struct ConnectFlags {
   std::string expect_name;
   std::string connect_to;
   std::string save_chain;
+  double verdict_wait_seconds = 1.5;
   LiveFlags live;
   RevocationFlags revocation;
   SipConnectFlags sip;
@@ -83,6 +84,8 @@ int run_connect(const ConnectFlags& flags) {
   std::cerr << "mtlsprobe: connecting to " << dial.host << ":" << dial.port
             << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us)
             << "...\n";
+  options.verdict_wait =
+      std::chrono::milliseconds(static_cast<long long>(flags.verdict_wait_seconds * 1000));
   if (flags.sip.enabled()) options.verdict_wait = std::min(options.verdict_wait, timeout);
   tls::ClientSession session = tls::connect_client(options);
   std::optional<SipProbeResult> sip;
@@ -163,6 +166,12 @@ void add_connect_command(CLI::App& app, Action& action) {
       "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
   command->add_option("--save-chain", flags->save_chain,
                       "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
+  command
+      ->add_option("--verdict-wait", flags->verdict_wait_seconds,
+                   "TLS 1.3: seconds to wait after the handshake for the server's verdict on our "
+                   "certificate (a late alert); 0 skips the wait")
+      ->check(CLI::Range(0.0, 30.0))
+      ->capture_default_str();
   add_live_flags(command, flags->live);
   add_revocation_flags(command, flags->revocation);
   add_sip_connect_flags(command, flags->sip);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Times mtlsprobe against the openssl command-line tools in the same run, on
+# the same lab certificates and the same loopback server, so the numbers are
+# comparable on whatever machine runs it. Not part of the tests: timings are
+# measured here, never asserted.
+#
+#   bash bench/run.sh            # 20 runs per case
+#   bash bench/run.sh 50         # more runs
+#   MTLSPROBE=/path/to/mtlsprobe bash bench/run.sh
+#
+# Each case prints the median and 90th percentile wall time of whole process
+# runs (start-up included, as a user or a script sees it).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=${1:-20}
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: runs must be a positive number, not '$runs'" >&2; exit 2; }
+bin=${MTLSPROBE:-$root/build/probe/mtlsprobe}
+if [[ ! -x $bin ]]; then
+  echo "bench: building mtlsprobe first (scripts/build.sh)" >&2
+  bash "$root/scripts/build.sh" >/dev/null
+fi
+command -v openssl >/dev/null || { echo "bench: openssl is not installed" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/mtlsprobe-bench.XXXXXX)
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Wall time of one run in microseconds; the command's output is discarded.
+time_once() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1 </dev/null || true
+  end=$(date +%s%N)
+  echo $(((end - start) / 1000))
+}
+
+# measure LABEL COMMAND...: runs it $runs times (after one warm-up run) and
+# prints "LABEL  median  p90" in milliseconds.
+measure() {
+  local label=$1
+  shift
+  time_once "$@" >/dev/null
+  local samples=()
+  for ((i = 0; i < runs; i++)); do samples+=("$(time_once "$@")"); done
+  mapfile -t sorted < <(printf '%s\n' "${samples[@]}" | sort -n)
+  local median=${sorted[$((runs / 2))]} p90=${sorted[$(((runs * 9 + 9) / 10 - 1))]}
+  awk -v l="$label" -v m="$median" -v p="$p90" 'BEGIN { printf "  %-58s %9.1f %9.1f\n", l, m / 1000, p / 1000 }'
+}
+
+# A loopback port nothing listens on.
+free_port() {
+  local candidate
+  while :; do
+    candidate=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { echo "$candidate"; return; }
+  done
+}
+
+lab=$work/lab
+"$bin" pki init "$lab" --key-type rsa2048 >/dev/null
+bems=$lab/bems
+root_ca=$(ls "$bems"/trusted-root/*.crt | head -1)
+issuing_ca=$(ls "$lab"/lync/intermediate/*.crt | head -1)
+cp "$issuing_ca" "$work/issuing-ca.crt"
+
+# A certificate check on one machine: what openssl verify does (one chain)
+# against what `check` does (load the store, build and verify the chain, and
+# judge all 22 requirement rules; no network).
+echo "mtlsprobe $("$bin" --version 2>/dev/null | head -1) vs $(openssl version), $runs runs per case"
+printf '  %-58s %9s %9s\n' "case" "median ms" "p90 ms"
+measure "openssl verify (BEMS chain)" \
+  openssl verify -CAfile "$root_ca" -untrusted "$work/issuing-ca.crt" "$bems/personal/bems.crt"
+measure "mtlsprobe check --store (all rules, no network)" \
+  "$bin" check --store "$bems" --no-revocation --no-aia --format json -o "$work/check.json"
+
+# One mutual-TLS handshake against the same openssl s_server (the Lync side).
+port=$(free_port)
+openssl s_server -quiet -accept "127.0.0.1:$port" -Verify 2 -verify_return_error \
+  -CAfile "$root_ca" -cert "$lab/lync/personal/lync.crt" -key "$lab/lync/personal/lync.key" \
+  -cert_chain "$issuing_ca" >"$work/s_server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+
+for version in 1.2 1.3; do
+  flag=-tls${version/./_}
+  measure "openssl s_client, mutual TLS $version handshake" \
+    openssl s_client -connect "127.0.0.1:$port" "$flag" -CAfile "$root_ca" -verify_return_error \
+    -cert "$bems/personal/bems.crt" -key "$bems/personal/bems.key" -cert_chain "$issuing_ca" \
+    -servername lyncpool.example.com
+  measure "mtlsprobe connect, mutual TLS $version handshake + diagnosis" \
+    "$bin" connect "lyncpool.example.com:$port" --connect-to 127.0.0.1 --store "$bems" \
+    --tls-min "$version" --tls-max "$version" --verdict-wait 0 --no-revocation --no-aia \
+    --format json -o "$work/connect.json"
+done
+measure "mtlsprobe connect, TLS 1.3 with the default 1.5 s verdict wait" \
+  "$bin" connect "lyncpool.example.com:$port" --connect-to 127.0.0.1 --store "$bems" \
+  --no-revocation --no-aia --format json -o "$work/connect.json"
