@@ -49,7 +49,7 @@ measure() {
   for ((i = 0; i < runs; i++)); do samples+=("$(time_once "$@")"); done
   mapfile -t sorted < <(printf '%s\n' "${samples[@]}" | sort -n)
   local median=${sorted[$((runs / 2))]} p90=${sorted[$(((runs * 9 + 9) / 10 - 1))]}
-  awk -v l="$label" -v m="$median" -v p="$p90" 'BEGIN { printf "  %-58s %9.1f %9.1f\n", l, m / 1000, p / 1000 }'
+  awk -v l="$label" -v m="$median" -v p="$p90" 'BEGIN { printf "  %-64s %9.1f %9.1f\n", l, m / 1000, p / 1000 }'
 }
 
 # A loopback port nothing listens on.
@@ -72,7 +72,7 @@ cp "$issuing_ca" "$work/issuing-ca.crt"
 # against what `check` does (load the store, build and verify the chain, and
 # judge all 22 requirement rules; no network).
 echo "mtlsprobe $("$bin" --version 2>/dev/null | head -1) vs $(openssl version), $runs runs per case"
-printf '  %-58s %9s %9s\n' "case" "median ms" "p90 ms"
+printf '  %-64s %9s %9s\n' "case" "median ms" "p90 ms"
 measure "openssl verify (BEMS chain)" \
   openssl verify -CAfile "$root_ca" -untrusted "$work/issuing-ca.crt" "$bems/personal/bems.crt"
 measure "mtlsprobe check --store (all rules, no network)" \
