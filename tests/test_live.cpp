@@ -188,6 +188,14 @@ TEST_CASE(
   CHECK(handshake.at("certificate_request_received").as_bool());
   CHECK(handshake.at("acceptable_ca_names").as_array().size() == 1);
   CHECK(handshake.at("peer_chain").as_array().size() == 2);
+
+  // Without the TLS 1.3 verdict wait the server's judgement is not seen: skip, not pass.
+  auto unwaited = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
+                                 "lyncpool.example.com", "--store", lab.path("bems"), "--format",
+                                 "json", "--no-revocation", "--verdict-wait", "0"});
+  CHECK(unwaited.exit_code == 0);
+  CHECK(status_of(unwaited.out, "handshake.peer-rejected-us") == "skip");
+  CHECK(status_of(result.out, "handshake.peer-rejected-us") == "pass");
 }
 
 TEST_CASE("connect reports the rejection by an openssl s_server that trusts another CA") {
