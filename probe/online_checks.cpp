@@ -21,12 +21,12 @@ void add_revocation_facts(report::Report& result, Side side, boost::json::array 
 
 void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, const tls::Store& ours,
                              const RevocationFlags& flags, const tls::RevocationOptions& options,
-                             report::Report& result) {
+                             report::Report& result, RevocationMemo* memo) {
   if (record.peer_chain.empty()) return;
   const auto& chain = record.peer_verification && record.peer_verification->chain.size() > 1
                           ? record.peer_verification->chain
                           : record.peer_chain;
-  auto theirs = check_chain_revocation(peer, chain, options, record.ocsp_staple.status);
+  auto theirs = check_chain_revocation(peer, chain, options, record.ocsp_staple.status, memo);
   result.findings.push_back(theirs.finding);
   add_revocation_facts(result, peer, std::move(theirs.certificates));
   if (flags.no_aia) return;
@@ -38,11 +38,11 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
 
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
                             const RevocationFlags& flags, const tls::RevocationOptions& options,
-                            report::Report& result) {
+                            report::Report& result, RevocationMemo* memo) {
   if (!ours.leaf) return;
   OfflineInputs own;
   own.bems = &ours;
-  auto mine = check_chain_revocation(us, side_chain(own, Side::bems), options);
+  auto mine = check_chain_revocation(us, side_chain(own, Side::bems), options, {}, memo);
   result.findings.push_back(mine.finding);
   add_revocation_facts(result, us, std::move(mine.certificates));
   if (flags.no_aia || !record.our_certificate_sent) return;

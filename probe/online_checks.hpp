@@ -16,11 +16,11 @@ namespace probe {
 // `<peer>.chain.intermediates`.
 void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, const tls::Store& ours,
                              const RevocationFlags& flags, const tls::RevocationOptions& options,
-                             report::Report& result);
+                             report::Report& result, RevocationMemo* memo = nullptr);
 
 // Our own chain from our store, and what we sent in `record`.
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
                             const RevocationFlags& flags, const tls::RevocationOptions& options,
-                            report::Report& result);
+                            report::Report& result, RevocationMemo* memo = nullptr);
 
 }  // namespace probe

@@ -59,7 +59,8 @@ bool decisive(const tls::RevocationStatus& status) {
 
 RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
                                        const tls::RevocationOptions& options,
-                                       const std::optional<tls::RevocationStatus>& stapled_leaf) {
+                                       const std::optional<tls::RevocationStatus>& stapled_leaf,
+                                       RevocationMemo* memo) {
   using namespace rules;
   RevocationCheck check;
   auto& f = check.finding;
@@ -84,8 +85,17 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
     if (i == 0 && stapled_leaf && decisive(*stapled_leaf)) {
       status = *stapled_leaf;
     } else {
-      std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
-      status = tls::check_revocation(certificate, chain[i + 1], options);
+      const std::string& key = certificate.info().sha256;
+      const tls::RevocationStatus* remembered = nullptr;
+      if (memo)
+        if (auto found = memo->find(key); found != memo->end()) remembered = &found->second;
+      if (remembered) {
+        status = *remembered;
+      } else {
+        std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
+        status = tls::check_revocation(certificate, chain[i + 1], options);
+        if (memo) (*memo)[key] = status;
+      }
       // A stapled response that could not be used is worth saying even when
       // the responder itself answers: strict clients reject such a server.
       if (i == 0 && stapled_leaf)

@@ -3,6 +3,7 @@
 // root is revoked, and whether its revocation data can be fetched at all.
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
+#include <map>
 #include <optional>
 
 #include "probe/requirements.hpp"
@@ -21,6 +22,10 @@ struct RevocationFlags {
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
 tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
+// Answers already fetched in this run, by certificate SHA-256: both sides
+// often share their CAs, and an unreachable server should cost its timeout once.
+using RevocationMemo = std::map<std::string, tls::RevocationStatus>;
+
 struct RevocationCheck {
   report::Finding finding;
   // One object per certificate checked: subject, serial and revocation_json.
@@ -33,6 +38,6 @@ struct RevocationCheck {
 // handshake; a good or revoked answer there decides the leaf without a fetch.
 RevocationCheck check_chain_revocation(
     Side side, const std::vector<tls::Certificate>& chain, const tls::RevocationOptions& options,
-    const std::optional<tls::RevocationStatus>& stapled_leaf = {});
+    const std::optional<tls::RevocationStatus>& stapled_leaf = {}, RevocationMemo* memo = nullptr);
 
 }  // namespace probe

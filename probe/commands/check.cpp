@@ -58,13 +58,14 @@ int run_check(const CheckFlags& flags) {
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
   boost::json::object revocation_facts;
+  RevocationMemo memo;
   auto bems_revocation =
-      check_chain_revocation(Side::bems, side_chain(inputs, Side::bems), *revocation);
+      check_chain_revocation(Side::bems, side_chain(inputs, Side::bems), *revocation, {}, &memo);
   result.findings.push_back(bems_revocation.finding);
   revocation_facts["bems"] = std::move(bems_revocation.certificates);
   if (lync) {
     auto lync_revocation =
-        check_chain_revocation(Side::lync, side_chain(inputs, Side::lync), *revocation);
+        check_chain_revocation(Side::lync, side_chain(inputs, Side::lync), *revocation, {}, &memo);
     result.findings.push_back(lync_revocation.finding);
     revocation_facts["lync"] = std::move(lync_revocation.certificates);
   }

@@ -131,9 +131,10 @@ int run_connect(const ConnectFlags& flags) {
   }
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
-  check_own_chain_online(record, us, *store, flags.revocation, *revocation, result);
+  RevocationMemo memo;
+  check_own_chain_online(record, us, *store, flags.revocation, *revocation, result, &memo);
   check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                          flags.revocation, *revocation, result);
+                          flags.revocation, *revocation, result, &memo);
   if (sip) {
     result.sections.push_back(sip->section);
     result.facts["sip"] = sip->facts;
