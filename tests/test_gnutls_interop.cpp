@@ -49,11 +49,9 @@ testing::ProcessResult in_private_network(const GnutlsLab& lab, const std::strin
       "wait_port() { for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && "
       "return 0; sleep 0.05; done; echo \"port $1 never opened\" >&2; return 1; }\n"
       "trap 'kill $(jobs -p) 2>/dev/null' EXIT\n";
-  return testing::run_process({"unshare", "--net", "--map-root-user", "bash", "-c",
-                               prelude + script},
-                              60s,
-                              {{"MTLSPROBE", MTLSPROBE_BIN}, {"LAB", lab.lab},
-                               {"DIR", lab.dir.path().string()}});
+  return testing::run_process(
+      {"unshare", "--net", "--map-root-user", "bash", "-c", prelude + script}, 60s,
+      {{"MTLSPROBE", MTLSPROBE_BIN}, {"LAB", lab.lab}, {"DIR", lab.dir.path().string()}});
 }
 
 const std::string kGnutlsServer =

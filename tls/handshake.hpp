@@ -80,7 +80,9 @@ struct ServerOptions {
   // Lab switch: after seeing the client's certificate, reject it with this
   // alert name (see tls/alerts.hpp) whatever our verification said.
   std::string reject_with;
-  std::size_t max_handshakes = 0;  // 0: unlimited
+  // 0: unlimited. A connection closed before the peer sent anything (a TCP
+  // port check) is reported but does not count.
+  std::size_t max_handshakes = 0;
   // A DER OCSP response for our leaf, stapled when a client asks; empty:
   // none (the client's status_request is not acknowledged).
   std::vector<std::uint8_t> ocsp_staple;

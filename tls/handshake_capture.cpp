@@ -396,6 +396,7 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
     if (got > 0) capture.first_bytes.append(more, static_cast<size_t>(got));
   }
   record.first_bytes_received = printable(capture.first_bytes);
+  record.peer_sent_nothing = !capture.first_record_header_seen;
   int reason = openssl_reason(ec);
   if (ec && ec != boost::asio::error::operation_aborted) record.openssl_error = ec.message();
 
@@ -485,7 +486,9 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
       ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe ||
       reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
     return fail(record, HandshakeError::peer_closed,
-                "the peer closed the connection during the handshake");
+                record.peer_sent_nothing
+                    ? "the peer closed the connection without sending anything (a TCP port check?)"
+                    : "the peer closed the connection during the handshake");
   if (not_tls)
     return fail(record, HandshakeError::not_tls,
                 "the peer does not speak TLS (" + record.openssl_error + ")");

@@ -132,6 +132,9 @@ struct HandshakeRecord {
   // its first bytes with non-printable ones as '.'.
   std::string non_tls_protocol;
   std::string first_bytes_received;
+  // The connection ended before the peer sent a whole TLS record: a TCP
+  // port check (load balancer, monitoring), not a TLS client.
+  bool peer_sent_nothing = false;
 
   bool ok() const { return error == HandshakeError::none && handshake_completed; }
   // The first fatal alert of a direction, if any.

@@ -53,7 +53,10 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   HandshakeRecord record_template;
   std::string alpn_wire;
   std::optional<int> reject_with_verify_error;
-  std::size_t accepted = 0;
+  // For max_handshakes: sessions under way, and finished ones that count.
+  std::size_t in_flight = 0;
+  std::size_t counted = 0;
+  bool accept_pending = false;
   std::atomic<std::size_t> recorded{0};
   bool stopping = false;
   std::mutex staple_mutex;
@@ -127,15 +130,24 @@ Status HandshakeServer::Impl::listen() {
   return Done{};
 }
 
+// With a limit, no more is accepted while the sessions under way could reach
+// it; the listening socket stays open (new connections wait in the backlog)
+// until the limit is reached by handshakes that count, since a port check
+// that finishes does not.
 void HandshakeServer::Impl::accept_next() {
-  if (stopping) return;
-  if (options.max_handshakes != 0 && accepted >= options.max_handshakes) {
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-    return;
+  if (stopping || accept_pending || !acceptor.is_open()) return;
+  if (options.max_handshakes != 0) {
+    if (counted >= options.max_handshakes) {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+      return;
+    }
+    if (counted + in_flight >= options.max_handshakes) return;
   }
+  accept_pending = true;
   acceptor.async_accept(
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        self->accept_pending = false;
         if (self->stopping || ec == asio::error::operation_aborted) return;
         if (!ec) self->start_session(std::move(socket));
         self->accept_next();
@@ -143,7 +155,7 @@ void HandshakeServer::Impl::accept_next() {
 }
 
 void HandshakeServer::Impl::start_session(tcp::socket socket) {
-  ++accepted;
+  ++in_flight;
   auto connection =
       std::make_shared<EstablishedConnection::Impl>(std::move(socket), ssl_context, nullptr);
   live.remove_if([](const auto& weak) { return weak.expired(); });
@@ -200,9 +212,13 @@ void HandshakeServer::Impl::finish_session(
     connection->stream.lowest_layer().close(ignored);
     connection->closed = true;
   }
+  --in_flight;
+  const bool port_check = record.error == HandshakeError::peer_closed && record.peer_sent_nothing;
+  if (!port_check) ++counted;
   ++recorded;
   HandshakeRecord copy = record;
   if (callback) callback(copy, std::move(established));
+  accept_next();
 }
 
 void HandshakeServer::Impl::stop_now() {

@@ -2,8 +2,11 @@
 // requires and verifies a client certificate and prints one diagnosis per
 // incoming handshake.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <mutex>
@@ -104,25 +107,34 @@ int run_serve(const ServeFlags& flags) {
     options.ocsp_staple = first->der;
     staple = std::move(*first);
   }
+  std::atomic<std::size_t> reported{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
+  boost::asio::thread_pool judge(1);  // one at a time, in arrival order
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> connection) {
-    report::Report result = start_report("serve");
-    result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
-    result.facts["handshake"] = handshake_json(record);
-    context.now = tls::Clock::now();
-    result.findings = diagnose_handshake(record, context);
-    // Bounded HTTP fetches on the server's thread, as a Lync server's own
-    // revocation check of a client certificate is.
-    check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                            flags.revocation, *revocation, result);
-    {
+    if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
+      log("connection from " + record.peer_address +
+          " closed without sending anything (a TCP port check?); not counted");
+      return;
+    }
+    ++reported;
+    // The SIP session starts at once; the judgement (with its bounded HTTP
+    // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
+    // server never holds the SIP answer or the next handshake.
+    if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
+    boost::asio::post(judge, [&, record] {
+      report::Report result = start_report("serve");
+      result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
+      result.facts["handshake"] = handshake_json(record);
+      context.now = tls::Clock::now();
+      result.findings = diagnose_handshake(record, context);
+      check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
+                              flags.revocation, *revocation, result);
       std::lock_guard lock(output);
       last_exit = emit_report(result, flags.report);
       worst_exit = std::max(worst_exit, last_exit);
-    }
-    if (flags.sip.sip) start_sip_session(record, std::move(connection), *sip, log);
+    });
   });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
@@ -148,7 +160,8 @@ int run_serve(const ServeFlags& flags) {
   server.run();
   signals_io.stop();
   signal_thread.join();
-  std::cerr << "mtlsprobe: stopped after " << server.handshakes_recorded() << " handshake(s)\n";
+  judge.join();  // every handshake is reported before we exit
+  std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)\n";
   return flags.once ? last_exit : worst_exit;
 }
 
