@@ -36,8 +36,7 @@ void add_staple_flags(CLI::App* command, StapleFlags& flags) {
 }
 
 std::chrono::seconds refresh_interval(const tls::RevocationStatus& status) {
-  if (status.kind != tls::RevocationStatus::good && status.kind != tls::RevocationStatus::revoked)
-    return kRetryAfterFailure;
+  if (!status.decisive()) return kRetryAfterFailure;
   if (!status.next_update) return kLongestRefresh;
   auto left =
       std::chrono::duration_cast<std::chrono::seconds>(*status.next_update - tls::Clock::now());

@@ -48,15 +48,6 @@ tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& fl
   return options;
 }
 
-namespace {
-
-bool decisive(const tls::RevocationStatus& status) {
-  return status.kind == tls::RevocationStatus::good ||
-         status.kind == tls::RevocationStatus::revoked;
-}
-
-}  // namespace
-
 RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
                                        const tls::RevocationOptions& options,
                                        const std::optional<tls::RevocationStatus>& stapled_leaf,
@@ -82,7 +73,7 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
     if (certificate.info().self_signed) break;
     const std::string who = in_quotes(certificate.info().subject);
     tls::RevocationStatus status;
-    if (i == 0 && stapled_leaf && decisive(*stapled_leaf)) {
+    if (i == 0 && stapled_leaf && stapled_leaf->decisive()) {
       status = *stapled_leaf;
     } else {
       const std::string& key = certificate.info().sha256;

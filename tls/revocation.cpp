@@ -18,10 +18,6 @@ constexpr std::array<const char*, 11> kReasonNames = {
     "superseded",    "cessationOfOperation", "certificateHold", "",
     "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
 
-bool decisive(const RevocationStatus& status) {
-  return status.kind == RevocationStatus::good || status.kind == RevocationStatus::revoked;
-}
-
 }  // namespace
 
 std::optional<int> crl_reason_code(std::string_view name) {
@@ -108,7 +104,7 @@ RevocationStatus decide(std::vector<RevocationStatus> answers) {
   // dates worth showing), then the first failure.
   const RevocationStatus* chosen = nullptr;
   for (const auto& answer : answers)
-    if (!chosen && decisive(answer)) chosen = &answer;
+    if (!chosen && answer.decisive()) chosen = &answer;
   for (const auto& answer : answers)
     if (!chosen && answer.kind == RevocationStatus::unknown) chosen = &answer;
   for (const auto& answer : answers)
@@ -116,7 +112,7 @@ RevocationStatus decide(std::vector<RevocationStatus> answers) {
   if (!chosen && !answers.empty()) chosen = &answers.front();
   RevocationStatus result = chosen ? *chosen : RevocationStatus{};
   result.attempts = std::move(attempts);
-  if (!decisive(result)) result.error = errors;
+  if (!result.decisive()) result.error = errors;
   return result;
 }
 
@@ -148,7 +144,7 @@ RevocationStatus check_revocation(const Certificate& certificate, const Certific
 
   std::vector<RevocationStatus> answers;
   auto ocsp = check_ocsp_until(certificate, issuer, options, deadline);
-  if (decisive(ocsp)) return ocsp;
+  if (ocsp.decisive()) return ocsp;
   if (ocsp.kind != RevocationStatus::not_published) answers.push_back(std::move(ocsp));
   auto crl = check_crl_until(certificate, issuer, options, deadline);
   if (crl.kind != RevocationStatus::not_published) answers.push_back(std::move(crl));

@@ -56,6 +56,9 @@ struct RevocationStatus {
   std::string error;   // for unknown / unavailable: one line per failed attempt, joined by "; "
   std::chrono::milliseconds elapsed{0};  // all attempts together
   std::vector<RevocationAttempt> attempts;
+
+  // A good or revoked answer: no other source needs asking.
+  bool decisive() const { return kind == good || kind == revoked; }
 };
 std::string to_string(RevocationStatus::Kind kind);  // "good", "revoked", ...
 

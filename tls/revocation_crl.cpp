@@ -80,10 +80,6 @@ void write_cache(const std::filesystem::path& file, const std::string& bytes) {
   std::filesystem::rename(temporary, file, ec);
 }
 
-bool decisive(const RevocationStatus& status) {
-  return status.kind == RevocationStatus::good || status.kind == RevocationStatus::revoked;
-}
-
 }  // namespace
 
 RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& certificate,
@@ -195,7 +191,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
         if (auto bytes = read_cache(*cached)) {
           auto from_disk = evaluate_crl(*bytes, certificate, issuer, options, url);
           // Reused only while fresh; a stale or broken cached CRL is fetched again.
-          if (decisive(from_disk) && !from_disk.stale) {
+          if (from_disk.decisive() && !from_disk.stale) {
             answer = std::move(from_disk);
             from_cache = true;
           }
@@ -224,7 +220,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
                 answer.error.find("is not a CRL") != std::string::npos)
               answer.error = url + " answered something that is not a CRL (" +
                              describe_unexpected(fetched.body, fetched.content_type) + ")";
-            if (cached && decisive(answer) && !answer.stale) write_cache(*cached, fetched.body);
+            if (cached && answer.decisive() && !answer.stale) write_cache(*cached, fetched.body);
           }
         }
       }
@@ -238,7 +234,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
     attempt.from_cache = from_cache;
     answer.attempts.push_back(attempt);
     answers.push_back(std::move(answer));
-    if (decisive(answers.back())) break;
+    if (answers.back().decisive()) break;
   }
   RevocationStatus decided = decide(std::move(answers));
   decided.elapsed = since(started);

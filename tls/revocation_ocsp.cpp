@@ -232,8 +232,7 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
     attempt.error = answer.error;
     attempt.elapsed = since(attempt_started);
     answer.attempts.push_back(attempt);
-    const bool done =
-        answer.kind == RevocationStatus::good || answer.kind == RevocationStatus::revoked;
+    const bool done = answer.decisive();
     answers.push_back(std::move(answer));
     if (done) break;
   }
