@@ -7,6 +7,12 @@
 
 namespace probe {
 
+std::vector<tls::Certificate> certificates_at_hand(const tls::Store& store) {
+  std::vector<tls::Certificate> certificates = store.intermediate_certificates();
+  for (const auto& root : store.root_certificates()) certificates.push_back(root);
+  return certificates;
+}
+
 std::optional<tls::Certificate> certificate_missing_its_issuer(
     const tls::Certificate& leaf, const std::vector<tls::Certificate>& available) {
   tls::Certificate current = leaf;

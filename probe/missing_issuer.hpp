@@ -10,8 +10,12 @@
 #include "report/model.hpp"
 #include "tls/certificate.hpp"
 #include "tls/http_client.hpp"
+#include "tls/store.hpp"
 
 namespace probe {
+
+// What a store holds to build chains with: its intermediates, then its roots.
+std::vector<tls::Certificate> certificates_at_hand(const tls::Store& store);
 
 // Walks from `leaf` through `available` by issuer signature and returns the
 // certificate whose issuer is not among them (nullopt when the walk reaches a

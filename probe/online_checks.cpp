@@ -5,12 +5,6 @@
 namespace probe {
 namespace {
 
-std::vector<tls::Certificate> at_hand(const tls::Store& store) {
-  std::vector<tls::Certificate> certificates = store.intermediate_certificates();
-  for (const auto& root : store.root_certificates()) certificates.push_back(root);
-  return certificates;
-}
-
 void add_revocation_facts(report::Report& result, Side side, boost::json::array certificates) {
   auto& facts = result.facts["revocation"];
   if (!facts.is_object()) facts = boost::json::object{};
@@ -30,7 +24,7 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
   result.findings.push_back(theirs.finding);
   add_revocation_facts(result, peer, std::move(theirs.certificates));
   if (flags.no_aia) return;
-  auto available = at_hand(ours);
+  auto available = certificates_at_hand(ours);
   available.insert(available.end(), record.peer_chain.begin(), record.peer_chain.end());
   add_missing_issuer_location(result.findings, side_id(peer) + ".chain.intermediates",
                               record.peer_chain.front(), available, options.http);
@@ -47,7 +41,8 @@ void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const t
   add_revocation_facts(result, us, std::move(mine.certificates));
   if (flags.no_aia || !record.our_certificate_sent) return;
   add_missing_issuer_location(result.findings, side_id(us) + ".chain.intermediates",
-                              *record.our_certificate_sent, at_hand(ours), options.http);
+                              *record.our_certificate_sent, certificates_at_hand(ours),
+                              options.http);
 }
 
 }  // namespace probe

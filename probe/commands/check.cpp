@@ -71,8 +71,7 @@ int run_check(const CheckFlags& flags) {
   }
   result.facts["revocation"] = std::move(revocation_facts);
   if (!flags.revocation.no_aia) {
-    std::vector<tls::Certificate> at_hand = bems->intermediate_certificates();
-    for (const auto& root : bems->root_certificates()) at_hand.push_back(root);
+    const auto at_hand = certificates_at_hand(*bems);
     if (bems->leaf)
       add_missing_issuer_location(result.findings, "bems.chain.intermediates",
                                   bems->leaf->certificate, at_hand, revocation->http);
