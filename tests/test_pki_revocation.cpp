@@ -6,6 +6,7 @@
 
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
+#include "tests/support/revocation_options.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/credentials.hpp"
 #include "tls/revocation.hpp"
@@ -28,14 +29,6 @@ tls::Certificate issuer_of(const tls::Certificate& certificate, const std::files
   throw std::logic_error("unreachable");
 }
 
-tls::RevocationOptions mode(tls::RevocationMode mode) {
-  tls::RevocationOptions options;
-  options.mode = mode;
-  options.http.proxy = "";
-  options.http.timeout = std::chrono::seconds(5);
-  return options;
-}
-
 }  // namespace
 
 TEST_CASE("a lab certificate revoked with pki revoke is reported revoked by CRL and OCSP") {
@@ -55,9 +48,11 @@ TEST_CASE("a lab certificate revoked with pki revoke is reported revoked by CRL 
   auto issuer = issuer_of(bems, lab);
   REQUIRE(bems.info().ocsp_urls == std::vector<std::string>{base + "/ocsp"});
 
-  auto ocsp_good = tls::check_revocation(bems, issuer, mode(tls::RevocationMode::ocsp));
+  auto ocsp_good =
+      tls::check_revocation(bems, issuer, testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK_MESSAGE(ocsp_good.kind == tls::RevocationStatus::good, ocsp_good.error);
-  auto crl_good = tls::check_revocation(bems, issuer, mode(tls::RevocationMode::crl));
+  auto crl_good =
+      tls::check_revocation(bems, issuer, testing::quick_revocation(tls::RevocationMode::crl));
   CHECK_MESSAGE(crl_good.kind == tls::RevocationStatus::good, crl_good.error);
 
   auto revoke = testing::run_mtlsprobe({"pki", "revoke", lab.string(),
@@ -66,17 +61,19 @@ TEST_CASE("a lab certificate revoked with pki revoke is reported revoked by CRL 
   REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
   CHECK(testing::mentions(revoke.out, bems.info().serial_hex));
 
-  auto ocsp_revoked = tls::check_revocation(bems, issuer, mode(tls::RevocationMode::ocsp));
+  auto ocsp_revoked =
+      tls::check_revocation(bems, issuer, testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(ocsp_revoked.kind == tls::RevocationStatus::revoked);
   CHECK(ocsp_revoked.reason == "keyCompromise");
-  auto crl_revoked = tls::check_revocation(bems, issuer, mode(tls::RevocationMode::crl));
+  auto crl_revoked =
+      tls::check_revocation(bems, issuer, testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(crl_revoked.kind == tls::RevocationStatus::revoked);
   CHECK(crl_revoked.reason == "keyCompromise");
 
   // The Lync certificate of the same lab stays good.
   auto lync = load(lab / "lync/personal/lync.crt");
-  auto lync_status =
-      tls::check_revocation(lync, issuer_of(lync, lab), mode(tls::RevocationMode::both));
+  auto lync_status = tls::check_revocation(lync, issuer_of(lync, lab),
+                                           testing::quick_revocation(tls::RevocationMode::both));
   CHECK_MESSAGE(lync_status.kind == tls::RevocationStatus::good, lync_status.error);
 
   auto again = testing::run_mtlsprobe(

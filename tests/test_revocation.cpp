@@ -5,6 +5,7 @@
 
 #include "tests/support/keys.hpp"
 #include "tests/support/report_reading.hpp"
+#include "tests/support/revocation_options.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -101,21 +102,14 @@ struct Lab {
   }
 };
 
-tls::RevocationOptions quick(tls::RevocationMode mode) {
-  tls::RevocationOptions options;
-  options.mode = mode;
-  options.http.proxy = "";
-  options.http.timeout = std::chrono::seconds(5);
-  return options;
-}
-
 }  // namespace
 
 TEST_CASE("a CRL that does not list the certificate says good, with source, URL and age") {
   Lab lab;
   auto certificate = lab.crl_leaf();
   lab.publish_crl({{{"0BADC0DE", tls::Clock::now(), "keyCompromise"}}});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::good);
   CHECK(status.source == tls::RevocationSource::crl);
   CHECK(status.url == lab.url("/crl/ca.crl"));
@@ -130,7 +124,8 @@ TEST_CASE("a CRL that lists the certificate says revoked, with date and reason")
   auto certificate = lab.crl_leaf();
   const auto revoked_at = tls::Clock::now() - std::chrono::hours(2);
   lab.publish_crl({{{certificate.info().serial_hex, revoked_at, "keyCompromise"}}});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::revoked);
   CHECK(status.reason == "keyCompromise");
   REQUIRE(status.revocation_time.has_value());
@@ -145,7 +140,8 @@ TEST_CASE("a CRL issued by another CA says unknown") {
   auto der = tls::issue_crl({}, other, other_key);
   REQUIRE(der.ok());
   lab.crl = bytes(*der);
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::unknown);
   CHECK(testing::mentions(status.error, "CN=Some Other CA"));
 }
@@ -158,7 +154,8 @@ TEST_CASE("a CRL signed by the wrong key is not trusted") {
   auto der = tls::issue_crl({}, impostor, impostor_key);
   REQUIRE(der.ok());
   lab.crl = bytes(*der);
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, "signature that does not verify"));
 }
@@ -170,7 +167,8 @@ TEST_CASE("an expired CRL is stale and gives no answer") {
   spec.this_update = tls::Clock::now() - std::chrono::hours(48);
   spec.next_update = tls::Clock::now() - std::chrono::hours(24);
   lab.publish_crl(spec);
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(status.stale);
   CHECK(testing::mentions(status.error, "stale"));
@@ -181,7 +179,8 @@ TEST_CASE("a CDP that refuses the connection is unavailable, naming the URL") {
   Lab lab;
   const std::string url = "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/a.crl";
   auto certificate = lab.leaf({url}, {});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::both));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, url));
   CHECK(testing::mentions(status.error, "cannot connect"));
@@ -192,7 +191,7 @@ TEST_CASE("a CDP that never answers is abandoned at the timeout, and the total i
   testing::SilentListener silent;
   const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/a.crl";
   auto certificate = lab.leaf({url, url, url}, {url});
-  auto options = quick(tls::RevocationMode::both);
+  auto options = testing::quick_revocation(tls::RevocationMode::both);
   options.http.timeout = std::chrono::milliseconds(400);
   options.total_timeout = std::chrono::milliseconds(1000);
   auto status = tls::check_revocation(certificate, lab.ca, options);
@@ -206,7 +205,8 @@ TEST_CASE("a CDP that never answers is abandoned at the timeout, and the total i
 TEST_CASE("a CDP that returns an HTML page is unavailable, saying what came back") {
   Lab lab;
   auto certificate = lab.leaf({lab.url("/html.crl")}, {});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, "not a CRL"));
   CHECK(testing::mentions(status.error, "text/html"));
@@ -220,7 +220,8 @@ TEST_CASE("a CDP that returns a 50 MB body hits the size limit") {
       std::string(64 * 1024, '\0'));
   const std::string url = "http://127.0.0.1:" + std::to_string(huge.port()) + "/huge.crl";
   auto certificate = lab.leaf({url}, {});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::crl));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::crl));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, "larger than the 10 MiB limit"));
 }
@@ -230,7 +231,8 @@ TEST_CASE("LDAP and file distribution points are reported as not fetchable") {
   auto certificate = lab.leaf(
       {"ldap:///CN=Revocation%20Test%20CA?certificateRevocationList", "file:///etc/pki/ca.crl"},
       {});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::both));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, "ldap:// URL"));
   CHECK(testing::mentions(status.error, "file:// URL"));
@@ -239,10 +241,12 @@ TEST_CASE("LDAP and file distribution points are reported as not fetchable") {
 TEST_CASE("a certificate without CDP or OCSP URL has nothing published; mode off checks nothing") {
   Lab lab;
   auto certificate = lab.leaf({}, {});
-  CHECK(tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both)).kind ==
-        tls::RevocationStatus::not_published);
+  CHECK(tls::check_revocation(certificate, lab.ca,
+                              testing::quick_revocation(tls::RevocationMode::both))
+            .kind == tls::RevocationStatus::not_published);
   auto published = lab.crl_leaf();
-  auto off = tls::check_revocation(published, lab.ca, quick(tls::RevocationMode::off));
+  auto off =
+      tls::check_revocation(published, lab.ca, testing::quick_revocation(tls::RevocationMode::off));
   CHECK(off.kind == tls::RevocationStatus::not_published);
   CHECK(off.attempts.empty());
 }
@@ -255,7 +259,7 @@ TEST_CASE("OCSP says good, revoked with reason, and unknown") {
   lab.revoke(revoked, "cessationOfOperation");
   lab.authorities[0].issued_serials =
       std::vector<std::string>{good.info().serial_hex, revoked.info().serial_hex};
-  const auto options = quick(tls::RevocationMode::ocsp);
+  const auto options = testing::quick_revocation(tls::RevocationMode::ocsp);
 
   auto good_status = tls::check_revocation(good, lab.ca, options);
   CHECK(good_status.kind == tls::RevocationStatus::good);
@@ -280,7 +284,8 @@ TEST_CASE("an OCSP response about another serial is refused") {
     std::vector<std::uint8_t> der(request.begin(), request.end());
     return bytes(*tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key, der));
   };
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(
       status.error, "answers for serial 01, not for serial " + certificate.info().serial_hex));
@@ -297,7 +302,8 @@ TEST_CASE("an OCSP response signed by a stranger is refused") {
     std::vector<std::uint8_t> der(request.begin(), request.end());
     return bytes(*tls::sign_ocsp_response(answer, lab.ca, stranger, stranger_key, der));
   };
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(status.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(status.error, "CN=Stranger"));
 }
@@ -316,11 +322,13 @@ TEST_CASE("a delegated OCSP responder needs the OCSP Signing EKU from the issuer
 
   lab.authorities[0].responder = responder;
   lab.authorities[0].responder_key = responder_key;
-  auto delegated = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  auto delegated = tls::check_revocation(certificate, lab.ca,
+                                         testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(delegated.kind == tls::RevocationStatus::good);
 
   lab.authorities[0].responder = impostor;
-  auto refused = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::ocsp));
+  auto refused = tls::check_revocation(certificate, lab.ca,
+                                       testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(refused.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(refused.error, "lacks the OCSP Signing extended key usage"));
 }
@@ -330,7 +338,8 @@ TEST_CASE("mode both asks OCSP first and falls back to the CRL") {
   const std::string dead = "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/ocsp";
   auto certificate = lab.leaf({lab.url("/crl/ca.crl")}, {dead});
   lab.publish_crl({});
-  auto status = tls::check_revocation(certificate, lab.ca, quick(tls::RevocationMode::both));
+  auto status = tls::check_revocation(certificate, lab.ca,
+                                      testing::quick_revocation(tls::RevocationMode::both));
   CHECK(status.kind == tls::RevocationStatus::good);
   CHECK(status.source == tls::RevocationSource::crl);
   REQUIRE(status.attempts.size() == 2);
@@ -339,7 +348,8 @@ TEST_CASE("mode both asks OCSP first and falls back to the CRL") {
   CHECK(status.attempts[1].source == tls::RevocationSource::crl);
 
   auto both = lab.leaf({lab.url("/crl/ca.crl")}, {lab.url("/ocsp")});
-  auto ocsp_first = tls::check_revocation(both, lab.ca, quick(tls::RevocationMode::both));
+  auto ocsp_first =
+      tls::check_revocation(both, lab.ca, testing::quick_revocation(tls::RevocationMode::both));
   CHECK(ocsp_first.source == tls::RevocationSource::ocsp);
   CHECK(ocsp_first.attempts.size() == 1);
 }
@@ -349,7 +359,7 @@ TEST_CASE("a cached CRL is reused while fresh") {
   testing::TempDir cache;
   auto certificate = lab.crl_leaf();
   lab.publish_crl({});
-  auto options = quick(tls::RevocationMode::crl);
+  auto options = testing::quick_revocation(tls::RevocationMode::crl);
   options.crl_cache_dir = cache.path();
   auto first = tls::check_revocation(certificate, lab.ca, options);
   auto second = tls::check_revocation(certificate, lab.ca, options);
@@ -395,7 +405,7 @@ TEST_CASE("fetch_ocsp_response keeps the responder's bytes for stapling, with th
   Lab lab;
   auto certificate = lab.ocsp_leaf();
   auto fetched = tls::fetch_ocsp_response(certificate, lab.ca, lab.url("/ocsp"),
-                                          quick(tls::RevocationMode::ocsp));
+                                          testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK_MESSAGE(fetched.status.kind == tls::RevocationStatus::good, fetched.status.error);
   REQUIRE_FALSE(fetched.der.empty());
   auto again = tls::verify_stapled_ocsp(fetched.der, certificate, lab.ca);
@@ -403,7 +413,7 @@ TEST_CASE("fetch_ocsp_response keeps the responder's bytes for stapling, with th
 
   auto unreachable = tls::fetch_ocsp_response(
       certificate, lab.ca, "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/ocsp",
-      quick(tls::RevocationMode::ocsp));
+      testing::quick_revocation(tls::RevocationMode::ocsp));
   CHECK(unreachable.der.empty());
   CHECK(unreachable.status.kind == tls::RevocationStatus::unavailable);
   CHECK_FALSE(unreachable.status.error.empty());
