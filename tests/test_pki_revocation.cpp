@@ -176,6 +176,13 @@ TEST_CASE("serve staples the lab responder's answer; connect reports it, good an
   CHECK(testing::status_of(report, "lync.revocation") == "pass");
   const auto& lync_leaf = report.at("facts").at("revocation").at("lync").at(0);
   CHECK(lync_leaf.at("revocation").at("source").as_string() == "stapled OCSP");
+  // The issuing CA both chains share is asked about once, and still reported for both.
+  const std::string asked = "checking revocation of CN=mtlsprobe Lab Issuing CA";
+  const auto first = good.err.find(asked);
+  CHECK(first != std::string::npos);
+  CHECK(good.err.find(asked, first + 1) == std::string::npos);
+  CHECK(report.at("facts").at("revocation").at("bems").as_array().size() == 2);
+  CHECK(report.at("facts").at("revocation").at("lync").as_array().size() == 2);
 
   auto revoke = testing::run_mtlsprobe({"pki", "revoke", lab.lab.string(),
                                         (lab.lab / "lync/personal/lync.crt").string(), "--reason",
@@ -211,6 +218,27 @@ TEST_CASE("serve refuses an --ocsp-response file that is not an OCSP response") 
                               "--ocsp-response", (lab.dir / "response.der").string()});
   CHECK(result.exit_code == 2);
   CHECK(testing::mentions(result.err, "not a DER OCSP response"));
+}
+
+TEST_CASE("serve --ocsp-responder refuses aia without a responder URL, and an ldap URL") {
+  testing::TempDir dir;
+  const auto lab = dir / "lab";
+  // no-revocation-info: the BEMS certificate names no CRL and no OCSP URL.
+  auto init = testing::run_mtlsprobe(
+      {"pki", "init", lab.string(), "--key-type", "ecdsa-p256", "--flaw", "no-revocation-info"});
+  REQUIRE(init.exit_code == 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"aia", "names no OCSP responder"}, {"ldap://directory.example.com/ocsp", "ldap"}};
+  for (const auto& [responder, says] : cases) {
+    CAPTURE(responder);
+    auto result =
+        testing::run_mtlsprobe({"serve", "--role", "bems", "--store", (lab / "bems").string(),
+                                "--listen", "127.0.0.1:" + std::to_string(testing::free_port()),
+                                "--once", "--ocsp-responder", responder},
+                               std::chrono::seconds(20));
+    CHECK(result.exit_code == 2);
+    CHECK_MESSAGE(testing::mentions(result.err, says), result.err);
+  }
 }
 
 TEST_CASE("a missing intermediate is located at its AIA caIssuers URL, and not trusted") {
