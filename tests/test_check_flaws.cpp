@@ -5,8 +5,8 @@
 
 #include <map>
 
-#include "probe/lab_pki.hpp"
-#include "probe/requirements.hpp"
+#include "probe/lab/pki.hpp"
+#include "probe/rules/requirements.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"
 

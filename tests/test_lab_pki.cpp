@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <map>
 
-#include "probe/lab_pki.hpp"
+#include "probe/lab/pki.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/chain.hpp"

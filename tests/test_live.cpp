@@ -14,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "probe/lab_pki.hpp"
+#include "probe/lab/pki.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -7,10 +7,10 @@
 #include <variant>
 #include <vector>
 
-#include "probe/sip_builders.hpp"
-#include "probe/sip_message.hpp"
-#include "probe/sip_mock_lync.hpp"
-#include "probe/sip_stream_parser.hpp"
+#include "probe/sip/builders.hpp"
+#include "probe/sip/message.hpp"
+#include "probe/sip/mock_lync.hpp"
+#include "probe/sip/stream_parser.hpp"
 
 using namespace probe::sip;
 

@@ -3,9 +3,9 @@
 // an exchange can end becomes sip.options / sip.presence.
 #include <doctest/doctest.h>
 
-#include "probe/sip_findings.hpp"
-#include "probe/sip_mock_lync.hpp"
-#include "probe/sip_server_session.hpp"
+#include "probe/diagnosis/sip_findings.hpp"
+#include "probe/sip/mock_lync.hpp"
+#include "probe/sip/server_session.hpp"
 #include "tls/issuer.hpp"
 
 namespace {

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "probe/endpoint.hpp"
-#include "probe/lab_pki.hpp"
-#include "probe/sip_builders.hpp"
-#include "probe/sip_client.hpp"
+#include "probe/lab/pki.hpp"
+#include "probe/online/endpoint.hpp"
+#include "probe/sip/builders.hpp"
+#include "probe/sip/client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"

@@ -2,7 +2,7 @@
 
 #include <openssl/pkcs7.h>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 namespace {

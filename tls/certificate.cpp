@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 namespace {

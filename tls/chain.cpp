@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "tls/chain_policy.hpp"
-#include "tls/openssl.hpp"
+#include "tls/detail/chain_policy.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 namespace {

@@ -1,4 +1,4 @@
-#include "tls/chain_policy.hpp"
+#include "tls/detail/chain_policy.hpp"
 
 #include <arpa/inet.h>
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 namespace fs = std::filesystem;

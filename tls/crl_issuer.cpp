@@ -1,8 +1,8 @@
 #include "tls/crl_issuer.hpp"
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
+#include "tls/detail/revocation_internal.hpp"
 #include "tls/revocation.hpp"
-#include "tls/revocation_internal.hpp"
 
 namespace tls {
 

@@ -1,4 +1,4 @@
-#include "tls/connection_impl.hpp"
+#include "tls/detail/connection_impl.hpp"
 
 namespace tls {
 

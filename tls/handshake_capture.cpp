@@ -1,4 +1,4 @@
-#include "tls/handshake_capture.hpp"
+#include "tls/detail/handshake_capture.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>

@@ -1,7 +1,7 @@
 #include <boost/asio/connect.hpp>
 #include <chrono>
 
-#include "tls/connection_impl.hpp"
+#include "tls/detail/connection_impl.hpp"
 
 namespace tls {
 namespace {

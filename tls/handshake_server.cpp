@@ -6,7 +6,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "tls/alerts.hpp"
-#include "tls/connection_impl.hpp"
+#include "tls/detail/connection_impl.hpp"
 
 namespace tls {
 namespace {

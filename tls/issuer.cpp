@@ -10,7 +10,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 namespace fs = std::filesystem;

@@ -3,9 +3,9 @@
 #include <boost/url/decode_view.hpp>
 #include <boost/url/pct_string_view.hpp>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
+#include "tls/detail/revocation_internal.hpp"
 #include "tls/revocation.hpp"
-#include "tls/revocation_internal.hpp"
 
 namespace tls {
 

@@ -1,4 +1,4 @@
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 

@@ -5,7 +5,7 @@
 
 #include <openssl/rand.h>
 
-#include "tls/openssl.hpp"
+#include "tls/detail/openssl.hpp"
 
 namespace tls {
 

@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "tls/revocation_internal.hpp"
+#include "tls/detail/revocation_internal.hpp"
 
 namespace tls {
 

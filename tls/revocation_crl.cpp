@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tls/detail/revocation_internal.hpp"
 #include "tls/revocation.hpp"
-#include "tls/revocation_internal.hpp"
 
 namespace tls {
 

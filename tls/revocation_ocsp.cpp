@@ -2,8 +2,8 @@
 // POST it to each AIA responder, and verify the answer: who signed it (the
 // issuer, or a responder the issuer certified for OCSP signing), the nonce
 // when echoed, the dates, and that it speaks about this serial.
+#include "tls/detail/revocation_internal.hpp"
 #include "tls/revocation.hpp"
-#include "tls/revocation_internal.hpp"
 
 #include <fstream>
 

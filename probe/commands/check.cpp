@@ -1,12 +1,12 @@
 // `mtlsprobe check`: the offline evaluation of both sides' stores.
 #include <iostream>
 
-#include "probe/cli_options.hpp"
 #include "probe/commands/commands.hpp"
-#include "probe/facts.hpp"
-#include "probe/missing_issuer.hpp"
-#include "probe/requirements.hpp"
-#include "probe/revocation_findings.hpp"
+#include "probe/commands/options.hpp"
+#include "probe/diagnosis/facts.hpp"
+#include "probe/online/missing_issuer.hpp"
+#include "probe/rules/requirements.hpp"
+#include "probe/rules/revocation_findings.hpp"
 
 namespace probe {
 namespace {

@@ -3,15 +3,15 @@
 #include <fstream>
 #include <iostream>
 
-#include "probe/cli_options.hpp"
 #include "probe/commands/commands.hpp"
-#include "probe/endpoint.hpp"
-#include "probe/facts.hpp"
-#include "probe/handshake_facts.hpp"
-#include "probe/live_diagnosis.hpp"
-#include "probe/online_checks.hpp"
-#include "probe/rules.hpp"
-#include "probe/sip_cli.hpp"
+#include "probe/commands/options.hpp"
+#include "probe/commands/sip_options.hpp"
+#include "probe/diagnosis/facts.hpp"
+#include "probe/diagnosis/handshake.hpp"
+#include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/online/checks.hpp"
+#include "probe/online/endpoint.hpp"
+#include "probe/rules/rules.hpp"
 
 namespace probe {
 namespace {

@@ -4,12 +4,12 @@
 #include <iostream>
 #include <thread>
 
-#include "probe/cli_options.hpp"
 #include "probe/commands/commands.hpp"
-#include "probe/endpoint.hpp"
-#include "probe/handshake_facts.hpp"
-#include "probe/lab_pki.hpp"
-#include "probe/live_diagnosis.hpp"
+#include "probe/commands/options.hpp"
+#include "probe/diagnosis/handshake.hpp"
+#include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/lab/pki.hpp"
+#include "probe/online/endpoint.hpp"
 
 namespace probe {
 namespace {

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "probe/commands/commands.hpp"
-#include "probe/lab_pki.hpp"
+#include "probe/lab/pki.hpp"
 #include "report/model.hpp"
 
 namespace probe {

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "probe/commands/commands.hpp"
-#include "probe/lab_revocation.hpp"
+#include "probe/lab/revocation.hpp"
 #include "report/model.hpp"
 #include "tls/http_server.hpp"
 

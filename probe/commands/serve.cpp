@@ -12,15 +12,15 @@
 #include <mutex>
 #include <thread>
 
-#include "probe/cli_options.hpp"
 #include "probe/commands/commands.hpp"
-#include "probe/endpoint.hpp"
-#include "probe/handshake_facts.hpp"
-#include "probe/live_diagnosis.hpp"
-#include "probe/ocsp_stapling.hpp"
-#include "probe/online_checks.hpp"
-#include "probe/requirements.hpp"
-#include "probe/sip_cli.hpp"
+#include "probe/commands/options.hpp"
+#include "probe/commands/sip_options.hpp"
+#include "probe/diagnosis/handshake.hpp"
+#include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/online/checks.hpp"
+#include "probe/online/endpoint.hpp"
+#include "probe/online/ocsp_stapling.hpp"
+#include "probe/rules/requirements.hpp"
 #include "tls/alerts.hpp"
 
 namespace probe {

@@ -1,0 +1,141 @@
+#include "probe/commands/options.hpp"
+
+#include "probe/diagnosis/facts.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+namespace probe {
+
+void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& prefix,
+                     const std::string& who) {
+  const std::string group = who + " credentials and stores";
+  command
+      ->add_option("--" + prefix + "store", flags.store,
+                   "Store folder for " + who +
+                       ": personal/ (its certificate and key, or a .pfx), trusted-root/, "
+                       "intermediate/ - the Windows stores the vendor names")
+      ->group(group);
+  command
+      ->add_option("--" + prefix + "cert", flags.cert,
+                   who + " certificate file (PEM/DER); overrides personal/")
+      ->group(group);
+  command->add_option("--" + prefix + "key", flags.key, who + " private key file (PEM/DER, PKCS#8)")
+      ->group(group);
+  command
+      ->add_option("--" + prefix + "pfx", flags.pfx,
+                   who + " PKCS#12 file (.pfx/.p12) with certificate and key")
+      ->group(group);
+  command
+      ->add_option("--" + prefix + "trusted-root", flags.trusted_roots,
+                   "Trusted root file or folder (repeatable); overrides trusted-root/")
+      ->group(group);
+  command
+      ->add_option("--" + prefix + "intermediate", flags.intermediates,
+                   "Intermediate CA file or folder (repeatable); overrides intermediate/")
+      ->group(group);
+  auto* env = command
+                  ->add_option("--" + prefix + "password-env", flags.password_env,
+                               "Environment variable holding the .pfx / key password")
+                  ->group(group);
+  auto* file = command
+                   ->add_option("--" + prefix + "password-file", flags.password_file,
+                                "File whose first line is the .pfx / key password")
+                   ->group(group);
+  env->excludes(file);
+  command
+      ->add_flag("--" + prefix + "system-roots", flags.system_roots,
+                 "Also trust the system's root CAs (off by default: only trusted-root/ counts)")
+      ->group(group);
+}
+
+tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
+  tls::StoreOptions options;
+  if (!flags.store.empty()) options.folder = flags.store;
+  if (!flags.cert.empty()) options.cert = flags.cert;
+  if (!flags.key.empty()) options.key = flags.key;
+  if (!flags.pfx.empty()) options.pfx = flags.pfx;
+  for (const auto& path : flags.trusted_roots) options.trusted_roots.emplace_back(path);
+  for (const auto& path : flags.intermediates) options.intermediates.emplace_back(path);
+  options.system_roots = flags.system_roots;
+  if (!flags.password_env.empty()) {
+    auto secret = tls::secret_from_env(flags.password_env);
+    if (!secret) return secret.error();
+    options.password = *secret;
+  } else if (!flags.password_file.empty()) {
+    auto secret = tls::secret_from_file(flags.password_file);
+    if (!secret) return secret.error();
+    options.password = *secret;
+  }
+  return options;
+}
+
+std::optional<tls::Store> load_store_or_report(const StoreFlags& flags, const std::string& who) {
+  auto options = to_store_options(flags);
+  if (!options) {
+    fail_input(who + " store: " + options.error().message);
+    return std::nullopt;
+  }
+  tls::Store store = tls::load_store(*options);
+  for (const auto& problem : store.problems) fail_input(problem.reason);
+  if (!store.problems.empty()) return std::nullopt;
+  return store;
+}
+
+void add_report_flags(CLI::App* command, ReportFlags& flags) {
+  const std::string group = "Report";
+  command->add_option("--format", flags.format, "Report format: text, json or junit")
+      ->check(CLI::IsMember({"text", "json", "junit"}))
+      ->capture_default_str()
+      ->group(group);
+  command
+      ->add_option("--output,-o", flags.output, "Write the report to this file instead of stdout")
+      ->group(group);
+  command->add_flag("--no-color", flags.no_color, "No ANSI colour in text output")->group(group);
+  command->add_flag("--strict", flags.strict, "Warnings fail too (exit 1)")->group(group);
+  command->add_flag("--verbose,-v", flags.verbose, "Text: also print details of passing findings")
+      ->group(group);
+}
+
+int emit_report(const report::Report& report, const ReportFlags& flags) {
+  std::string rendered;
+  if (flags.format == "json") {
+    rendered = report::render_json(report);
+  } else if (flags.format == "junit") {
+    rendered = report::render_junit(report);
+  } else {
+    bool terminal = flags.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    rendered = report::render_text(
+        report, {.color = terminal && !flags.no_color, .verbose = flags.verbose});
+  }
+  if (flags.output.empty()) {
+    std::cout << rendered << std::flush;
+  } else {
+    std::ofstream out(flags.output, std::ios::binary | std::ios::trunc);
+    out << rendered;
+    out.close();
+    if (!out) return fail_input(flags.output + ": cannot write the report");
+  }
+  return report::exit_code(report, flags.strict);
+}
+
+std::string utc_timestamp() { return rfc3339(tls::Clock::now()); }
+
+report::Report start_report(const std::string& command) {
+  report::Report report;
+  report.version = MTLSPROBE_VERSION;
+  report.command = command;
+  report.generated_at = utc_timestamp();
+  return report;
+}
+
+int fail_input(const std::string& message) {
+  std::cerr << "mtlsprobe: error: " << message << "\n";
+  return report::kExitBadInput;
+}
+
+}  // namespace probe

@@ -1,0 +1,482 @@
+#include "probe/diagnosis/handshake.hpp"
+
+#include <algorithm>
+
+#include "probe/diagnosis/facts.hpp"
+#include "probe/rules/rules.hpp"
+
+namespace probe {
+namespace {
+
+using namespace rules;
+using tls::HandshakeError;
+
+const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
+
+Side other(Side side) { return side == Side::bems ? Side::lync : Side::bems; }
+
+report::Finding tcp_finding(const tls::HandshakeRecord& record) {
+  auto f = finding("handshake.tcp", kHandshake, "TCP connection to the peer");
+  if (record.role == tls::HandshakeRole::server)
+    return pass(f, "Connection from " + record.peer_address + ".");
+  switch (record.error) {
+    case HandshakeError::local_error:
+      return fail(
+          f, "Our side could not take part: " + record.error_message + ".",
+          "Fix our own credentials first (see the key and store findings of `mtlsprobe check`).");
+    case HandshakeError::dns_failure:
+      return fail(
+          f, "The name in " + record.target + " does not resolve: " + record.error_message + ".",
+          "Check the DNS record of the pool FQDN, or dial an address with --connect-to ADDR[:PORT] "
+          "while keeping the name for SNI and checks.");
+    case HandshakeError::connection_refused:
+      return fail(
+          f, "Connection to " + record.target + " refused: nothing listens on that port.",
+          "Check the port (Lync/Skype MTLS is 5061 by default) and that the service is running.");
+    case HandshakeError::network_unreachable:
+      return fail(
+          f, "The network of " + record.target + " is unreachable: " + record.error_message + ".",
+          "Check routing and the address.");
+    case HandshakeError::connect_timeout:
+      return fail(f,
+                  "No answer from " + record.target +
+                      " within the connect timeout (a firewall dropping "
+                      "packets, or a wrong address).",
+                  "Check firewalls between the hosts for TCP " + record.target + ".");
+    case HandshakeError::tcp_error:
+      return fail(f,
+                  "TCP connection to " + record.target + " failed: " + record.error_message + ".",
+                  "Check the address, port and network path.");
+    default:
+      break;
+  }
+  if (!record.tcp_connected) return fail(f, record.error_message, "Check the address and port.");
+  return pass(f, "Connected to " + record.peer_address + " in " +
+                     milliseconds_text(record.tcp_connect_ms) + ".");
+}
+
+report::Finding protocol_finding(const tls::HandshakeRecord& record) {
+  auto f = finding("handshake.protocol", kHandshake, "TLS version and cipher suite agreed");
+  if (!record.tcp_connected) return skip(f, "no TCP connection");
+  switch (record.error) {
+    case HandshakeError::not_tls:
+      return fail(
+          f,
+          "The peer does not speak TLS" +
+              (record.non_tls_protocol.empty() ? std::string()
+                                               : ": it answered in " + record.non_tls_protocol) +
+              " (first bytes: \"" + record.first_bytes_received + "\").",
+          "Point the probe at the MTLS port (5061): this port speaks " +
+              (record.non_tls_protocol.empty() ? std::string("something else")
+                                               : record.non_tls_protocol) +
+              ", e.g. SIP over TCP (5060) or HTTP.");
+    case HandshakeError::no_common_version:
+      return fail(
+          f,
+          "No TLS version both sides allow (we allowed " + record.min_version_allowed + " to " +
+              record.max_version_allowed + "): " + record.error_message + ".",
+          "Lync/Skype servers on Windows Server 2019 and earlier top out at TLS 1.2; allow it "
+          "(--tls-max 1.2) or enable TLS 1.2 in schannel on the peer.");
+    case HandshakeError::no_common_cipher:
+      return fail(
+          f,
+          "No cipher suite, group or signature algorithm both sides allow: " +
+              record.error_message + ".",
+          "Enable a common ECDHE-RSA/ECDHE-ECDSA AES-GCM suite on the Windows peer (IIS Crypto / "
+          "Group Policy SSL Cipher Suite Order).");
+    case HandshakeError::handshake_timeout:
+      return fail(f, "The peer went silent during the handshake: " + record.error_message + ".",
+                  "A stalled CRL download on the peer can hold the handshake (see the revocation "
+                  "requirement); otherwise check for a proxy or IPS in the path.");
+    case HandshakeError::peer_closed:
+      return fail(
+          f, "The peer closed the connection during the handshake without an alert.",
+          "Windows peers do this when they reject the client certificate or cannot check its "
+          "revocation; look at the peer's System event log (Schannel events 36874/36888).");
+    case HandshakeError::tls_error:
+      return fail(f, "The TLS handshake failed: " + record.error_message + ".",
+                  "See the alerts and OpenSSL's reason above.");
+    default:
+      break;
+  }
+  if (!record.handshake_completed)
+    return skip(f, "the handshake did not complete: " + record.error_message);
+  return pass(f, record.protocol_version + " with " + record.cipher_suite + " in " +
+                     milliseconds_text(record.handshake_ms) +
+                     (record.security_level_lowered
+                          ? " (OpenSSL security level lowered for TLS 1.0/1.1, as asked)"
+                          : "") +
+                     ".");
+}
+
+// Our leaf and what we sent, built against our own store.
+tls::ChainVerification own_chain(const tls::HandshakeRecord& record, const tls::Store& ours) {
+  if (!record.our_certificate_sent) return {};
+  return tls::verify_chain(*record.our_certificate_sent, record.our_chain_sent,
+                           ours.root_certificates(), structural_policy(ours));
+}
+
+bool name_in_list(const std::vector<std::uint8_t>& der, const std::vector<tls::CaName>& names) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](const tls::CaName& name) { return name.der == der; });
+}
+
+report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
+  auto f = finding("handshake.ca-list", kHandshake,
+                   "Our chain is among the client CAs the server accepts");
+  if (record.role == tls::HandshakeRole::server) {
+    return pass(f, "We sent " + std::to_string(record.acceptable_ca_names_sent.size()) +
+                       " acceptable client-CA name(s) in our CertificateRequest.");
+  }
+  if (!record.handshake_completed && !record.certificate_request_received)
+    return skip(f, "the handshake ended before a CertificateRequest");
+  if (!record.certificate_request_received) {
+    return warn(
+        f,
+        "The server did not ask for a client certificate: this connection is TLS, not mutual TLS.",
+        "Configure the peer to require client certificates on the MTLS port (Lync/Skype does on "
+        "5061).");
+  }
+  const auto& names = record.acceptable_ca_names;
+  std::string counted = std::to_string(names.size()) + " name(s), " +
+                        std::to_string(record.acceptable_ca_der_bytes) + " bytes";
+  if (names.empty()) {
+    return pass(
+        f,
+        "The server's CertificateRequest names no CAs (normal for Windows Server 2012 and later, "
+        "which no longer send the trusted issuer list).");
+  }
+  if (!record.our_certificate_sent)
+    return skip(f, "we sent no certificate to compare (" + counted + ")");
+  // A server accepts a chain whose certificates name a listed CA as issuer
+  // (or are one); compare the chain we can build locally, root included.
+  std::vector<tls::Certificate> ours{*record.our_certificate_sent};
+  ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
+  if (context.ours) {
+    auto built = own_chain(record, *context.ours);
+    if (!built.trusted && tls::is_missing_issuer_error(built.error_code) &&
+        built.error_depth == 0) {
+      return warn(f,
+                  "The server accepts client certificates from " + counted +
+                      "; our chain cannot be built "
+                      "past our certificate to compare (see " +
+                      side_id(context.us) + ".chain.intermediates).",
+                  "Complete our intermediate/ so the chain can be sent and compared.");
+    }
+    ours.insert(ours.end(), built.chain.begin(), built.chain.end());
+  }
+  bool listed = std::any_of(ours.begin(), ours.end(), [&](const tls::Certificate& certificate) {
+    return name_in_list(certificate.info().issuer_der, names) ||
+           name_in_list(certificate.info().subject_der, names);
+  });
+  if (!listed) {
+    return fail(f,
+                "The server accepts client certificates from " + counted +
+                    ", and none is the issuer of our "
+                    "certificate or of its chain (" +
+                    in_quotes(record.our_certificate_sent->info().issuer) +
+                    "): expect a rejection.",
+                "Import our root CA into the peer's Trusted Root Certification Authorities store, "
+                "or present a "
+                "certificate from a CA the peer lists.");
+  }
+  if (record.acceptable_ca_der_bytes > 16 * 1024) {
+    return warn(f, "The list has " + counted + ": over 16 KB, where Windows schannel truncates it.",
+                "Remove unneeded roots from the peer's Trusted Root store, or set "
+                "SendTrustedIssuerList=0.");
+  }
+  return pass(f, "Our issuer is in the server's acceptable-CA list (" + counted + ").");
+}
+
+report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
+                                       const LiveContext& context) {
+  auto f = finding("handshake.no-client-cert", kHandshake, "A client certificate was sent");
+  if (record.role == tls::HandshakeRole::server) {
+    if (!record.tcp_connected || (!record.handshake_completed && !record.peer_sent_certificate &&
+                                  record.error != HandshakeError::no_peer_certificate))
+      return skip(f,
+                  "the handshake ended before the client's certificate: " + record.error_message);
+    if (!record.peer_sent_certificate) {
+      return fail(f, "The client (" + record.peer_address + ") sent no certificate.",
+                  "Configure the " + side_name(other(context.us)) +
+                      " side to present its certificate; a Windows client sends none when its "
+                      "issuer is not in "
+                      "the acceptable-CA list or the certificate lacks clientAuth.");
+    }
+    return pass(f, "The client sent " + in_quotes(record.peer_chain.front().info().subject) + ".");
+  }
+  if (!context.ours || !context.ours->leaf || !context.ours->key ||
+      !context.ours->key->matches(context.ours->leaf->certificate)) {
+    return fail(
+        f,
+        "We had no certificate with its matching private key to send (see " + side_id(context.us) +
+            ".key.present and .key.matches).",
+        "Give the probe the endpoint's certificate and key (--store, --pfx or --cert/--key).");
+  }
+  if (!record.certificate_request_received)
+    return skip(f, "the server did not ask for a client certificate");
+  if (!record.our_certificate_sent)
+    return fail(f, "The server asked for a client certificate and we sent none.",
+                "Check that the certificate and key are readable and match (bems.key.*).");
+  return pass(f, "We sent " + in_quotes(record.our_certificate_sent->info().subject) + ".");
+}
+
+report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
+                                      const LiveContext& context) {
+  auto f = finding("handshake.peer-rejected-us", kHandshake, "The peer accepted our certificate");
+  if (!record.tcp_connected) return skip(f, "no TCP connection");
+  if (record.our_certificate_sent) about(f, record.our_certificate_sent->info());
+  if (record.peer_rejected_us && record.rejection_alert) {
+    const auto& alert = *record.rejection_alert;
+    std::string when =
+        record.peer_rejected_us_after_handshake
+            ? " right after the handshake (TLS 1.3 sends the verdict on a client certificate then)"
+            : " during the handshake";
+    std::string detail = "The peer sent the alert " + alert.name + " (" +
+                         std::to_string(alert.code) + ")" + when + ". " +
+                         explain_rejection_alert(alert.name);
+    if (!record.acceptable_ca_names.empty() && record.our_certificate_sent &&
+        !name_in_list(record.our_certificate_sent->info().issuer_der, record.acceptable_ca_names))
+      detail += " Our issuer " + in_quotes(record.our_certificate_sent->info().issuer) +
+                " is not in the peer's acceptable-CA list.";
+    return fail(f, detail,
+                "Fix the requirement named above on our " + side_name(context.us) +
+                    " certificate, or import our root CA into the peer's Trusted Root store.");
+  }
+  if (record.role == tls::HandshakeRole::server) {
+    if (!record.handshake_completed)
+      return skip(f, "the handshake did not complete: " + record.error_message);
+    return pass(f, "The client completed the handshake with our certificate.");
+  }
+  if (!record.handshake_completed)
+    return skip(f, "the handshake did not complete: " + record.error_message);
+  if (record.protocol_version == "TLSv1.3" && !record.waited_for_verdict)
+    return skip(f,
+                "in TLS 1.3 the server judges our certificate after our handshake ends, and we "
+                "did not wait for its verdict (--verdict-wait 0)");
+  return pass(
+      f,
+      record.protocol_version == "TLSv1.3" && record.waited_for_verdict
+          ? "No alert arrived while we waited after the TLS 1.3 handshake for the server's verdict."
+          : "The server finished the handshake after seeing our certificate.");
+}
+
+report::Finding we_rejected_finding(const tls::HandshakeRecord& record,
+                                    const LiveContext& context) {
+  auto f = finding("handshake.we-rejected-peer", kHandshake, "We accept the peer's certificate");
+  if (!record.peer_verification) {
+    return skip(f, record.peer_sent_certificate ? "the peer's certificate was not verified"
+                                                : "the peer presented no certificate");
+  }
+  const auto& verification = *record.peer_verification;
+  if (!record.peer_chain.empty()) about(f, record.peer_chain.front().info());
+  if (verification.trusted) {
+    return pass(f, "The " + side_name(other(context.us)) +
+                       " chain verifies against our trusted-root/ (" +
+                       std::to_string(verification.chain.size()) + " certificates).");
+  }
+  std::string at = verification.error_certificate
+                       ? " at depth " + std::to_string(verification.error_depth) + " (" +
+                             in_quotes(verification.error_certificate->subject) + ")"
+                       : "";
+  if (verification.error_certificate) about(f, *verification.error_certificate);
+  return fail(f,
+              "Our verification of the " + side_name(other(context.us)) + " certificate failed" +
+                  at + ": " + verification.error + ".",
+              "See the " + side_id(other(context.us)) +
+                  ".* findings below for the requirement and the fix.");
+}
+
+report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
+  auto f = finding("peer.name", kHandshake, "The peer's certificate covers the name we dialled");
+  if (record.role == tls::HandshakeRole::server)
+    return skip(f, "server side: the client's name is not dialled");
+  if (record.peer_chain.empty()) return skip(f, "the peer presented no certificate");
+  const auto& leaf = record.peer_chain.front();
+  about(f, leaf.info());
+  if (context.expected_name.empty()) return skip(f, "no name to check (give --expect-name)");
+  if (tls::certificate_covers_name(leaf, context.expected_name))
+    return pass(f, in_quotes(context.expected_name) + " is covered by the certificate's SAN.");
+  std::vector<std::string> names = leaf.info().san_dns;
+  names.insert(names.end(), leaf.info().san_ip.begin(), leaf.info().san_ip.end());
+  std::string covered;
+  for (const auto& name : names) covered += (covered.empty() ? "" : ", ") + name;
+  return fail(
+      f,
+      "The certificate does not cover " + in_quotes(context.expected_name) + "; it covers " +
+          (covered.empty() ? std::string("no SAN name at all (CN ") +
+                                 in_quotes(leaf.info().common_name) + " is not used for matching)"
+                           : covered) +
+          ".",
+      "Dial the pool FQDN the certificate names, or have the peer's certificate reissued with " +
+          context.expected_name + " in its SAN.");
+}
+
+// The peer's chain as presented, judged with the offline rules against our store.
+void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& context,
+                         std::vector<report::Finding>& findings) {
+  Side peer = other(context.us);
+  if (record.peer_chain.empty() || !context.ours) return;
+  SideFacts facts{
+      peer, nullptr, record.peer_chain.front(),
+      std::vector<tls::Certificate>(record.peer_chain.begin() + 1, record.peer_chain.end())};
+  KnownCertificates known;  // only what we hold: a live check must not borrow from elsewhere
+  for (const auto& stored : context.ours->intermediates)
+    known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& stored : context.ours->trusted_roots)
+    known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& [certificate, file] : known.with_source) known.all.push_back(certificate);
+
+  findings.push_back(chain_trusted(facts, *context.ours, known));
+
+  auto intermediates = finding(
+      side_id(peer) + ".chain.intermediates", requirement::kIntermediate,
+      "The " + side_name(peer) + " intermediates were presented or are in our intermediate/");
+  about(intermediates, record.peer_chain.front().info());
+  std::vector<tls::Certificate> untrusted = facts.presented;
+  for (const auto& certificate : context.ours->intermediate_certificates())
+    untrusted.push_back(certificate);
+  std::vector<tls::Certificate> roots = context.ours->root_certificates();
+  auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
+  if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+      built.error_depth > 0) {
+    pass(intermediates, "Every intermediate up to " + in_quotes(built.error_certificate->subject) +
+                            " was presented or is in our intermediate/; its issuer " +
+                            in_quotes(built.error_certificate->issuer) + " is judged by " +
+                            side_id(peer) + ".chain.trusted.");
+  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate) {
+    fail(intermediates,
+         "The peer presented " + std::to_string(record.peer_chain.size()) +
+             " certificate(s) and our intermediate/ "
+             "lacks " +
+             in_quotes(built.error_certificate->issuer) + ", the issuer of " +
+             in_quotes(built.error_certificate->subject) + ".",
+         "Import " + in_quotes(built.error_certificate->issuer) +
+             " into our intermediate/ (Intermediate Certification Authorities), and have the peer "
+             "send its "
+             "full chain.");
+  } else if (record.peer_chain_complete) {
+    pass(intermediates, "The peer presented its chain complete (" +
+                            std::to_string(record.peer_chain.size()) + " certificate(s)).");
+  } else {
+    pass(intermediates, "The peer presented " + std::to_string(record.peer_chain.size()) +
+                            " certificate(s); our intermediate/ has the rest.");
+  }
+  findings.push_back(intermediates);
+
+  std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known);
+  findings.push_back(validity(peer, chain, context.now, context.warn_days));
+  findings.push_back(eku(peer, facts.leaf->info()));
+  findings.push_back(key_strength(peer, chain));
+  if (peer == Side::bems) {
+    findings.push_back(subject_cn(facts.leaf->info(), context.pool));
+    std::string pool = context.pool ? *context.pool : facts.leaf->info().common_name;
+    if (!pool.empty()) findings.push_back(san_pool(*facts.leaf, pool, !context.pool));
+    if (!context.instances.empty())
+      findings.push_back(san_instances(*facts.leaf, context.instances));
+  }
+}
+
+// What we sent, judged against our own store: a chain our own trusted roots
+// do not accept, or that we had to send without an intermediate, is the
+// likely reason a peer rejects us.
+void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& context,
+                        std::vector<report::Finding>& findings) {
+  if (!record.our_certificate_sent || !context.ours) return;
+  const std::string id = side_id(context.us);
+  auto built = own_chain(record, *context.ours);
+  auto trusted = finding(id + ".chain.trusted", requirement::kTrustedRoot,
+                         "Our certificate chains to a root in our own trusted-root store");
+  about(trusted, record.our_certificate_sent->info());
+  auto intermediates = finding(id + ".chain.intermediates", requirement::kIntermediate,
+                               "We sent our certificate with every intermediate it needs");
+  about(intermediates, record.our_certificate_sent->info());
+  if (built.trusted) {
+    pass(trusted, "Our chain ends at " + in_quotes(built.chain.back().info().subject) +
+                      " in trusted-root/.");
+    pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
+                            " chain certificate(s) after the leaf.");
+  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+             built.error_depth == 0) {
+    skip(trusted, "the chain cannot be built without the missing intermediate (see " + id +
+                      ".chain.intermediates)");
+    fail(intermediates,
+         "We sent our certificate alone: our intermediate/ lacks its issuer " +
+             in_quotes(built.error_certificate->issuer) +
+             ", so peers that do not hold it reject us.",
+         "Import " + in_quotes(built.error_certificate->issuer) +
+             " into our intermediate/ (Intermediate Certification Authorities).");
+  } else {
+    std::string top = built.error_certificate ? built.error_certificate->issuer : std::string("?");
+    fail(trusted,
+         "Our own chain does not reach a root in our trusted-root/: " + built.error + " (at " +
+             in_quotes(built.error_certificate ? built.error_certificate->subject
+                                               : std::string("?")) +
+             ").",
+         "Import the root of " + in_quotes(top) +
+             " into trusted-root/ on both sides, or use a certificate from "
+             "a CA both sides trust.");
+    pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
+                            " chain certificate(s) after the leaf.");
+  }
+  findings.push_back(trusted);
+  findings.push_back(intermediates);
+}
+
+}  // namespace
+
+std::string explain_rejection_alert(const std::string& alert_name) {
+  if (alert_name == "unknown_ca")
+    return "The peer does not trust the CA that issued our certificate: the requirement that both "
+           "certificates are signed by a CA both sides trust (its Trusted Root store lacks our "
+           "root, or its "
+           "Intermediate store our intermediate).";
+  if (alert_name == "bad_certificate")
+    return "The peer refused our certificate as invalid for this use: often the Extended Key Usage "
+           "lacks "
+           "clientAuth, the signature cannot be verified, or the names do not match its topology.";
+  if (alert_name == "unsupported_certificate")
+    return "The peer refused the certificate's type or usage: the Extended Key Usage lacks "
+           "clientAuth "
+           "(or serverAuth).";
+  if (alert_name == "certificate_unknown")
+    return "The peer refused our certificate without saying why: Windows peers send this when the "
+           "chain is "
+           "untrusted or when the revocation check fails (CRL distribution point unreachable).";
+  if (alert_name == "certificate_expired")
+    return "A certificate of our chain is expired or not yet valid (the validity requirement).";
+  if (alert_name == "certificate_revoked")
+    return "The issuing CA revoked a certificate of our chain.";
+  if (alert_name == "certificate_required")
+    return "The peer requires a client certificate and we sent none (TLS 1.3).";
+  if (alert_name == "handshake_failure")
+    return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters are "
+           "common.";
+  if (alert_name == "access_denied")
+    return "The peer's policy refused our identity after verifying it.";
+  if (alert_name == "decrypt_error")
+    return "A signature check failed: the private key may not belong to the certificate.";
+  if (alert_name == "protocol_version") return "No TLS version both sides allow.";
+  if (alert_name == "insufficient_security")
+    return "The peer wants stronger parameters than we offered.";
+  return "The peer ended the handshake with this alert.";
+}
+
+std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
+                                                const LiveContext& context) {
+  std::vector<report::Finding> findings;
+  findings.push_back(tcp_finding(record));
+  findings.push_back(protocol_finding(record));
+  if (record.role == tls::HandshakeRole::client)
+    findings.push_back(ca_list_finding(record, context));
+  findings.push_back(no_client_cert_finding(record, context));
+  findings.push_back(peer_rejected_finding(record, context));
+  findings.push_back(we_rejected_finding(record, context));
+  if (record.role == tls::HandshakeRole::client)
+    findings.push_back(peer_name_finding(record, context));
+  own_chain_findings(record, context, findings);
+  peer_chain_findings(record, context, findings);
+  return findings;
+}
+
+}  // namespace probe

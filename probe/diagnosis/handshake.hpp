@@ -1,0 +1,32 @@
+#pragma once
+// Turns one handshake record into findings: the handshake ids
+// (handshake.tcp, handshake.protocol, ...) and, for the peer's chain as it
+// arrived, the offline ids judged against our own store.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/rules/requirements.hpp"
+#include "report/model.hpp"
+#include "tls/handshake_record.hpp"
+#include "tls/store.hpp"
+
+namespace probe {
+
+struct LiveContext {
+  Side us = Side::bems;              // our role; the peer has the other one
+  const tls::Store* ours = nullptr;  // our store: credentials, roots, intermediates
+  std::string expected_name;         // client: the name the peer's certificate must cover
+  std::optional<std::string> pool;   // to judge a BEMS peer's names (server role lync)
+  std::vector<std::string> instances;
+  int warn_days = 30;
+  tls::Clock::time_point now = tls::Clock::now();
+};
+
+std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
+                                                const LiveContext& context);
+
+// The explanation of a received alert in terms of the requirements.
+std::string explain_rejection_alert(const std::string& alert_name);
+
+}  // namespace probe

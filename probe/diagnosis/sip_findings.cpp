@@ -1,0 +1,121 @@
+#include "probe/diagnosis/sip_findings.hpp"
+
+#include "probe/diagnosis/facts.hpp"
+#include "probe/rules/rules.hpp"
+#include "probe/sip/builders.hpp"
+
+namespace probe {
+namespace {
+
+using namespace rules;
+
+// The names the peer's topology would look our certificate up by.
+std::string our_names(const tls::HandshakeRecord& record) {
+  if (!record.our_certificate_sent) return "no certificate";
+  const tls::CertificateInfo& info = record.our_certificate_sent->info();
+  std::string names = info.common_name.empty() ? "" : "CN " + in_quotes(info.common_name);
+  if (!info.san_dns.empty()) {
+    names += names.empty() ? "SAN " : ", SAN ";
+    for (std::size_t i = 0; i < info.san_dns.size(); ++i)
+      names += (i ? ", " : "") + in_quotes(info.san_dns[i]);
+  }
+  return names.empty() ? "no DNS name" : names;
+}
+
+// A request sent but no final answer: why, in terms of the requirements.
+report::Finding& unanswered(report::Finding& f, const sip::Exchange& exchange,
+                            const tls::HandshakeRecord& record) {
+  using sip::ExchangeOutcome;
+  switch (exchange.outcome) {
+    case ExchangeOutcome::peer_rejected_us:
+      return skip(f, "the peer rejected our certificate with a TLS alert instead of answering " +
+                         exchange.request_line + " (see handshake.peer-rejected-us)");
+    case ExchangeOutcome::closed:
+      if (exchange.nothing_received) {
+        return fail(
+            f,
+            "The peer completed the handshake, then closed the connection without answering " +
+                exchange.request_line + ". Lync/Skype does this when our certificate (" +
+                our_names(record) + ") names no trusted application or server of its topology.",
+            "The certificate's Subject CN must be the trusted application pool FQDN and its SAN "
+            "must list the pool and every BEMS instance (the seed's Subject Name and SAN "
+            "requirements), and that pool must be registered in the Lync/Skype topology: "
+            "New-CsTrustedApplicationPool -Identity <pool FQDN> ... and New-CsTrustedApplication "
+            "for it, then Enable-CsTopology. Compare Get-CsTrustedApplicationPool with our names.");
+      }
+      return fail(f,
+                  "The peer closed the connection before answering " + exchange.request_line +
+                      " (" + exchange.error + ").",
+                  "Look at the Lync/Skype Front End's SIP log (OCSLogger, SIPStack) for why it "
+                  "dropped the connection.");
+    case ExchangeOutcome::timed_out:
+      return fail(f, exchange.error + "; the connection stayed open.",
+                  "Check that the peer on this port speaks SIP over TLS (a Lync/Skype Front End or "
+                  "Edge on 5061) and that nothing between us holds the traffic.");
+    case ExchangeOutcome::malformed:
+      return fail(f, exchange.error + ".",
+                  "Check that the peer on this port is a SIP server (a Lync/Skype Front End on "
+                  "5061).");
+    case ExchangeOutcome::answered:
+      break;
+  }
+  return f;
+}
+
+}  // namespace
+
+report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange,
+                                    const tls::HandshakeRecord& record) {
+  auto f = finding("sip.options", requirement::kSipOverMtls, "The peer answers SIP OPTIONS");
+  if (!exchange) {
+    return skip(f, "no SIP request sent: the handshake did not succeed (" +
+                       (record.error_message.empty() ? std::string("see handshake.*")
+                                                     : record.error_message) +
+                       ")");
+  }
+  if (!exchange->response) return unanswered(f, *exchange, record);
+  const sip::Message& response = *exchange->response;
+  std::string seen =
+      exchange->request_line + " answered " + sip::start_line_text(response) + " in " +
+      milliseconds_text(exchange->round_trip_ms) +
+      (response.header("Server") ? " by " + in_quotes(*response.header("Server")) : std::string()) +
+      ".";
+  int code = response.status_code;
+  if (code < 300) return pass(f, seen);
+  if (code >= 500)
+    return fail(f, seen, "The peer failed the request: look at its SIP log for the cause.");
+  return warn(f, seen,
+              "The peer refused OPTIONS but the MTLS link itself works; check the request URI "
+              "(--expect-name) and the peer's SIP configuration.");
+}
+
+report::Finding sip_presence_finding(const std::optional<sip::Exchange>& exchange,
+                                     const std::string& user, const tls::HandshakeRecord& record) {
+  auto f = finding("sip.presence", requirement::kSipOverMtls,
+                   "A presence subscription for " + user + " is answered");
+  if (!exchange) {
+    return skip(f,
+                "no SUBSCRIBE sent: the handshake did not succeed (" + record.error_message + ")");
+  }
+  if (!exchange->response) return unanswered(f, *exchange, record);
+  const sip::Message& response = *exchange->response;
+  std::string seen = "SUBSCRIBE for " + user + " answered " + sip::start_line_text(response) +
+                     " in " + milliseconds_text(exchange->round_trip_ms);
+  int code = response.status_code;
+  if (code >= 500) return fail(f, seen + ".", "Look at the peer's SIP log for the cause.");
+  if (code == 404)
+    return warn(f, seen + ": the pool does not know this user.",
+                "Check the user's SIP address and that the user is enabled for Lync/Skype.");
+  if (code >= 300)
+    return warn(f, seen + ".", "Check the user's SIP address and the pool's presence policy.");
+  if (!exchange->notify)
+    return warn(f, seen + ", but no NOTIFY with the presence state followed.",
+                "Look at the peer's SIP log: a subscription is answered with a NOTIFY.");
+  auto state = sip::presence_state_of(exchange->notify->body);
+  if (!state)
+    return warn(f, seen + "; the NOTIFY carried no PIDF presence document.",
+                "Look at the peer's presence configuration.");
+  return pass(f, seen + "; NOTIFY says " + user + " is " + *state + ".");
+}
+
+}  // namespace probe

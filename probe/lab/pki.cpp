@@ -1,0 +1,410 @@
+#include "probe/lab/pki.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <fstream>
+
+#include "tls/issuer.hpp"
+
+namespace probe {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr FlawInfo kFlaws[] = {
+    {"missing-key", "BEMS personal/ holds its certificate but no private key file"},
+    {"key-mismatch", "BEMS personal/bems.key is a different key than the one in bems.crt"},
+    {"untrusted-root",
+     "BEMS certificate issued under a separate Rogue Root CA that no trusted-root store holds"},
+    {"missing-intermediate",
+     "the issuing CA certificate is absent from bems/intermediate/ and from bems.pfx"},
+    {"root-in-intermediate-store", "bems/intermediate/ also holds a copy of the self-signed root"},
+    {"cn-not-fqdn", "BEMS certificate CN is the single label of the pool name, not its FQDN"},
+    {"san-missing-pool", "BEMS certificate SAN lacks the pool FQDN (instances kept)"},
+    {"san-missing-instance", "BEMS certificate SAN lacks the first instance FQDN"},
+    {"expired", "BEMS certificate expired yesterday (valid from 400 days ago)"},
+    {"not-yet-valid", "BEMS certificate becomes valid only 10 days from now"},
+    {"no-client-auth-eku", "BEMS certificate EKU has serverAuth only, no clientAuth"},
+    {"weak-key", "BEMS certificate key is RSA 1024 bits"},
+    {"sha1-signature", "BEMS certificate is signed with SHA-1"},
+    {"separate-untrusted-cas",
+     "Lync certificate comes from a separate Partner CA; neither side trusts the other's root"},
+    {"intermediate-in-root-store",
+     "bems/trusted-root/ also holds the issuing CA, which is not self-signed"},
+    {"no-revocation-info", "BEMS certificate has no CRL distribution point and no OCSP URL"},
+};
+
+constexpr const char* kDefaultRevocationBase = "http://pki.example.com";
+constexpr const char* kOrganization = "mtlsprobe Lab";
+
+// A CA of the lab; `file` names its files: ca/<file>.crt, <file>.crl.
+struct Authority {
+  std::string file;
+  tls::Certificate certificate;
+  tls::PrivateKey key;
+};
+
+class LabWriter {
+ public:
+  explicit LabWriter(fs::path folder) : folder_(std::move(folder)) {}
+
+  tls::Status folder(const fs::path& relative) {
+    std::error_code ec;
+    fs::create_directories(folder_ / relative, ec);
+    if (ec) return tls::Error{(folder_ / relative).string() + ": cannot create: " + ec.message()};
+    return tls::Done{};
+  }
+  tls::Status certificate(const fs::path& relative, const tls::Certificate& certificate) {
+    return record(relative, tls::write_pem(folder_ / relative, certificate));
+  }
+  tls::Status key(const fs::path& relative, const tls::PrivateKey& key) {
+    return record(relative, tls::write_private_key_pem(folder_ / relative, key));
+  }
+  tls::Status pkcs12(const fs::path& relative, const tls::PrivateKey& key,
+                     const tls::Certificate& certificate,
+                     const std::vector<tls::Certificate>& chain,
+                     const std::optional<tls::Secret>& password) {
+    return record(relative,
+                  tls::write_pkcs12(folder_ / relative, key, certificate, chain, password));
+  }
+  tls::Status text(const fs::path& relative, const std::string& text) {
+    std::ofstream out(folder_ / relative, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return tls::Error{(folder_ / relative).string() + ": cannot write"};
+    return record(relative, tls::Done{});
+  }
+  const std::vector<fs::path>& written() const { return written_; }
+
+ private:
+  tls::Status record(const fs::path& relative, tls::Status status) {
+    if (status) written_.push_back(relative);
+    return status;
+  }
+  fs::path folder_;
+  std::vector<fs::path> written_;
+};
+
+// Everything a lab needs, decided before anything is written.
+class LabPlan {
+ public:
+  explicit LabPlan(const LabOptions& options) : options_(options) {
+    flaw_ = options.flaw.value_or("");
+    base_ = options.revocation_url.value_or(kDefaultRevocationBase);
+    while (!base_.empty() && base_.back() == '/') base_.pop_back();
+    now_ = std::chrono::time_point_cast<std::chrono::seconds>(tls::Clock::now());
+  }
+
+  bool flawed(std::string_view name) const { return flaw_ == name; }
+
+  tls::Result<tls::PrivateKey> key() const {
+    if (options_.key_type == LabKeyType::ecdsa_p256)
+      return tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+    return tls::generate_key({tls::KeySpec::rsa, 2048, ""});
+  }
+
+  tls::Result<Authority> root(const std::string& name, const std::string& file) const {
+    auto key = this->key();
+    if (!key) return key.error();
+    auto spec = ca_spec(name);
+    auto certificate = tls::issue_certificate(spec, *key, nullptr, *key);
+    if (!certificate) return certificate.error();
+    return Authority{file, *certificate, *key};
+  }
+
+  tls::Result<Authority> issuing(const std::string& name, const std::string& file,
+                                 const Authority& root) const {
+    auto key = this->key();
+    if (!key) return key.error();
+    auto spec = ca_spec(name);
+    spec.path_length = 0;
+    add_revocation(spec, root);
+    auto certificate = tls::issue_certificate(spec, *key, &root.certificate, root.key);
+    if (!certificate) return certificate.error();
+    return Authority{file, *certificate, *key};
+  }
+
+  tls::CertificateSpec leaf_spec(const std::string& common_name, std::vector<std::string> names,
+                                 const Authority& issuer) const {
+    tls::CertificateSpec spec;
+    spec.common_name = common_name;
+    spec.organization = kOrganization;
+    spec.dns_names = std::move(names);
+    spec.eku = {"serverAuth", "clientAuth"};
+    spec.not_before = now_ - 1h;
+    spec.not_after = now_ + options_.days * 24h;
+    add_revocation(spec, issuer);
+    return spec;
+  }
+
+  // The BEMS certificate's spec with the flaw, if it is one of the
+  // certificate's own, applied.
+  tls::CertificateSpec bems_spec(const Authority& issuer) const {
+    std::vector<std::string> names{options_.pool};
+    names.insert(names.end(), options_.instances.begin(), options_.instances.end());
+    auto spec = leaf_spec(options_.pool, names, issuer);
+    if (flawed("cn-not-fqdn")) spec.common_name = options_.pool.substr(0, options_.pool.find('.'));
+    if (flawed("san-missing-pool")) spec.dns_names.erase(spec.dns_names.begin());
+    if (flawed("san-missing-instance"))
+      std::erase(spec.dns_names, options_.instances.front());  // the pool may equal no instance
+    if (flawed("expired")) {
+      spec.not_before = now_ - 400 * 24h;
+      spec.not_after = now_ - 24h;
+    }
+    if (flawed("not-yet-valid")) {
+      spec.not_before = now_ + 10 * 24h;
+      spec.not_after = std::max(spec.not_after, spec.not_before + options_.days * 24h);
+    }
+    if (flawed("no-client-auth-eku")) spec.eku = {"serverAuth"};
+    if (flawed("sha1-signature")) spec.digest = "SHA1";
+    if (flawed("no-revocation-info")) {
+      spec.crl_urls.clear();
+      spec.ocsp_urls.clear();
+    }
+    return spec;
+  }
+
+  std::string crl_url(const Authority& issuer) const {
+    return base_ + "/crl/" + issuer.file + ".crl";
+  }
+  std::string ocsp_url() const { return base_ + "/ocsp"; }
+
+ private:
+  tls::CertificateSpec ca_spec(const std::string& name) const {
+    tls::CertificateSpec spec;
+    spec.common_name = name;
+    spec.organization = kOrganization;
+    spec.is_ca = true;
+    // Wider than any leaf, also the expired and not-yet-valid ones, so a
+    // validity flaw stays the leaf's alone.
+    spec.not_before = now_ - 730 * 24h;
+    spec.not_after = now_ + (options_.days + 730) * 24h;
+    return spec;
+  }
+
+  void add_revocation(tls::CertificateSpec& spec, const Authority& issuer) const {
+    spec.crl_urls = {crl_url(issuer)};
+    spec.ocsp_urls = {ocsp_url()};
+    spec.ca_issuer_urls = {base_ + "/ca/" + issuer.file + ".crt"};
+  }
+
+  const LabOptions& options_;
+  std::string flaw_;
+  std::string base_;
+  tls::Clock::time_point now_;
+};
+
+tls::Status remove_earlier_lab(const fs::path& folder) {
+  LabLayout layout;
+  std::error_code ec;
+  for (const auto& owned : {layout.bems_store, layout.lync_store, layout.ca_folder, layout.bems_pfx,
+                            layout.lync_pfx, layout.manifest}) {
+    fs::remove_all(folder / owned, ec);
+    if (ec) return tls::Error{(folder / owned).string() + ": cannot remove: " + ec.message()};
+  }
+  return tls::Done{};
+}
+
+std::string key_type_name(LabKeyType type) {
+  return type == LabKeyType::ecdsa_p256 ? "ecdsa-p256" : "rsa2048";
+}
+
+std::string manifest_json(const LabOptions& options, const LabLayout& layout,
+                          const std::vector<const Authority*>& authorities, bool has_bems_key) {
+  boost::json::object files;
+  files["bems_store"] = layout.bems_store.string();
+  files["lync_store"] = layout.lync_store.string();
+  files["bems_cert"] = layout.bems_cert.string();
+  files["bems_key"] = has_bems_key ? boost::json::value(layout.bems_key.string()) : nullptr;
+  files["lync_cert"] = layout.lync_cert.string();
+  files["lync_key"] = layout.lync_key.string();
+  files["bems_pfx"] = layout.bems_pfx.string();
+  files["lync_pfx"] = layout.lync_pfx.string();
+  boost::json::object cas;
+  for (const auto* authority : authorities) {
+    cas[authority->file] = {
+        {"subject", authority->certificate.info().subject},
+        {"cert", (layout.ca_folder / (authority->file + ".crt")).string()},
+        {"key", (layout.ca_folder / (authority->file + ".key")).string()},
+    };
+  }
+  files["ca"] = std::move(cas);
+
+  boost::json::array instances;
+  for (const auto& instance : options.instances) instances.emplace_back(instance);
+  boost::json::object lab;
+  lab["pool"] = options.pool;
+  lab["instances"] = std::move(instances);
+  lab["lync_pool"] = options.lync_pool;
+  lab["flaw"] = options.flaw ? boost::json::value(*options.flaw) : nullptr;
+  lab["key_type"] = key_type_name(options.key_type);
+  lab["days"] = options.days;
+  lab["revocation_base"] = options.revocation_url.value_or(kDefaultRevocationBase);
+  lab["pfx_password_protected"] = options.pfx_password.has_value();
+  lab["files"] = std::move(files);
+  return boost::json::serialize(lab) + "\n";
+}
+
+}  // namespace
+
+std::span<const FlawInfo> lab_flaws() { return kFlaws; }
+
+const FlawInfo* find_lab_flaw(std::string_view name) {
+  for (const auto& flaw : kFlaws)
+    if (flaw.name == name) return &flaw;
+  return nullptr;
+}
+
+std::string lab_flaw_names() {
+  std::string names;
+  for (const auto& flaw : kFlaws) {
+    if (!names.empty()) names += ", ";
+    names += flaw.name;
+  }
+  return names;
+}
+
+tls::Status validate_lab_options(const LabOptions& options) {
+  if (!is_valid_fqdn(options.pool))
+    return tls::Error{"--pool '" + options.pool +
+                      "' is not a valid FQDN (e.g. bemspool.example.com)"};
+  for (const auto& instance : options.instances)
+    if (!is_valid_fqdn(instance))
+      return tls::Error{"--instance '" + instance +
+                        "' is not a valid FQDN (e.g. bemsserver01.example.com)"};
+  if (!is_valid_fqdn(options.lync_pool))
+    return tls::Error{"--lync-pool '" + options.lync_pool +
+                      "' is not a valid FQDN (e.g. lyncpool.example.com)"};
+  if (options.days < 1 || options.days > 36500)
+    return tls::Error{"--days " + std::to_string(options.days) + " is out of range (1 to 36500)"};
+  if (options.revocation_url) {
+    auto url = boost::urls::parse_absolute_uri(*options.revocation_url);
+    if (!url || url->scheme() != "http" || !url->has_authority() || url->host().empty() ||
+        url->has_query() || url->has_fragment() ||
+        options.revocation_url->find(',') != std::string::npos)
+      return tls::Error{"--revocation-url '" + *options.revocation_url +
+                        "' is not a plain http://HOST[:PORT] base URL (Lync needs HTTP CDPs)"};
+  }
+  if (options.flaw) {
+    if (!find_lab_flaw(*options.flaw))
+      return tls::Error{"--flaw '" + *options.flaw +
+                        "' is unknown; valid flaws: " + lab_flaw_names()};
+    if (*options.flaw == "san-missing-instance" && options.instances.empty())
+      return tls::Error{"--flaw san-missing-instance needs at least one --instance"};
+  }
+  return tls::Done{};
+}
+
+tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& options) {
+  if (auto valid = validate_lab_options(options); !valid) return valid.error();
+  LabPlan plan(options);
+  LabLayout layout;
+
+  auto root = plan.root("mtlsprobe Lab Root CA", "lab-root");
+  if (!root) return root.error();
+  auto issuing = plan.issuing("mtlsprobe Lab Issuing CA", "lab-issuing-ca", *root);
+  if (!issuing) return issuing.error();
+  std::vector<const Authority*> authorities{&*root, &*issuing};
+
+  std::optional<Authority> rogue_root, rogue_issuing;
+  if (plan.flawed("untrusted-root")) {
+    auto r = plan.root("Rogue Root CA", "rogue-root");
+    if (!r) return r.error();
+    rogue_root = *r;
+    auto i = plan.issuing("Rogue Issuing CA", "rogue-issuing-ca", *rogue_root);
+    if (!i) return i.error();
+    rogue_issuing = *i;
+    authorities.insert(authorities.end(), {&*rogue_root, &*rogue_issuing});
+  }
+  std::optional<Authority> partner_root, partner_issuing;
+  if (plan.flawed("separate-untrusted-cas")) {
+    auto r = plan.root("Partner Root CA", "partner-root");
+    if (!r) return r.error();
+    partner_root = *r;
+    auto i = plan.issuing("Partner Issuing CA", "partner-issuing-ca", *partner_root);
+    if (!i) return i.error();
+    partner_issuing = *i;
+    authorities.insert(authorities.end(), {&*partner_root, &*partner_issuing});
+  }
+
+  const Authority& bems_issuer = rogue_issuing ? *rogue_issuing : *issuing;
+  auto bems_key =
+      plan.flawed("weak-key") ? tls::generate_key({tls::KeySpec::rsa, 1024, ""}) : plan.key();
+  if (!bems_key) return bems_key.error();
+  auto bems = tls::issue_certificate(plan.bems_spec(bems_issuer), *bems_key,
+                                     &bems_issuer.certificate, bems_issuer.key);
+  if (!bems) return tls::Error{"BEMS certificate: " + bems.error().message};
+
+  const Authority& lync_issuer = partner_issuing ? *partner_issuing : *issuing;
+  auto lync_key = plan.key();
+  if (!lync_key) return lync_key.error();
+  auto lync =
+      tls::issue_certificate(plan.leaf_spec(options.lync_pool, {options.lync_pool}, lync_issuer),
+                             *lync_key, &lync_issuer.certificate, lync_issuer.key);
+  if (!lync) return tls::Error{"Lync certificate: " + lync.error().message};
+
+  if (auto removed = remove_earlier_lab(folder); !removed) return removed.error();
+  LabWriter write(folder);
+  for (const auto& sub : {"bems/personal", "bems/trusted-root", "bems/intermediate",
+                          "lync/personal", "lync/trusted-root", "lync/intermediate", "ca"})
+    if (auto s = write.folder(sub); !s) return s.error();
+  auto crt = [](const Authority& authority) { return authority.file + ".crt"; };
+  std::vector<tls::Status> steps;
+
+  // BEMS store.
+  steps.push_back(write.certificate(layout.bems_cert, *bems));
+  if (plan.flawed("key-mismatch")) {
+    auto other = plan.key();
+    if (!other) return other.error();
+    steps.push_back(write.key(layout.bems_key, *other));
+  } else if (!plan.flawed("missing-key")) {
+    steps.push_back(write.key(layout.bems_key, *bems_key));
+  }
+  steps.push_back(write.certificate(fs::path("bems/trusted-root") / crt(*root), root->certificate));
+  if (plan.flawed("intermediate-in-root-store"))
+    steps.push_back(
+        write.certificate(fs::path("bems/trusted-root") / crt(*issuing), issuing->certificate));
+  if (!plan.flawed("missing-intermediate"))
+    steps.push_back(
+        write.certificate(fs::path("bems/intermediate") / crt(*issuing), issuing->certificate));
+  if (rogue_issuing)
+    steps.push_back(write.certificate(fs::path("bems/intermediate") / crt(*rogue_issuing),
+                                      rogue_issuing->certificate));
+  if (plan.flawed("root-in-intermediate-store"))
+    steps.push_back(
+        write.certificate(fs::path("bems/intermediate") / crt(*root), root->certificate));
+
+  // Lync store.
+  const Authority& lync_root = partner_root ? *partner_root : *root;
+  steps.push_back(write.certificate(layout.lync_cert, *lync));
+  steps.push_back(write.key(layout.lync_key, *lync_key));
+  steps.push_back(
+      write.certificate(fs::path("lync/trusted-root") / crt(lync_root), lync_root.certificate));
+  steps.push_back(
+      write.certificate(fs::path("lync/intermediate") / crt(lync_issuer), lync_issuer.certificate));
+
+  // .pfx copies: leaf, key and the issuing CA, as an admin imports them.
+  std::vector<tls::Certificate> bems_chain;
+  if (!plan.flawed("missing-intermediate")) bems_chain.push_back(bems_issuer.certificate);
+  steps.push_back(
+      write.pkcs12(layout.bems_pfx, *bems_key, *bems, bems_chain, options.pfx_password));
+  steps.push_back(write.pkcs12(layout.lync_pfx, *lync_key, *lync, {lync_issuer.certificate},
+                               options.pfx_password));
+
+  // The CAs with their keys, so CRLs and OCSP responses can be signed later.
+  for (const auto* authority : authorities) {
+    steps.push_back(write.certificate(layout.ca_folder / crt(*authority), authority->certificate));
+    steps.push_back(write.key(layout.ca_folder / (authority->file + ".key"), authority->key));
+  }
+  steps.push_back(write.text(
+      layout.manifest, manifest_json(options, layout, authorities, !plan.flawed("missing-key"))));
+
+  for (const auto& step : steps)
+    if (!step) return step.error();
+  return LabResult{write.written()};
+}
+
+}  // namespace probe

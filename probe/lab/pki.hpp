@@ -1,0 +1,70 @@
+#pragma once
+// The lab PKI: a root CA, an issuing CA, the BEMS certificate and the Lync
+// pool certificate, written as two store folders that `check` reads, plus
+// .pfx copies. A flaw makes a lab with exactly one documented defect, so
+// every requirement rule can be tested against a certificate that breaks it.
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probe/rules/fqdn.hpp"
+#include "tls/credentials.hpp"
+#include "tls/result.hpp"
+
+namespace probe {
+
+struct FlawInfo {
+  std::string_view name;
+  std::string_view description;  // one line
+};
+
+// Every flaw `pki init --flaw` knows, in the order `pki flaws` prints them.
+std::span<const FlawInfo> lab_flaws();
+const FlawInfo* find_lab_flaw(std::string_view name);
+// "missing-key, key-mismatch, ..." for error messages.
+std::string lab_flaw_names();
+
+enum class LabKeyType { rsa2048, ecdsa_p256 };
+
+struct LabOptions {
+  std::string pool = "bemsapppool.example.com";
+  std::vector<std::string> instances = {"bemsserver01.example.com", "bemsserver02.example.com"};
+  std::string lync_pool = "lyncpool.example.com";
+  LabKeyType key_type = LabKeyType::rsa2048;
+  int days = 365;
+  // Base of the CRL and OCSP URLs; http://pki.example.com when empty.
+  std::optional<std::string> revocation_url;
+  std::optional<std::string> flaw;
+  std::optional<tls::Secret> pfx_password;  // the .pfx files are unencrypted without one
+};
+
+// What a lab is made of, as paths relative to the lab folder.
+struct LabLayout {
+  std::filesystem::path bems_store = "bems";
+  std::filesystem::path lync_store = "lync";
+  std::filesystem::path bems_cert = "bems/personal/bems.crt";
+  std::filesystem::path bems_key = "bems/personal/bems.key";
+  std::filesystem::path lync_cert = "lync/personal/lync.crt";
+  std::filesystem::path lync_key = "lync/personal/lync.key";
+  std::filesystem::path bems_pfx = "bems.pfx";
+  std::filesystem::path lync_pfx = "lync.pfx";
+  std::filesystem::path ca_folder = "ca";
+  std::filesystem::path manifest = "lab.json";
+};
+
+struct LabResult {
+  std::vector<std::filesystem::path> files;  // every file written, relative to the lab folder
+};
+
+// Checks the options (FQDNs, days, URL, flaw name); the message names the option.
+tls::Status validate_lab_options(const LabOptions& options);
+
+// Writes the lab into `folder` (created when missing). The caller decides
+// whether an existing folder may be written into; files of an earlier lab
+// are removed first so that no stale file changes the defect.
+tls::Result<LabResult> build_lab(const std::filesystem::path& folder, const LabOptions& options);
+
+}  // namespace probe

@@ -1,0 +1,48 @@
+#include "probe/online/checks.hpp"
+
+#include "probe/online/missing_issuer.hpp"
+
+namespace probe {
+namespace {
+
+void add_revocation_facts(report::Report& result, Side side, boost::json::array certificates) {
+  auto& facts = result.facts["revocation"];
+  if (!facts.is_object()) facts = boost::json::object{};
+  facts.as_object()[side_id(side)] = std::move(certificates);
+}
+
+}  // namespace
+
+void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, const tls::Store& ours,
+                             const RevocationFlags& flags, const tls::RevocationOptions& options,
+                             report::Report& result, RevocationMemo* memo) {
+  if (record.peer_chain.empty()) return;
+  const auto& chain = record.peer_verification && record.peer_verification->chain.size() > 1
+                          ? record.peer_verification->chain
+                          : record.peer_chain;
+  auto theirs = check_chain_revocation(peer, chain, options, record.ocsp_staple.status, memo);
+  result.findings.push_back(theirs.finding);
+  add_revocation_facts(result, peer, std::move(theirs.certificates));
+  if (flags.no_aia) return;
+  auto available = certificates_at_hand(ours);
+  available.insert(available.end(), record.peer_chain.begin(), record.peer_chain.end());
+  add_missing_issuer_location(result.findings, side_id(peer) + ".chain.intermediates",
+                              record.peer_chain.front(), available, options.http);
+}
+
+void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
+                            const RevocationFlags& flags, const tls::RevocationOptions& options,
+                            report::Report& result, RevocationMemo* memo) {
+  if (!ours.leaf) return;
+  OfflineInputs own;
+  own.bems = &ours;
+  auto mine = check_chain_revocation(us, side_chain(own, Side::bems), options, {}, memo);
+  result.findings.push_back(mine.finding);
+  add_revocation_facts(result, us, std::move(mine.certificates));
+  if (flags.no_aia || !record.our_certificate_sent) return;
+  add_missing_issuer_location(result.findings, side_id(us) + ".chain.intermediates",
+                              *record.our_certificate_sent, certificates_at_hand(ours),
+                              options.http);
+}
+
+}  // namespace probe

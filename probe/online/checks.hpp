@@ -1,0 +1,26 @@
+#pragma once
+// The checks after a live handshake that go to the network: revocation of
+// every certificate of a chain (a stapled answer decides the peer's leaf) and
+// where a missing intermediate can be downloaded. Bounded by the options.
+#include "probe/rules/requirements.hpp"
+#include "probe/rules/revocation_findings.hpp"
+#include "report/model.hpp"
+#include "tls/handshake_record.hpp"
+#include "tls/store.hpp"
+
+namespace probe {
+
+// The peer's chain from `record` (as our verification built it, else as
+// presented), judged against `ours`. Adds `<peer>.revocation` and facts
+// under revocation.<peer>, and locates a missing intermediate for
+// `<peer>.chain.intermediates`.
+void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, const tls::Store& ours,
+                             const RevocationFlags& flags, const tls::RevocationOptions& options,
+                             report::Report& result, RevocationMemo* memo = nullptr);
+
+// Our own chain from our store, and what we sent in `record`.
+void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
+                            const RevocationFlags& flags, const tls::RevocationOptions& options,
+                            report::Report& result, RevocationMemo* memo = nullptr);
+
+}  // namespace probe

@@ -1,0 +1,99 @@
+#include "probe/online/endpoint.hpp"
+
+#include "probe/rules/rules.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/url/authority_view.hpp>
+#include <boost/url/parse.hpp>
+
+namespace probe {
+
+std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
+  if (!store.leaf || !store.key || !store.key->matches(store.leaf->certificate))
+    return std::nullopt;
+  std::vector<tls::Certificate> pool = store.personal_extra_certificates();
+  for (const auto& certificate : store.intermediate_certificates()) pool.push_back(certificate);
+  auto built = tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(),
+                                 rules::structural_policy(store));
+  std::vector<tls::Certificate> chain;
+  for (size_t i = 1; i < built.chain.size(); ++i)
+    if (!built.chain[i].info().self_signed) chain.push_back(built.chain[i]);
+  return tls::Credentials{store.leaf->certificate, *store.key, chain};
+}
+
+tls::PeerTrust trust_from(const tls::Store& store) {
+  tls::PeerTrust trust;
+  trust.roots = store.root_certificates();
+  trust.intermediates = store.intermediate_certificates();
+  trust.policy.system_roots = store.system_roots;
+  return trust;
+}
+
+tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port) {
+  auto authority = boost::urls::parse_authority(text);
+  if (!authority || authority->has_userinfo() || authority->host().empty())
+    return tls::Error{"'" + text + "' is not HOST, HOST:PORT or [IPv6]:PORT"};
+  HostPort result;
+  result.host = authority->host_type() == boost::urls::host_type::ipv6
+                    ? authority->host_ipv6_address().to_string()
+                    : std::string(authority->host());
+  result.port = default_port;
+  if (authority->has_port()) {
+    if (authority->port().empty() || authority->port_number() == 0)
+      return tls::Error{"'" + text + "': the port must be 1-65535"};
+    result.port = authority->port_number();
+  }
+  return result;
+}
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+void add_live_flags(CLI::App* command, LiveFlags& flags) {
+  const std::string group = "Handshake";
+  command
+      ->add_option("--tls-min", flags.tls_min,
+                   "Lowest TLS version to allow: 1.0, 1.1, 1.2 or 1.3 "
+                   "(1.0/1.1 lower OpenSSL's security level, which is said)")
+      ->capture_default_str()
+      ->group(group);
+  command
+      ->add_option("--tls-max", flags.tls_max,
+                   "Highest TLS version to allow (Lync/Skype on Windows Server "
+                   "2019 and earlier top out at 1.2)")
+      ->capture_default_str()
+      ->group(group);
+  command
+      ->add_option("--timeout", flags.timeout_seconds,
+                   "Seconds allowed for connect and for the handshake")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0))
+      ->group(group);
+  command
+      ->add_option("--pool", flags.pool,
+                   "Trusted application pool FQDN, to judge a BEMS peer's names")
+      ->group(group);
+  command
+      ->add_option("--instance", flags.instances,
+                   "BEMS instance FQDN (repeat), to judge a BEMS peer's SAN")
+      ->group(group)
+      ->delimiter(',');
+  command
+      ->add_option("--warn-days", flags.warn_days, "Warn when a certificate expires within N days")
+      ->capture_default_str()
+      ->group(group);
+}
+
+tls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags) {
+  auto low = tls::parse_tls_version(flags.tls_min);
+  auto high = tls::parse_tls_version(flags.tls_max);
+  if (!low) return tls::Error{"--tls-min " + flags.tls_min + ": expected 1.0, 1.1, 1.2 or 1.3"};
+  if (!high) return tls::Error{"--tls-max " + flags.tls_max + ": expected 1.0, 1.1, 1.2 or 1.3"};
+  if (*high < *low) return tls::Error{"--tls-max is below --tls-min"};
+  return std::make_pair(*low, *high);
+}
+
+}  // namespace probe

@@ -1,0 +1,43 @@
+#pragma once
+// From a loaded store to what a live handshake needs: the credentials one
+// side presents and the trust it applies to the other side.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "probe/commands/options.hpp"
+#include "tls/handshake.hpp"
+#include "tls/store.hpp"
+
+namespace probe {
+
+// The leaf, its key and the chain a Windows endpoint would send: the
+// intermediates that chain the leaf, taken from personal/ and intermediate/
+// (never the root). Nothing when the store has no matching key.
+std::optional<tls::Credentials> credentials_from(const tls::Store& store);
+
+// Roots from trusted-root/ (and the system's with --system-roots),
+// intermediates from intermediate/.
+tls::PeerTrust trust_from(const tls::Store& store);
+
+// "HOST", "HOST:PORT", "[v6]:PORT" via Boost.URL's authority grammar.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
+bool is_ip_literal(const std::string& host);
+
+// Options every live command shares.
+struct LiveFlags {
+  std::string tls_min = "1.2";
+  std::string tls_max = "1.3";
+  double timeout_seconds = 10;
+  std::string pool;
+  std::vector<std::string> instances;
+  int warn_days = 30;
+};
+void add_live_flags(CLI::App* command, LiveFlags& flags);
+tls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags);
+
+}  // namespace probe

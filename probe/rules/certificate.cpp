@@ -1,0 +1,280 @@
+// Properties of single certificates: names, dates, purposes, key strength
+// and published revocation data.
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "probe/diagnosis/facts.hpp"
+#include "probe/rules/rules.hpp"
+
+namespace probe::rules {
+namespace {
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text.empty() ? "(none)" : text;
+}
+
+enum class Coverage { explicit_name, wildcard, none };
+
+Coverage coverage(const tls::Certificate& leaf, const std::string& name) {
+  const std::string wanted = lower(name);
+  for (const auto& dns : leaf.info().san_dns)
+    if (lower(dns) == wanted) return Coverage::explicit_name;
+  return tls::certificate_covers_name(leaf, name) ? Coverage::wildcard : Coverage::none;
+}
+
+std::string reissue_hint(const tls::CertificateInfo& leaf) {
+  return "Reissue the certificate with SAN DNS entries for the pool FQDN and every BEMS instance "
+         "FQDN (keep CN=" +
+         (leaf.common_name.empty() ? std::string("<pool FQDN>") : leaf.common_name) +
+         "), then import it with its key into personal/.";
+}
+
+bool below_root(const tls::Certificate& certificate) { return !certificate.info().self_signed; }
+
+}  // namespace
+
+report::Finding subject_cn(const tls::CertificateInfo& leaf,
+                           const std::optional<std::string>& pool) {
+  auto f = finding("bems.subject.cn-fqdn", requirement::kSubjectName,
+                   "Subject CN is a valid FQDN" + std::string(pool ? ": the pool name" : ""));
+  about(f, leaf);
+  const std::string example = pool ? *pool : std::string("bemsapppool.example.com");
+  if (leaf.common_name.empty()) {
+    return fail(f, "The subject " + in_quotes(leaf.subject) + " has no CN.",
+                "Reissue the certificate with Subject CN=" + example +
+                    " (the trusted application pool FQDN from New-CsTrustedApplicationPool).");
+  }
+  if (!is_valid_fqdn(leaf.common_name)) {
+    return fail(f, "CN " + in_quotes(leaf.common_name) + " is not a fully qualified domain name.",
+                "Reissue the certificate with Subject CN=" + example +
+                    " (the trusted application pool FQDN, e.g. CN=bemsapppool.example.com).");
+  }
+  if (pool && lower(leaf.common_name) != lower(*pool)) {
+    return fail(f,
+                "CN " + in_quotes(leaf.common_name) + " is not the trusted application pool FQDN " +
+                    in_quotes(*pool) + ".",
+                "Reissue the certificate with Subject CN=" + *pool +
+                    ", or check --pool against Get-CsTrustedApplicationPool.");
+  }
+  return pass(f, "CN " + in_quotes(leaf.common_name) + " is a valid FQDN" +
+                     (pool ? " and the pool name." : "."));
+}
+
+report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, bool pool_from_cn) {
+  auto f = finding("bems.san.pool", requirement::kSubjectAltName,
+                   "SAN lists the trusted application pool FQDN");
+  about(f, leaf.info());
+  const std::string source =
+      pool_from_cn ? " (pool name taken from the CN; give --pool to be explicit)" : "";
+  if (!leaf.info().has_san) {
+    return fail(f, "The certificate has no Subject Alternative Name extension" + source + ".",
+                reissue_hint(leaf.info()));
+  }
+  switch (coverage(leaf, pool)) {
+    case Coverage::explicit_name:
+      return pass(f, "SAN lists " + in_quotes(pool) + source + ".");
+    case Coverage::wildcard:
+      return warn(f,
+                  "Only a wildcard SAN covers " + in_quotes(pool) +
+                      "; Lync/Skype match trusted application "
+                      "pools against explicit names.",
+                  reissue_hint(leaf.info()));
+    case Coverage::none:
+      break;
+  }
+  return fail(f,
+              "SAN lists " + joined(leaf.info().san_dns) + " but not the pool FQDN " +
+                  in_quotes(pool) + source + ".",
+              reissue_hint(leaf.info()));
+}
+
+report::Finding san_instances(const tls::Certificate& leaf,
+                              const std::vector<std::string>& instances) {
+  auto f = finding("bems.san.instances", requirement::kSubjectAltName,
+                   "SAN lists the FQDN of every BEMS instance");
+  about(f, leaf.info());
+  if (instances.empty())
+    return skip(
+        f, "no --instance given: name every BEMS server FQDN with --instance to check the SAN");
+  std::vector<std::string> missing, wildcard_only;
+  for (const auto& instance : instances) {
+    switch (coverage(leaf, instance)) {
+      case Coverage::explicit_name:
+        break;
+      case Coverage::wildcard:
+        wildcard_only.push_back(instance);
+        break;
+      case Coverage::none:
+        missing.push_back(instance);
+        break;
+    }
+  }
+  if (!missing.empty()) {
+    return fail(f,
+                "SAN lacks " + joined(missing) + " (it lists " + joined(leaf.info().san_dns) + ").",
+                reissue_hint(leaf.info()));
+  }
+  if (!wildcard_only.empty()) {
+    return warn(
+        f, "Only a wildcard covers " + joined(wildcard_only) + "; list each instance explicitly.",
+        reissue_hint(leaf.info()));
+  }
+  return pass(f, "SAN lists all " + std::to_string(instances.size()) +
+                     " instance(s): " + joined(instances) + ".");
+}
+
+report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
+                         tls::Clock::time_point now, int warn_days) {
+  auto f = finding(
+      side_id(side) + ".validity", requirement::kValidity,
+      "Every certificate of the " + side_name(side) + " chain is within its validity period");
+  if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
+  about(f, chain.front().info());
+  const std::string store = side == Side::bems ? "BEMS's stores" : "the Lync/Skype pool's stores";
+  for (const auto& certificate : chain) {
+    const auto& info = certificate.info();
+    if (now < info.not_before) {
+      about(f, info);
+      return fail(f,
+                  in_quotes(info.subject) + " is not valid until " + rfc3339(info.not_before) +
+                      " (now " + rfc3339(now) + ").",
+                  "Check the clocks of the CA and of this machine, or wait until the certificate "
+                  "becomes valid.");
+    }
+    if (now > info.not_after) {
+      about(f, info);
+      return fail(f, in_quotes(info.subject) + " expired on " + rfc3339(info.not_after) + ".",
+                  "Renew " + in_quotes(info.subject) + " and replace it in " + store +
+                      " (a renewed leaf goes with its key into personal/).");
+    }
+  }
+  auto first = std::min_element(chain.begin(), chain.end(), [](const auto& a, const auto& b) {
+    return a.info().not_after < b.info().not_after;
+  });
+  auto days_left =
+      std::chrono::duration_cast<std::chrono::hours>(first->info().not_after - now).count() / 24;
+  if (days_left < warn_days) {
+    about(f, first->info());
+    return warn(f,
+                in_quotes(first->info().subject) + " expires in " + std::to_string(days_left) +
+                    " day(s), on " + rfc3339(first->info().not_after) + ".",
+                "Renew it before then and replace it in " + store + ".");
+  }
+  return pass(
+      f, "All " + std::to_string(chain.size()) + " certificate(s) valid; the first to expire is " +
+             in_quotes(first->info().subject) + " on " + rfc3339(first->info().not_after) + ".");
+}
+
+report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
+  auto f = finding(side_id(side) + ".eku", requirement::kValidity,
+                   side_name(side) + " certificate is valid for server and client authentication");
+  about(f, leaf);
+  const std::string remedy =
+      "Reissue from a template with both Server Authentication (1.3.6.1.5.5.7.3.1) and Client "
+      "Authentication (1.3.6.1.5.5.7.3.2). Public CAs stopped issuing clientAuth certificates in "
+      "2026, so "
+      "use a private (enterprise) CA that both sides trust.";
+  if (!leaf.has_eku) {
+    return warn(f,
+                "The certificate has no Extended Key Usage; most stacks accept it for any purpose, "
+                "but policies and some peers expect serverAuth and clientAuth to be named.",
+                remedy);
+  }
+  auto has = [&](const char* usage) {
+    return std::find(leaf.eku.begin(), leaf.eku.end(), usage) != leaf.eku.end();
+  };
+  if (!has("serverAuth")) {
+    return fail(f,
+                "The Extended Key Usage (" + joined(leaf.eku) +
+                    ") lacks serverAuth: peers refuse it as a "
+                    "TLS server certificate.",
+                remedy);
+  }
+  if (!has("clientAuth")) {
+    return fail(
+        f,
+        "The Extended Key Usage (" + joined(leaf.eku) +
+            ") lacks clientAuth: the same certificate is "
+            "sent as a client certificate when this endpoint dials out, and OpenSSL, Java and .NET "
+            "peers reject it (alert 43, unsupported_certificate).",
+        remedy);
+  }
+  return pass(f, "Extended Key Usage names serverAuth and clientAuth.");
+}
+
+report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain) {
+  auto f =
+      finding(side_id(side) + ".key.strength", requirement::kValidity,
+              "Keys and signatures of the " + side_name(side) + " chain are strong and supported");
+  if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
+  about(f, chain.front().info());
+  const std::string renew =
+      " Reissue it with an RSA 2048+ or ECDSA P-256+ key and a SHA-256 RSA PKCS#1 v1.5 or "
+      "ECDSA signature.";
+  for (const auto& certificate : chain) {
+    const auto& info = certificate.info();
+    bool rsa_like = info.key_type == "RSA" || info.key_type == "RSA-PSS" || info.key_type == "DSA";
+    if ((rsa_like && info.key_bits < 2048) || (info.key_type == "EC" && info.key_bits < 256)) {
+      about(f, info);
+      return fail(f,
+                  in_quotes(info.subject) + " has a " + std::to_string(info.key_bits) + "-bit " +
+                      info.key_type + " key; at least RSA 2048 or EC 256 is required.",
+                  "Replace " + in_quotes(info.subject) + "." + renew);
+    }
+    if (info.key_type == "RSA-PSS" || (below_root(certificate) && info.signature_is_pss)) {
+      about(f, info);
+      return fail(f,
+                  in_quotes(info.subject) +
+                      " uses RSASSA-PSS, which Lync/Skype for Business do not support.",
+                  "Replace " + in_quotes(info.subject) + "." + renew);
+    }
+    if (below_root(certificate) &&
+        (info.signature_digest == "SHA1" || info.signature_digest == "MD5")) {
+      about(f, info);
+      return fail(f,
+                  in_quotes(info.subject) + " is signed with " + info.signature_digest + " (" +
+                      info.signature_algorithm + "), which current TLS stacks refuse.",
+                  "Replace " + in_quotes(info.subject) + "." + renew);
+    }
+  }
+  return pass(f, "Leaf key " + chain.front().info().key_type + " " +
+                     std::to_string(chain.front().info().key_bits) +
+                     " bits; no weak key, SHA-1/MD5 or RSASSA-PSS in the chain.");
+}
+
+report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain) {
+  auto f = finding(
+      side_id(side) + ".revocation.published", requirement::kValidity,
+      "Every " + side_name(side) + " certificate below the root publishes an HTTP CRL or OCSP URL");
+  if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
+  about(f, chain.front().info());
+  std::vector<std::string> without;
+  for (const auto& certificate : chain) {
+    if (!below_root(certificate)) continue;
+    const auto& info = certificate.info();
+    bool http_crl =
+        std::any_of(info.crl_urls.begin(), info.crl_urls.end(),
+                    [](const std::string& url) { return lower(url).starts_with("http://"); });
+    if (!http_crl && info.ocsp_urls.empty()) without.push_back(in_quotes(info.subject));
+  }
+  if (!without.empty()) {
+    return warn(
+        f, joined(without) + " carries neither an HTTP CRL distribution point nor an OCSP URL.",
+        "Configure the CA to publish an HTTP CDP (and AIA) reachable from both sides and reissue; "
+        "Lync/Skype servers and clients fail MTLS when revocation cannot be checked.");
+  }
+  return pass(f,
+              "Every certificate below the root names an HTTP CRL distribution point or an OCSP "
+              "responder.");
+}
+
+}  // namespace probe::rules

@@ -1,0 +1,43 @@
+#pragma once
+// `bems.revocation` / `lync.revocation`: whether each certificate below the
+// root is revoked, and whether its revocation data can be fetched at all.
+#include <CLI/CLI.hpp>
+#include <boost/json/array.hpp>
+#include <map>
+#include <optional>
+
+#include "probe/rules/requirements.hpp"
+#include "report/model.hpp"
+#include "tls/revocation.hpp"
+
+namespace probe {
+
+struct RevocationFlags {
+  std::string mode = "both";
+  bool off = false;  // --no-revocation
+  double timeout_seconds = 10;
+  std::string crl_cache;
+  bool no_aia = false;  // --no-aia: do not download missing issuers to say where they are
+};
+void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
+tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
+
+// Answers already fetched in this run, by certificate SHA-256: both sides
+// often share their CAs, and an unreachable server should cost its timeout once.
+using RevocationMemo = std::map<std::string, tls::RevocationStatus>;
+
+struct RevocationCheck {
+  report::Finding finding;
+  // One object per certificate checked: subject, serial and revocation_json.
+  boost::json::array certificates;
+};
+
+// `chain` is leaf first, as built; every certificate with its issuer next to
+// it is checked. Fetches over HTTP: this is I/O, bounded by the options.
+// `stapled_leaf`: the verified OCSP response the peer stapled in the
+// handshake; a good or revoked answer there decides the leaf without a fetch.
+RevocationCheck check_chain_revocation(
+    Side side, const std::vector<tls::Certificate>& chain, const tls::RevocationOptions& options,
+    const std::optional<tls::RevocationStatus>& stapled_leaf = {}, RevocationMemo* memo = nullptr);
+
+}  // namespace probe

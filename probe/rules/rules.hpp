@@ -1,0 +1,73 @@
+#pragma once
+// Internal to probe/: the individual rules evaluate_offline() runs. Each
+// returns one finding (always, with `skip` and a reason when it cannot judge).
+#include <string>
+#include <vector>
+
+#include "probe/rules/requirements.hpp"
+#include "tls/chain.hpp"
+
+namespace probe::rules {
+
+report::Finding finding(std::string id, const char* requirement, std::string title);
+report::Finding& about(report::Finding& f, const tls::CertificateInfo& info);
+report::Finding& pass(report::Finding& f, std::string detail);
+report::Finding& warn(report::Finding& f, std::string detail, std::string remedy);
+report::Finding& fail(report::Finding& f, std::string detail, std::string remedy);
+report::Finding& skip(report::Finding& f, std::string reason);
+
+// Verification of structure only, against `judge`'s anchors (and the
+// system's with --system-roots): dates, purposes and key sizes have rules of
+// their own.
+tls::VerifyPolicy structural_policy(const tls::Store& judge);
+
+// The name between single quotes, as messages show names.
+std::string in_quotes(const std::string& name);
+
+// Where a side's certificates are, as far as the rules need them.
+struct SideFacts {
+  Side side;
+  const tls::Store* store = nullptr;  // the side's own store (for placement), may be null
+  std::optional<tls::Certificate> leaf;
+  std::vector<tls::Certificate> presented;  // what the side sends after its leaf
+};
+
+// Certificates from every store, to find and name a missing link.
+struct KnownCertificates {
+  std::vector<tls::Certificate> all;
+  std::vector<std::pair<tls::Certificate, std::string>> with_source;  // cert, "file path"
+};
+KnownCertificates collect_known(const OfflineInputs& inputs);
+
+// Personal store.
+report::Finding key_present(const tls::Store& bems);
+report::Finding key_matches(const tls::Store& bems);
+report::Finding key_readable(const tls::Store& bems);
+
+// Chains and stores.
+report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
+                              const KnownCertificates& known);
+report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
+                                    const KnownCertificates& known);
+report::Finding store_placement(Side side, const tls::Store* store);
+report::Finding store_issuer_list(const tls::Store& bems);
+report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
+                             const tls::Store& bems_store, const tls::Store* lync_store);
+
+// The built chain (leaf first) used for validity, strength and revocation rules.
+std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
+                                         const KnownCertificates& known);
+
+// One certificate's properties.
+report::Finding subject_cn(const tls::CertificateInfo& leaf,
+                           const std::optional<std::string>& pool);
+report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, bool pool_from_cn);
+report::Finding san_instances(const tls::Certificate& leaf,
+                              const std::vector<std::string>& instances);
+report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
+                         tls::Clock::time_point now, int warn_days);
+report::Finding eku(Side side, const tls::CertificateInfo& leaf);
+report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain);
+report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain);
+
+}  // namespace probe::rules

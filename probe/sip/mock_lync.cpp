@@ -1,0 +1,266 @@
+#include "probe/sip/mock_lync.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include "probe/sip/builders.hpp"
+
+namespace probe::sip {
+namespace {
+
+constexpr std::string_view kAllow = "ACK, OPTIONS, SUBSCRIBE";
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// A quoted-string for a Warning text: quotes and backslashes dropped rather
+// than escaped, so a peer's bytes cannot end the string early.
+std::string warning_value(std::string_view reason) {
+  std::string text;
+  for (char c : reason.substr(0, 200)) {
+    if (c != '"' && c != '\\') text += c;
+  }
+  return "399 " + std::string(kMockLyncServer) + " \"" + text + "\"";
+}
+
+Message respond(const Message& request, int code, std::string_view reason,
+                std::string_view to_tag = {}) {
+  return make_response(request, code, reason, kMockLyncServer, to_tag);
+}
+
+Message bad_request(const Message& request, std::string_view why) {
+  Message response = respond(request, 400, "Bad Request");
+  response.add_header("Warning", warning_value(why));
+  return response;
+}
+
+// RFC 3261 8.1.1: the headers every request carries (Max-Forwards is not
+// required here: a missing one harms nothing on a direct connection).
+std::optional<std::string> missing_mandatory_header(const Message& request) {
+  for (std::string_view name : {"Via", "From", "To", "Call-ID", "CSeq"}) {
+    if (!request.header(name)) return "missing " + std::string(name) + " header";
+  }
+  std::string cseq = *request.header("CSeq");
+  std::size_t space = cseq.find_first_of(" \t");
+  std::string_view number = std::string_view(cseq).substr(0, space);
+  std::string method =
+      space == std::string::npos ? "" : cseq.substr(cseq.find_first_not_of(" \t", space));
+  if (number.empty() || number.size() > 10 ||
+      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return "CSeq number '" + std::string(number) + "' is not a number";
+  }
+  if (method != request.method)
+    return "CSeq method '" + method + "' differs from " + request.method;
+  return std::nullopt;
+}
+
+std::vector<Message> answer_subscribe(const Message& request, const MockLyncConfig& config,
+                                      unsigned& notify_cseq) {
+  auto event = request.header("Event");
+  std::string package = event ? event->substr(0, event->find(';')) : std::string();
+  while (!package.empty() && (package.back() == ' ' || package.back() == '\t')) package.pop_back();
+  if (package != "presence") {
+    Message response = respond(request, 489, "Bad Event");
+    response.add_header("Allow-Events", "presence");
+    return {response};
+  }
+  std::string user = uri_user_at_host(request.request_uri);
+  auto configured = config.presence.find(user);
+  if (configured == config.presence.end()) return {respond(request, 404, "Not Found")};
+
+  unsigned expires = 3600;  // RFC 3856 6.4 default
+  if (auto asked = request.header("Expires")) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(asked->data(), asked->data() + asked->size(), value);
+    if (ec != std::errc() || end != asked->data() + asked->size()) {
+      return {bad_request(request, "Expires '" + *asked + "' is not a number of seconds")};
+    }
+    expires = value;
+  }
+  expires = std::min(expires, config.max_subscription_seconds);
+
+  std::string to = *request.header("To");
+  std::string tag = header_param(to, "tag").value_or(new_tag());
+  std::string contact = "<sip:mock-lync@" + uri_host(config.local_host) + ";transport=tls>";
+  Message ok = respond(request, 200, "OK", tag);
+  ok.add_header("Expires", std::to_string(expires));
+  ok.add_header("Contact", contact);
+
+  // The NOTIFY opens the other direction of the dialog (RFC 6665 4.2.2):
+  // From/To swapped, our tag on From, sent to the subscriber's Contact.
+  Message notify;
+  notify.method = "NOTIFY";
+  auto subscriber_contact = request.header("Contact");
+  notify.request_uri =
+      header_uri(subscriber_contact ? split_header_list(*subscriber_contact).front()
+                                    : *request.header("From"));
+  notify.add_header("Via", via_value(config.local_host, "TLS"));
+  notify.add_header("Max-Forwards", "70");
+  notify.add_header("From", header_param(to, "tag") ? to : to + ";tag=" + tag);
+  notify.add_header("To", *request.header("From"));
+  notify.add_header("Call-ID", *request.header("Call-ID"));
+  notify.add_header("CSeq", std::to_string(notify_cseq++) + " NOTIFY");
+  notify.add_header("Contact", contact);
+  notify.add_header("Event", *event);
+  notify.add_header("Subscription-State", expires > 0 ? "active;expires=" + std::to_string(expires)
+                                                      : std::string("terminated;reason=timeout"));
+  notify.add_header("User-Agent", kMockLyncServer);
+  notify.add_header("Content-Type", "application/pidf+xml");
+  notify.body = presence_document(user, configured->second);
+  return {ok, notify};
+}
+
+}  // namespace
+
+std::string_view to_string(PresenceState state) {
+  switch (state) {
+    case PresenceState::available:
+      return "available";
+    case PresenceState::busy:
+      return "busy";
+    case PresenceState::away:
+      return "away";
+    case PresenceState::offline:
+      return "offline";
+  }
+  return "offline";
+}
+
+tls::Result<PresenceAssignment> parse_presence_assignment(std::string_view text) {
+  std::size_t equals = text.rfind('=');
+  if (equals == std::string_view::npos) {
+    return tls::Error{"presence '" + std::string(text) +
+                      "' is not user@domain=available|busy|away|offline"};
+  }
+  std::string_view user = text.substr(0, equals);
+  std::string_view state_text = text.substr(equals + 1);
+  std::size_t at = user.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == user.size() ||
+      user.find_first_of(" \t\r\n<>\";") != std::string_view::npos) {
+    return tls::Error{"presence user '" + std::string(user) + "' is not user@domain"};
+  }
+  for (PresenceState state : {PresenceState::available, PresenceState::busy, PresenceState::away,
+                              PresenceState::offline}) {
+    if (state_text == to_string(state)) return PresenceAssignment{uri_user_at_host(user), state};
+  }
+  return tls::Error{"presence state '" + std::string(state_text) + "' for " + std::string(user) +
+                    " is not one of available, busy, away, offline"};
+}
+
+std::string presence_document(std::string_view user, PresenceState state) {
+  std::string entity = xml_escape("sip:" + std::string(user));
+  std::string basic = state == PresenceState::offline ? "closed" : "open";
+  std::string activity;
+  if (state == PresenceState::busy) activity = "<rpid:busy/>";
+  if (state == PresenceState::away) activity = "<rpid:away/>";
+  if (state == PresenceState::offline) activity = "<rpid:unknown/>";
+  std::string label(to_string(state));
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"
+         "          xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"
+         "          xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"
+         "          entity=\"" +
+         entity +
+         "\">\n"
+         "  <tuple id=\"mock-lync\">\n"
+         "    <status><basic>" +
+         basic +
+         "</basic></status>\n"
+         "    <contact>" +
+         entity +
+         "</contact>\n"
+         "    <note>" +
+         label +
+         "</note>\n"
+         "  </tuple>\n"
+         "  <dm:person id=\"person\">\n" +
+         (activity.empty() ? "" : "    <rpid:activities>" + activity + "</rpid:activities>\n") +
+         "    <dm:note>" + label +
+         "</dm:note>\n"
+         "  </dm:person>\n"
+         "</presence>\n";
+}
+
+std::vector<Message> respond_to(const Message& message, const MockLyncConfig& config,
+                                unsigned& notify_cseq) {
+  if (message.is_response()) return {};    // e.g. the 200 to our NOTIFY
+  if (message.method == "ACK") return {};  // ACK is never answered (RFC 3261 17.2.1)
+  if (auto missing = missing_mandatory_header(message)) return {bad_request(message, *missing)};
+  if (message.method == "OPTIONS") {
+    Message ok = respond(message, 200, "OK");
+    ok.add_header("Allow", kAllow);
+    ok.add_header("Allow-Events", "presence");
+    ok.add_header("Supported", "");
+    ok.add_header("Accept", "application/pidf+xml");
+    return {ok};
+  }
+  if (message.method == "SUBSCRIBE") return answer_subscribe(message, config, notify_cseq);
+  Message response = respond(message, 501, "Not Implemented");
+  response.add_header("Allow", kAllow);
+  return {response};
+}
+
+Message bad_request_for(const ParseError& error) {
+  if (error.head && error.head->is_request()) return bad_request(*error.head, error.reason);
+  Message response;
+  response.kind = Message::Kind::response;
+  response.status_code = 400;
+  response.reason = "Bad Request";
+  response.add_header("Server", kMockLyncServer);
+  response.add_header("Warning", warning_value(error.reason));
+  return response;
+}
+
+MockLyncSession::MockLyncSession(MockLyncConfig config)
+    : config_(std::move(config)), parser_(config_.limits) {}
+
+SessionOutput MockLyncSession::feed(std::string_view bytes) {
+  SessionOutput out;
+  for (StreamEvent& event : parser_.feed(bytes)) {
+    if (std::holds_alternative<KeepAlivePing>(event)) {
+      out.to_send.emplace_back("\r\n");  // RFC 5626 3.5.1 pong
+      out.log.emplace_back("keep-alive CRLFCRLF -> CRLF");
+    } else if (auto* error = std::get_if<ParseError>(&event)) {
+      out.to_send.push_back(serialize(bad_request_for(*error)));
+      out.log.push_back("malformed SIP (" + error->reason + ") -> 400 Bad Request, closing");
+      out.close_now = true;
+    } else {
+      const Message& message = std::get<Message>(event);
+      std::vector<Message> answers = respond_to(message, config_, notify_cseq_);
+      std::string line = start_line_text(message) + " ->";
+      if (answers.empty()) line += " no answer";
+      for (const Message& answer : answers) {
+        line += " " + start_line_text(answer);
+        out.to_send.push_back(serialize(answer));
+      }
+      out.log.push_back(std::move(line));
+    }
+  }
+  return out;
+}
+
+}  // namespace probe::sip

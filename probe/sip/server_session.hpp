@@ -1,0 +1,64 @@
+#pragma once
+// The mock Lync endpoint's SIP side on one established MTLS connection
+// (`serve --role lync --sip`), in the Beast examples' shape: the session
+// owns its connection, shared_from_this keeps it alive across the steps
+//
+//   start -> [trusted-application check] -> read -> feed -> write... -> read ...
+//
+// and it ends on the peer's close, an idle deadline, a write failure or the
+// mock's close_now. Runs on the HandshakeServer's thread.
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/sip/mock_lync.hpp"
+#include "tls/handshake.hpp"
+
+namespace probe {
+
+struct SipServerConfig {
+  sip::MockLyncConfig mock;
+  // Lync's topology: the FQDNs of the trusted applications (pools) it knows.
+  // Empty: every client that completed the handshake is served.
+  std::vector<std::string> trusted_applications;
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds write_timeout{10000};
+};
+
+// One line for the server log.
+using SipLog = std::function<void(const std::string&)>;
+
+// nullopt when the client's certificate (CN or a SAN DNS name) names one of
+// the trusted applications, or none are configured; otherwise why Lync would
+// drop the connection: "client certificate names a, b, none of the trusted
+// applications (c)".
+std::optional<std::string> untrusted_application(const tls::HandshakeRecord& record,
+                                                 const std::vector<std::string>& trusted);
+
+class SipServerSession : public std::enable_shared_from_this<SipServerSession> {
+ public:
+  SipServerSession(std::shared_ptr<tls::EstablishedConnection> connection,
+                   const tls::HandshakeRecord& record, const SipServerConfig& config, SipLog log);
+  void start();
+
+ private:
+  void read();
+  void on_read(tls::Result<std::string> bytes);
+  void write_next();
+  void on_write(tls::Status written);
+  void close(const std::string& why);
+
+  std::shared_ptr<tls::EstablishedConnection> connection_;
+  tls::HandshakeRecord record_;
+  SipServerConfig config_;
+  SipLog log_;
+  sip::MockLyncSession mock_;
+  std::deque<std::string> outbox_;
+  bool close_after_writing_ = false;
+};
+
+}  // namespace probe

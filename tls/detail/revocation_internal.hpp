@@ -1,0 +1,106 @@
+#pragma once
+// Pieces shared by the CRL and OCSP checks and the lab CRL/OCSP issuers.
+// Only tls/*.cpp includes this.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tls/detail/openssl.hpp"
+#include "tls/revocation.hpp"
+
+namespace tls::revocation_internal {
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline Clock::time_point to_time_point(const ASN1_TIME* time) {
+  struct tm parts {};
+  if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return {};
+  return Clock::from_time_t(timegm(&parts));
+}
+
+inline std::string format_time(Clock::time_point time) {
+  std::time_t seconds = Clock::to_time_t(time);
+  struct tm parts {};
+  gmtime_r(&seconds, &parts);
+  char text[32] = {};
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+  return text;
+}
+
+// "3h 20m", "2d 4h", "45s": how long ago or how far away, for messages.
+inline std::string format_duration(std::chrono::seconds span) {
+  long long s = span.count() < 0 ? -span.count() : span.count();
+  if (s >= 86400) return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  return std::to_string(s) + "s";
+}
+
+inline std::string serial_hex(const ASN1_INTEGER* serial) {
+  BignumPtr number(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!number) return "?";
+  std::unique_ptr<char, OpensslFree> text(BN_bn2hex(number.get()));
+  return text ? text.get() : "?";
+}
+
+// Hex (any case, leading zeros allowed) -> ASN1_INTEGER, or null when not hex.
+inline Asn1IntegerPtr serial_from_hex(const std::string& hex) {
+  BIGNUM* raw = nullptr;
+  if (hex.empty() || BN_hex2bn(&raw, hex.c_str()) != static_cast<int>(hex.size())) {
+    BN_free(raw);
+    return nullptr;
+  }
+  BignumPtr number(raw);
+  return Asn1IntegerPtr(BN_to_ASN1_INTEGER(number.get(), nullptr));
+}
+
+inline std::string name_text(const X509_NAME* name) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  return bio_to_string(bio.get());
+}
+
+inline std::chrono::milliseconds since(SteadyClock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+}
+
+// A short, printable look at bytes that were supposed to be a CRL or an
+// OCSP response, so "it was an HTML error page" is obvious from the message.
+inline std::string describe_unexpected(const std::string& bytes, const std::string& content_type) {
+  std::string preview;
+  for (char c : bytes.substr(0, 40)) preview += (c >= 0x20 && c < 0x7f) ? c : '.';
+  std::string text = std::to_string(bytes.size()) + " bytes";
+  if (!content_type.empty()) text += ", Content-Type " + content_type;
+  if (!bytes.empty()) text += ", starting \"" + preview + "\"";
+  return text;
+}
+
+// Judges one already-parsed OCSP response (OCSP/stapled share it).
+// `request` is null for stapled responses (no nonce to compare).
+RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_REQUEST* request,
+                                        const Certificate& certificate, const Certificate& issuer,
+                                        const RevocationOptions& options, RevocationSource source,
+                                        const std::string& url, const std::string& content_type);
+
+// Sets status.age / stale from its dates.
+void stamp_age(RevocationStatus& status);
+
+// One answer from several tries (each carrying its attempts): the first
+// good/revoked wins, else unknown, else unavailable; errors and attempts kept.
+RevocationStatus decide(std::vector<RevocationStatus> answers);
+
+// One OCSP request for `certificate` to `url` (known to be fetchable), the
+// answer judged and its bytes kept.
+FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate& issuer,
+                               const std::string& url, const RevocationOptions& options,
+                               std::chrono::milliseconds budget);
+
+// The checks with a deadline shared across sources (for mode both).
+RevocationStatus check_crl_until(const Certificate& certificate, const Certificate& issuer,
+                                 const RevocationOptions& options,
+                                 SteadyClock::time_point deadline);
+RevocationStatus check_ocsp_until(const Certificate& certificate, const Certificate& issuer,
+                                  const RevocationOptions& options,
+                                  SteadyClock::time_point deadline);
+
+}  // namespace tls::revocation_internal
