@@ -143,6 +143,74 @@ TEST_CASE("an endless chunked body stops at the limit") {
   CHECK(testing::mentions(result.error, "larger than the 1 MiB limit"));
 }
 
+TEST_CASE("a chunk-size line that never ends is refused at the read buffer limit") {
+  // Issue 16 item 1: Beast bounds the header but not a chunk line; this
+  // server once made `check` buffer 3 GB.
+  testing::StreamingServer endless(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n10;ext=",
+      std::string(64 * 1024, 'a'));
+  auto result =
+      tls::http_fetch(get("http://127.0.0.1:" + std::to_string(endless.port()) + "/line.crl"),
+                      direct(std::chrono::seconds(4)));
+  CHECK_FALSE(result.ok());
+  CHECK(testing::mentions(result.error, "chunk-size line or trailer"));
+  CHECK(testing::mentions(result.error, "64 KiB limit"));
+  // The client stopped reading near the limit; what the server could still
+  // send went into socket buffers, not into the client's memory.
+  CHECK(endless.bytes_sent() < 64u * 1024u * 1024u);
+}
+
+TEST_CASE("an endless trailer after the last chunk is refused at the read buffer limit") {
+  std::string trailer_field = "X-Pad: " + std::string(1000, 'b') + "\r\n";
+  std::string repeated;
+  while (repeated.size() < 64 * 1024) repeated += trailer_field;
+  testing::StreamingServer endless(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n", repeated);
+  auto result =
+      tls::http_fetch(get("http://127.0.0.1:" + std::to_string(endless.port()) + "/trailer.crl"),
+                      direct(std::chrono::seconds(4)));
+  CHECK_FALSE(result.ok());
+  CHECK(testing::mentions(result.error, "chunk-size line or trailer"));
+}
+
+TEST_CASE("an endless header line is refused at the header limit") {
+  testing::StreamingServer endless("HTTP/1.1 200 OK\r\nX-Pad: ", std::string(64 * 1024, 'h'));
+  auto result =
+      tls::http_fetch(get("http://127.0.0.1:" + std::to_string(endless.port()) + "/header.crl"),
+                      direct(std::chrono::seconds(4)));
+  CHECK_FALSE(result.ok());
+  CHECK(testing::mentions(result.error, "response header is larger than the 16 KiB limit"));
+}
+
+TEST_CASE("the lab HTTP server answers 431 to an oversized request header and closes") {
+  auto server = serve({});
+  auto seen =
+      testing::hostile_client(server->port(), "GET / HTTP/1.1\r\nX-Pad: ", std::string(4096, 'h'),
+                              1024 * 1024, std::chrono::seconds(5));
+  CHECK(seen.server_closed);
+  CHECK(seen.answer.starts_with("HTTP/1.1 431"));
+}
+
+TEST_CASE("the lab HTTP server answers 400 to an endless chunk-size line and closes") {
+  // Issue 16 item 1: one such client once took `pki serve` to 4.9 GB.
+  auto server = serve({});
+  auto seen = testing::hostile_client(
+      server->port(), "POST /ocsp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10;a=",
+      std::string(4096, 'a'), 4 * 1024 * 1024, std::chrono::seconds(5));
+  CHECK(seen.server_closed);
+  CHECK(seen.answer.starts_with("HTTP/1.1 400"));
+  CHECK(seen.bytes_sent < 4u * 1024u * 1024u);
+}
+
+TEST_CASE("the lab HTTP server answers 400 to bytes that are not HTTP") {
+  auto server = serve({});
+  auto seen = testing::hostile_client(server->port(), "\x16\x03\x01\x02\x00 not http\r\n\r\n", "",
+                                      64, std::chrono::seconds(5));
+  CHECK(seen.server_closed);
+  CHECK(seen.answer.starts_with("HTTP/1.1 400"));
+}
+
 TEST_CASE("redirects are followed, and a redirect loop is cut off") {
   auto server = serve(
       {{"/old.crl",

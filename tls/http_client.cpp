@@ -26,6 +26,13 @@ using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
+// Beast bounds the header but not a chunk-size line, its extensions or the
+// trailer: without a cap on the read buffer a server sending one endless
+// chunk line is buffered until memory runs out. The body itself does not
+// count against this buffer (the parser moves it out as it arrives).
+constexpr std::size_t kHeaderLimit = 16u * 1024u;
+constexpr std::size_t kReadBufferLimit = 64u * 1024u;
+
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -111,7 +118,11 @@ std::string read_error(const beast::error_code& ec, bool header_done,
       text += " (Content-Length " + std::to_string(*length) + ")";
     return text;
   }
-  if (ec == http::error::header_limit) return "the response header is too large";
+  if (ec == http::error::header_limit)
+    return "the response header is larger than the " + describe_size(kHeaderLimit) + " limit";
+  if (ec == http::error::buffer_overflow)
+    return "a chunk-size line or trailer of the response is longer than the " +
+           describe_size(kReadBufferLimit) + " limit";
   if (ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == http::error::partial_message)
     return header_done ? "the server closed the connection in the middle of the response body"
@@ -128,8 +139,9 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
   asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer(kReadBufferLimit);
   http::response_parser<http::string_body> parser;
+  parser.header_limit(kHeaderLimit);
   parser.body_limit(body_limit);
   std::string phase = "resolving " + hop.host;
   HopOutcome outcome;

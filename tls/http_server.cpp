@@ -37,6 +37,12 @@ struct HttpServer::State {
 
 namespace {
 
+// Beast bounds the header (431 when over) but not a chunk-size line, its
+// extensions or a trailer; the read buffer's cap bounds those too. A body
+// is moved out of the buffer as it arrives and has its own limit.
+constexpr std::size_t kHeaderLimit = 16u * 1024u;
+constexpr std::size_t kReadBufferLimit = 64u * 1024u;
+
 std::string describe_endpoint(const tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
   std::string text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
@@ -48,14 +54,18 @@ std::string describe_endpoint(const tcp::endpoint& endpoint) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServer::State& state)
-      : stream_(std::move(socket)), state_(state) {}
+      : stream_(std::move(socket)), state_(state), buffer_(kReadBufferLimit) {}
 
   void start() { read_request(); }
 
  private:
   void read_request() {
     parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
     parser_->body_limit(state_.options.request_body_limit);
+    // One deadline for the whole request: reading it, answering it and
+    // writing the answer. It is not renewed between the steps, so a client
+    // trickling bytes cannot hold the connection longer than `timeout`.
     stream_.expires_after(state_.options.timeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -64,6 +74,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) return reply_and_close(413, "request too large\n");
+    if (ec == http::error::header_limit)
+      return reply_and_close(431, "request header fields too large\n");
+    if (ec == http::error::buffer_overflow)
+      return reply_and_close(400, "chunk-size line or trailer too long\n");
+    // A request that is not HTTP gets a 400 so the client learns why; a
+    // timeout, a closed connection or a shutdown gets nothing.
+    if (ec && ec.category() == beast::error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message)
+      return reply_and_close(400, "bad request\n");
     if (ec) return close();
     auto& message = parser_->get();
     HttpServerRequest request;
@@ -102,7 +121,6 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(answer.body);
     response_.keep_alive(keep_alive_);
     response_.prepare_payload();
-    stream_.expires_after(state_.options.timeout);
     http::async_write(
         stream_, response_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });

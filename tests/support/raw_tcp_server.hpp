@@ -1,12 +1,15 @@
 #pragma once
 // Header-only so tests/CMakeLists.txt needs no change.
 // Misbehaving peers for HTTP tests, on 127.0.0.1 with a kernel-chosen port:
-// one that never answers, and one that streams an endless body.
+// one that never answers, one that streams an endless body, and a client
+// that sends a prefix and then an endless repetition of some bytes.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -114,6 +117,57 @@ inline void StreamingServer::accept_next() {
     std::make_shared<Connection>(std::move(socket), *this)->start();
     accept_next();
   });
+}
+
+// What a hostile client saw: the bytes the server answered, how many bytes
+// the client sent before the server stopped reading, and whether the server
+// closed the connection (rather than the client giving up at `timeout`).
+struct RawClientResult {
+  std::string answer;
+  std::size_t bytes_sent = 0;
+  bool server_closed = false;
+};
+
+// Connects to 127.0.0.1:`port`, sends `prefix`, then `repeat` over and over
+// (at most `max_bytes` in all) while reading whatever the server answers.
+inline RawClientResult hostile_client(unsigned short port, std::string prefix, std::string repeat,
+                                      std::size_t max_bytes, std::chrono::milliseconds timeout) {
+  struct State {
+    asio::io_context io;
+    tcp::socket socket{io};
+    std::string prefix, repeat;
+    std::size_t max_bytes = 0;
+    RawClientResult result;
+    char scratch[4096];
+
+    void write_more(const std::string& bytes) {
+      if (result.bytes_sent >= max_bytes || bytes.empty()) return;
+      asio::async_write(socket, asio::buffer(bytes), [this](auto ec, std::size_t n) {
+        result.bytes_sent += n;
+        if (!ec) write_more(repeat);
+      });
+    }
+    void read_more() {
+      socket.async_read_some(asio::buffer(scratch), [this](auto ec, std::size_t n) {
+        result.answer.append(scratch, n);
+        if (ec) {
+          result.server_closed = true;
+          io.stop();
+          return;
+        }
+        read_more();
+      });
+    }
+  };
+  auto state = std::make_unique<State>();
+  state->prefix = std::move(prefix);
+  state->repeat = std::move(repeat);
+  state->max_bytes = max_bytes;
+  state->socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  state->write_more(state->prefix);
+  state->read_more();
+  state->io.run_for(timeout);
+  return state->result;
 }
 
 }  // namespace testing
