@@ -6,12 +6,8 @@
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
 #include "probe/commands/sip_options.hpp"
-#include "probe/diagnosis/facts.hpp"
-#include "probe/diagnosis/handshake.hpp"
-#include "probe/diagnosis/handshake_facts.hpp"
-#include "probe/online/checks.hpp"
+#include "probe/online/connect_target.hpp"
 #include "probe/online/endpoint.hpp"
-#include "probe/rules/rules.hpp"
 
 namespace probe {
 namespace {
@@ -50,97 +46,49 @@ tls::Status save_chain(const std::string& folder, const std::vector<tls::Certifi
 }
 
 int run_connect(const ConnectFlags& flags) {
-  auto target = parse_host_port(flags.target, 5061);
-  if (!target) return fail_input(target.error().message);
-  HostPort dial = *target;
+  auto parsed = parse_host_port(flags.target, 5061);
+  if (!parsed) return fail_input(parsed.error().message);
+  ConnectTarget target;
+  target.host = parsed->host;
+  target.port = parsed->port;
+  target.sni = flags.sni;
+  target.expect_name = flags.expect_name;
   if (!flags.connect_to.empty()) {
-    auto other = parse_host_port(flags.connect_to, target->port);
+    auto other = parse_host_port(flags.connect_to, parsed->port);
     if (!other) return fail_input("--connect-to: " + other.error().message);
-    dial = *other;
+    target.dial_address = other->host;
+    target.dial_port = other->port;
   }
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
   auto range = tls_range(flags.live);
   if (!range) return fail_input(range.error().message);
-  Side us = flags.role == "lync" ? Side::lync : Side::bems;
-  auto store = load_store_or_report(flags.store, side_name(us));
+  ConnectSettings settings;
+  settings.us = flags.role == "lync" ? Side::lync : Side::bems;
+  auto store = load_store_or_report(flags.store, side_name(settings.us));
   if (!store) return report::kExitBadInput;
-
-  tls::ClientOptions options;
-  options.host = dial.host;
-  options.port = dial.port;
-  // RFC 6066: SNI carries host names only, never address literals.
-  options.sni =
-      !flags.sni.empty() ? flags.sni : (is_ip_literal(target->host) ? std::string() : target->host);
-  options.min_version = range->first;
-  options.max_version = range->second;
-  auto timeout =
+  RevocationMemo memo;
+  settings.store = &*store;
+  settings.min_version = range->first;
+  settings.max_version = range->second;
+  settings.timeout =
       std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
-  options.connect_timeout = timeout;
-  options.handshake_timeout = timeout;
-  options.credentials = credentials_from(*store);
-  options.trust = trust_from(*store);
-
-  std::cerr << "mtlsprobe: connecting to " << dial.host << ":" << dial.port
-            << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as " << side_name(us)
-            << "...\n";
-  options.verdict_wait =
+  settings.verdict_wait =
       std::chrono::milliseconds(static_cast<long long>(flags.verdict_wait_seconds * 1000));
-  if (flags.sip.enabled()) options.verdict_wait = std::min(options.verdict_wait, timeout);
-  tls::ClientSession session = tls::connect_client(options);
-  std::optional<SipProbeResult> sip;
-  if (flags.sip.enabled())
-    sip = run_sip_probe(session, flags.sip,
-                        flags.expect_name.empty() ? target->host : flags.expect_name, target->port,
-                        timeout);
-  tls::HandshakeRecord record = sip ? sip->record : session.record;
-  if (session.connection) {
-    session.connection->close();
-    record.alerts = session.connection->record().alerts;  // alerts that came with the close
-  }
-  record.target =
-      target->host + ":" + std::to_string(target->port) +
-      (flags.connect_to.empty() ? "" : " via " + dial.host + ":" + std::to_string(dial.port));
+  if (!flags.live.pool.empty()) settings.pool = flags.live.pool;
+  settings.instances = flags.live.instances;
+  settings.warn_days = flags.live.warn_days;
+  settings.revocation = flags.revocation;
+  settings.revocation_options = *revocation;
+  settings.memo = &memo;
+  settings.sip = flags.sip;
 
-  if (!flags.save_chain.empty() && !record.peer_chain.empty()) {
-    auto saved = save_chain(flags.save_chain, record.peer_chain);
+  TargetOutcome outcome = connect_target(target, settings);
+  if (!flags.save_chain.empty() && !outcome.record.peer_chain.empty()) {
+    auto saved = save_chain(flags.save_chain, outcome.record.peer_chain);
     if (!saved) return fail_input(saved.error().message);
   }
-
-  LiveContext context;
-  context.us = us;
-  context.ours = &*store;
-  context.expected_name = flags.expect_name.empty() ? target->host : flags.expect_name;
-  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
-  context.instances = flags.live.instances;
-  context.warn_days = flags.live.warn_days;
-
-  report::Report result = start_report("connect");
-  result.sections.push_back(handshake_section("Handshake with " + record.target, record));
-  result.facts["handshake"] = handshake_json(record);
-  result.facts["store"] = store_json(*store);
-  result.findings = diagnose_handshake(record, context);
-  // As BEMS with the topology's names given, our own certificate's names are
-  // judged too: the pool and every instance must be in what we present.
-  if (us == Side::bems && store->leaf && (context.pool || !context.instances.empty())) {
-    const tls::Certificate& leaf = store->leaf->certificate;
-    result.findings.push_back(rules::subject_cn(leaf.info(), context.pool));
-    if (context.pool) result.findings.push_back(rules::san_pool(leaf, *context.pool, false));
-    if (!context.instances.empty())
-      result.findings.push_back(rules::san_instances(leaf, context.instances));
-  }
-  // Both chains, as far as they could be built: ours from our store, the
-  // peer's as our verification built it (or as it arrived).
-  RevocationMemo memo;
-  check_own_chain_online(record, us, *store, flags.revocation, *revocation, result, &memo);
-  check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                          flags.revocation, *revocation, result, &memo);
-  if (sip) {
-    result.sections.push_back(sip->section);
-    result.facts["sip"] = sip->facts;
-    result.findings.insert(result.findings.end(), sip->findings.begin(), sip->findings.end());
-  }
-  return emit_report(result, flags.report);
+  return emit_report(outcome.report, flags.report);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "probe/commands/options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "probe/diagnosis/facts.hpp"
 
 #include <unistd.h>

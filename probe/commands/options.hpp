@@ -6,12 +6,15 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "report/model.hpp"
 #include "report/render.hpp"
 #include "tls/result.hpp"
 #include "tls/store.hpp"
+
+// The flags' registration only needs the type; the .cpp includes CLI11.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace probe {
 

@@ -1,5 +1,7 @@
 #include "probe/commands/sip_options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/sip_findings.hpp"
 #include "probe/online/endpoint.hpp"

@@ -8,12 +8,16 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <boost/json/object.hpp>
 
 #include "probe/sip/server_session.hpp"
 #include "report/model.hpp"
 #include "tls/handshake.hpp"
+
+// The flags' registration only needs the type; the .cpp includes CLI11.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace probe {
 

@@ -1,5 +1,7 @@
 #include "probe/online/endpoint.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "probe/rules/rules.hpp"
 
 #include <boost/asio/ip/address.hpp>

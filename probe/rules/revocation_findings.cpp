@@ -1,5 +1,7 @@
 #include "probe/rules/revocation_findings.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <iostream>
 
 #include "probe/diagnosis/facts.hpp"

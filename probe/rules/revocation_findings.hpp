@@ -1,7 +1,6 @@
 #pragma once
 // `bems.revocation` / `lync.revocation`: whether each certificate below the
 // root is revoked, and whether its revocation data can be fetched at all.
-#include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
 #include <map>
 #include <optional>
@@ -9,6 +8,11 @@
 #include "probe/rules/requirements.hpp"
 #include "report/model.hpp"
 #include "tls/revocation.hpp"
+
+// The flags' registration only needs the type; the .cpp includes CLI11.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace probe {
 

@@ -1,0 +1,121 @@
+#include "probe/online/connect_target.hpp"
+
+#include <iostream>
+
+#include "probe/commands/options.hpp"
+#include "probe/diagnosis/facts.hpp"
+#include "probe/diagnosis/handshake.hpp"
+#include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/online/checks.hpp"
+#include "probe/online/endpoint.hpp"
+#include "probe/rules/rules.hpp"
+
+namespace probe {
+namespace {
+
+std::string host_port_text(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos && host.front() != '[';
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string expected_name(const ConnectTarget& target) {
+  return target.expect_name.empty() ? target.host : target.expect_name;
+}
+
+tls::ClientOptions client_options(const ConnectTarget& target, const ConnectSettings& settings) {
+  tls::ClientOptions options;
+  options.host = target.dial_address.empty() ? target.host : target.dial_address;
+  options.port = target.dial_port != 0 ? target.dial_port : target.port;
+  // RFC 6066: SNI carries host names only, never address literals.
+  options.sni = !target.sni.empty() ? target.sni
+                                    : (is_ip_literal(target.host) ? std::string() : target.host);
+  options.min_version = settings.min_version;
+  options.max_version = settings.max_version;
+  options.connect_timeout = settings.timeout;
+  options.handshake_timeout = settings.timeout;
+  options.verdict_wait = settings.verdict_wait;
+  // The SIP exchange reads after the handshake anyway; a longer verdict
+  // wait would only delay it.
+  if (settings.sip.enabled())
+    options.verdict_wait = std::min(options.verdict_wait, settings.timeout);
+  if (settings.store) {
+    options.credentials = credentials_from(*settings.store);
+    options.trust = trust_from(*settings.store);
+  }
+  return options;
+}
+
+}  // namespace
+
+std::string target_label(const ConnectTarget& target) {
+  std::string label = host_port_text(target.host, target.port);
+  if (!target.dial_address.empty())
+    label += " via " + host_port_text(target.dial_address,
+                                      target.dial_port != 0 ? target.dial_port : target.port);
+  return label;
+}
+
+report::Report diagnose_target(const tls::HandshakeRecord& record, const ConnectTarget& target,
+                               const ConnectSettings& settings) {
+  static const tls::Store kEmptyStore;
+  const tls::Store& store = settings.store ? *settings.store : kEmptyStore;
+  LiveContext context;
+  context.us = settings.us;
+  context.ours = &store;
+  context.expected_name = expected_name(target);
+  context.pool = settings.pool;
+  context.instances = settings.instances;
+  context.warn_days = settings.warn_days;
+
+  report::Report result = start_report("connect");
+  result.sections.push_back(handshake_section("Handshake with " + record.target, record));
+  result.facts["handshake"] = handshake_json(record);
+  result.facts["store"] = store_json(store);
+  result.findings = diagnose_handshake(record, context);
+  // As BEMS with the topology's names given, our own certificate's names are
+  // judged too: the pool and every instance must be in what we present.
+  if (settings.us == Side::bems && store.leaf && (context.pool || !context.instances.empty())) {
+    const tls::Certificate& leaf = store.leaf->certificate;
+    result.findings.push_back(rules::subject_cn(leaf.info(), context.pool));
+    if (context.pool) result.findings.push_back(rules::san_pool(leaf, *context.pool, false));
+    if (!context.instances.empty())
+      result.findings.push_back(rules::san_instances(leaf, context.instances));
+  }
+  // Both chains, as far as they could be built: ours from our store, the
+  // peer's as our verification built it (or as it arrived).
+  check_own_chain_online(record, settings.us, store, settings.revocation,
+                         settings.revocation_options, result, settings.memo);
+  check_peer_chain_online(record, settings.us == Side::bems ? Side::lync : Side::bems, store,
+                          settings.revocation, settings.revocation_options, result, settings.memo);
+  return result;
+}
+
+TargetOutcome connect_target(const ConnectTarget& target, const ConnectSettings& settings) {
+  tls::ClientOptions options = client_options(target, settings);
+  if (settings.announce)
+    std::cerr << "mtlsprobe: connecting to " << host_port_text(options.host, options.port)
+              << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as "
+              << side_name(settings.us) << "...\n";
+  tls::ClientSession session = tls::connect_client(options);
+  std::optional<SipProbeResult> sip;
+  if (settings.sip.enabled())
+    sip = run_sip_probe(session, settings.sip, expected_name(target), target.port,
+                        settings.timeout);
+  TargetOutcome outcome;
+  outcome.record = sip ? sip->record : session.record;
+  if (session.connection) {
+    session.connection->close();
+    outcome.record.alerts = session.connection->record().alerts;  // alerts that came with the close
+  }
+  outcome.record.target = target_label(target);
+  outcome.report = diagnose_target(outcome.record, target, settings);
+  if (sip) {
+    outcome.report.sections.push_back(sip->section);
+    outcome.report.facts["sip"] = sip->facts;
+    outcome.report.findings.insert(outcome.report.findings.end(), sip->findings.begin(),
+                                   sip->findings.end());
+  }
+  return outcome;
+}
+
+}  // namespace probe
