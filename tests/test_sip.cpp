@@ -10,6 +10,8 @@
 #include "probe/sip/builders.hpp"
 #include "probe/sip/message.hpp"
 #include "probe/sip/mock_lync.hpp"
+#include "probe/sip/ms_diagnostics.hpp"
+#include "probe/sip/presence_formats.hpp"
 #include "probe/sip/stream_parser.hpp"
 
 using namespace probe::sip;
@@ -521,4 +523,57 @@ TEST_CASE("presence assignments parse, and bad ones say what is wrong") {
                           "sleepy"));
   CHECK_FALSE(parse_presence_assignment("alice=busy").ok());
   CHECK_FALSE(parse_presence_assignment("alice@example.com").ok());
+}
+
+TEST_CASE("the mock answers a SUBSCRIBE in the format its Accept asks for first") {
+  struct Case {
+    const char* accept;  // nullptr: no Accept header
+    int status;
+    const char* content_type;
+    const char* in_body;
+  };
+  const Case cases[] = {
+      {"application/msrtc-event-categories+xml, application/pidf+xml", 200,
+       "application/msrtc-event-categories+xml", "<availability>6500</availability>"},
+      {"application/pidf+xml, application/msrtc-event-categories+xml", 200, "application/pidf+xml",
+       "<rpid:busy/>"},
+      {"Application/MSRTC-Event-Categories+XML;q=1", 200, "application/msrtc-event-categories+xml",
+       "xsi:type=\"aggregateState\""},
+      {nullptr, 200, "application/pidf+xml", "<basic>open</basic>"},  // RFC 3856 default
+      {"application/xpidf+xml", 406, nullptr, nullptr},
+  };
+  for (const Case& c : cases) {
+    CAPTURE((c.accept ? c.accept : "(none)"));
+    unsigned cseq = 1;
+    Message subscribe =
+        build_subscribe_presence("sip:alice@example.com", "sip:bems@example.com", "h");
+    if (c.accept)
+      subscribe.set_header("Accept", c.accept);
+    else
+      subscribe.remove_header("Accept");
+    auto out = respond_to(parsed(serialize(subscribe)), lync_config(), cseq);
+    REQUIRE(!out.empty());
+    CHECK(out[0].status_code == c.status);
+    if (c.status != 200) {
+      CHECK(out.size() == 1);
+      CHECK(testing::mentions(out[0].header("Accept").value_or(""), "msrtc-event-categories"));
+      continue;
+    }
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].header("Content-Type") == std::string(c.content_type));
+    CHECK(testing::mentions(out[1].body, c.in_body));
+    CHECK(probe::sip::notify_presence_state(parsed(serialize(out[1]))) == std::string("busy"));
+  }
+}
+
+TEST_CASE("SUBSCRIBE for an unknown user gets 404 with ms-diagnostics 4005, as a Front End") {
+  unsigned cseq = 1;
+  Message not_found = only_response(respond_to(
+      build_subscribe_presence("sip:carol@example.com", "sip:x@y", "h"), lync_config(), cseq));
+  CHECK(not_found.status_code == 404);
+  auto diagnostics = probe::sip::ms_diagnostics_of(parsed(serialize(not_found)));
+  REQUIRE(diagnostics.size() == 1);
+  CHECK(diagnostics[0].error_id == 4005);
+  CHECK(diagnostics[0].reason == "Destination URI either not enabled for SIP or does not exist");
+  CHECK_FALSE(diagnostics[0].source.empty());
 }

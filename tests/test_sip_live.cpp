@@ -162,6 +162,41 @@ TEST_CASE("a presence SUBSCRIBE for a user the pool does not know is a warning")
   ConnectRun run = connect_sip(server, {"--sip-subscribe", "bob@example.com"});
   CHECK(run.status("sip.presence") == "warn");
   CHECK(run.text("sip.presence", "detail").find("404 Not Found") != std::string::npos);
+  // The mock says why as a Front End does, and the finding decodes it.
+  CHECK(run.text("sip.presence", "detail").find("ms-diagnostics 4005") != std::string::npos);
+  CHECK(run.text("sip.presence", "remedy").find("Enable-CsUser") != std::string::npos);
+  const auto& presence = run.report.at("facts").at("sip").at("presence").as_object();
+  const auto& diagnostic = presence.at("ms_diagnostics").as_array().at(0).as_object();
+  CHECK(diagnostic.at("error_id").as_int64() == 4005);
+  CHECK(diagnostic.at("header").as_string() == "ms-diagnostics");
+}
+
+TEST_CASE(
+    "as BEMS, the presence SUBSCRIBE asks for [MS-PRES] categories; --sip-presence-format "
+    "pidf asks for PIDF") {
+  struct Case {
+    std::vector<std::string> extra;
+    const char* content_type;
+  };
+  const Case cases[] = {
+      {{}, "application/msrtc-event-categories+xml"},
+      {{"--sip-presence-format", "msrtc"}, "application/msrtc-event-categories+xml"},
+      {{"--sip-presence-format", "pidf"}, "application/pidf+xml"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.content_type);
+    MockLync server({"--presence", "alice@example.com=away"});
+    std::vector<std::string> extra = {"--sip-subscribe", "alice@example.com"};
+    extra.insert(extra.end(), c.extra.begin(), c.extra.end());
+    ConnectRun run = connect_sip(server, extra);
+    CHECK(run.status("sip.presence") == "pass");
+    CHECK(run.text("sip.presence", "detail")
+              .find(std::string("NOTIFY (") + c.content_type +
+                    ") says alice@example.com is away") != std::string::npos);
+    const auto& presence = run.report.at("facts").at("sip").at("presence").as_object();
+    CHECK(presence.at("notify_content_type").as_string() == c.content_type);
+    CHECK(presence.at("notify_state").as_string() == "away");
+  }
 }
 
 TEST_CASE("a client certificate naming no trusted application is dropped without a SIP answer") {

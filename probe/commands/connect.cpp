@@ -82,6 +82,8 @@ int run_connect(const ConnectFlags& flags) {
   settings.revocation_options = *revocation;
   settings.memo = &memo;
   settings.sip = flags.sip;
+  if (settings.sip.presence_format.empty())
+    settings.sip.presence_format = settings.us == Side::bems ? "msrtc" : "pidf";
 
   TargetOutcome outcome = connect_target(target, settings);
   if (!flags.save_chain.empty() && !outcome.record.peer_chain.empty()) {

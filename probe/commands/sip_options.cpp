@@ -1,6 +1,7 @@
 #include "probe/commands/sip_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/json/array.hpp>
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/sip_findings.hpp"
@@ -8,6 +9,8 @@
 #include "probe/rules/fqdn.hpp"
 #include "probe/sip/builders.hpp"
 #include "probe/sip/client.hpp"
+#include "probe/sip/ms_diagnostics.hpp"
+#include "probe/sip/presence_formats.hpp"
 
 namespace probe {
 namespace {
@@ -20,9 +23,27 @@ boost::json::object exchange_json(const sip::Exchange& exchange) {
     out["status"] = exchange.response->status_code;
     out["reason"] = exchange.response->reason;
     out["round_trip_ms"] = exchange.round_trip_ms;
+    boost::json::array diagnostics;
+    for (const sip::MsDiagnostic& diagnostic : sip::ms_diagnostics_of(*exchange.response)) {
+      boost::json::object item;
+      item["header"] = diagnostic.public_header ? "ms-diagnostics-public" : "ms-diagnostics";
+      item["error_id"] = diagnostic.error_id;
+      if (diagnostic.sub_code) item["sub_code"] = *diagnostic.sub_code;
+      item["reason"] = diagnostic.reason;
+      item["source"] = diagnostic.source;
+      const auto* meaning = sip::ms_diagnostic_meaning(diagnostic.error_id);
+      item["meaning"] =
+          meaning ? boost::json::value(std::string(meaning->meaning)) : boost::json::value(nullptr);
+      boost::json::object attributes;
+      for (const auto& [name, value] : diagnostic.attributes) attributes[name] = value;
+      item["attributes"] = std::move(attributes);
+      diagnostics.push_back(std::move(item));
+    }
+    if (!diagnostics.empty()) out["ms_diagnostics"] = std::move(diagnostics);
   }
   if (exchange.notify) {
-    auto state = sip::presence_state_of(exchange.notify->body);
+    auto state = sip::notify_presence_state(*exchange.notify);
+    out["notify_content_type"] = exchange.notify->header("Content-Type").value_or("");
     out["notify_state"] = state ? boost::json::value(*state) : boost::json::value(nullptr);
   }
   if (!exchange.error.empty()) out["error"] = exchange.error;
@@ -36,8 +57,9 @@ std::string exchange_line(const sip::Exchange& exchange) {
   std::string line =
       sip::start_line_text(*exchange.response) + " in " + milliseconds_text(exchange.round_trip_ms);
   if (exchange.notify) {
-    auto state = sip::presence_state_of(exchange.notify->body);
-    line += "; NOTIFY: " + state.value_or("no presence document");
+    auto state = sip::notify_presence_state(*exchange.notify);
+    line += "; NOTIFY (" + exchange.notify->header("Content-Type").value_or("no Content-Type") +
+            "): " + state.value_or("no presence document");
   }
   return line;
 }
@@ -111,6 +133,12 @@ void add_sip_connect_flags(CLI::App* command, SipConnectFlags& flags) {
   command->add_option("--sip-subscribe", flags.subscribe,
                       "Also subscribe to user@domain's presence and report it (sip.presence); "
                       "implies --sip");
+  command
+      ->add_option("--sip-presence-format", flags.presence_format,
+                   "What the presence SUBSCRIBE accepts: msrtc (Lync's "
+                   "application/msrtc-event-categories+xml first, then PIDF) or pidf "
+                   "(application/pidf+xml only); default msrtc as BEMS, pidf as Lync")
+      ->check(CLI::IsMember({"msrtc", "pidf"}));
 }
 
 SipProbeResult run_sip_probe(const tls::ClientSession& session, const SipConnectFlags& flags,
@@ -136,8 +164,13 @@ SipProbeResult run_sip_probe(const tls::ClientSession& session, const SipConnect
     result.section.lines.emplace_back(options->request_line, exchange_line(*options));
     result.facts["options"] = exchange_json(*options);
     if (!flags.subscribe.empty() && options->outcome == sip::ExchangeOutcome::answered) {
-      presence = client.send(
-          sip::build_subscribe_presence("sip:" + flags.subscribe, from, via_host, 60), true);
+      sip::Message subscribe =
+          sip::build_subscribe_presence("sip:" + flags.subscribe, from, via_host, 60);
+      // [MS-PRES] 2.2.2.4.1: Lync clients list the categories type first.
+      if (flags.presence_format != "pidf")
+        subscribe.set_header(
+            "Accept", std::string(sip::kMsrtcCategoriesType) + ", " + std::string(sip::kPidfType));
+      presence = client.send(subscribe, true);
       result.section.lines.emplace_back(presence->request_line, exchange_line(*presence));
       result.facts["presence"] = exchange_json(*presence);
     }

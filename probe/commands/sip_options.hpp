@@ -38,6 +38,9 @@ void start_sip_session(const tls::HandshakeRecord& record,
 struct SipConnectFlags {
   bool sip = false;
   std::string subscribe;  // user@domain; implies --sip
+  // What the SUBSCRIBE accepts: "msrtc" ([MS-PRES] categories first, as
+  // Lync's own clients ask) or "pidf"; empty: msrtc toward a Lync peer.
+  std::string presence_format;
   bool enabled() const { return sip || !subscribe.empty(); }
 };
 void add_sip_connect_flags(CLI::App* command, SipConnectFlags& flags);

@@ -3,6 +3,8 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
 #include "probe/sip/builders.hpp"
+#include "probe/sip/ms_diagnostics.hpp"
+#include "probe/sip/presence_formats.hpp"
 
 namespace probe {
 namespace {
@@ -62,6 +64,26 @@ report::Finding& unanswered(report::Finding& f, const sip::Exchange& exchange,
   return f;
 }
 
+// The pool's own account of a failure (Lync's ms-diagnostics), one
+// sentence each, after what was seen.
+std::string with_diagnostics(std::string seen, const sip::Message& response) {
+  for (const sip::MsDiagnostic& diagnostic : sip::ms_diagnostics_of(response)) {
+    std::string line = sip::describe(diagnostic);
+    if (!line.ends_with('.')) line += '.';
+    seen += " " + line;
+  }
+  return seen;
+}
+
+// The fix of the first diagnostic whose id we know, else `otherwise`.
+std::string fix_for(const sip::Message& response, std::string otherwise) {
+  for (const sip::MsDiagnostic& diagnostic : sip::ms_diagnostics_of(response)) {
+    if (const auto* meaning = sip::ms_diagnostic_meaning(diagnostic.error_id))
+      return std::string(meaning->fix);
+  }
+  return otherwise;
+}
+
 }  // namespace
 
 report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange,
@@ -80,13 +102,17 @@ report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange
       milliseconds_text(exchange->round_trip_ms) +
       (response.header("Server") ? " by " + in_quotes(*response.header("Server")) : std::string()) +
       ".";
+  seen = with_diagnostics(std::move(seen), response);
   int code = response.status_code;
   if (code < 300) return pass(f, seen);
   if (code >= 500)
-    return fail(f, seen, "The peer failed the request: look at its SIP log for the cause.");
+    return fail(
+        f, seen,
+        fix_for(response, "The peer failed the request: look at its SIP log for the cause."));
   return warn(f, seen,
-              "The peer refused OPTIONS but the MTLS link itself works; check the request URI "
-              "(--expect-name) and the peer's SIP configuration.");
+              fix_for(response,
+                      "The peer refused OPTIONS but the MTLS link itself works; check the request "
+                      "URI (--expect-name) and the peer's SIP configuration."));
 }
 
 report::Finding sip_presence_finding(const std::optional<sip::Exchange>& exchange,
@@ -102,20 +128,28 @@ report::Finding sip_presence_finding(const std::optional<sip::Exchange>& exchang
   std::string seen = "SUBSCRIBE for " + user + " answered " + sip::start_line_text(response) +
                      " in " + milliseconds_text(exchange->round_trip_ms);
   int code = response.status_code;
-  if (code >= 500) return fail(f, seen + ".", "Look at the peer's SIP log for the cause.");
+  if (code >= 500)
+    return fail(f, with_diagnostics(seen + ".", response),
+                fix_for(response, "Look at the peer's SIP log for the cause."));
   if (code == 404)
-    return warn(f, seen + ": the pool does not know this user.",
-                "Check the user's SIP address and that the user is enabled for Lync/Skype.");
+    return warn(
+        f, with_diagnostics(seen + ": the pool does not know this user.", response),
+        fix_for(response,
+                "Check the user's SIP address and that the user is enabled for Lync/Skype."));
   if (code >= 300)
-    return warn(f, seen + ".", "Check the user's SIP address and the pool's presence policy.");
+    return warn(f, with_diagnostics(seen + ".", response),
+                fix_for(response, "Check the user's SIP address and the pool's presence policy."));
   if (!exchange->notify)
     return warn(f, seen + ", but no NOTIFY with the presence state followed.",
                 "Look at the peer's SIP log: a subscription is answered with a NOTIFY.");
-  auto state = sip::presence_state_of(exchange->notify->body);
+  auto state = sip::notify_presence_state(*exchange->notify);
+  std::string type = exchange->notify->header("Content-Type").value_or("no Content-Type");
   if (!state)
-    return warn(f, seen + "; the NOTIFY carried no PIDF presence document.",
+    return warn(f,
+                seen + "; the NOTIFY (" + type +
+                    ") carried no presence state we could read (PIDF or [MS-PRES] categories).",
                 "Look at the peer's presence configuration.");
-  return pass(f, seen + "; NOTIFY says " + user + " is " + *state + ".");
+  return pass(f, seen + "; NOTIFY (" + type + ") says " + user + " is " + *state + ".");
 }
 
 }  // namespace probe

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "probe/sip/builders.hpp"
+#include "probe/sip/ms_diagnostics.hpp"
+#include "probe/sip/presence_formats.hpp"
 
 namespace probe::sip {
 namespace {
@@ -90,7 +92,23 @@ std::vector<Message> answer_subscribe(const Message& request, const MockLyncConf
   }
   std::string user = uri_user_at_host(request.request_uri);
   auto configured = config.presence.find(user);
-  if (configured == config.presence.end()) return {respond(request, 404, "Not Found")};
+  if (configured == config.presence.end()) {
+    // A Front End says why in ms-diagnostics ([MS-OCER]); 4005 is its
+    // answer for an address it has no SIP-enabled user for.
+    Message not_found = respond(request, 404, "Not Found");
+    not_found.add_header(
+        "ms-diagnostics",
+        ms_diagnostic_value(4005, "Destination URI either not enabled for SIP or does not exist",
+                            config.local_host));
+    return {not_found};
+  }
+  auto format = negotiate_presence_format(request);
+  if (!format) {
+    Message not_acceptable = respond(request, 406, "Not Acceptable");
+    not_acceptable.add_header("Accept",
+                              std::string(kMsrtcCategoriesType) + ", " + std::string(kPidfType));
+    return {not_acceptable};
+  }
 
   unsigned expires = 3600;  // RFC 3856 6.4 default
   if (auto asked = request.header("Expires")) {
@@ -129,8 +147,10 @@ std::vector<Message> answer_subscribe(const Message& request, const MockLyncConf
   notify.add_header("Subscription-State", expires > 0 ? "active;expires=" + std::to_string(expires)
                                                       : std::string("terminated;reason=timeout"));
   notify.add_header("User-Agent", kMockLyncServer);
-  notify.add_header("Content-Type", "application/pidf+xml");
-  notify.body = presence_document(user, configured->second);
+  notify.add_header("Content-Type", content_type_of(*format));
+  notify.body = *format == PresenceFormat::msrtc_categories
+                    ? categories_document(user, configured->second)
+                    : presence_document(user, configured->second);
   return {ok, notify};
 }
 
@@ -205,6 +225,29 @@ std::string presence_document(std::string_view user, PresenceState state) {
          "</presence>\n";
 }
 
+std::string categories_document(std::string_view user, PresenceState state) {
+  // [MS-PRES] 3.7.5.1.1: the middle of each availability range.
+  int availability = 3500;
+  if (state == PresenceState::busy) availability = 6500;
+  if (state == PresenceState::away) availability = 15500;
+  if (state == PresenceState::offline) availability = 18500;
+  return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+         "<categories xmlns=\"http://schemas.microsoft.com/2006/09/sip/categories\" uri=\"" +
+         xml_escape("sip:" + std::string(user)) +
+         "\">\n"
+         "  <category name=\"state\" instance=\"0\" container=\"2\" version=\"1\" "
+         "expireType=\"static\">\n"
+         "    <state xmlns=\"http://schemas.microsoft.com/2006/09/sip/state\" "
+         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" manual=\"false\" "
+         "xsi:type=\"aggregateState\">\n"
+         "      <availability>" +
+         std::to_string(availability) +
+         "</availability>\n"
+         "    </state>\n"
+         "  </category>\n"
+         "</categories>\n";
+}
+
 std::vector<Message> respond_to(const Message& message, const MockLyncConfig& config,
                                 unsigned& notify_cseq) {
   if (message.is_response()) return {};    // e.g. the 200 to our NOTIFY
@@ -215,7 +258,7 @@ std::vector<Message> respond_to(const Message& message, const MockLyncConfig& co
     ok.add_header("Allow", kAllow);
     ok.add_header("Allow-Events", "presence");
     ok.add_header("Supported", "");
-    ok.add_header("Accept", "application/pidf+xml");
+    ok.add_header("Accept", std::string(kMsrtcCategoriesType) + ", " + std::string(kPidfType));
     return {ok};
   }
   if (message.method == "SUBSCRIBE") return answer_subscribe(message, config, notify_cseq);

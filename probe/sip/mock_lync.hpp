@@ -9,8 +9,12 @@
 //   OPTIONS                         -> 200 OK, Allow / Supported / Accept
 //   SUBSCRIBE Event: presence
 //     for a configured user         -> 200 OK (Expires, Contact), then NOTIFY
-//                                      with a PIDF body of the user's state
-//     for anyone else               -> 404 Not Found
+//                                      with the user's state: an [MS-PRES]
+//                                      categories body when Accept asks for
+//                                      msrtc-event-categories+xml first, else PIDF
+//     Accept with neither           -> 406 Not Acceptable
+//     for anyone else               -> 404 Not Found with ms-diagnostics 4005,
+//                                      as a Front End answers
 //   SUBSCRIBE other Event           -> 489 Bad Event
 //   ACK, any response               -> nothing
 //   any other method                -> 501 Not Implemented
@@ -49,6 +53,9 @@ struct MockLyncConfig {
 
 // The PIDF document (RFC 3863, with an RPID activity, RFC 4480) for `user`.
 std::string presence_document(std::string_view user, PresenceState state);
+// The [MS-PRES] categories document a Front End sends Lync clients: one
+// "state" category with the aggregate availability of `state`.
+std::string categories_document(std::string_view user, PresenceState state);
 
 // What the mock sends for one parsed message (possibly nothing). notify_cseq
 // numbers our NOTIFYs and is advanced for each one built.

@@ -1,0 +1,152 @@
+#include "probe/sip/presence_formats.hpp"
+
+#include "probe/sip/client.hpp"
+
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace probe::sip {
+namespace {
+
+using boost::property_tree::ptree;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// "type/subtype;q=0.5" -> "type/subtype".
+std::string_view media_type(std::string_view item) { return trim(item.substr(0, item.find(';'))); }
+
+std::string_view local_name(std::string_view name) {
+  std::size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+const ptree* child_named(const ptree& tree, std::string_view name) {
+  for (const auto& [key, child] : tree) {
+    if (local_name(key) == name) return &child;
+  }
+  return nullptr;
+}
+
+std::string attribute(const ptree& element, std::string_view name) {
+  const ptree* attributes = child_named(element, "<xmlattr>");
+  if (!attributes) return {};
+  const ptree* value = child_named(*attributes, name);
+  return value ? value->data() : std::string();
+}
+
+// A categories document nests four levels; anything much deeper is not one,
+// and the parser below recurses per level: refuse it before parsing.
+constexpr int kMaxXmlDepth = 32;
+bool nesting_within(std::string_view xml, int limit) {
+  int depth = 0;
+  for (std::size_t i = 0; i + 1 < xml.size(); ++i) {
+    if (xml[i] != '<') continue;
+    char next = xml[i + 1];
+    if (next == '/') {
+      --depth;
+    } else if (next != '?' && next != '!') {
+      std::size_t end = xml.find('>', i);
+      if (end == std::string_view::npos) return true;  // the parser reports it
+      if (xml[end - 1] != '/' && ++depth > limit) return false;
+      i = end;
+    }
+  }
+  return true;
+}
+
+std::optional<ptree> read_document(const std::string& body) {
+  if (!nesting_within(body, kMaxXmlDepth)) return std::nullopt;
+  ptree document;
+  try {
+    std::istringstream in(body);
+    boost::property_tree::read_xml(in, document);
+  } catch (const boost::property_tree::xml_parser_error&) {
+    return std::nullopt;
+  }
+  return document;
+}
+
+std::optional<long> availability_in(const ptree& state) {
+  const ptree* availability = child_named(state, "availability");
+  if (!availability) return std::nullopt;
+  std::string_view text = trim(availability->data());
+  long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::string_view content_type_of(PresenceFormat format) {
+  return format == PresenceFormat::msrtc_categories ? kMsrtcCategoriesType : kPidfType;
+}
+
+std::string_view to_string(PresenceFormat format) {
+  return format == PresenceFormat::msrtc_categories ? "msrtc" : "pidf";
+}
+
+std::optional<PresenceFormat> negotiate_presence_format(const Message& subscribe) {
+  std::vector<std::string> accepted;
+  for (const std::string& line : subscribe.headers_named("Accept")) {
+    for (std::string& item : split_header_list(line)) accepted.push_back(std::move(item));
+  }
+  if (accepted.empty()) return PresenceFormat::pidf;
+  for (const std::string& item : accepted) {
+    std::string_view type = media_type(item);
+    if (iequals(type, kMsrtcCategoriesType)) return PresenceFormat::msrtc_categories;
+    if (iequals(type, kPidfType)) return PresenceFormat::pidf;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> availability_state(long availability) {
+  if (availability < 3000) return std::nullopt;
+  if (availability < 6000) return "available";  // 4500-5999 is idle but available
+  if (availability < 9000) return "busy";       // 7500-8999 busy and idle
+  if (availability < 12000) return "do-not-disturb";
+  if (availability < 15000) return "be-right-back";
+  if (availability < 18000) return "away";
+  return "offline";
+}
+
+std::optional<std::string> categories_state_of(const std::string& body) {
+  auto document = read_document(body);
+  if (!document) return std::nullopt;
+  const ptree* categories = child_named(*document, "categories");
+  if (!categories) return std::nullopt;
+  std::optional<long> any, aggregate;
+  for (const auto& [key, category] : *categories) {
+    if (local_name(key) != "category" || attribute(category, "name") != "state") continue;
+    const ptree* state = child_named(category, "state");
+    if (!state) continue;
+    auto availability = availability_in(*state);
+    if (!availability) continue;
+    if (local_name(attribute(*state, "type")) == "aggregateState") aggregate = availability;
+    if (!any) any = availability;
+  }
+  auto chosen = aggregate ? aggregate : any;
+  return chosen ? availability_state(*chosen) : std::nullopt;
+}
+
+std::optional<std::string> notify_presence_state(const Message& notify) {
+  auto type = notify.header("Content-Type");
+  if (type && iequals(media_type(*type), kMsrtcCategoriesType))
+    return categories_state_of(notify.body);
+  return presence_state_of(notify.body);
+}
+
+}  // namespace probe::sip

@@ -1,0 +1,44 @@
+#pragma once
+// The two presence document formats a Lync / Skype for Business pool speaks,
+// chosen by the SUBSCRIBE's Accept header:
+//   application/pidf+xml                      RFC 3863 PIDF (+ RPID activities)
+//   application/msrtc-event-categories+xml    [MS-PRES] categories: the "state"
+//                                             category's aggregate availability
+// Lync's own clients ask for the categories; PIDF is what other SIP stacks
+// get. Pure: bodies in, states out (and the reverse for the mock).
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "probe/sip/message.hpp"
+
+namespace probe::sip {
+
+inline constexpr std::string_view kPidfType = "application/pidf+xml";
+inline constexpr std::string_view kMsrtcCategoriesType = "application/msrtc-event-categories+xml";
+
+enum class PresenceFormat { pidf, msrtc_categories };
+std::string_view content_type_of(PresenceFormat format);
+std::string_view to_string(PresenceFormat format);  // "pidf", "msrtc"
+
+// The format to answer a SUBSCRIBE with: the first of the Accept header's
+// types we can produce; PIDF when there is no Accept (RFC 3856 6.6: PIDF is
+// the default); nullopt when Accept lists neither (answered 406).
+std::optional<PresenceFormat> negotiate_presence_format(const Message& subscribe);
+
+// [MS-PRES] 3.7.5.1.1 availability ranges: 3000-4499 available, 4500-5999
+// idle (available), 6000-7499 busy, 7500-8999 busy-idle, 9000-11999 do not
+// disturb, 12000-14999 be right back, 15000-17999 away, 18000+ offline.
+// "available", "busy", "do-not-disturb", "be-right-back", "away", "offline";
+// nullopt below 3000.
+std::optional<std::string> availability_state(long availability);
+
+// The state a categories document shows: the availability of its "state"
+// category (the aggregateState one when there are several); nullopt when the
+// body is no categories document or carries no availability.
+std::optional<std::string> categories_state_of(const std::string& body);
+
+// The state a NOTIFY carries, by its Content-Type (PIDF when it has none).
+std::optional<std::string> notify_presence_state(const Message& notify);
+
+}  // namespace probe::sip
