@@ -27,8 +27,8 @@ tls::ClientOptions client_options(const ConnectTarget& target, const ConnectSett
   options.host = target.dial_address.empty() ? target.host : target.dial_address;
   options.port = target.dial_port != 0 ? target.dial_port : target.port;
   // RFC 6066: SNI carries host names only, never address literals.
-  options.sni = !target.sni.empty() ? target.sni
-                                    : (is_ip_literal(target.host) ? std::string() : target.host);
+  options.sni =
+      !target.sni.empty() ? target.sni : (is_ip_literal(target.host) ? std::string() : target.host);
   options.min_version = settings.min_version;
   options.max_version = settings.max_version;
   options.connect_timeout = settings.timeout;
@@ -99,8 +99,8 @@ TargetOutcome connect_target(const ConnectTarget& target, const ConnectSettings&
   tls::ClientSession session = tls::connect_client(options);
   std::optional<SipProbeResult> sip;
   if (settings.sip.enabled())
-    sip = run_sip_probe(session, settings.sip, expected_name(target), target.port,
-                        settings.timeout);
+    sip =
+        run_sip_probe(session, settings.sip, expected_name(target), target.port, settings.timeout);
   TargetOutcome outcome;
   outcome.record = sip ? sip->record : session.record;
   if (session.connection) {
