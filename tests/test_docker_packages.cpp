@@ -82,6 +82,8 @@ NeededPackages packages_for_cmake_finds() {
       needed.build.insert("libcli11-dev");  // header-only
     } else if (name == "doctest") {
       needed.build.insert("doctest-dev");  // header-only, tests only
+    } else if (name == "PkgConfig") {
+      needed.build.insert("pkg-config");
     } else if (name == "Boost") {
       needed.build.insert("libboost1.81-dev");
       const auto components_at = rest.find("COMPONENTS");
@@ -94,6 +96,12 @@ NeededPackages packages_for_cmake_finds() {
         needed.runtime.insert("libboost-" + component + "1.81.0");
       }
     }
+  }
+  // Libraries found through pkg-config, by their .pc name.
+  const std::regex module(R"(pkg_check_modules\([^)]*\blibcares\b)");
+  if (std::regex_search(cmake, module)) {
+    needed.build.insert("libc-ares-dev");
+    needed.runtime.insert("libc-ares2");
   }
   return needed;
 }
