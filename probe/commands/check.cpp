@@ -73,11 +73,11 @@ int run_check(const CheckFlags& flags) {
   if (!flags.revocation.no_aia) {
     const auto at_hand = certificates_at_hand(*bems);
     if (bems->leaf)
-      add_missing_issuer_location(result.findings, "bems.chain.intermediates",
-                                  bems->leaf->certificate, at_hand, revocation->http);
+      add_missing_issuer_location(result.findings, Side::bems, bems->leaf->certificate, at_hand,
+                                  revocation->http);
     if (lync && lync->leaf)
-      add_missing_issuer_location(result.findings, "lync.chain.intermediates",
-                                  lync->leaf->certificate, at_hand, revocation->http);
+      add_missing_issuer_location(result.findings, Side::lync, lync->leaf->certificate, at_hand,
+                                  revocation->http);
   }
   return emit_report(result, flags.report);
 }

@@ -188,8 +188,10 @@ int run_pair(const PairFlags& flags) {
       std::vector<report::Finding> server_findings;
       for (auto& finding : diagnose_handshake(*run.server, server_view)) {
         // The client view already judged TCP, versions and the client's own sending.
-        if (finding.id == "handshake.tcp" || finding.id == "handshake.protocol" ||
-            finding.id == "handshake.ca-list" || finding.id == "handshake.peer-rejected-us")
+        if (finding.id == id_text(FindingId::handshake_tcp) ||
+            finding.id == id_text(FindingId::handshake_protocol) ||
+            finding.id == id_text(FindingId::handshake_ca_list) ||
+            finding.id == id_text(FindingId::handshake_peer_rejected_us))
           continue;
         server_findings.push_back(std::move(finding));
       }

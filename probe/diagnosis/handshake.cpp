@@ -11,12 +11,8 @@ namespace {
 using namespace rules;
 using tls::HandshakeError;
 
-const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
-
-Side other(Side side) { return side == Side::bems ? Side::lync : Side::bems; }
-
 report::Finding tcp_finding(const tls::HandshakeRecord& record) {
-  auto f = finding("handshake.tcp", kHandshake, "TCP connection to the peer");
+  auto f = finding(FindingId::handshake_tcp, "TCP connection to the peer");
   if (record.role == tls::HandshakeRole::server)
     return pass(f, "Connection from " + record.peer_address + ".");
   switch (record.error) {
@@ -56,7 +52,7 @@ report::Finding tcp_finding(const tls::HandshakeRecord& record) {
 }
 
 report::Finding protocol_finding(const tls::HandshakeRecord& record) {
-  auto f = finding("handshake.protocol", kHandshake, "TLS version and cipher suite agreed");
+  auto f = finding(FindingId::handshake_protocol, "TLS version and cipher suite agreed");
   if (!record.tcp_connected) return skip(f, "no TCP connection");
   switch (record.error) {
     case HandshakeError::not_tls:
@@ -122,8 +118,8 @@ bool name_in_list(const std::vector<std::uint8_t>& der, const std::vector<tls::C
 }
 
 report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
-  auto f = finding("handshake.ca-list", kHandshake,
-                   "Our chain is among the client CAs the server accepts");
+  auto f =
+      finding(FindingId::handshake_ca_list, "Our chain is among the client CAs the server accepts");
   if (record.role == tls::HandshakeRole::server) {
     return pass(f, "We sent " + std::to_string(record.acceptable_ca_names_sent.size()) +
                        " acceptable client-CA name(s) in our CertificateRequest.");
@@ -160,7 +156,9 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
                   "The server accepts client certificates from " + counted +
                       "; our chain cannot be built "
                       "past our certificate to compare (see " +
-                      side_id(context.us) + ".chain.intermediates).",
+                      id_text(for_side(context.us, FindingId::bems_chain_intermediates,
+                                       FindingId::lync_chain_intermediates)) +
+                      ").",
                   "Complete our intermediate/ so the chain can be sent and compared.");
     }
     ours.insert(ours.end(), built.chain.begin(), built.chain.end());
@@ -190,7 +188,7 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
 
 report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
                                        const LiveContext& context) {
-  auto f = finding("handshake.no-client-cert", kHandshake, "A client certificate was sent");
+  auto f = finding(FindingId::handshake_no_client_cert, "A client certificate was sent");
   if (record.role == tls::HandshakeRole::server) {
     if (!record.tcp_connected || (!record.handshake_completed && !record.peer_sent_certificate &&
                                   record.error != HandshakeError::no_peer_certificate))
@@ -223,7 +221,7 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
 
 report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
                                       const LiveContext& context) {
-  auto f = finding("handshake.peer-rejected-us", kHandshake, "The peer accepted our certificate");
+  auto f = finding(FindingId::handshake_peer_rejected_us, "The peer accepted our certificate");
   if (!record.tcp_connected) return skip(f, "no TCP connection");
   if (record.our_certificate_sent) about(f, record.our_certificate_sent->info());
   if (record.peer_rejected_us && record.rejection_alert) {
@@ -263,7 +261,7 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
 
 report::Finding we_rejected_finding(const tls::HandshakeRecord& record,
                                     const LiveContext& context) {
-  auto f = finding("handshake.we-rejected-peer", kHandshake, "We accept the peer's certificate");
+  auto f = finding(FindingId::handshake_we_rejected_peer, "We accept the peer's certificate");
   if (!record.peer_verification) {
     return skip(f, record.peer_sent_certificate ? "the peer's certificate was not verified"
                                                 : "the peer presented no certificate");
@@ -288,7 +286,7 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record,
 }
 
 report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
-  auto f = finding("peer.name", kHandshake, "The peer's certificate covers the name we dialled");
+  auto f = finding(FindingId::peer_name, "The peer's certificate covers the name we dialled");
   if (record.role == tls::HandshakeRole::server)
     return skip(f, "server side: the client's name is not dialled");
   if (record.peer_chain.empty()) return skip(f, "the peer presented no certificate");
@@ -330,7 +328,7 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
   findings.push_back(chain_trusted(facts, *context.ours, known));
 
   auto intermediates = finding(
-      side_id(peer) + ".chain.intermediates", requirement::kIntermediate,
+      for_side(peer, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates),
       "The " + side_name(peer) + " intermediates were presented or are in our intermediate/");
   about(intermediates, record.peer_chain.front().info());
   std::vector<tls::Certificate> untrusted = facts.presented;
@@ -340,10 +338,12 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
   auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
   if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
       built.error_depth > 0) {
-    pass(intermediates, "Every intermediate up to " + in_quotes(built.error_certificate->subject) +
-                            " was presented or is in our intermediate/; its issuer " +
-                            in_quotes(built.error_certificate->issuer) + " is judged by " +
-                            side_id(peer) + ".chain.trusted.");
+    pass(intermediates,
+         "Every intermediate up to " + in_quotes(built.error_certificate->subject) +
+             " was presented or is in our intermediate/; its issuer " +
+             in_quotes(built.error_certificate->issuer) + " is judged by " +
+             id_text(for_side(peer, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted)) +
+             ".");
   } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate) {
     fail(intermediates,
          "The peer presented " + std::to_string(record.peer_chain.size()) +
@@ -383,13 +383,15 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
 void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& context,
                         std::vector<report::Finding>& findings) {
   if (!record.our_certificate_sent || !context.ours) return;
-  const std::string id = side_id(context.us);
+  const FindingId intermediates_id = for_side(context.us, FindingId::bems_chain_intermediates,
+                                              FindingId::lync_chain_intermediates);
   auto built = own_chain(record, *context.ours);
-  auto trusted = finding(id + ".chain.trusted", requirement::kTrustedRoot,
-                         "Our certificate chains to a root in our own trusted-root store");
+  auto trusted =
+      finding(for_side(context.us, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted),
+              "Our certificate chains to a root in our own trusted-root store");
   about(trusted, record.our_certificate_sent->info());
-  auto intermediates = finding(id + ".chain.intermediates", requirement::kIntermediate,
-                               "We sent our certificate with every intermediate it needs");
+  auto intermediates =
+      finding(intermediates_id, "We sent our certificate with every intermediate it needs");
   about(intermediates, record.our_certificate_sent->info());
   if (built.trusted) {
     pass(trusted, "Our chain ends at " + in_quotes(built.chain.back().info().subject) +
@@ -398,8 +400,8 @@ void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& c
                             " chain certificate(s) after the leaf.");
   } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
              built.error_depth == 0) {
-    skip(trusted, "the chain cannot be built without the missing intermediate (see " + id +
-                      ".chain.intermediates)");
+    skip(trusted, "the chain cannot be built without the missing intermediate (see " +
+                      id_text(intermediates_id) + ")");
     fail(intermediates,
          "We sent our certificate alone: our intermediate/ lacks its issuer " +
              in_quotes(built.error_certificate->issuer) +

@@ -31,7 +31,8 @@ report::Finding& unanswered(report::Finding& f, const sip::Exchange& exchange,
   switch (exchange.outcome) {
     case ExchangeOutcome::peer_rejected_us:
       return skip(f, "the peer rejected our certificate with a TLS alert instead of answering " +
-                         exchange.request_line + " (see handshake.peer-rejected-us)");
+                         exchange.request_line + " (see " +
+                         id_text(FindingId::handshake_peer_rejected_us) + ")");
     case ExchangeOutcome::closed:
       if (exchange.nothing_received) {
         return fail(
@@ -88,7 +89,7 @@ std::string fix_for(const sip::Message& response, std::string otherwise) {
 
 report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange,
                                     const tls::HandshakeRecord& record) {
-  auto f = finding("sip.options", requirement::kSipOverMtls, "The peer answers SIP OPTIONS");
+  auto f = finding(FindingId::sip_options, "The peer answers SIP OPTIONS");
   if (!exchange) {
     return skip(f, "no SIP request sent: the handshake did not succeed (" +
                        (record.error_message.empty() ? std::string("see handshake.*")
@@ -117,8 +118,7 @@ report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange
 
 report::Finding sip_presence_finding(const std::optional<sip::Exchange>& exchange,
                                      const std::string& user, const tls::HandshakeRecord& record) {
-  auto f = finding("sip.presence", requirement::kSipOverMtls,
-                   "A presence subscription for " + user + " is answered");
+  auto f = finding(FindingId::sip_presence, "A presence subscription for " + user + " is answered");
   if (!exchange) {
     return skip(f,
                 "no SUBSCRIBE sent: the handshake did not succeed (" + record.error_message + ")");

@@ -10,11 +10,6 @@
 
 namespace probe {
 
-namespace requirement {
-inline constexpr const char* kSipOverMtls =
-    "The Lync/Skype pool accepts our certificate's names and answers SIP over the MTLS connection";
-}
-
 // `exchange` is nullopt when no request was sent (the handshake failed).
 report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange,
                                     const tls::HandshakeRecord& record);

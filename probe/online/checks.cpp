@@ -26,8 +26,8 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
   if (flags.no_aia) return;
   auto available = certificates_at_hand(ours);
   available.insert(available.end(), record.peer_chain.begin(), record.peer_chain.end());
-  add_missing_issuer_location(result.findings, side_id(peer) + ".chain.intermediates",
-                              record.peer_chain.front(), available, options.http);
+  add_missing_issuer_location(result.findings, peer, record.peer_chain.front(), available,
+                              options.http);
 }
 
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
@@ -40,9 +40,8 @@ void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const t
   result.findings.push_back(mine.finding);
   add_revocation_facts(result, us, std::move(mine.certificates));
   if (flags.no_aia || !record.our_certificate_sent) return;
-  add_missing_issuer_location(result.findings, side_id(us) + ".chain.intermediates",
-                              *record.our_certificate_sent, certificates_at_hand(ours),
-                              options.http);
+  add_missing_issuer_location(result.findings, us, *record.our_certificate_sent,
+                              certificates_at_hand(ours), options.http);
 }
 
 }  // namespace probe

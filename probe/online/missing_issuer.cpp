@@ -28,10 +28,12 @@ std::optional<tls::Certificate> certificate_missing_its_issuer(
   return std::nullopt;
 }
 
-void add_missing_issuer_location(std::vector<report::Finding>& findings, const std::string& id,
+void add_missing_issuer_location(std::vector<report::Finding>& findings, Side side,
                                  const tls::Certificate& leaf,
                                  const std::vector<tls::Certificate>& available,
                                  const tls::HttpClientOptions& http) {
+  const std::string id = id_text(
+      for_side(side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
   report::Finding* target = nullptr;
   for (auto& finding : findings)
     if (finding.id == id && finding.status == report::Status::fail) target = &finding;

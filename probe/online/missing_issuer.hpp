@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "probe/findings.hpp"
 #include "report/model.hpp"
 #include "tls/certificate.hpp"
 #include "tls/http_client.hpp"
@@ -23,10 +24,10 @@ std::vector<tls::Certificate> certificates_at_hand(const tls::Store& store);
 std::optional<tls::Certificate> certificate_missing_its_issuer(
     const tls::Certificate& leaf, const std::vector<tls::Certificate>& available);
 
-// When the finding `id` failed, downloads the caIssuers of the certificate
+// When `side`'s *.chain.intermediates finding failed, downloads the caIssuers of the certificate
 // that lacks its issuer and adds where it is (or why it could not be had) to
 // the finding's detail and remedy. Network I/O, bounded by `http`.
-void add_missing_issuer_location(std::vector<report::Finding>& findings, const std::string& id,
+void add_missing_issuer_location(std::vector<report::Finding>& findings, Side side,
                                  const tls::Certificate& leaf,
                                  const std::vector<tls::Certificate>& available,
                                  const tls::HttpClientOptions& http);

@@ -44,7 +44,7 @@ bool below_root(const tls::Certificate& certificate) { return !certificate.info(
 
 report::Finding subject_cn(const tls::CertificateInfo& leaf,
                            const std::optional<std::string>& pool) {
-  auto f = finding("bems.subject.cn-fqdn", requirement::kSubjectName,
+  auto f = finding(FindingId::bems_subject_cn_fqdn,
                    "Subject CN is a valid FQDN" + std::string(pool ? ": the pool name" : ""));
   about(f, leaf);
   const std::string example = pool ? *pool : std::string("bemsapppool.example.com");
@@ -70,8 +70,7 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
 }
 
 report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, bool pool_from_cn) {
-  auto f = finding("bems.san.pool", requirement::kSubjectAltName,
-                   "SAN lists the trusted application pool FQDN");
+  auto f = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");
   about(f, leaf.info());
   const std::string source =
       pool_from_cn ? " (pool name taken from the CN; give --pool to be explicit)" : "";
@@ -99,8 +98,7 @@ report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, 
 
 report::Finding san_instances(const tls::Certificate& leaf,
                               const std::vector<std::string>& instances) {
-  auto f = finding("bems.san.instances", requirement::kSubjectAltName,
-                   "SAN lists the FQDN of every BEMS instance");
+  auto f = finding(FindingId::bems_san_instances, "SAN lists the FQDN of every BEMS instance");
   about(f, leaf.info());
   if (instances.empty())
     return skip(
@@ -135,7 +133,7 @@ report::Finding san_instances(const tls::Certificate& leaf,
 report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
                          tls::Clock::time_point now, int warn_days) {
   auto f = finding(
-      side_id(side) + ".validity", requirement::kValidity,
+      for_side(side, FindingId::bems_validity, FindingId::lync_validity),
       "Every certificate of the " + side_name(side) + " chain is within its validity period");
   if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
   about(f, chain.front().info());
@@ -175,7 +173,7 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
 }
 
 report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
-  auto f = finding(side_id(side) + ".eku", requirement::kValidity,
+  auto f = finding(for_side(side, FindingId::bems_eku, FindingId::lync_eku),
                    side_name(side) + " certificate is valid for server and client authentication");
   about(f, leaf);
   const std::string remedy =
@@ -213,7 +211,7 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
 
 report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain) {
   auto f =
-      finding(side_id(side) + ".key.strength", requirement::kValidity,
+      finding(for_side(side, FindingId::bems_key_strength, FindingId::lync_key_strength),
               "Keys and signatures of the " + side_name(side) + " chain are strong and supported");
   if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
   about(f, chain.front().info());
@@ -253,7 +251,7 @@ report::Finding key_strength(Side side, const std::vector<tls::Certificate>& cha
 
 report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain) {
   auto f = finding(
-      side_id(side) + ".revocation.published", requirement::kValidity,
+      for_side(side, FindingId::bems_revocation_published, FindingId::lync_revocation_published),
       "Every " + side_name(side) + " certificate below the root publishes an HTTP CRL or OCSP URL");
   if (chain.empty()) return skip(f, "no " + side_name(side) + " certificate to inspect");
   about(f, chain.front().info());

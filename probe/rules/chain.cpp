@@ -55,14 +55,15 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
 
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
                               const KnownCertificates& known) {
-  const std::string id = side_id(side.side);
-  auto f = finding(id + ".chain.trusted", requirement::kTrustedRoot,
-                   side_name(side.side) +
-                       " certificate chains to a root in the judging side's trusted-root store");
+  auto f =
+      finding(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted),
+              side_name(side.side) +
+                  " certificate chains to a root in the judging side's trusted-root store");
   if (!side.leaf) {
-    return skip(f, side.side == Side::bems
-                       ? "no BEMS certificate was found (see bems.key.present)"
-                       : "no Lync/Skype pool certificate: give --peer-store or --peer-cert");
+    return skip(
+        f, side.side == Side::bems
+               ? "no BEMS certificate was found (see " + id_text(FindingId::bems_key_present) + ")"
+               : "no Lync/Skype pool certificate: give --peer-store or --peer-cert");
   }
   about(f, side.leaf->info());
   if (judge.trusted_roots.empty() && !judge.system_roots) {
@@ -109,10 +110,12 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
 
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
                                     const KnownCertificates& known) {
-  const std::string id = side_id(side.side);
-  auto f = finding(id + ".chain.intermediates", requirement::kIntermediate,
-                   "Every intermediate CA of the " + side_name(side.side) +
-                       " certificate is in BEMS's intermediate store");
+  const std::string trusted_id =
+      id_text(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted));
+  auto f = finding(
+      for_side(side.side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates),
+      "Every intermediate CA of the " + side_name(side.side) +
+          " certificate is in BEMS's intermediate store");
   if (!side.leaf)
     return skip(f, "no " + side_name(side.side) + " certificate to build a chain for");
   about(f, side.leaf->info());
@@ -132,7 +135,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
   }
   if (!tls::is_missing_issuer_error(result.error_code) || !result.error_certificate) {
     return skip(f, "The chain cannot be built for another reason (" + result.error + "); see " +
-                       id + ".chain.trusted.");
+                       trusted_id + ".");
   }
   const auto& stuck = *result.error_certificate;
   auto issuer = known_issuer(known, stuck);
@@ -154,12 +157,11 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
   }
   return pass(f, "Every intermediate up to " + in_quotes(stuck.subject) +
                      " is in intermediate/; its issuer " + in_quotes(stuck.issuer) +
-                     " is judged by " + id + ".chain.trusted.");
+                     " is judged by " + trusted_id + ".");
 }
 
 report::Finding store_placement(Side side, const tls::Store* store) {
-  const std::string id = side_id(side);
-  auto f = finding(id + ".store.placement", requirement::kTrustedRoot,
+  auto f = finding(for_side(side, FindingId::bems_store_placement, FindingId::lync_store_placement),
                    "Roots are in trusted-root/ and only there; intermediates are in intermediate/");
   if (!store) return skip(f, "no " + side_name(side) + " store given");
   for (const auto& stored : store->trusted_roots) {
@@ -191,7 +193,7 @@ report::Finding store_placement(Side side, const tls::Store* store) {
 }
 
 report::Finding store_issuer_list(const tls::Store& bems) {
-  auto f = finding("bems.store.issuer-list", requirement::kTrustedRoot,
+  auto f = finding(FindingId::bems_store_issuer_list,
                    "The trusted-root names fit in a TLS CertificateRequest (16 KB)");
   // A CertificateRequest carries each name as a 2-byte length and its DER;
   // schannel truncates the list beyond 16 KB and Lync/Skype peers then fail MTLS.
@@ -216,7 +218,7 @@ report::Finding store_issuer_list(const tls::Store& bems) {
 report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
                              const tls::Store& bems_store, const tls::Store* lync_store) {
   auto f =
-      finding("trust.mutual", requirement::kMutualTrust,
+      finding(FindingId::trust_mutual,
               "Each side's issuing CA chain is trusted by the other side's trusted-root store");
   if (!lync_store)
     return skip(f,

@@ -2,47 +2,6 @@
 
 namespace probe::rules {
 
-report::Finding finding(std::string id, const char* requirement, std::string title) {
-  report::Finding f;
-  f.id = std::move(id);
-  f.requirement = requirement;
-  f.title = std::move(title);
-  return f;
-}
-
-report::Finding& about(report::Finding& f, const tls::CertificateInfo& info) {
-  f.certificate = certificate_ref(info);
-  return f;
-}
-
-report::Finding& pass(report::Finding& f, std::string detail) {
-  f.status = report::Status::pass;
-  f.detail = std::move(detail);
-  f.remedy.clear();
-  return f;
-}
-
-report::Finding& warn(report::Finding& f, std::string detail, std::string remedy) {
-  f.status = report::Status::warn;
-  f.detail = std::move(detail);
-  f.remedy = std::move(remedy);
-  return f;
-}
-
-report::Finding& fail(report::Finding& f, std::string detail, std::string remedy) {
-  f.status = report::Status::fail;
-  f.detail = std::move(detail);
-  f.remedy = std::move(remedy);
-  return f;
-}
-
-report::Finding& skip(report::Finding& f, std::string reason) {
-  f.status = report::Status::skip;
-  f.detail = std::move(reason);
-  f.remedy.clear();
-  return f;
-}
-
 tls::VerifyPolicy structural_policy(const tls::Store& judge) {
   tls::VerifyPolicy policy;
   policy.check_time = false;

@@ -8,8 +8,8 @@
 namespace probe::rules {
 
 report::Finding key_present(const tls::Store& bems) {
-  auto f = finding("bems.key.present", requirement::kPersonal,
-                   "BEMS certificate and its private key are in personal/");
+  auto f =
+      finding(FindingId::bems_key_present, "BEMS certificate and its private key are in personal/");
   if (!bems.leaf) {
     return fail(
         f, "personal/ holds no certificate for BEMS.",
@@ -27,10 +27,10 @@ report::Finding key_present(const tls::Store& bems) {
 }
 
 report::Finding key_matches(const tls::Store& bems) {
-  auto f = finding("bems.key.matches", requirement::kPersonal,
-                   "The private key belongs to the BEMS certificate");
+  auto f = finding(FindingId::bems_key_matches, "The private key belongs to the BEMS certificate");
   if (!bems.leaf || !bems.key)
-    return skip(f, "needs both a certificate and a key in personal/ (see bems.key.present)");
+    return skip(f, "needs both a certificate and a key in personal/ (see " +
+                       id_text(FindingId::bems_key_present) + ")");
   about(f, bems.leaf->certificate.info());
   if (bems.key_found_but_mismatched || !bems.key->matches(bems.leaf->certificate)) {
     return fail(
@@ -47,10 +47,10 @@ report::Finding key_matches(const tls::Store& bems) {
 
 report::Finding key_readable(const tls::Store& bems) {
   auto f =
-      finding("bems.key.readable", requirement::kPersonal,
+      finding(FindingId::bems_key_readable,
               "The private key is readable by the account running the check, and by no one else");
   if (!bems.key || !bems.key_file)
-    return skip(f, "no private key was found (see bems.key.present)");
+    return skip(f, "no private key was found (see " + id_text(FindingId::bems_key_present) + ")");
   if (bems.leaf) about(f, bems.leaf->certificate.info());
   const std::string file = bems.key_file->string();
   if (access(file.c_str(), R_OK) != 0) {

@@ -7,13 +7,6 @@
 
 namespace probe {
 
-std::string side_name(Side side) { return side == Side::bems ? "BEMS" : "Lync/Skype pool"; }
-std::string side_id(Side side) { return side == Side::bems ? "bems" : "lync"; }
-
-report::CertificateRef certificate_ref(const tls::CertificateInfo& info) {
-  return {info.subject, info.issuer, info.serial_hex, info.sha256};
-}
-
 std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   using namespace rules;
   std::vector<report::Finding> findings;
@@ -60,19 +53,16 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
     if (pool) {
       findings.push_back(san_pool(*bems.leaf, *pool, pool_from_cn));
     } else {
-      auto f = finding("bems.san.pool", requirement::kSubjectAltName,
-                       "SAN lists the trusted application pool FQDN");
+      auto f = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");
       findings.push_back(skip(f, "no --pool given and the certificate has no CN to take it from"));
     }
     findings.push_back(san_instances(*bems.leaf, inputs.instances));
   } else {
-    const std::string reason = "no BEMS certificate was found in personal/ (see bems.key.present)";
-    auto cn =
-        finding("bems.subject.cn-fqdn", requirement::kSubjectName, "Subject CN is the pool FQDN");
-    auto sp = finding("bems.san.pool", requirement::kSubjectAltName,
-                      "SAN lists the trusted application pool FQDN");
-    auto si = finding("bems.san.instances", requirement::kSubjectAltName,
-                      "SAN lists every BEMS instance FQDN");
+    const std::string reason = "no BEMS certificate was found in personal/ (see " +
+                               id_text(FindingId::bems_key_present) + ")";
+    auto cn = finding(FindingId::bems_subject_cn_fqdn, "Subject CN is the pool FQDN");
+    auto sp = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");
+    auto si = finding(FindingId::bems_san_instances, "SAN lists every BEMS instance FQDN");
     findings.push_back(skip(cn, reason));
     findings.push_back(skip(sp, reason));
     findings.push_back(skip(si, reason));
@@ -90,7 +80,7 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
       findings.push_back(eku(side->side, side->leaf->info()));
     } else {
       auto f = finding(
-          side_id(side->side) + ".eku", requirement::kValidity,
+          for_side(side->side, FindingId::bems_eku, FindingId::lync_eku),
           side_name(side->side) + " certificate is valid for server and client authentication");
       findings.push_back(skip(f, "no " + side_name(side->side) + " certificate to inspect"));
     }

@@ -57,7 +57,7 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   using namespace rules;
   RevocationCheck check;
   auto& f = check.finding;
-  f = finding(side_id(side) + ".revocation", requirement::kValidity,
+  f = finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
               "No certificate of the " + side_name(side) +
                   " chain is revoked, and revocation data is reachable");
   if (options.mode == tls::RevocationMode::off) {

@@ -9,13 +9,6 @@
 
 namespace probe::rules {
 
-report::Finding finding(std::string id, const char* requirement, std::string title);
-report::Finding& about(report::Finding& f, const tls::CertificateInfo& info);
-report::Finding& pass(report::Finding& f, std::string detail);
-report::Finding& warn(report::Finding& f, std::string detail, std::string remedy);
-report::Finding& fail(report::Finding& f, std::string detail, std::string remedy);
-report::Finding& skip(report::Finding& f, std::string reason);
-
 // Verification of structure only, against `judge`'s anchors (and the
 // system's with --system-roots): dates, purposes and key sizes have rules of
 // their own.
