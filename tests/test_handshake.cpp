@@ -1,25 +1,25 @@
 // Our client against our server over real loopback sockets, and against
-// hostile raw-TCP peers. Certificates come from the openssl CLI.
+// hostile raw-TCP peers. Certificates come from tls/issuer (testing::TestPki).
 #include <doctest/doctest.h>
 
 #include <boost/asio.hpp>
 #include <future>
 
 #include "tests/support/handshake_fixtures.hpp"
+#include "tests/support/test_pki.hpp"
 #include "tls/alerts.hpp"
 
 using namespace std::chrono_literals;
-using testing::CliPki;
 using testing::RunningServer;
 
 namespace {
 
-CliPki& lab() { return testing::shared_cli_lab(); }
+const testing::TestPki& lab() { return testing::shared_lab(); }
 
 tls::ServerOptions server_options(tls::TlsVersion version) {
   tls::ServerOptions options;
   options.credentials = lab().credentials("server", {"intermediate"});
-  options.trust = testing::trust_of(lab(), {"root"}, {"intermediate"});
+  options.trust = lab().trust({"root"}, {"intermediate"});
   options.min_version = version;
   options.max_version = version;
   options.handshake_timeout = 10s;
@@ -34,7 +34,7 @@ tls::ClientOptions client_options(std::uint16_t port, tls::TlsVersion version,
   options.sni = "localhost";
   options.min_version = version;
   options.max_version = version;
-  options.trust = testing::trust_of(lab(), {"root"});
+  options.trust = lab().trust({"root"});
   if (identity) options.credentials = lab().credentials(*identity, {"intermediate"});
   if (identity == "stranger") options.credentials = lab().credentials("stranger");
   return options;
@@ -175,7 +175,7 @@ TEST_CASE("the client records an untrusted server, and aborts with unknown_ca wh
     CAPTURE(tls::to_string(version));
     RunningServer server(server_options(version));
     auto options = client_options(server.port(), version);
-    options.trust = testing::trust_of(lab(), {"other-root"});
+    options.trust = lab().trust({"other-root"});
 
     tls::HandshakeRecord recorded = tls::run_client_handshake(options);
     CHECK(recorded.error == tls::HandshakeError::we_rejected_peer);
@@ -423,12 +423,16 @@ TEST_CASE("a name that does not resolve is reported as a DNS failure") {
 }
 
 TEST_CASE("a server that sends a 100-certificate chain is captured and judged, not fatal") {
-  CliPki pki;
+  testing::TestPki pki;
   pki.root("ca0", "Long Root");
-  for (int i = 1; i < 99; ++i)
-    pki.issue("ca" + std::to_string(i), "Long CA " + std::to_string(i),
-              "ca" + std::to_string(i - 1), testing::kCaExtensions, /*new_key=*/false);
-  pki.issue("leaf", "localhost", "ca98", testing::kLeafExtensions);
+  tls::CertificateSpec ca;
+  ca.is_ca = true;
+  for (int i = 1; i < 99; ++i) {
+    ca.common_name = "Long CA " + std::to_string(i);
+    pki.issue("ca" + std::to_string(i), ca, "ca" + std::to_string(i - 1),
+              /*reuse_issuer_key=*/true);
+  }
+  pki.leaf("leaf", "localhost", "ca98");
   tls::ServerOptions options = server_options(tls::TlsVersion::tls1_3);
   std::vector<std::string> chain;
   for (int i = 98; i >= 0; --i) chain.push_back("ca" + std::to_string(i));
@@ -436,7 +440,7 @@ TEST_CASE("a server that sends a 100-certificate chain is captured and judged, n
   RunningServer server(options);
 
   auto client_opts = client_options(server.port(), tls::TlsVersion::tls1_3);
-  client_opts.trust = testing::trust_of(pki, {"ca0"});
+  client_opts.trust = pki.trust({"ca0"});
   auto client = tls::run_client_handshake(client_opts);
   CHECK(client.handshake_completed);
   CHECK(client.peer_chain.size() == 100);
