@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/temp_dir.hpp"
+#include "tls/text.hpp"
 
 namespace {
 
@@ -114,12 +115,6 @@ std::vector<std::string> missing_from(const std::set<std::string>& wanted,
   return missing;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : " ") + name;
-  return text;
-}
-
 }  // namespace
 
 TEST_CASE("the Dockerfile's build stage installs exactly scripts/packages-build.txt") {
@@ -151,9 +146,9 @@ TEST_CASE("the package lists cover every package that CMakeLists.txt finds") {
   const auto build_missing = missing_from(needed.build, read_package_list(kBuildList));
   const auto runtime_missing = missing_from(needed.runtime, read_package_list(kRuntimeList));
   CHECK_MESSAGE(build_missing.empty(),
-                "missing from packages-build.txt: " << joined(build_missing));
+                "missing from packages-build.txt: " << tls::joined(build_missing, " "));
   CHECK_MESSAGE(runtime_missing.empty(),
-                "missing from packages-runtime.txt: " << joined(runtime_missing));
+                "missing from packages-runtime.txt: " << tls::joined(runtime_missing, " "));
 }
 
 TEST_CASE(
@@ -170,6 +165,6 @@ TEST_CASE(
     named.insert((*it)[2]);
   }
   const auto missing = missing_from(named, read_package_list(kBuildList));
-  CHECK_MESSAGE(missing.empty(),
-                "scripts/setup-deps.sh installs, packages-build.txt lacks: " << joined(missing));
+  CHECK_MESSAGE(missing.empty(), "scripts/setup-deps.sh installs, packages-build.txt lacks: "
+                                     << tls::joined(missing, " "));
 }

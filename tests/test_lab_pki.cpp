@@ -10,6 +10,7 @@
 #include "tests/support/temp_dir.hpp"
 #include "tls/chain.hpp"
 #include "tls/store.hpp"
+#include "tls/text.hpp"
 
 namespace {
 
@@ -61,9 +62,7 @@ bool trusted(const tls::Store& own, const tls::Store& trusting) {
 
 std::string joined(std::vector<std::string> parts, bool sort = false) {
   if (sort) std::sort(parts.begin(), parts.end());
-  std::string text;
-  for (const auto& part : parts) text += (text.empty() ? "" : " ") + part;
-  return text;
+  return tls::joined(parts, " ");
 }
 
 std::string names(const std::vector<tls::StoredCertificate>& certificates) {

@@ -1,33 +1,32 @@
 // Properties of single certificates: names, dates, purposes, key strength
 // and published revocation data.
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
+#include "tls/text.hpp"
 
 namespace probe::rules {
 namespace {
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// DNS names compare without case and without a trailing root dot.
+std::string comparable_name(std::string_view name) {
+  std::string text = tls::ascii_lower(name);
   if (!text.empty() && text.back() == '.') text.pop_back();
   return text;
 }
 
 std::string joined(const std::vector<std::string>& items) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text.empty() ? "(none)" : text;
+  return items.empty() ? "(none)" : tls::joined(items);
 }
 
 enum class Coverage { explicit_name, wildcard, none };
 
 Coverage coverage(const tls::Certificate& leaf, const std::string& name) {
-  const std::string wanted = lower(name);
+  const std::string wanted = comparable_name(name);
   for (const auto& dns : leaf.info().san_dns)
-    if (lower(dns) == wanted) return Coverage::explicit_name;
+    if (comparable_name(dns) == wanted) return Coverage::explicit_name;
   return tls::certificate_covers_name(leaf, name) ? Coverage::wildcard : Coverage::none;
 }
 
@@ -58,7 +57,7 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN, e.g. CN=bemsapppool.example.com).");
   }
-  if (pool && lower(leaf.common_name) != lower(*pool)) {
+  if (pool && comparable_name(leaf.common_name) != comparable_name(*pool)) {
     return fail(f,
                 "CN " + in_quotes(leaf.common_name) + " is not the trusted application pool FQDN " +
                     in_quotes(*pool) + ".",
@@ -259,9 +258,9 @@ report::Finding revocation_published(Side side, const std::vector<tls::Certifica
   for (const auto& certificate : chain) {
     if (!below_root(certificate)) continue;
     const auto& info = certificate.info();
-    bool http_crl =
-        std::any_of(info.crl_urls.begin(), info.crl_urls.end(),
-                    [](const std::string& url) { return lower(url).starts_with("http://"); });
+    bool http_crl = std::any_of(
+        info.crl_urls.begin(), info.crl_urls.end(),
+        [](const std::string& url) { return tls::ascii_lower(url).starts_with("http://"); });
     if (!http_crl && info.ocsp_urls.empty()) without.push_back(in_quotes(info.subject));
   }
   if (!without.empty()) {

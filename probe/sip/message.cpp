@@ -6,29 +6,12 @@
 #include <stdexcept>
 #include <utility>
 
+#include "tls/text.hpp"
+
 namespace probe::sip {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 3261 25.1 token characters.
 bool is_token_char(char c) {
@@ -91,13 +74,13 @@ std::size_t parameters_start(std::string_view value) {
 
 tls::Result<Message> parse_start_line(std::string_view line) {
   Message message;
-  if (line.size() >= 4 && iequals(line.substr(0, 4), "SIP/")) {
+  if (line.size() >= 4 && tls::iequals(line.substr(0, 4), "SIP/")) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     message.kind = Message::Kind::response;
     std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos) return error("status line has no status code");
     std::string_view version = line.substr(0, sp);
-    if (!iequals(version, "SIP/2.0")) {
+    if (!tls::iequals(version, "SIP/2.0")) {
       return error("unsupported SIP version '" + std::string(version) + "' (expected SIP/2.0)");
     }
     std::string_view rest = line.substr(sp + 1);
@@ -110,7 +93,7 @@ tls::Result<Message> parse_start_line(std::string_view line) {
     if (message.status_code < 100) return error("status code below 100");
     rest.remove_prefix(3);
     if (!rest.empty() && rest.front() != ' ') return error("status code is not followed by SP");
-    message.reason = std::string(trim(rest));
+    message.reason = std::string(tls::trim_blanks(rest));
     return message;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version, single spaces.
@@ -126,7 +109,7 @@ tls::Result<Message> parse_start_line(std::string_view line) {
   if (uri.empty() || uri.find(':') == std::string_view::npos) {
     return error("request URI '" + std::string(uri) + "' has no scheme");
   }
-  if (!iequals(version, "SIP/2.0")) {
+  if (!tls::iequals(version, "SIP/2.0")) {
     return error("unsupported SIP version '" + std::string(version) + "' (expected SIP/2.0)");
   }
   message.kind = Message::Kind::request;
@@ -140,14 +123,14 @@ tls::Result<Message> parse_start_line(std::string_view line) {
 std::string expand_compact_name(std::string_view name) {
   if (name.size() == 1) {
     for (const auto& [compact, full] : kCompactNames) {
-      if (lower(name[0]) == compact) return std::string(full);
+      if (tls::ascii_lower(name[0]) == compact) return std::string(full);
     }
   }
   return std::string(name);
 }
 
 bool header_name_equals(std::string_view a, std::string_view b) {
-  return iequals(expand_compact_name(a), expand_compact_name(b));
+  return tls::iequals(expand_compact_name(a), expand_compact_name(b));
 }
 
 std::optional<std::string> Message::header(std::string_view name) const {
@@ -171,7 +154,7 @@ void Message::add_header(std::string_view name, std::string_view value) {
                   [](char c) { return c == '\r' || c == '\n' || c == 0; })) {
     throw std::invalid_argument("SIP header value contains CR, LF or NUL");
   }
-  headers.push_back(Header{expand_compact_name(name), std::string(trim(value))});
+  headers.push_back(Header{expand_compact_name(name), std::string(tls::trim_blanks(value))});
 }
 
 void Message::set_header(std::string_view name, std::string_view value) {
@@ -199,7 +182,7 @@ std::vector<std::string> split_header_list(std::string_view value) {
   std::size_t start = 0;
   for (std::size_t i = 0; i <= value.size(); ++i) {
     if (i == value.size() || (value[i] == ',' && !quoted && !bracketed)) {
-      std::string_view item = trim(value.substr(start, i - start));
+      std::string_view item = tls::trim_blanks(value.substr(start, i - start));
       if (!item.empty()) items.emplace_back(item);
       start = i + 1;
       continue;
@@ -228,12 +211,12 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
     if (semicolon == std::string_view::npos) break;
     params.remove_prefix(semicolon + 1);
     std::size_t end = params.find(';');
-    std::string_view param = trim(params.substr(0, end));
+    std::string_view param = tls::trim_blanks(params.substr(0, end));
     std::size_t equals = param.find('=');
-    std::string_view key = trim(param.substr(0, equals));
-    if (iequals(key, name)) {
+    std::string_view key = tls::trim_blanks(param.substr(0, equals));
+    if (tls::iequals(key, name)) {
       if (equals == std::string_view::npos) return std::string();
-      return std::string(trim(param.substr(equals + 1)));
+      return std::string(tls::trim_blanks(param.substr(equals + 1)));
     }
   }
   return std::nullopt;
@@ -245,14 +228,14 @@ std::string header_uri(std::string_view value) {
   std::size_t open = head.find('<');
   if (open != std::string_view::npos) {
     std::size_t close = head.find('>', open);
-    return std::string(trim(head.substr(
+    return std::string(tls::trim_blanks(head.substr(
         open + 1, close == std::string_view::npos ? std::string_view::npos : close - open - 1)));
   }
-  return std::string(trim(head));
+  return std::string(tls::trim_blanks(head));
 }
 
 std::string uri_user_at_host(std::string_view uri) {
-  std::string text = to_lower(trim(uri));
+  std::string text = tls::ascii_lower(tls::trim_blanks(uri));
   std::string_view view = text;
   for (std::string_view scheme : {"sip:", "sips:", "pres:"}) {
     if (view.starts_with(scheme)) {
@@ -336,7 +319,7 @@ tls::Result<Message> parse_head(std::string_view head, const Limits& limits) {
       // Folded continuation (RFC 3261 7.3.1): joined with one SP.
       if (message.headers.empty()) return error("continuation line before any header");
       std::string& value = message.headers.back().value;
-      std::string_view more = trim(line);
+      std::string_view more = tls::trim_blanks(line);
       if (!more.empty()) value += (value.empty() ? "" : " ") + std::string(more);
       continue;
     }
@@ -344,13 +327,13 @@ tls::Result<Message> parse_head(std::string_view head, const Limits& limits) {
     if (colon == std::string_view::npos) {
       return error("header line without ':': '" + std::string(line.substr(0, 80)) + "'");
     }
-    std::string_view name = trim(line.substr(0, colon));
+    std::string_view name = tls::trim_blanks(line.substr(0, colon));
     if (!is_token(name)) return error("header name '" + std::string(name) + "' is not a token");
     if (message.headers.size() >= limits.max_headers) {
       return error("more than " + std::to_string(limits.max_headers) + " header fields");
     }
     message.headers.push_back(
-        Header{expand_compact_name(name), std::string(trim(line.substr(colon + 1)))});
+        Header{expand_compact_name(name), std::string(tls::trim_blanks(line.substr(colon + 1)))});
   }
   return message;
 }

@@ -3,23 +3,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include "tls/text.hpp"
+
 namespace probe::sip {
 namespace {
 
 // A peer's text is shown to a person: bounded, so one header cannot fill a report.
 constexpr std::size_t kMaxValueChars = 300;
 constexpr std::size_t kMaxAttributes = 16;
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
 
 std::optional<int> number(std::string_view digits) {
   int value = 0;
@@ -47,12 +38,13 @@ std::vector<std::pair<std::string, std::string>> parameters(std::string_view tex
         break;
       }
     }
-    std::string_view param = trim(text.substr(start, i - start));
+    std::string_view param = tls::trim_blanks(text.substr(start, i - start));
     ++i;
     if (param.empty()) continue;
     std::size_t equals = param.find('=');
-    std::string name(trim(param.substr(0, equals)));
-    std::string_view raw = equals == std::string_view::npos ? "" : trim(param.substr(equals + 1));
+    std::string name(tls::trim_blanks(param.substr(0, equals)));
+    std::string_view raw =
+        equals == std::string_view::npos ? "" : tls::trim_blanks(param.substr(equals + 1));
     std::string value;
     if (raw.size() >= 2 && raw.front() == '"') {
       raw = raw.substr(1, raw.back() == '"' ? raw.size() - 2 : raw.size() - 1);
@@ -64,7 +56,7 @@ std::vector<std::pair<std::string, std::string>> parameters(std::string_view tex
       value = raw;
     }
     // Lync writes some values with spaces inside the quotes (domain =" x ").
-    value = std::string(trim(value));
+    value = std::string(tls::trim_blanks(value));
     if (value.size() > kMaxValueChars) value = value.substr(0, kMaxValueChars) + "...";
     out.emplace_back(std::move(name), std::move(value));
   }
@@ -160,9 +152,9 @@ std::string_view ms_diagnostic_component(int error_id) {
 }
 
 std::optional<MsDiagnostic> parse_ms_diagnostic(std::string_view value) {
-  value = trim(value);
+  value = tls::trim_blanks(value);
   std::size_t id_end = value.find_first_not_of("0123456789.");
-  std::string_view id_text = trim(value.substr(0, id_end));
+  std::string_view id_text = tls::trim_blanks(value.substr(0, id_end));
   std::size_t dot = id_text.find('.');
   auto error_id = number(id_text.substr(0, dot));
   if (!error_id) return std::nullopt;
@@ -173,12 +165,12 @@ std::optional<MsDiagnostic> parse_ms_diagnostic(std::string_view value) {
     if (!out.sub_code) return std::nullopt;
   }
   std::string_view rest = id_end == std::string_view::npos ? "" : value.substr(id_end);
-  rest = trim(rest);
+  rest = tls::trim_blanks(rest);
   if (!rest.empty() && rest.front() != ';') return std::nullopt;
   for (auto& [name, param] : parameters(rest)) {
-    if (iequals(name, "reason"))
+    if (tls::iequals(name, "reason"))
       out.reason = std::move(param);
-    else if (iequals(name, "source"))
+    else if (tls::iequals(name, "source"))
       out.source = std::move(param);
     else if (out.attributes.size() < kMaxAttributes)
       out.attributes.emplace_back(std::move(name), std::move(param));
@@ -189,8 +181,8 @@ std::optional<MsDiagnostic> parse_ms_diagnostic(std::string_view value) {
 std::vector<MsDiagnostic> ms_diagnostics_of(const Message& response) {
   std::vector<MsDiagnostic> out;
   for (const Header& header : response.headers) {
-    bool is_public = iequals(header.name, "ms-diagnostics-public");
-    if (!is_public && !iequals(header.name, "ms-diagnostics")) continue;
+    bool is_public = tls::iequals(header.name, "ms-diagnostics-public");
+    if (!is_public && !tls::iequals(header.name, "ms-diagnostics")) continue;
     // Several diagnostics may share one header line, separated by commas.
     for (const std::string& value : split_header_list(header.value)) {
       if (out.size() == kMaxMsDiagnostics) return out;
@@ -210,9 +202,9 @@ std::string describe(const MsDiagnostic& diagnostic) {
   if (!diagnostic.reason.empty()) text += " \"" + diagnostic.reason + "\"";
   if (!diagnostic.source.empty()) text += " from " + diagnostic.source;
   for (const auto& [name, value] : diagnostic.attributes) {
-    if (iequals(name, "ErrorType") || iequals(name, "HRESULT") ||
-        iequals(name, "WinsockFailureCode") || iequals(name, "PeerServer") ||
-        iequals(name, "tls-target"))
+    if (tls::iequals(name, "ErrorType") || tls::iequals(name, "HRESULT") ||
+        tls::iequals(name, "WinsockFailureCode") || tls::iequals(name, "PeerServer") ||
+        tls::iequals(name, "tls-target"))
       text += ", " + name + " " + value;
   }
   if (const MsDiagnosticMeaning* meaning = ms_diagnostic_meaning(diagnostic.error_id)) {

@@ -9,24 +9,17 @@
 #include <charconv>
 #include <sstream>
 
+#include "tls/text.hpp"
+
 namespace probe::sip {
 namespace {
 
 using boost::property_tree::ptree;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // "type/subtype;q=0.5" -> "type/subtype".
-std::string_view media_type(std::string_view item) { return trim(item.substr(0, item.find(';'))); }
+std::string_view media_type(std::string_view item) {
+  return tls::trim_blanks(item.substr(0, item.find(';')));
+}
 
 std::string_view local_name(std::string_view name) {
   std::size_t colon = name.find(':');
@@ -82,7 +75,7 @@ std::optional<ptree> read_document(const std::string& body) {
 std::optional<long> availability_in(const ptree& state) {
   const ptree* availability = child_named(state, "availability");
   if (!availability) return std::nullopt;
-  std::string_view text = trim(availability->data());
+  std::string_view text = tls::trim_blanks(availability->data());
   long value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
@@ -107,8 +100,8 @@ std::optional<PresenceFormat> negotiate_presence_format(const Message& subscribe
   if (accepted.empty()) return PresenceFormat::pidf;
   for (const std::string& item : accepted) {
     std::string_view type = media_type(item);
-    if (iequals(type, kMsrtcCategoriesType)) return PresenceFormat::msrtc_categories;
-    if (iequals(type, kPidfType)) return PresenceFormat::pidf;
+    if (tls::iequals(type, kMsrtcCategoriesType)) return PresenceFormat::msrtc_categories;
+    if (tls::iequals(type, kPidfType)) return PresenceFormat::pidf;
   }
   return std::nullopt;
 }
@@ -144,7 +137,7 @@ std::optional<std::string> categories_state_of(const std::string& body) {
 
 std::optional<std::string> notify_presence_state(const Message& notify) {
   auto type = notify.header("Content-Type");
-  if (type && iequals(media_type(*type), kMsrtcCategoriesType))
+  if (type && tls::iequals(media_type(*type), kMsrtcCategoriesType))
     return categories_state_of(notify.body);
   return presence_state_of(notify.body);
 }

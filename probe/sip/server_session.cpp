@@ -1,24 +1,10 @@
 #include "probe/sip/server_session.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "tls/text.hpp"
 
 namespace probe {
-namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-}  // namespace
 
 std::optional<std::string> untrusted_application(const tls::HandshakeRecord& record,
                                                  const std::vector<std::string>& trusted) {
@@ -33,12 +19,12 @@ std::optional<std::string> untrusted_application(const tls::HandshakeRecord& rec
   }
   for (const std::string& name : names) {
     for (const std::string& fqdn : trusted) {
-      if (lower(name) == lower(fqdn)) return std::nullopt;
+      if (tls::iequals(name, fqdn)) return std::nullopt;
     }
   }
   return "client certificate names " +
-         (names.empty() ? std::string("no DNS name") : joined(names)) +
-         ", none of the trusted applications (" + joined(trusted) + ")";
+         (names.empty() ? std::string("no DNS name") : tls::joined(names)) +
+         ", none of the trusted applications (" + tls::joined(trusted) + ")";
 }
 
 SipServerSession::SipServerSession(std::shared_ptr<tls::EstablishedConnection> connection,
