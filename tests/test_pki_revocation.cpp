@@ -197,13 +197,35 @@ TEST_CASE("serve staples the lab responder's answer; connect reports it, good an
   CHECK(testing::status_of(after, "bems.revocation") == "pass");
 }
 
-TEST_CASE("serve as Lync reports the revoked certificate BEMS presented") {
+TEST_CASE("serve as Lync refuses a revoked BEMS certificate in the handshake, as a Front End") {
+  ServedLab lab;
+  auto revoke = testing::run_mtlsprobe({"pki", "revoke", lab.lab.string(),
+                                        (lab.lab / "bems/personal/bems.crt").string(), "--reason",
+                                        "keyCompromise"});
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  auto run = connect_to_lync(lab, {"--no-color", "--sip"});
+  INFO(run.client.out << run.client.err << run.server_output);
+  CHECK(run.client.exit_code == 1);
+  auto report = boost::json::parse(run.client.out);
+  CHECK(testing::status_of(report, "handshake.peer-rejected-us") == "fail");
+  CHECK(testing::mentions(testing::detail_of(report, "handshake.peer-rejected-us"),
+                          "certificate_revoked"));
+  CHECK(testing::status_of(report, "bems.revocation") == "fail");
+  CHECK(testing::mentions(run.server_output, "refusing the client certificate in the handshake"));
+  CHECK(testing::mentions(run.server_output, "reason keyCompromise"));
+  CHECK(testing::mentions(run.server_output, "FAIL  handshake.we-rejected-peer"));
+}
+
+TEST_CASE(
+    "serve as Lync with --no-revocation-check accepts a revoked BEMS certificate, and says "
+    "it is revoked") {
   ServedLab lab;
   auto revoke = testing::run_mtlsprobe(
       {"pki", "revoke", lab.lab.string(), (lab.lab / "bems/personal/bems.crt").string()});
   REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
-  auto run = connect_to_lync(lab, {"--no-color"});
+  auto run = connect_to_lync(lab, {"--no-color", "--no-revocation-check"});
   CHECK(run.client.exit_code == 1);
+  CHECK(testing::status_of(run.client.out, "handshake.peer-rejected-us") == "pass");
   CHECK(testing::status_of(run.client.out, "bems.revocation") == "fail");
   CHECK_MESSAGE(testing::mentions(run.server_output, "FAIL  bems.revocation"), run.server_output);
   CHECK(testing::mentions(run.server_output, "is REVOKED"));

@@ -65,6 +65,13 @@ struct ClientOptions {
 
 enum class CaListMode { none, roots, certificates };
 
+// Why a verified client chain is refused as revoked: which certificate
+// (0 = leaf) and a readable reason ("revoked (OCSP http://...) since ...").
+struct ClientRevocation {
+  int depth = 0;
+  std::string reason;
+};
+
 struct ServerOptions {
   std::string address = "127.0.0.1";       // IPv4 or IPv6 literal
   std::uint16_t port = 0;                  // 0: any free port, see HandshakeServer::port()
@@ -86,6 +93,13 @@ struct ServerOptions {
   // A DER OCSP response for our leaf, stapled when a client asks; empty:
   // none (the client's status_request is not acknowledged).
   std::vector<std::uint8_t> ocsp_staple;
+  // Asked on the server's thread, inside the handshake, once the client's
+  // chain verified, with that chain as built (leaf first). A value rejects
+  // the client certificate as revoked (alert certificate_revoked), as a
+  // Windows server checking revocation in the handshake does. It may block
+  // the server's thread: the caller bounds it.
+  std::function<std::optional<ClientRevocation>(const std::vector<Certificate>& chain)>
+      client_revocation_check;
 };
 
 // An established TLS connection for the application protocol (SIP). Reads

@@ -207,6 +207,19 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
     X509_STORE_CTX_set_error(store_context, code);
     return 0;
   }
+  if (capture->client_revocation_check && *capture->client_revocation_check) {
+    if (auto revoked = (*capture->client_revocation_check)(verification.chain)) {
+      ChainVerification& refused = *record.peer_verification;
+      refused.trusted = false;
+      refused.error_code = X509_V_ERR_CERT_REVOKED;  // OpenSSL sends certificate_revoked
+      refused.error = revoked->reason;
+      refused.error_depth = revoked->depth;
+      if (revoked->depth >= 0 && static_cast<std::size_t>(revoked->depth) < refused.chain.size())
+        refused.error_certificate = refused.chain[static_cast<std::size_t>(revoked->depth)].info();
+      X509_STORE_CTX_set_error(store_context, X509_V_ERR_CERT_REVOKED);
+      return 0;
+    }
+  }
   X509_STORE_CTX_set_error(store_context, X509_V_OK);
   return 1;
 }

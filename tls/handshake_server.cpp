@@ -167,6 +167,8 @@ void HandshakeServer::Impl::start_session(tcp::socket socket) {
   capture.reject_untrusted = true;  // a server requires and rejects, never only logs
   capture.reject_with_verify_error = reject_with_verify_error;
   capture.reject_with_name = options.reject_with;
+  if (options.client_revocation_check)
+    capture.client_revocation_check = &options.client_revocation_check;
   capture.handshake_timeout = options.handshake_timeout;
   {
     std::lock_guard lock(staple_mutex);

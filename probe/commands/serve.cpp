@@ -9,12 +9,14 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
 #include "probe/commands/sip_options.hpp"
+#include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/handshake.hpp"
 #include "probe/diagnosis/handshake_facts.hpp"
 #include "probe/online/checks.hpp"
@@ -32,6 +34,7 @@ struct ServeFlags {
   StoreFlags store;
   std::string ca_list = "roots";
   bool once = false;
+  bool no_revocation_check = false;
   std::size_t max_handshakes = 0;
   std::string reject_with;
   LiveFlags live;
@@ -96,6 +99,42 @@ int run_serve(const ServeFlags& flags) {
     std::lock_guard lock(output);
     std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
   };
+  // A Front End checks the revocation of a client chain it trusts inside
+  // the handshake and refuses a revoked certificate (certificate_revoked),
+  // so the mock Lync does too. Answers are kept a minute: a pool of BEMS
+  // instances reconnecting must not cost a fetch each.
+  std::map<std::string, std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>
+      recent;
+  // The check runs inside the handshake: a third of its deadline for all of
+  // it, so an unreachable CRL server costs an answer, not the handshake.
+  tls::RevocationOptions in_handshake = *revocation;
+  auto third = options.handshake_timeout / 3;
+  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
+  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
+  if (us == Side::lync && !flags.no_revocation_check) {
+    options.client_revocation_check =
+        [&recent, in_handshake,
+         log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
+      auto now = std::chrono::steady_clock::now();
+      std::erase_if(recent, [&](const auto& entry) { return entry.second.second < now; });
+      for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+        const std::string& key = chain[i].info().sha256;
+        auto known = recent.find(key);
+        if (known == recent.end()) {
+          auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
+          known = recent.emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
+        }
+        const tls::RevocationStatus& status = known->second.first;
+        if (status.kind != tls::RevocationStatus::revoked) continue;
+        std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
+                          revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
+        log("refusing the client certificate in the handshake: " + why);
+        return tls::ClientRevocation{static_cast<int>(i), why};
+      }
+      return std::nullopt;
+    };
+  }
+
   std::vector<tls::Certificate> own_chain;
   std::optional<tls::FetchedOcspResponse> staple;
   if (flags.staple.enabled()) {
@@ -190,6 +229,11 @@ void add_serve_command(CLI::App& app, Action& action) {
           "Server 2012 and later), or a PEM FILE of certificates whose names to send")
       ->capture_default_str();
   command->add_flag("--once", flags->once, "Exit after the first handshake, with its exit code");
+  command->add_flag("--no-revocation-check", flags->no_revocation_check,
+                    "As lync: accept a revoked client certificate (by default the revocation of a "
+                    "trusted client chain is checked in the handshake, CRL/OCSP as --revocation "
+                    "says, and a revoked one refused with certificate_revoked, as a Front End "
+                    "does)");
   command->add_option("--max-handshakes", flags->max_handshakes,
                       "Exit after N handshakes (0: until Ctrl-C)");
   command->add_option("--reject-with", flags->reject_with,

@@ -22,4 +22,11 @@ inline std::string status_of(const std::string& json, const std::string& id) {
   return status_of(boost::json::parse(json), id);
 }
 
+// The detail of finding `id`, or "" when it is absent.
+inline std::string detail_of(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id) return std::string(finding.at("detail").as_string());
+  return "";
+}
+
 }  // namespace testing

@@ -2,6 +2,7 @@
 // Inside tls/ only: the per-connection state OpenSSL's callbacks fill in,
 // how a context is set up to call them, and how a failure is classified.
 #include <boost/system/error_code.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,9 @@ struct Capture {
   bool reject_untrusted = true;
   std::optional<int> reject_with_verify_error;  // server lab switch
   std::string reject_with_name;
+  // Server: ServerOptions::client_revocation_check (may be null).
+  const std::function<std::optional<ClientRevocation>(const std::vector<Certificate>&)>*
+      client_revocation_check = nullptr;
   std::chrono::milliseconds handshake_timeout{0};
   // Server: the OCSP response to staple when the client asks (may be null).
   std::shared_ptr<const std::vector<std::uint8_t>> ocsp_staple;
