@@ -6,6 +6,7 @@
 #include <future>
 
 #include "tests/support/handshake_fixtures.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/alerts.hpp"
 

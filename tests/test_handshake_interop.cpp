@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/handshake_fixtures.hpp"
+#include "tests/support/openssl_pki.hpp"
+#include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
 using testing::CliPki;
@@ -56,7 +58,7 @@ tls::ClientOptions client_to(std::uint16_t port, tls::TlsVersion version, const 
   options.min_version = version;
   options.max_version = version;
   options.verdict_wait = 1000ms;
-  options.trust = testing::trust_of(lab(), {"root"});
+  options.trust = lab().trust({"root"});
   if (who == "client") options.credentials = lab().credentials("client", {"intermediate"});
   if (who == "stranger") options.credentials = lab().credentials("stranger");
   return options;
@@ -122,7 +124,7 @@ namespace {
 tls::ServerOptions our_server() {
   tls::ServerOptions options;
   options.credentials = lab().credentials("server", {"intermediate"});
-  options.trust = testing::trust_of(lab(), {"root"}, {"intermediate"});
+  options.trust = lab().trust({"root"}, {"intermediate"});
   options.min_version = tls::TlsVersion::tls1_2;
   return options;
 }

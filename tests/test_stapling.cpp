@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "tests/support/handshake_fixtures.hpp"
+#include "tests/support/openssl_pki.hpp"
+#include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
 using testing::CliPki;
@@ -73,7 +75,7 @@ tls::ClientOptions client_to(std::uint16_t port) {
   options.port = port;
   options.sni = "localhost";
   options.verdict_wait = 500ms;
-  options.trust = testing::trust_of(lab(), {"root"});
+  options.trust = lab().trust({"root"});
   options.credentials = lab().credentials("client", {"intermediate"});
   return options;
 }
@@ -81,7 +83,7 @@ tls::ClientOptions client_to(std::uint16_t port) {
 tls::ServerOptions our_server(std::vector<std::uint8_t> staple = {}) {
   tls::ServerOptions options;
   options.credentials = lab().credentials("server", {"intermediate"});
-  options.trust = testing::trust_of(lab(), {"root"}, {"intermediate"});
+  options.trust = lab().trust({"root"}, {"intermediate"});
   options.ocsp_staple = std::move(staple);
   return options;
 }
