@@ -7,6 +7,7 @@
 
 #include "probe/lab/pki.hpp"
 #include "probe/rules/requirements.hpp"
+#include "tests/support/lab_folder.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"
 
@@ -44,18 +45,11 @@ const std::map<std::string, Expected>& expected_by_flaw() {
 }
 
 Expected not_passing(const std::optional<std::string>& flaw, report::Finding* sample = nullptr) {
-  testing::TempDir dir;
-  probe::LabOptions options;
+  probe::LabOptions options;  // RSA keys, as `pki init` makes them by default
   options.flaw = flaw;
-  auto built = probe::build_lab(dir.path(), options);
-  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().message));
-  tls::StoreOptions bems_options, lync_options;
-  bems_options.folder = dir / "bems";
-  lync_options.folder = dir / "lync";
-  tls::Store bems = tls::load_store(bems_options);
-  tls::Store lync = tls::load_store(lync_options);
-  REQUIRE(bems.problems.empty());
-  REQUIRE(lync.problems.empty());
+  testing::LabFolder lab(options);
+  tls::Store bems = lab.load("bems");
+  tls::Store lync = lab.load("lync");
 
   probe::OfflineInputs inputs;
   inputs.bems = &bems;

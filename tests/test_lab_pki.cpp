@@ -6,6 +6,7 @@
 #include <map>
 
 #include "probe/lab/pki.hpp"
+#include "tests/support/lab_folder.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/chain.hpp"
@@ -17,29 +18,19 @@ namespace {
 namespace fs = std::filesystem;
 using Facts = std::map<std::string, std::string>;
 
-struct Lab {
-  testing::TempDir dir;
-  probe::LabOptions options;
+struct Lab : testing::LabFolder {
   tls::Store bems;
   tls::Store lync;
 
   explicit Lab(std::optional<std::string> flaw,
-               probe::LabKeyType key_type = probe::LabKeyType::ecdsa_p256) {
-    options.flaw = std::move(flaw);
-    options.key_type = key_type;
-    auto built = probe::build_lab(dir.path(), options);
-    REQUIRE_MESSAGE(built.ok(), built.error().message);
-    bems = load("bems");
-    lync = load("lync");
-  }
+               probe::LabKeyType key_type = probe::LabKeyType::ecdsa_p256)
+      : LabFolder(with_key_type(testing::quick_lab(std::move(flaw)), key_type)),
+        bems(load("bems")),
+        lync(load("lync")) {}
 
-  tls::Store load(const std::string& side) const {
-    tls::StoreOptions store_options;
-    store_options.folder = dir / side;
-    auto store = tls::load_store(store_options);
-    for (const auto& problem : store.problems) FAIL_CHECK(problem.reason);
-    REQUIRE(store.leaf);
-    return store;
+  static probe::LabOptions with_key_type(probe::LabOptions options, probe::LabKeyType key_type) {
+    options.key_type = key_type;
+    return options;
   }
 
   tls::Certificate file_certificate(const std::string& relative) const {

@@ -14,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "probe/lab/pki.hpp"
+#include "tests/support/lab_folder.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -41,16 +41,9 @@ std::string not_passing(const std::string& json) {
   return text;
 }
 
-struct Lab {
-  TempDir dir;
-  explicit Lab(std::optional<std::string> flaw = std::nullopt) {
-    probe::LabOptions options;
-    options.key_type = probe::LabKeyType::ecdsa_p256;
-    options.flaw = flaw;
-    auto built = probe::build_lab(dir.path(), options);
-    REQUIRE(built.ok());
-  }
-  std::string path(const std::string& relative) const { return (dir.path() / relative).string(); }
+struct Lab : testing::LabFolder {
+  explicit Lab(std::optional<std::string> flaw = std::nullopt)
+      : LabFolder(testing::quick_lab(std::move(flaw))) {}
 };
 
 // A TCP server on 127.0.0.1 that runs `behaviour` on each accepted socket.

@@ -12,6 +12,7 @@
 #include "probe/online/endpoint.hpp"
 #include "probe/sip/builders.hpp"
 #include "probe/sip/client.hpp"
+#include "tests/support/lab_folder.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/store.hpp"
@@ -21,20 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Lab {
-  testing::TempDir dir;
-  Lab() {
-    auto built = probe::build_lab(dir.path(), probe::LabOptions{});
-    REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().message));
-  }
-  std::string store(const std::string& side) const { return (dir / side).string(); }
-  tls::Store load(const std::string& side) const {
-    tls::StoreOptions options;
-    options.folder = dir / side;
-    tls::Store loaded = tls::load_store(options);
-    REQUIRE(loaded.leaf);
-    return loaded;
-  }
+// RSA keys, as a deployment has them.
+struct Lab : testing::LabFolder {
+  Lab() : LabFolder(probe::LabOptions{}) {}
+  std::string store(const std::string& side) const { return path(side); }
 };
 
 Lab& lab() {
