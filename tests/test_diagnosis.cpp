@@ -18,18 +18,14 @@ using tls::HandshakeError;
 
 // root -> intermediate -> the BEMS and Lync/Skype leaves; a stranger from another root.
 const testing::TestPki& pki() {
-  static testing::TestPki pki;
-  static const bool made = [] {
+  return testing::made_once([](testing::TestPki& pki) {
     pki.root("root", "Diagnosis Root");
     pki.intermediate("intermediate", "Diagnosis Intermediate", "root");
     pki.leaf("bems", "bemsapppool.example.com", "intermediate");
     pki.leaf("lync", "lyncpool.example.com", "intermediate");
     pki.root("other-root", "Other Root");
     pki.leaf("stranger", "lyncpool.example.com", "other-root");
-    return true;
-  }();
-  (void)made;
-  return pki;
+  });
 }
 
 // Our BEMS store: our leaf and key, the root, the intermediate.

@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -89,6 +90,18 @@ bool wait_until_serving(testing::BackgroundProcess& serve) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+// `mtlsprobe serve` as the lab's Lync/Skype pool on 127.0.0.1:`port`, once it says it serves.
+std::unique_ptr<testing::BackgroundProcess> lync_serving(const Lab& lab, unsigned short port,
+                                                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{MTLSPROBE_BIN, "serve",
+                                "--listen",    "127.0.0.1:" + std::to_string(port),
+                                "--store",     lab.path("lync")};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto serve = std::make_unique<testing::BackgroundProcess>(argv);
+  REQUIRE(wait_until_serving(*serve));
+  return serve;
 }
 
 }  // namespace
@@ -216,10 +229,7 @@ TEST_CASE("serve --once verifies an openssl s_client certificate and exits with 
   Lab lab;
   SUBCASE("a good client passes, after TCP port checks that do not count") {
     unsigned short port = testing::free_port();
-    testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                      "127.0.0.1:" + std::to_string(port), "--store",
-                                      lab.path("lync"), "--once", "--format", "json"});
-    REQUIRE(wait_until_serving(serve));
+    auto serve = lync_serving(lab, port, {"--once", "--format", "json"});
     // Two load-balancer style checks: connect, send nothing, close.
     REQUIRE(testing::wait_for_port(port));
     REQUIRE(testing::wait_for_port(port));
@@ -230,22 +240,19 @@ TEST_CASE("serve --once verifies an openssl s_client certificate and exits with 
          lab.path("bems/trusted-root/lab-root.crt"), "-verify_return_error"},
         std::chrono::seconds(20), {}, "Q\n");
     CHECK(mentions(client.out, "Verify return code: 0"));
-    CHECK(serve.wait(std::chrono::seconds(20)) == 0);
-    CHECK(mentions(serve.output(), "\"handshake.no-client-cert\""));
-    CHECK(mentions(serve.output(), "(a TCP port check?); not counted"));
-    CHECK(mentions(serve.output(), "stopped after 1 handshake(s)"));
+    CHECK(serve->wait(std::chrono::seconds(20)) == 0);
+    CHECK(mentions(serve->output(), "\"handshake.no-client-cert\""));
+    CHECK(mentions(serve->output(), "(a TCP port check?); not counted"));
+    CHECK(mentions(serve->output(), "stopped after 1 handshake(s)"));
   }
   SUBCASE("a client without a certificate fails handshake.no-client-cert") {
     unsigned short port = testing::free_port();
-    testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                      "127.0.0.1:" + std::to_string(port), "--store",
-                                      lab.path("lync"), "--once", "--format", "json"});
-    REQUIRE(wait_until_serving(serve));
+    auto serve = lync_serving(lab, port, {"--once", "--format", "json"});
     testing::run_process({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
                           "-CAfile", lab.path("bems/trusted-root/lab-root.crt")},
                          std::chrono::seconds(20), {}, "Q\n");
-    CHECK(serve.wait(std::chrono::seconds(20)) == 1);
-    std::string output = serve.output();
+    CHECK(serve->wait(std::chrono::seconds(20)) == 1);
+    std::string output = serve->output();
     auto json_start = output.find('{');
     REQUIRE(json_start != std::string::npos);
     CHECK(status_of(output.substr(json_start, output.rfind('}') - json_start + 1),
@@ -256,13 +263,10 @@ TEST_CASE("serve --once verifies an openssl s_client certificate and exits with 
 TEST_CASE("serve stops cleanly on SIGTERM") {
   Lab lab;
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                    "127.0.0.1:" + std::to_string(port), "--store",
-                                    lab.path("lync")});
-  REQUIRE(wait_until_serving(serve));
-  kill(serve.pid(), SIGTERM);
-  CHECK(serve.wait(std::chrono::seconds(10)) == 0);
-  CHECK(mentions(serve.output(), "stopped after 0 handshake"));
+  auto serve = lync_serving(lab, port);
+  kill(serve->pid(), SIGTERM);
+  CHECK(serve->wait(std::chrono::seconds(10)) == 0);
+  CHECK(mentions(serve->output(), "stopped after 0 handshake"));
 }
 
 TEST_CASE("hostile peers get a clear finding and a bounded run") {
@@ -312,10 +316,7 @@ TEST_CASE(
     "connect as BEMS judges its own certificate's names when the topology's names are given") {
   Lab lab(std::string("san-missing-instance"));
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                    "127.0.0.1:" + std::to_string(port), "--store",
-                                    lab.path("lync"), "--once"});
-  REQUIRE(wait_until_serving(serve));
+  auto serve = lync_serving(lab, port, {"--once"});
   auto result = run_mtlsprobe(
       {"connect", "127.0.0.1:" + std::to_string(port), "--expect-name", "lyncpool.example.com",
        "--store", lab.path("bems"), "--pool", "bemsapppool.example.com", "--instance",

@@ -49,20 +49,33 @@ constexpr std::array<std::pair<char, std::string_view>, 12> kCompactNames{{
 
 tls::Error error(std::string message) { return tls::Error{std::move(message)}; }
 
-// Position just after the display name and <URI> of a name-addr, or of the
-// URI of an addr-spec / Via sent-by: where header parameters begin.
-std::size_t parameters_start(std::string_view value) {
-  bool quoted = false;
-  for (std::size_t i = 0; i < value.size(); ++i) {
+// RFC 3261 25.1 quoted-string, scanned one character at a time: step()
+// returns true for a character that belongs to a quoted string (its quotes
+// included) and skips the character a backslash escapes.
+struct QuotedStrings {
+  bool inside = false;
+  bool step(std::string_view value, std::size_t& i) {
     char c = value[i];
-    if (quoted) {
+    if (inside) {
       if (c == '\\')
         ++i;
       else if (c == '"')
-        quoted = false;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
+        inside = false;
+      return true;
+    }
+    if (c == '"') inside = true;
+    return inside;
+  }
+};
+
+// Position just after the display name and <URI> of a name-addr, or of the
+// URI of an addr-spec / Via sent-by: where header parameters begin.
+std::size_t parameters_start(std::string_view value) {
+  QuotedStrings quotes;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (quotes.step(value, i)) continue;
+    char c = value[i];
+    if (c == '<') {
       std::size_t close = value.find('>', i);
       return close == std::string_view::npos ? value.size() : close + 1;
     } else if (c == ';') {
@@ -177,29 +190,19 @@ void Message::remove_header(std::string_view name) {
 
 std::vector<std::string> split_header_list(std::string_view value) {
   std::vector<std::string> items;
-  bool quoted = false;
+  QuotedStrings quotes;
   bool bracketed = false;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= value.size(); ++i) {
-    if (i == value.size() || (value[i] == ',' && !quoted && !bracketed)) {
+    if (i == value.size() || (value[i] == ',' && !quotes.inside && !bracketed)) {
       std::string_view item = tls::trim_blanks(value.substr(start, i - start));
       if (!item.empty()) items.emplace_back(item);
       start = i + 1;
       continue;
     }
-    char c = value[i];
-    if (quoted) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        quoted = false;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
-      bracketed = true;
-    } else if (c == '>') {
-      bracketed = false;
-    }
+    if (quotes.step(value, i)) continue;
+    if (value[i] == '<') bracketed = true;
+    if (value[i] == '>') bracketed = false;
   }
   return items;
 }

@@ -30,6 +30,23 @@ void apply_env(const std::map<std::string, std::string>& extra_env) {
   for (const auto& [key, value] : extra_env) setenv(key.c_str(), value.c_str(), 1);
 }
 
+// In the forked child: a process group of its own (so a kill reaches what
+// the program starts), the given stdin/stdout/stderr, the extra environment,
+// then the program; 127 when it cannot be run, as a shell says.
+[[noreturn]] void exec_child(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& extra_env, int in, int out,
+                             int err, std::initializer_list<int> close_after) {
+  setpgid(0, 0);
+  dup2(in, 0);
+  dup2(out, 1);
+  dup2(err, 2);
+  for (int fd : close_after) close(fd);
+  apply_env(extra_env);
+  auto argv = to_argv(args);
+  execvp(argv[0], argv.data());
+  _exit(127);
+}
+
 int decode_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
 }  // namespace
@@ -43,16 +60,8 @@ ProcessResult run_process(const std::vector<std::string>& args, std::chrono::mil
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    setpgid(0, 0);
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], in_pipe[0], in_pipe[1]})
-      close(fd);
-    apply_env(extra_env);
-    auto argv = to_argv(args);
-    execvp(argv[0], argv.data());
-    _exit(127);
+    exec_child(args, extra_env, in_pipe[0], out_pipe[1], err_pipe[1],
+               {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], in_pipe[0], in_pipe[1]});
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -114,19 +123,8 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args,
   if (pipe(in_pipe) != 0) throw std::runtime_error("pipe failed");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    setpgid(0, 0);
-    dup2(in_pipe[0], 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    close(in_pipe[0]);
-    close(in_pipe[1]);
-    close(log_fd);
-    apply_env(extra_env);
-    auto argv = to_argv(args);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
+  if (pid_ == 0)
+    exec_child(args, extra_env, in_pipe[0], log_fd, log_fd, {in_pipe[0], in_pipe[1], log_fd});
   close(in_pipe[0]);
   close(log_fd);
   stdin_fd_ = in_pipe[1];

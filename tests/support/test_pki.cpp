@@ -103,10 +103,7 @@ void make_lab(TestPki& pki) {
 }
 
 const TestPki& shared_lab() {
-  static TestPki pki;
-  static const bool made = (make_lab(pki), true);
-  (void)made;
-  return pki;
+  return made_once([](TestPki& pki) { make_lab(pki); });
 }
 
 }  // namespace testing

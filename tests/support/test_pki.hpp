@@ -68,4 +68,13 @@ void make_lab(TestPki& pki);
 // One such lab per test program.
 const TestPki& shared_lab();
 
+// A PKI `make` fills once per test program (one per distinct `make`).
+template <typename Make>
+const TestPki& made_once(Make make) {
+  static TestPki pki;
+  static const bool made = (make(pki), true);
+  (void)made;
+  return pki;
+}
+
 }  // namespace testing
