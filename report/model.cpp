@@ -37,10 +37,18 @@ Counts count(const Report& report) {
   return counts;
 }
 
-int exit_code(const Report& report, bool strict) {
-  Counts counts = count(report);
-  if (counts.fail > 0 || (strict && counts.warn > 0)) return kExitFail;
-  return kExitPass;
+bool fails_run(const Report& report, const Finding& finding) {
+  return finding.status == Status::fail || (report.strict && finding.status == Status::warn);
+}
+
+Status overall(const Report& report) {
+  for (const Finding& finding : report.findings)
+    if (fails_run(report, finding)) return Status::fail;
+  return Status::pass;
+}
+
+int exit_code(const Report& report) {
+  return overall(report) == Status::fail ? kExitFail : kExitPass;
 }
 
 }  // namespace report

@@ -46,6 +46,9 @@ struct Report {
   std::vector<Section> sections;
   boost::json::object facts;  // command-specific structured data (JSON only)
   std::vector<Finding> findings;
+  // --strict: a warning fails the run. Every renderer and the exit code read
+  // it through overall(), so text, JSON, JUnit and $? never disagree.
+  bool strict = false;
 };
 
 struct Counts {
@@ -53,9 +56,15 @@ struct Counts {
 };
 Counts count(const Report& report);
 
-// 0 when nothing fails (warnings fail too when `strict`), 1 otherwise.
-// Exit code 2 (bad invocation or unreadable input) is decided before a report exists.
-int exit_code(const Report& report, bool strict);
+// The verdict of the whole report: fail when a finding fails, or warns under
+// `strict`; pass otherwise.
+Status overall(const Report& report);
+// Whether this finding counts as a failure of the run (a warning does under `strict`).
+bool fails_run(const Report& report, const Finding& finding);
+
+// 0 when overall() passes, 1 otherwise. Exit code 2 (bad invocation or
+// unreadable input) is decided before a report exists.
+int exit_code(const Report& report);
 
 inline constexpr int kExitPass = 0;
 inline constexpr int kExitFail = 1;

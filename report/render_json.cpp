@@ -49,7 +49,8 @@ std::string render_json(const Report& report) {
   root["version"] = report.version;
   root["command"] = report.command;
   root["generated_at"] = report.generated_at;
-  root["result"] = counts.fail > 0 ? "fail" : "pass";
+  root["result"] = to_string(overall(report));
+  root["strict"] = report.strict;
   root["counts"] = boost::json::object{
       {"pass", counts.pass}, {"warn", counts.warn}, {"fail", counts.fail}, {"skip", counts.skip}};
   boost::json::array sections;

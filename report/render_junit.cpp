@@ -81,9 +81,16 @@ std::string explanation(const Finding& finding, std::string_view separator) {
   return text;
 }
 
-void write_testcase(std::string& out, const Finding& finding) {
+void write_testcase(std::string& out, const Report& report, const Finding& finding) {
   out += "    <testcase" + attribute("classname", class_name(finding)) +
          attribute("name", finding.id) + attribute("time", "0");
+  // Under --strict a warning fails the run, so CI must show it red as well.
+  if (finding.status == Status::warn && fails_run(report, finding)) {
+    out += ">\n      <failure" + attribute("message", finding.title) + attribute("type", "warn") +
+           ">" + xml_escape("WARN (--strict): " + explanation(finding, "\n"), XmlContext::text) +
+           "</failure>\n    </testcase>\n";
+    return;
+  }
   switch (finding.status) {
     case Status::pass:
       out += "/>\n";
@@ -109,14 +116,17 @@ void write_testcase(std::string& out, const Finding& finding) {
 std::string render_junit(const Report& report) {
   const Counts counts = count(report);
   const int tests = static_cast<int>(report.findings.size());
+  int failures = 0;
+  for (const Finding& finding : report.findings)
+    if (fails_run(report, finding)) ++failures;
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<testsuites" + attribute("name", report.tool) + attribute("tests", tests) +
-         attribute("failures", counts.fail) + attribute("errors", 0) +
+         attribute("failures", failures) + attribute("errors", 0) +
          attribute("skipped", counts.skip) + ">\n";
   out += "  <testsuite" + attribute("name", report.tool + " " + report.command) +
-         attribute("tests", tests) + attribute("failures", counts.fail) + attribute("errors", 0) +
+         attribute("tests", tests) + attribute("failures", failures) + attribute("errors", 0) +
          attribute("skipped", counts.skip) + attribute("timestamp", report.generated_at) + ">\n";
-  for (const Finding& finding : report.findings) write_testcase(out, finding);
+  for (const Finding& finding : report.findings) write_testcase(out, report, finding);
   out += "  </testsuite>\n</testsuites>\n";
   return out;
 }

@@ -15,8 +15,10 @@ constexpr std::size_t kFindingIndent = 2;
 constexpr std::size_t kDetailIndent = 8;  // under the id, past "  FAIL  "
 
 // Certificate fields and peer-supplied text reach a terminal here. Control characters are
-// shown as \xNN so an ESC in a subject cannot move the cursor or recolour the screen, and a
-// reader still sees that something odd is there. Newlines are kept: callers split on them.
+// shown as \xNN so an ESC in a subject cannot move the cursor or recolour the screen, and
+// format characters as \uXXXX so a right-to-left override cannot make a forged CN read as
+// the real pool name; a reader still sees that something odd is there. Newlines are kept:
+// callers split on them.
 std::string printable(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
@@ -30,6 +32,13 @@ std::string printable(std::string_view raw) {
       char escaped[8];
       std::snprintf(escaped, sizeof escaped, "\\x%02X", static_cast<unsigned>(c));
       out += escaped;
+    } else if (is_format_character(c)) {
+      char escaped[12];
+      if (c > 0xFFFF)
+        std::snprintf(escaped, sizeof escaped, "\\U%08X", static_cast<unsigned>(c));
+      else
+        std::snprintf(escaped, sizeof escaped, "\\u%04X", static_cast<unsigned>(c));
+      out += escaped;
     } else {
       append_utf8(out, c);
     }
@@ -37,14 +46,11 @@ std::string printable(std::string_view raw) {
   return out;
 }
 
-// Columns a string takes, counting code points: close enough for the Latin and CJK-free text
-// certificates carry, and never splits a multi-byte character.
+// Terminal columns a printable string takes: CJK names take two per character, combining
+// accents none.
 std::size_t columns(std::string_view text) {
   std::size_t count = 0;
-  for (std::size_t pos = 0; pos < text.size();) {
-    next_code_point(text, pos);
-    ++count;
-  }
+  for (std::size_t pos = 0; pos < text.size();) count += display_width(next_code_point(text, pos));
   return count;
 }
 
@@ -171,11 +177,13 @@ void write_finding(std::string& out, const Finding& finding, std::size_t id_widt
   if (finding.certificate) write_certificate(out, *finding.certificate);
 }
 
-std::string summary(const Counts& counts, const TextOptions& options) {
-  const Status result = counts.fail > 0 ? Status::fail : Status::pass;
+std::string summary(const Report& report, const TextOptions& options) {
+  const Counts counts = count(report);
+  const Status result = overall(report);
+  const bool warnings_failed = report.strict && counts.warn > 0;
   return "Result: " + coloured(result, options) + " - " + std::to_string(counts.fail) +
-         " failed, " + std::to_string(counts.warn) +
-         (counts.warn == 1 ? " warning, " : " warnings, ") + std::to_string(counts.pass) +
+         " failed, " + std::to_string(counts.warn) + (counts.warn == 1 ? " warning" : " warnings") +
+         (warnings_failed ? " (failing under --strict), " : ", ") + std::to_string(counts.pass) +
          " passed, " + std::to_string(counts.skip) + " skipped\n";
 }
 
@@ -209,7 +217,7 @@ std::string render_text(const Report& report, const TextOptions& options) {
   }
 
   out += '\n';
-  out += summary(count(report), options);
+  out += summary(report, options);
   return out;
 }
 

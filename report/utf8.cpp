@@ -1,5 +1,8 @@
 #include "report/utf8.hpp"
 
+#include <locale.h>
+#include <wchar.h>
+
 namespace report {
 
 char32_t next_code_point(std::string_view text, std::size_t& pos) {
@@ -66,6 +69,36 @@ std::string valid_utf8(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t pos = 0; pos < text.size();) append_utf8(out, next_code_point(text, pos));
   return out;
+}
+
+bool is_format_character(char32_t c) {
+  struct Range {
+    char32_t first, last;
+  };
+  // Unicode 15 general category Cf, plus Zl and Zp (U+2028, U+2029).
+  static constexpr Range kFormat[] = {
+      {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+      {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+      {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+      {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+      {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+      {0xE0020, 0xE007F},
+  };
+  for (const Range& range : kFormat)
+    if (c >= range.first && c <= range.last) return true;
+  return false;
+}
+
+std::size_t display_width(char32_t c) {
+  if (c < 0x7F) return c >= 0x20 ? 1 : 0;
+  // wcwidth follows LC_CTYPE; a private C.UTF-8 locale keeps the answer
+  // independent of the user's locale and of the program's global state.
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  if (!utf8) return 1;
+  const locale_t previous = uselocale(utf8);
+  const int width = wcwidth(static_cast<wchar_t>(c));
+  uselocale(previous);
+  return width < 0 ? 1 : static_cast<std::size_t>(width);
 }
 
 }  // namespace report

@@ -18,4 +18,15 @@ void append_utf8(std::string& out, char32_t code_point);
 // `text` with every ill-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 
+// Unicode format characters (general category Cf: bidi overrides and
+// isolates, zero-width joiners and spaces, the BOM, tag characters) and the
+// line and paragraph separators. They are invisible, and the bidi ones
+// reorder what follows them on a terminal (CVE-2021-42574), so text from a
+// certificate shows them escaped.
+bool is_format_character(char32_t code_point);
+
+// Terminal columns a printable code point takes (wcwidth in a UTF-8
+// locale): 0 for combining marks, 2 for East Asian wide characters.
+std::size_t display_width(char32_t code_point);
+
 }  // namespace report

@@ -127,6 +127,13 @@ TEST_CASE("--strict makes a warning fail") {
   CHECK(mentions(relaxed.out, "WARN  bems.key.readable"));
   auto strict = run_mtlsprobe(f.args({"--strict"}));
   CHECK(strict.exit_code == 1);
+  CHECK(mentions(strict.out, "Result: FAIL"));
+  auto json = run_mtlsprobe(f.args({"--strict", "--format", "json"}));
+  CHECK(json.exit_code == 1);
+  CHECK(boost::json::parse(json.out).at("result").as_string() == "fail");
+  auto junit = run_mtlsprobe(f.args({"--strict", "--format", "junit"}));
+  CHECK(junit.exit_code == 1);
+  CHECK(mentions(junit.out, "type=\"warn\""));
 }
 
 TEST_CASE("unreadable input exits 2 with one line naming the file") {

@@ -227,6 +227,49 @@ TEST_CASE("text wraps long details at about 100 columns under the finding") {
   CHECK(text.find("word39") != std::string::npos);
 }
 
+TEST_CASE("text escapes bidi overrides and other format characters as \\uXXXX") {
+  report::Report report;
+  // U+202E RIGHT-TO-LEFT OVERRIDE would show "moc.elpmaxe.loopppamseb" reversed, i.e. as the
+  // real pool name; U+200B ZERO WIDTH SPACE and U+2066 LEFT-TO-RIGHT ISOLATE hide as well.
+  const std::string forged = "CN=evil\u202Emoc.elpmaxe.loopppa\u200Bmesb\u2066x";
+  report.findings.push_back({"bems.subject.cn-fqdn", "r", report::Status::fail, "CN is the pool",
+                             "CN " + forged + " is not the pool.", "Reissue.",
+                             report::CertificateRef{forged, "CN=CA", "01", "AA"}});
+  const std::string text = report::render_text(report, {});
+  CHECK(text.find("\\u202E") != std::string::npos);
+  CHECK(text.find("\\u200B") != std::string::npos);
+  CHECK(text.find("\\u2066") != std::string::npos);
+  for (const char* raw : {"\u202E", "\u200B", "\u2066"}) CHECK(text.find(raw) == std::string::npos);
+  CHECK(text.find("moc.elpmaxe") != std::string::npos);  // the rest is kept as it was
+}
+
+TEST_CASE("text wraps wide characters by display columns, not code points") {
+  report::Report report;
+  std::string wide;
+  for (int i = 0; i < 30; ++i) wide += "\u6F22\u5B57 ";  // 30 words of two wide characters
+  report.findings.push_back({"x", "r", report::Status::fail, "t", wide, "", std::nullopt});
+  const std::string text = report::render_text(report, {});
+  // Each word takes 4 columns plus a space: at most 18 fit in 100 columns after the indent,
+  // where counting code points would have put all 30 on one line.
+  std::size_t lines_with_words = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.find("\u6F22") != std::string::npos) {
+      ++lines_with_words;
+      std::size_t words = 0;
+      for (std::size_t p = line.find("\u6F22"); p != std::string::npos;
+           p = line.find("\u6F22", p + 1))
+        ++words;
+      CHECK(8 + words * 5 - 1 <= 100);
+    }
+    start = end + 1;
+  }
+  CHECK(lines_with_words == 2);
+}
+
 TEST_CASE("summary says PASS when nothing fails") {
   report::Report report = sample_report();
   std::erase_if(report.findings,
@@ -239,12 +282,39 @@ TEST_CASE("exit code is 0 for passes and warnings, 1 for failures and strict war
   report::Report report;
   report.findings.push_back({"a", "r", report::Status::pass, "t", "", "", std::nullopt});
   report.findings.push_back({"b", "r", report::Status::skip, "t", "", "", std::nullopt});
-  CHECK(report::exit_code(report, false) == report::kExitPass);
-  CHECK(report::exit_code(report, true) == report::kExitPass);
+  for (bool strict : {false, true}) {
+    report.strict = strict;
+    CHECK(report::exit_code(report) == report::kExitPass);
+  }
   report.findings.push_back({"c", "r", report::Status::warn, "t", "", "", std::nullopt});
-  CHECK(report::exit_code(report, false) == report::kExitPass);
-  CHECK(report::exit_code(report, true) == report::kExitFail);
+  report.strict = false;
+  CHECK(report::exit_code(report) == report::kExitPass);
+  report.strict = true;
+  CHECK(report::exit_code(report) == report::kExitFail);
   report.findings.push_back({"d", "r", report::Status::fail, "t", "", "", std::nullopt});
-  CHECK(report::exit_code(report, false) == report::kExitFail);
-  CHECK(report::exit_code(report, true) == report::kExitFail);
+  for (bool strict : {false, true}) {
+    report.strict = strict;
+    CHECK(report::exit_code(report) == report::kExitFail);
+  }
+}
+
+TEST_CASE("under --strict a warning fails the text, JSON, JUnit and exit code alike") {
+  report::Report report;
+  report.findings.push_back({"a", "r", report::Status::pass, "t", "", "", std::nullopt});
+  report.findings.push_back(
+      {"w", "r", report::Status::warn, "warned", "a warning", "fix it", std::nullopt});
+  for (bool strict : {false, true}) {
+    CAPTURE(strict);
+    report.strict = strict;
+    const std::string verdict = strict ? "fail" : "pass";
+    CHECK(report::exit_code(report) == (strict ? report::kExitFail : report::kExitPass));
+    auto json = boost::json::parse(report::render_json(report));
+    CHECK(json.at("result").as_string() == verdict);
+    CHECK(json.at("strict").as_bool() == strict);
+    const std::string junit = report::render_junit(report);
+    CHECK(junit.find(strict ? "failures=\"1\"" : "failures=\"0\"") != std::string::npos);
+    CHECK((junit.find("<failure") != std::string::npos) == strict);
+    const std::string text = report::render_text(report, {});
+    CHECK(text.find(strict ? "Result: FAIL" : "Result: PASS") != std::string::npos);
+  }
 }

@@ -1,3 +1,4 @@
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <list>
@@ -29,6 +30,35 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_leng
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
+}
+
+// How long, and how much, a rejected client may still send before we close.
+constexpr std::chrono::milliseconds kDrainTime{2000};
+constexpr std::size_t kDrainBytes = 256 * 1024;
+
+// Reads and discards what the client still sends after our fatal alert, until
+// it closes, the deadline passes or kDrainBytes were read; then closes.
+void drain_then_close(const std::shared_ptr<EstablishedConnection::Impl>& connection,
+                      Steady::time_point deadline, std::size_t drained) {
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+  auto buffer = std::make_shared<std::array<char, 4096>>();
+  auto close = [connection] {
+    boost::system::error_code ignored;
+    connection->stream.lowest_layer().close(ignored);
+  };
+  if (remaining.count() <= 0 || drained >= kDrainBytes ||
+      !connection->stream.lowest_layer().is_open())
+    return close();
+  connection->with_deadline(
+      remaining,
+      [connection, buffer](auto done) {
+        connection->stream.next_layer().async_read_some(asio::buffer(*buffer), std::move(done));
+      },
+      [connection, buffer, deadline, drained, close](boost::system::error_code ec,
+                                                     std::size_t bytes, bool timed_out) {
+        if (ec || timed_out) return close();
+        drain_then_close(connection, deadline, drained + bytes);
+      });
 }
 
 }  // namespace
@@ -210,9 +240,17 @@ void HandshakeServer::Impl::finish_session(
     established = std::make_shared<EstablishedConnection>(connection);
   } else {
     detail::classify_handshake_failure(ssl, capture, ec, timed_out);
-    boost::system::error_code ignored;
-    connection->stream.lowest_layer().close(ignored);
     connection->closed = true;
+    // Our fatal alert is written, but the client's last flight (in TLS 1.2
+    // everything after its Certificate, in 1.3 its CertificateVerify and
+    // Finished) is still unread: closing now makes the kernel send a RST,
+    // and a client that reads only after writing (Java's JSSE) reports
+    // "Broken pipe" or "Connection reset" instead of our alert. Half-close,
+    // drain, then close, as openssl s_server does in effect.
+    // A client that went silent gets no more time.
+    boost::system::error_code ignored;
+    connection->stream.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    drain_then_close(connection, timed_out ? Steady::now() : Steady::now() + kDrainTime, 0);
   }
   --in_flight;
   const bool port_check = record.error == HandshakeError::peer_closed && record.peer_sent_nothing;

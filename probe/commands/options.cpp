@@ -103,7 +103,9 @@ void add_report_flags(CLI::App* command, ReportFlags& flags) {
       ->group(group);
 }
 
-int emit_report(const report::Report& report, const ReportFlags& flags) {
+int emit_report(const report::Report& unmarked, const ReportFlags& flags) {
+  report::Report report = unmarked;
+  report.strict = flags.strict;
   std::string rendered;
   if (flags.format == "json") {
     rendered = report::render_json(report);
@@ -122,7 +124,7 @@ int emit_report(const report::Report& report, const ReportFlags& flags) {
     out.close();
     if (!out) return fail_input(flags.output + ": cannot write the report");
   }
-  return report::exit_code(report, flags.strict);
+  return report::exit_code(report);
 }
 
 std::string utc_timestamp() { return rfc3339(tls::Clock::now()); }
