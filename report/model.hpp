@@ -1,5 +1,6 @@
 #pragma once
 // The one result model every renderer reads. Plain data: no OpenSSL here.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,49 @@ struct Section {
   std::vector<std::pair<std::string, std::string>> lines;
 };
 
+// What a run measured, for monitoring (report/prometheus.hpp renders it):
+// dates, durations and codes a time series tracks, where the findings say
+// what is wrong. probe/ fills it from its records; empty for runs without it.
+struct CertificateDates {
+  std::string side;     // "ours" (our store) or "peer" (what the peer presented, or its store)
+  std::string address;  // the handshake that showed it ("127.0.0.1:5061"); empty: from a store
+  int depth = 0;        // 0: the leaf
+  CertificateRef certificate;
+  std::int64_t not_after = 0;  // seconds since the Unix epoch
+};
+
+struct RevocationState {
+  std::string side;  // as CertificateDates::side
+  std::string address;
+  int depth = 0;
+  std::string status;  // "good", "revoked", "unknown", "unavailable", "not_published"
+};
+
+struct TlsAlertSeen {
+  std::string direction;  // "sent" or "received"
+  std::string name;       // "unknown_ca"
+};
+
+struct HandshakeMeasurement {
+  std::string address;  // the resolved address dialled, "127.0.0.1:5061"
+  bool completed = false;
+  // In the order they ran: "dns", "tcp", "tls", "verdict".
+  std::vector<std::pair<std::string, double>> phase_seconds;
+  std::vector<TlsAlertSeen> alerts;
+  std::string tls_version;  // "TLSv1.3"; empty when none was agreed
+  std::string cipher_suite;
+  std::optional<double> sip_options_seconds;  // when a SIP OPTIONS was sent
+  std::optional<int> sip_status_code;         // its final answer's code
+};
+
+struct Monitoring {
+  std::int64_t finished_at = 0;  // seconds since the Unix epoch; 0: not known
+  std::optional<double> duration_seconds;
+  std::vector<HandshakeMeasurement> handshakes;
+  std::vector<CertificateDates> certificates;
+  std::vector<RevocationState> revocation;
+};
+
 struct Report {
   std::string tool = "mtlsprobe";
   std::string version;
@@ -49,6 +93,7 @@ struct Report {
   // --strict: a warning fails the run. Every renderer and the exit code read
   // it through overall(), so text, JSON, JUnit and $? never disagree.
   bool strict = false;
+  Monitoring monitoring;
 };
 
 struct Counts {

@@ -180,6 +180,7 @@ ClientSession connect_client(const ClientOptions& options) {
   // the first read. TLS 1.2 servers judge before their Finished.
   if (SSL_version(ssl) >= TLS1_3_VERSION && options.verdict_wait.count() > 0) {
     record.waited_for_verdict = true;
+    auto verdict_started = Steady::now();
     auto buffer = std::make_shared<std::string>(16 * 1024, '\0');
     connection->with_deadline(
         options.verdict_wait,
@@ -190,6 +191,7 @@ ClientSession connect_client(const ClientOptions& options) {
           if (!ec) connection->pending = buffer->substr(0, bytes);
         });
     connection->run_own_context();
+    record.verdict_wait_ms = milliseconds_since(verdict_started);
     if (auto alert = detail::late_fatal_alert(record)) {
       record.peer_rejected_us = true;
       record.peer_rejected_us_after_handshake = true;

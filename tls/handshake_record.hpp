@@ -124,6 +124,7 @@ struct HandshakeRecord {
   // Client side, TLS 1.3: we waited after the handshake for the verdict and
   // none came (no alert within the wait, or data / an orderly close).
   bool waited_for_verdict = false;
+  double verdict_wait_ms = 0;  // how long that wait took (it ends early on an alert or data)
 
   HandshakeError error = HandshakeError::none;
   std::string error_message;  // one line for a person

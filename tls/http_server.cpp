@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -22,18 +23,28 @@ struct HttpServer::State {
   std::vector<HttpRoute> routes;
   HttpServerOptions options;
 
-  HttpServerResponse dispatch(const HttpServerRequest& request) const {
+  const HttpRoute* route_for(const HttpServerRequest& request) const {
     const HttpRoute* best = nullptr;
     for (const auto& route : routes) {
       bool exact = route.path == request.path;
       bool prefix = route.path.ends_with('/') && request.path.starts_with(route.path);
       if ((exact || prefix) && (!best || route.path.size() > best->path.size())) best = &route;
     }
-    if (best) return best->handler(request);
+    return best;
+  }
+
+  HttpServerResponse dispatch(const HttpServerRequest& request, const HttpRoute* route) const {
+    if (route) return route->handler(request);
     if (options.fallback) return options.fallback(request);
     return HttpServerResponse{404, "text/plain", "not found\n", {}};
   }
 };
+
+std::string HttpServerRequest::header(std::string_view name) const {
+  for (const auto& [field, value] : headers)
+    if (beast::iequals(field, name)) return value;
+  return "";
+}
 
 namespace {
 
@@ -92,14 +103,32 @@ class Session : public std::enable_shared_from_this<Session> {
       request.path = request.target.substr(0, request.target.find('?'));
     request.body = std::move(message.body());
     request.content_type = std::string(message[http::field::content_type]);
+    for (const auto& field : message)
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     beast::error_code remote_ec;
     auto remote = stream_.socket().remote_endpoint(remote_ec);
     if (!remote_ec) request.remote = describe_endpoint(remote);
     keep_alive_ = message.keep_alive();
 
+    const HttpRoute* route = state_.route_for(request);
+    if (route && route->async_handler) {
+      // The responder may run on another thread: the write is posted back to
+      // this connection's executor, and the session lives until it ran.
+      auto executor = stream_.get_executor();
+      HttpResponder responder = [self = shared_from_this(), executor](HttpServerResponse answer) {
+        asio::post(executor,
+                   [self, answer = std::move(answer)]() mutable { self->send(std::move(answer)); });
+      };
+      try {
+        route->async_handler(request, std::move(responder));
+      } catch (const std::exception&) {
+        send(HttpServerResponse{500, "text/plain", "internal error\n", {}});
+      }
+      return;
+    }
     HttpServerResponse answer;
     try {
-      answer = state_.dispatch(request);
+      answer = state_.dispatch(request, route);
     } catch (const std::exception& e) {
       answer = HttpServerResponse{500, "text/plain", "internal error\n", {}};
     }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,7 +23,11 @@ struct HttpServerRequest {
   std::string path;    // target without the query (empty for absolute-form)
   std::string body;
   std::string content_type;
-  std::string remote;  // "127.0.0.1:50412"
+  std::string remote;                                        // "127.0.0.1:50412"
+  std::vector<std::pair<std::string, std::string>> headers;  // as sent, in order
+
+  // The first header of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
 };
 
 struct HttpServerResponse {
@@ -34,9 +39,16 @@ struct HttpServerResponse {
 
 using HttpHandler = std::function<HttpServerResponse(const HttpServerRequest&)>;
 
+// For answers that take long (a probe): the handler returns at once and
+// calls the responder later, from any thread, exactly once; the answer is
+// written on the server's thread. Until then the connection reads nothing.
+using HttpResponder = std::function<void(HttpServerResponse)>;
+using HttpAsyncHandler = std::function<void(const HttpServerRequest&, HttpResponder)>;
+
 struct HttpRoute {
   std::string path;  // exact, or a prefix when it ends with '/'
   HttpHandler handler;
+  HttpAsyncHandler async_handler = {};  // used instead of `handler` when set
 };
 
 struct HttpServerOptions {

@@ -4,6 +4,7 @@
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
 #include "probe/diagnosis/facts.hpp"
+#include "probe/diagnosis/monitoring.hpp"
 #include "probe/online/missing_issuer.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/revocation_findings.hpp"
@@ -22,6 +23,7 @@ struct CheckFlags {
 };
 
 int run_check(const CheckFlags& flags) {
+  const auto started = tls::Clock::now();
   if (flags.bems.empty())
     return fail_input(
         "check needs the BEMS side: --store DIR (or --cert/--key/--pfx and --trusted-root)");
@@ -79,6 +81,11 @@ int run_check(const CheckFlags& flags) {
       add_missing_issuer_location(result.findings, Side::lync, lync->leaf->certificate, at_hand,
                                   revocation->http);
   }
+  // As `connect` labels them: "ours" is the BEMS store, "peer" the pool's.
+  add_certificate_dates(result.monitoring, side_chain(inputs, Side::bems), kOurSide);
+  if (lync) add_certificate_dates(result.monitoring, side_chain(inputs, Side::lync), kPeerSide);
+  add_revocation_states(result.monitoring, result.facts, Side::bems);
+  finish_monitoring(result.monitoring, started);
   return emit_report(result, flags.report);
 }
 

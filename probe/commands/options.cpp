@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "probe/diagnosis/facts.hpp"
+#include "report/prometheus.hpp"
 
 #include <unistd.h>
 
@@ -90,8 +91,11 @@ std::optional<tls::Store> load_store_or_report(const StoreFlags& flags, const st
 
 void add_report_flags(CLI::App* command, ReportFlags& flags) {
   const std::string group = "Report";
-  command->add_option("--format", flags.format, "Report format: text, json or junit")
-      ->check(CLI::IsMember({"text", "json", "junit"}))
+  command
+      ->add_option("--format", flags.format,
+                   "Report format: text, json, junit or prometheus (metrics; with --output, "
+                   "written atomically for node_exporter's textfile collector)")
+      ->check(CLI::IsMember({"text", "json", "junit", "prometheus"}))
       ->capture_default_str()
       ->group(group);
   command
@@ -111,6 +115,8 @@ int emit_report(const report::Report& unmarked, const ReportFlags& flags) {
     rendered = report::render_json(report);
   } else if (flags.format == "junit") {
     rendered = report::render_junit(report);
+  } else if (flags.format == "prometheus") {
+    rendered = report::render_prometheus(report);
   } else {
     bool terminal = flags.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     rendered = report::render_text(
@@ -119,12 +125,36 @@ int emit_report(const report::Report& unmarked, const ReportFlags& flags) {
   if (flags.output.empty()) {
     std::cout << rendered << std::flush;
   } else {
-    std::ofstream out(flags.output, std::ios::binary | std::ios::trunc);
-    out << rendered;
-    out.close();
-    if (!out) return fail_input(flags.output + ": cannot write the report");
+    auto written = write_file_atomically(flags.output, rendered);
+    if (!written) return fail_input(written.error().message);
   }
   return report::exit_code(report);
+}
+
+tls::Status write_file_atomically(const std::filesystem::path& file, const std::string& contents) {
+  // A reader (node_exporter's textfile collector, a CI step) sees the old
+  // file or the new one, never half of one: write beside it, then rename.
+  // The temporary name does not end in .prom, so the collector skips it.
+  std::filesystem::path temporary = file;
+  temporary += ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      return tls::Error{file.string() + ": cannot write the report"};
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    return tls::Error{file.string() + ": cannot write the report: " + ec.message()};
+  }
+  return tls::Done{};
 }
 
 std::string utc_timestamp() { return rfc3339(tls::Clock::now()); }

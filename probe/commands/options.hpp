@@ -55,6 +55,9 @@ void add_report_flags(CLI::App* command, ReportFlags& flags);
 // Renders the report to --output or stdout and returns the exit code.
 int emit_report(const report::Report& report, const ReportFlags& flags);
 
+// Writes beside `file` and renames over it, so readers never see half a file.
+tls::Status write_file_atomically(const std::filesystem::path& file, const std::string& contents);
+
 // "2026-11-25T12:00:00Z"
 std::string utc_timestamp();
 

@@ -6,6 +6,7 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/handshake.hpp"
 #include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/diagnosis/monitoring.hpp"
 #include "probe/online/checks.hpp"
 #include "probe/online/endpoint.hpp"
 #include "probe/rules/rules.hpp"
@@ -96,6 +97,7 @@ TargetOutcome connect_target(const ConnectTarget& target, const ConnectSettings&
     std::cerr << "mtlsprobe: connecting to " << host_port_text(options.host, options.port)
               << (options.sni.empty() ? "" : " (SNI " + options.sni + ")") << " as "
               << side_name(settings.us) << "...\n";
+  const auto started = tls::Clock::now();
   tls::ClientSession session = tls::connect_client(options);
   std::optional<SipProbeResult> sip;
   if (settings.sip.enabled())
@@ -115,6 +117,10 @@ TargetOutcome connect_target(const ConnectTarget& target, const ConnectSettings&
     outcome.report.findings.insert(outcome.report.findings.end(), sip->findings.begin(),
                                    sip->findings.end());
   }
+  static const tls::Store kEmptyStore;
+  add_handshake_monitoring(outcome.report, outcome.record,
+                           settings.store ? *settings.store : kEmptyStore, settings.us);
+  finish_monitoring(outcome.report.monitoring, started);
   return outcome;
 }
 
