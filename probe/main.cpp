@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   probe::add_serve_command(app, action);
   probe::add_pair_command(app, action);
   probe::add_pki_command(app, action);
+  probe::add_exporter_command(app, action);
 
   try {
     app.parse(argc, argv);

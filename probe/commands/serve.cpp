@@ -19,11 +19,14 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/handshake.hpp"
 #include "probe/diagnosis/handshake_facts.hpp"
+#include "probe/exporter/handshake_counts.hpp"
 #include "probe/online/checks.hpp"
 #include "probe/online/endpoint.hpp"
 #include "probe/online/ocsp_stapling.hpp"
 #include "probe/rules/requirements.hpp"
+#include "report/prometheus.hpp"
 #include "tls/alerts.hpp"
+#include "tls/http_server.hpp"
 
 namespace probe {
 namespace {
@@ -37,6 +40,7 @@ struct ServeFlags {
   bool no_revocation_check = false;
   std::size_t max_handshakes = 0;
   std::string reject_with;
+  std::string metrics_listen;
   LiveFlags live;
   StapleFlags staple;
   RevocationFlags revocation;
@@ -146,6 +150,22 @@ int run_serve(const ServeFlags& flags) {
     options.ocsp_staple = first->der;
     staple = std::move(*first);
   }
+  HandshakeCounts counts;
+  std::unique_ptr<tls::HttpServer> metrics;
+  if (!flags.metrics_listen.empty()) {
+    auto where = parse_host_port(flags.metrics_listen, 0);
+    if (!where || where->port == 0)
+      return fail_input("--metrics-listen '" + flags.metrics_listen + "': give ADDRESS:PORT");
+    std::vector<tls::HttpRoute> routes;
+    routes.push_back(
+        {"/metrics", [&counts](const tls::HttpServerRequest&) {
+           return tls::HttpServerResponse{
+               200, std::string(report::kPrometheusContentType), counts.exposition(), {}};
+         }});
+    auto started = tls::HttpServer::listen(where->host, where->port, std::move(routes));
+    if (!started) return fail_input("--metrics-listen: " + started.error().message);
+    metrics = std::move(*started);
+  }
   std::atomic<std::size_t> reported{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
@@ -153,11 +173,13 @@ int run_serve(const ServeFlags& flags) {
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> connection) {
     if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
+      counts.count_port_check();
       log("connection from " + record.peer_address +
           " closed without sending anything (a TCP port check?); not counted");
       return;
     }
     ++reported;
+    counts.count(record);
     // The SIP session starts at once; the judgement (with its bounded HTTP
     // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
     // server never holds the SIP answer or the next handshake.
@@ -179,8 +201,9 @@ int run_serve(const ServeFlags& flags) {
   if (!listening) return fail_input(listening.error().message);
   std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":"
             << server.port() << (flags.once ? " until the first handshake" : "")
-            << "; Ctrl-C stops\n"
+            << (metrics ? "; metrics at " + metrics->url() + "/metrics" : "") << "; Ctrl-C stops\n"
             << std::flush;
+  if (metrics) metrics->start();
 
   std::optional<StapleRefresher> refresher;
   if (staple && !flags.staple.responder.empty()) {
@@ -200,6 +223,7 @@ int run_serve(const ServeFlags& flags) {
   signals_io.stop();
   signal_thread.join();
   judge.join();  // every handshake is reported before we exit
+  if (metrics) metrics->stop();
   std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)\n";
   return flags.once ? last_exit : worst_exit;
 }
@@ -238,6 +262,9 @@ void add_serve_command(CLI::App& app, Action& action) {
                       "Exit after N handshakes (0: until Ctrl-C)");
   command->add_option("--reject-with", flags->reject_with,
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
+  command->add_option("--metrics-listen", flags->metrics_listen,
+                      "Serve Prometheus metrics (handshakes by outcome and client certificate "
+                      "subject) at http://ADDR:PORT/metrics");
   add_live_flags(command, flags->live);
   add_staple_flags(command, flags->staple);
   add_revocation_flags(command, flags->revocation);
