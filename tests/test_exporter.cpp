@@ -106,9 +106,10 @@ class Peer {
 
  private:
   static std::vector<std::string> argv(std::uint16_t port, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {MTLSPROBE_BIN, "serve",           "--listen",
-                                     "127.0.0.1:" + std::to_string(port), "--store",
-                                     lab().store("lync"),              "--no-revocation"};
+    std::vector<std::string> args = {MTLSPROBE_BIN,    "serve",
+                                     "--listen",       "127.0.0.1:" + std::to_string(port),
+                                     "--store",        lab().store("lync"),
+                                     "--no-revocation"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -131,8 +132,9 @@ class Exporter {
   static std::vector<std::string> argv(const testing::TempDir& dir, const std::string& text,
                                        std::uint16_t port) {
     testing::write_file(dir / "exporter.toml", text);
-    return {MTLSPROBE_BIN, "exporter", "--config", (dir / "exporter.toml").string(), "--listen",
-            "127.0.0.1:" + std::to_string(port)};
+    return {MTLSPROBE_BIN, "exporter",
+            "--config",    (dir / "exporter.toml").string(),
+            "--listen",    "127.0.0.1:" + std::to_string(port)};
   }
   testing::TempDir dir_;
   std::uint16_t port_;
@@ -146,11 +148,13 @@ std::string probe_target(const std::string& target, const std::string& module = 
 }  // namespace
 
 TEST_CASE("the config's modules are connect options, checked as the command line checks them") {
-  auto config = parse("targets = [\"lyncpool.example.com:5061\", \"Edge.Example.com\"]\n"
-                      "max_concurrent_probes = 2\n" +
-                      module_section("bems", "sip = true\ninstance = [\"a.example.com\", "
-                                             "\"b.example.com\"]\n") +
-                      module_section("quick", "verdict-wait = 0\ntls-min = \"1.3\"\n"));
+  auto config = parse(
+      "targets = [\"lyncpool.example.com:5061\", \"Edge.Example.com\"]\n"
+      "max_concurrent_probes = 2\n" +
+      module_section("bems",
+                     "sip = true\ninstance = [\"a.example.com\", "
+                     "\"b.example.com\"]\n") +
+      module_section("quick", "verdict-wait = 0\ntls-min = \"1.3\"\n"));
   REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
   CHECK(config->modules.size() == 2);
   CHECK(config->max_concurrent == 2);
@@ -188,9 +192,8 @@ TEST_CASE("a bad config is refused with one line naming the file, section and ke
 }
 
 TEST_CASE("a probe request names a known module and an allowed target, or is refused in one line") {
-  auto config =
-      parse("targets = [\"lyncpool.example.com:5061\"]\n" + module_section("bems") +
-            module_section("lync", "role = \"lync\"\n"));
+  auto config = parse("targets = [\"lyncpool.example.com:5061\"]\n" + module_section("bems") +
+                      module_section("lync", "role = \"lync\"\n"));
   REQUIRE(config);
   auto good = probe::probe_request(*config, probe_target("lyncpool.example.com:5061"), "10");
   REQUIRE(good);
@@ -267,15 +270,17 @@ TEST_CASE("the exporter answers a good and a rejecting peer over HTTP, and refus
   CHECK(mentions(own.body,
                  "mtlsprobe_exporter_probes_total{module=\"bems\",result=\"failure\"} 1\n"));
   // Two 400s, and no probe ran for them.
-  CHECK(mentions(own.body, "mtlsprobe_exporter_rejected_requests_total{reason=\"bad_request\"} 2\n"));
+  CHECK(
+      mentions(own.body, "mtlsprobe_exporter_rejected_requests_total{reason=\"bad_request\"} 2\n"));
   CHECK_MESSAGE(promtool_problems(own.body).empty(), promtool_problems(own.body));
   CHECK(exporter.running());
 
   // serve --metrics-listen counted the exporter's handshake, by our subject.
   auto served = http_get(good_metrics, "/metrics");
   CHECK(served.status == 200);
-  CHECK_MESSAGE(mentions(served.body, "mtlsprobe_serve_handshakes_total{outcome=\"success\","
-                                      "client_subject=\"CN=bemsapppool.example.com"),
+  CHECK_MESSAGE(mentions(served.body,
+                         "mtlsprobe_serve_handshakes_total{outcome=\"success\","
+                         "client_subject=\"CN=bemsapppool.example.com"),
                 served.body);
   CHECK_MESSAGE(promtool_problems(served.body).empty(), promtool_problems(served.body));
 }
@@ -305,8 +310,9 @@ TEST_CASE("probes beyond the bound get 503 at once, and the exporter keeps servi
   CHECK(mentions(own.body, "mtlsprobe_exporter_probes_in_flight 0\n"));
 }
 
-TEST_CASE("a real Prometheus scrapes the exporter and sees success 1 for a good peer, 0 with the "
-          "reason and our certificate's expiry for a peer that rejects us") {
+TEST_CASE(
+    "a real Prometheus scrapes the exporter and sees success 1 for a good peer, 0 with the "
+    "reason and our certificate's expiry for a peer that rejects us") {
   Peer good;
   Peer rejecting({"--reject-with", "unknown_ca"});
   Exporter exporter("targets = [\"" + good.address() + "\", \"" + rejecting.address() + "\"]\n" +
@@ -381,8 +387,7 @@ TEST_CASE("a real Prometheus scrapes the exporter and sees success 1 for a good 
   CHECK(success[good.address()] == "1");
   CHECK(success[rejecting.address()] == "0");
 
-  auto rejected_us =
-      query("mtlsprobe_finding{id=\"handshake.peer-rejected-us\",status=\"fail\"}");
+  auto rejected_us = query("mtlsprobe_finding{id=\"handshake.peer-rejected-us\",status=\"fail\"}");
   CHECK(rejected_us[rejecting.address()] == "1");
   CHECK_FALSE(rejected_us.contains(good.address()));
   auto ours = query("mtlsprobe_cert_not_after_timestamp_seconds{side=\"ours\",depth=\"0\"}");

@@ -1,5 +1,7 @@
 #include "tls/http_server.hpp"
 
+#include "tls/text.hpp"
+
 #include <csignal>
 #include <optional>
 
@@ -42,7 +44,7 @@ struct HttpServer::State {
 
 std::string HttpServerRequest::header(std::string_view name) const {
   for (const auto& [field, value] : headers)
-    if (beast::iequals(field, name)) return value;
+    if (iequals(field, name)) return value;
   return "";
 }
 

@@ -11,15 +11,10 @@
 #include "probe/commands/options.hpp"
 #include "probe/commands/sip_options.hpp"
 #include "probe/rules/revocation_findings.hpp"
+#include "tls/text.hpp"
 
 namespace probe {
 namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 std::chrono::milliseconds milliseconds(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
@@ -107,8 +102,6 @@ tls::Result<std::unique_ptr<ExporterModule>> build_module(const std::string& nam
   return module;
 }
 
-bool same_host(const std::string& a, const std::string& b) { return lower(a) == lower(b); }
-
 }  // namespace
 
 const ExporterModule* ExporterConfig::module(std::string_view name) const {
@@ -120,7 +113,7 @@ const ExporterModule* ExporterConfig::module(std::string_view name) const {
 bool ExporterConfig::allows(const HostPort& target) const {
   if (!restrict_targets) return true;
   return std::any_of(targets.begin(), targets.end(), [&](const HostPort& allowed) {
-    return allowed.port == target.port && same_host(allowed.host, target.host);
+    return allowed.port == target.port && tls::iequals(allowed.host, target.host);
   });
 }
 
@@ -229,9 +222,9 @@ tls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::strin
 
   if (!scrape_timeout_header.empty()) {
     double seconds = 0;
-    auto [end, ec] = std::from_chars(scrape_timeout_header.data(),
-                                     scrape_timeout_header.data() + scrape_timeout_header.size(),
-                                     seconds);
+    auto [end, ec] =
+        std::from_chars(scrape_timeout_header.data(),
+                        scrape_timeout_header.data() + scrape_timeout_header.size(), seconds);
     if (ec != std::errc() || end != scrape_timeout_header.data() + scrape_timeout_header.size() ||
         !(seconds > 0))
       return tls::Error{"X-Prometheus-Scrape-Timeout-Seconds is not a positive number"};

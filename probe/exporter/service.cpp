@@ -18,8 +18,8 @@ tls::HttpServerResponse text_answer(unsigned status, const std::string& line) {
 }
 
 tls::HttpServerResponse metrics_answer(std::string body) {
-  return tls::HttpServerResponse{200, std::string(report::kPrometheusContentType), std::move(body),
-                                 {}};
+  return tls::HttpServerResponse{
+      200, std::string(report::kPrometheusContentType), std::move(body), {}};
 }
 
 // Resident memory from the kernel's own count (/proc/self/statm, in pages),
@@ -54,13 +54,12 @@ void ExporterService::stop() {
 
 std::vector<tls::HttpRoute> ExporterService::routes() {
   std::vector<tls::HttpRoute> routes;
-  routes.push_back({"/probe", nullptr, [this](const tls::HttpServerRequest& request,
-                                               tls::HttpResponder respond) {
+  routes.push_back({"/probe", nullptr,
+                    [this](const tls::HttpServerRequest& request, tls::HttpResponder respond) {
                       probe(request, std::move(respond));
                     }});
   routes.push_back({"/metrics", [this](const tls::HttpServerRequest& request) {
-                      if (request.method != "GET")
-                        return text_answer(405, "use GET for /metrics");
+                      if (request.method != "GET") return text_answer(405, "use GET for /metrics");
                       return own_metrics();
                     }});
   routes.push_back({"/", [](const tls::HttpServerRequest&) {
@@ -108,8 +107,8 @@ void ExporterService::probe(const tls::HttpServerRequest& request, tls::HttpResp
   });
 }
 
-tls::HttpServerResponse ExporterService::run_queued(ProbeRequest& request,
-                                                    std::chrono::steady_clock::time_point received) {
+tls::HttpServerResponse ExporterService::run_queued(
+    ProbeRequest& request, std::chrono::steady_clock::time_point received) {
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - received);
   if (request.budget) {
