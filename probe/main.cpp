@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   probe::add_connect_command(app, action);
   probe::add_serve_command(app, action);
   probe::add_pair_command(app, action);
+  probe::add_rollover_command(app, action);
   probe::add_pki_command(app, action);
 
   try {

@@ -407,4 +407,176 @@ tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& optio
   return LabResult{write.written()};
 }
 
+namespace {
+
+constexpr std::string_view kReissueFlaws[] = {
+    "missing-key", "key-mismatch",     "missing-intermediate",
+    "cn-not-fqdn", "san-missing-pool", "san-missing-instance",
+    "expired",     "not-yet-valid",    "no-client-auth-eku",
+    "weak-key",    "sha1-signature",   "no-revocation-info",
+};
+
+tls::Result<Authority> load_authority(const fs::path& lab, const std::string& file) {
+  LabLayout layout;
+  auto certificate = tls::load_credential_file(lab / layout.ca_folder / (file + ".crt"), {});
+  if (!certificate) return certificate.error();
+  auto key = tls::load_credential_file(lab / layout.ca_folder / (file + ".key"), {});
+  if (!key) return key.error();
+  if (certificate->certificates.empty() || !key->key)
+    return tls::Error{(lab / layout.ca_folder / file).string() +
+                      ".crt/.key: no CA certificate and key there"};
+  return Authority{file, certificate->certificates.front(), *key->key};
+}
+
+// The lab's options as `pki init` wrote them into lab.json.
+tls::Result<LabOptions> read_manifest(const fs::path& lab, boost::json::object& manifest) {
+  LabLayout layout;
+  auto text = tls::read_file_limited(lab / layout.manifest, 1024 * 1024);
+  if (!text)
+    return tls::Error{(lab / layout.manifest).string() +
+                      ": not a lab made by `mtlsprobe pki init` (" + text.error().message + ")"};
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(*text, ec);
+  if (ec || !parsed.is_object())
+    return tls::Error{(lab / layout.manifest).string() + ": not valid JSON"};
+  manifest = parsed.as_object();
+  LabOptions options;
+  try {
+    options.pool = std::string(manifest.at("pool").as_string());
+    options.instances.clear();
+    for (const auto& instance : manifest.at("instances").as_array())
+      options.instances.emplace_back(instance.as_string());
+    options.lync_pool = std::string(manifest.at("lync_pool").as_string());
+    options.key_type = manifest.at("key_type").as_string() == "ecdsa-p256" ? LabKeyType::ecdsa_p256
+                                                                           : LabKeyType::rsa2048;
+    options.days = static_cast<int>(manifest.at("days").to_number<std::int64_t>());
+    std::string base(manifest.at("revocation_base").as_string());
+    if (base != kDefaultRevocationBase) options.revocation_url = base;
+  } catch (const std::exception&) {
+    return tls::Error{(lab / layout.manifest).string() +
+                      ": lacks pool, instances, lync_pool, key_type, days or revocation_base"};
+  }
+  return options;
+}
+
+}  // namespace
+
+bool reissue_flaw_allowed(std::string_view name) {
+  return std::find(std::begin(kReissueFlaws), std::end(kReissueFlaws), name) !=
+         std::end(kReissueFlaws);
+}
+
+std::string reissue_flaw_names() {
+  std::string names;
+  for (auto name : kReissueFlaws) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
+
+tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions& reissue) {
+  boost::json::object manifest;
+  auto read = read_manifest(folder, manifest);
+  if (!read) return read.error();
+  LabOptions options = *read;
+  if (reissue.key_type) options.key_type = *reissue.key_type;
+  if (reissue.days) options.days = *reissue.days;
+  options.flaw = reissue.flaw;
+  options.pfx_password = reissue.pfx_password;
+  if (reissue.flaw && !reissue_flaw_allowed(*reissue.flaw))
+    return tls::Error{"--flaw '" + *reissue.flaw +
+                      "' cannot be given to a next certificate; valid: " + reissue_flaw_names()};
+  if (auto valid = validate_lab_options(options); !valid) return valid.error();
+  LabPlan plan(options);
+  LabLayout layout;
+  ReissueLayout next;
+
+  auto root = load_authority(folder, "lab-root");
+  if (!root) return root.error();
+  auto issuing = load_authority(folder, "lab-issuing-ca");
+  if (!issuing) return issuing.error();
+
+  std::vector<Authority> created;
+  std::optional<Authority> new_root, new_issuing;
+  if (reissue.new_root) {
+    auto r = plan.root("mtlsprobe Lab Root CA 2", "lab-root-2");
+    if (!r) return r.error();
+    new_root = *r;
+    created.push_back(*new_root);
+  }
+  if (reissue.new_root || reissue.new_issuing_ca) {
+    const Authority& parent = new_root ? *new_root : *root;
+    auto i = plan.issuing("mtlsprobe Lab Issuing CA 2", "lab-issuing-ca-2", parent);
+    if (!i) return i.error();
+    new_issuing = *i;
+    created.push_back(*new_issuing);
+  }
+  const Authority& issuer = new_issuing ? *new_issuing : *issuing;
+  auto key =
+      plan.flawed("weak-key") ? tls::generate_key({tls::KeySpec::rsa, 1024, ""}) : plan.key();
+  if (!key) return key.error();
+  auto certificate =
+      tls::issue_certificate(plan.bems_spec(issuer), *key, &issuer.certificate, issuer.key);
+  if (!certificate) return tls::Error{"next BEMS certificate: " + certificate.error().message};
+
+  std::error_code ec;
+  for (const auto& owned : {next.store, next.pfx}) {
+    fs::remove_all(folder / owned, ec);
+    if (ec) return tls::Error{(folder / owned).string() + ": cannot remove: " + ec.message()};
+  }
+  LabWriter write(folder);
+  for (const auto& sub : {"next/personal", "next/trusted-root", "next/intermediate"})
+    if (auto s = write.folder(fs::path(sub)); !s) return s.error();
+  auto crt = [](const Authority& authority) { return authority.file + ".crt"; };
+  std::vector<tls::Status> steps;
+  steps.push_back(write.certificate(next.cert, *certificate));
+  if (plan.flawed("key-mismatch")) {
+    auto other = plan.key();
+    if (!other) return other.error();
+    steps.push_back(write.key(next.key, *other));
+  } else if (!plan.flawed("missing-key")) {
+    steps.push_back(write.key(next.key, *key));
+  }
+  // BEMS after the switch: its roots and intermediates still chain the Lync
+  // certificate (lab root and issuing CA), plus whatever the next one needs.
+  const fs::path roots = next.store / "trusted-root", intermediates = next.store / "intermediate";
+  steps.push_back(write.certificate(roots / crt(*root), root->certificate));
+  if (new_root) steps.push_back(write.certificate(roots / crt(*new_root), new_root->certificate));
+  if (new_issuing || !plan.flawed("missing-intermediate"))
+    steps.push_back(write.certificate(intermediates / crt(*issuing), issuing->certificate));
+  if (new_issuing && !plan.flawed("missing-intermediate"))
+    steps.push_back(write.certificate(intermediates / crt(*new_issuing), new_issuing->certificate));
+  std::vector<tls::Certificate> chain;
+  if (!plan.flawed("missing-intermediate")) chain.push_back(issuer.certificate);
+  steps.push_back(write.pkcs12(next.pfx, *key, *certificate, chain, options.pfx_password));
+  for (const auto& authority : created) {
+    steps.push_back(write.certificate(layout.ca_folder / crt(authority), authority.certificate));
+    steps.push_back(write.key(layout.ca_folder / (authority.file + ".key"), authority.key));
+  }
+  auto* files = manifest.if_contains("files");
+  auto* cas = files && files->is_object() ? files->as_object().if_contains("ca") : nullptr;
+  if (!cas || !cas->is_object())
+    return tls::Error{(folder / layout.manifest).string() + ": lacks files.ca"};
+  for (const auto& authority : created)
+    cas->as_object()[authority.file] = {
+        {"subject", authority.certificate.info().subject},
+        {"cert", (layout.ca_folder / crt(authority)).string()},
+        {"key", (layout.ca_folder / (authority.file + ".key")).string()},
+    };
+  manifest["next"] = {
+      {"store", next.store.string()},
+      {"cert", next.cert.string()},
+      {"key", plan.flawed("missing-key") ? boost::json::value(nullptr)
+                                         : boost::json::value(next.key.string())},
+      {"pfx", next.pfx.string()},
+      {"issuer", issuer.certificate.info().subject},
+      {"new_issuing_ca", reissue.new_issuing_ca || reissue.new_root},
+      {"new_root", reissue.new_root},
+      {"flaw", reissue.flaw ? boost::json::value(*reissue.flaw) : nullptr},
+      {"key_type", key_type_name(options.key_type)},
+  };
+  steps.push_back(write.text(layout.manifest, boost::json::serialize(manifest) + "\n"));
+  for (const auto& step : steps)
+    if (!step) return step.error();
+  return LabResult{write.written()};
+}
+
 }  // namespace probe

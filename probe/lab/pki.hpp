@@ -67,4 +67,32 @@ tls::Status validate_lab_options(const LabOptions& options);
 // are removed first so that no stale file changes the defect.
 tls::Result<LabResult> build_lab(const std::filesystem::path& folder, const LabOptions& options);
 
+// `pki reissue`: the next BEMS certificate for an existing lab, to rehearse
+// a renewal (`mtlsprobe rollover`). Written as DIR/next/ (a BEMS store as it
+// will be after the switch) and DIR/next.pfx; the current lab is untouched
+// except for new CAs in DIR/ca/ and a "next" entry in DIR/lab.json.
+struct ReissueOptions {
+  bool new_issuing_ca = false;         // a second issuing CA under the lab root
+  bool new_root = false;               // a new root and issuing CA no Lync store holds
+  std::optional<std::string> flaw;     // one of reissue_flaws()
+  std::optional<LabKeyType> key_type;  // default: the lab's
+  std::optional<int> days;             // default: the lab's
+  std::optional<tls::Secret> pfx_password;
+};
+
+struct ReissueLayout {
+  std::filesystem::path store = "next";
+  std::filesystem::path cert = "next/personal/bems.crt";
+  std::filesystem::path key = "next/personal/bems.key";
+  std::filesystem::path pfx = "next.pfx";
+};
+
+// The flaws a next certificate can have: those of the BEMS certificate and
+// its own store (the Lync side and the stores of the current lab stay as they are).
+bool reissue_flaw_allowed(std::string_view name);
+std::string reissue_flaw_names();
+
+tls::Result<LabResult> reissue_lab(const std::filesystem::path& folder,
+                                   const ReissueOptions& options);
+
 }  // namespace probe
