@@ -53,7 +53,7 @@ TEST_CASE("a mutual handshake succeeds on 127.0.0.1 and records both sides") {
     CHECK_MESSAGE(client.ok(), client.error_message);
     CHECK(client.tcp_connected);
     CHECK(client.handshake_completed);
-    CHECK(client.protocol_version == tls::to_string(version));
+    CHECK(client.protocol_version == version);
     CHECK_FALSE(client.cipher_suite.empty());
     CHECK(client.sni_sent == "localhost");
     CHECK(client.peer_address == "127.0.0.1:" + std::to_string(server.port()));
@@ -80,7 +80,7 @@ TEST_CASE("a mutual handshake succeeds on 127.0.0.1 and records both sides") {
     CHECK_MESSAGE(seen->ok(), seen->error_message);
     CHECK(seen->role == tls::HandshakeRole::server);
     CHECK(seen->sni_received == "localhost");
-    CHECK(seen->protocol_version == tls::to_string(version));
+    CHECK(seen->protocol_version == version);
     REQUIRE(seen->peer_chain.size() == 2);
     CHECK(seen->peer_chain[0].info().common_name == "client.lab.example");
     REQUIRE(seen->peer_verification.has_value());

@@ -64,7 +64,7 @@ bool extension_is_critical(X509* x509, int nid) {
 bool has_extension(X509* x509, int nid) { return X509_get_ext_by_NID(x509, nid, -1) >= 0; }
 
 // An extension OpenSSL knows but cannot decode, e.g. a malformed AIA.
-std::string undecodable_extension(X509* x509) {
+Violation undecodable_extension(X509* x509) {
   for (int i = 0; i < X509_get_ext_count(x509); ++i) {
     X509_EXTENSION* extension = X509_get_ext(x509, i);
     const X509V3_EXT_METHOD* method = X509V3_EXT_get(extension);
@@ -87,7 +87,7 @@ std::string undecodable_extension(X509* x509) {
 
 using NameConstraintsPtr = std::unique_ptr<NAME_CONSTRAINTS, Free<NAME_CONSTRAINTS_free>>;
 
-std::string name_constraints_violation(X509* x509) {
+Violation name_constraints_violation(X509* x509) {
   if (!has_extension(x509, NID_name_constraints)) return {};
   NameConstraintsPtr constraints(static_cast<NAME_CONSTRAINTS*>(
       X509_get_ext_d2i(x509, NID_name_constraints, nullptr, nullptr)));
@@ -134,7 +134,7 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 // the requirement rules; but a CN that names a SAN host or address in
 // another spelling (case, hex or zero-padded IPv4, non-RFC 5952 IPv6) shows
 // the two were not issued as one name, and is refused.
-std::string common_name_violation(X509* leaf) {
+Violation common_name_violation(X509* leaf) {
   GeneralNamesPtr names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
   clear_openssl_errors();
@@ -178,7 +178,7 @@ using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_
 
 }  // namespace
 
-std::string certificate_violation(const Certificate& certificate, bool is_anchor) {
+Violation certificate_violation(const Certificate& certificate, bool is_anchor) {
   const CertificateInfo& info = certificate.info();
   if (info.key_type == "DSA") return "DSA keys are refused";
   if (info.key_type == "RSA" || info.key_type == "RSA-PSS") {
@@ -196,7 +196,7 @@ std::string certificate_violation(const Certificate& certificate, bool is_anchor
   return undecodable_extension(certificate.native());
 }
 
-std::string leaf_violation(const Certificate& leaf, Purpose purpose) {
+Violation leaf_violation(const Certificate& leaf, Purpose purpose) {
   const CertificateInfo& info = leaf.info();
   X509* x509 = leaf.native();
   if (info.is_ca) return "it is a CA certificate (basicConstraints CA:TRUE), not an end entity";
@@ -224,7 +224,7 @@ std::string leaf_violation(const Certificate& leaf, Purpose purpose) {
   return {};
 }
 
-std::string anchor_violation(const Certificate& anchor) {
+Violation anchor_violation(const Certificate& anchor) {
   X509* x509 = anchor.native();
   if (!anchor.info().self_issued || !has_extension(x509, NID_authority_key_identifier)) return {};
   AuthorityKeyIdPtr key_id(static_cast<AUTHORITY_KEYID*>(
@@ -241,10 +241,9 @@ std::string anchor_violation(const Certificate& anchor) {
   return {};
 }
 
-std::string issuer_violation(const Certificate& issuer) {
+Violation issuer_violation(const Certificate& issuer) {
   X509* x509 = issuer.native();
-  if (std::string violation = name_constraints_violation(x509); !violation.empty())
-    return violation;
+  if (Violation violation = name_constraints_violation(x509)) return violation;
   // RFC 5280 4.2.1.11: "Conforming CAs MUST mark this extension as critical."
   if (has_extension(x509, NID_policy_constraints) &&
       !extension_is_critical(x509, NID_policy_constraints))
@@ -252,8 +251,8 @@ std::string issuer_violation(const Certificate& issuer) {
   return {};
 }
 
-std::string peer_name_constraint_violation(const std::vector<Certificate>& chain,
-                                           const std::string& peer_name) {
+Violation peer_name_constraint_violation(const std::vector<Certificate>& chain,
+                                         const std::string& peer_name) {
   // A stand-in certificate whose only name is the peer name, so OpenSSL's
   // own name-constraint matcher judges it.
   X509Ptr stand_in(X509_new());

@@ -203,7 +203,8 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
   const ChainVerification& verification = *record.peer_verification;
   if (!verification.trusted && capture->reject_untrusted) {
     // Our stricter rules have no X509_V_ERR code of their own: bad_certificate.
-    int code = verification.error_code != 0 ? verification.error_code : X509_V_ERR_CERT_REJECTED;
+    int code =
+        verification.openssl_code != 0 ? verification.openssl_code : X509_V_ERR_CERT_REJECTED;
     X509_STORE_CTX_set_error(store_context, code);
     return 0;
   }
@@ -211,7 +212,8 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
     if (auto revoked = (*capture->client_revocation_check)(verification.chain)) {
       ChainVerification& refused = *record.peer_verification;
       refused.trusted = false;
-      refused.error_code = X509_V_ERR_CERT_REVOKED;  // OpenSSL sends certificate_revoked
+      refused.reason = ChainError::revoked;
+      refused.openssl_code = X509_V_ERR_CERT_REVOKED;  // OpenSSL sends certificate_revoked
       refused.error = revoked->reason;
       refused.error_depth = revoked->depth;
       if (revoked->depth >= 0 && static_cast<std::size_t>(revoked->depth) < refused.chain.size())
@@ -229,7 +231,11 @@ int openssl_reason(const boost::system::error_code& ec) {
   return ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
 }
 
-bool is_certificate_alert(int code) { return (code >= 41 && code <= 49) || code == 116; }
+// no_certificate .. access_denied are all about a certificate (RFC 5246 7.2.2).
+bool is_certificate_alert(int code) {
+  return (code >= alert::no_certificate && code <= alert::access_denied) ||
+         code == alert::certificate_required;
+}
 
 bool looks_like_tls_record(const std::string& header) {
   if (header.size() < 2) return true;  // nothing to judge
@@ -258,6 +264,13 @@ int openssl_version(TlsVersion version) {
       return TLS1_3_VERSION;
   }
   return TLS1_2_VERSION;
+}
+
+std::optional<TlsVersion> tls_version_of(int openssl) {
+  for (TlsVersion version :
+       {TlsVersion::tls1_0, TlsVersion::tls1_1, TlsVersion::tls1_2, TlsVersion::tls1_3})
+    if (openssl_version(version) == openssl) return version;
+  return std::nullopt;
 }
 
 std::string one_line_name(const X509_NAME* name) {
@@ -298,8 +311,8 @@ Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_versio
   if (min_version > max_version)
     return Error{"the minimum TLS version " + to_string(min_version) + " is above the maximum " +
                  to_string(max_version)};
-  record.min_version_allowed = to_string(min_version);
-  record.max_version_allowed = to_string(max_version);
+  record.min_version_allowed = min_version;
+  record.max_version_allowed = max_version;
   SSL_CTX_set_min_proto_version(ctx, openssl_version(min_version));
   SSL_CTX_set_max_proto_version(ctx, openssl_version(max_version));
   if (min_version < TlsVersion::tls1_2) {
@@ -349,7 +362,7 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
   HandshakeRecord& record = capture.record;
   record.handshake_completed = handshake_completed;
   if (handshake_completed) {
-    record.protocol_version = SSL_get_version(ssl);
+    record.protocol_version = tls_version_of(SSL_version(ssl));
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl))
       record.cipher_suite = SSL_CIPHER_get_name(cipher);
     const unsigned char* alpn = nullptr;
@@ -444,7 +457,7 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
                   "we rejected the peer's certificate with " + sent->name + ": " +
                       record.peer_verification->error);
     if (server && !record.peer_sent_certificate &&
-        (sent->code == 116 || sent->code == 40 ||
+        (sent->code == alert::certificate_required || sent->code == alert::handshake_failure ||
          reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE))
       return fail(record, HandshakeError::no_peer_certificate,
                   "the client sent no certificate; we answered " + sent->name);
@@ -452,16 +465,18 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
   if (received) {
     bool after_our_certificate =
         capture.certificate_message_sent || (!server && record.certificate_request_received);
-    if (received->code == 70)
+    if (received->code == alert::protocol_version)
       return fail(record, HandshakeError::no_common_version,
                   "the peer sent protocol_version: no TLS version both sides allow");
-    if (is_certificate_alert(received->code) || (received->code == 40 && after_our_certificate)) {
+    if (is_certificate_alert(received->code) ||
+        (received->code == alert::handshake_failure && after_our_certificate)) {
       record.peer_rejected_us = true;
       record.rejection_alert = received;
       return fail(record, HandshakeError::peer_rejected_us,
                   "the peer rejected us with " + received->name);
     }
-    if (received->code == 40 || received->code == 71)
+    if (received->code == alert::handshake_failure ||
+        received->code == alert::insufficient_security)
       return fail(record, HandshakeError::no_common_cipher,
                   "the peer sent " + received->name +
                       " before any certificate: no cipher suite, group or signature algorithm "

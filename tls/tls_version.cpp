@@ -34,4 +34,8 @@ std::string to_string(TlsVersion version) {
   return "TLS";
 }
 
+std::string to_string(const std::optional<TlsVersion>& version) {
+  return version ? to_string(*version) : std::string();
+}
+
 }  // namespace tls
