@@ -166,7 +166,7 @@ TEST_CASE("an unknown reject_with alert name is refused when listening") {
   auto options = server_options(tls::TlsVersion::tls1_2);
   options.reject_with = "no_such_alert";
   tls::HandshakeServer server(options, nullptr);
-  tls::Status listening = server.listen();
+  mtls::Status listening = server.listen();
   REQUIRE_FALSE(listening.ok());
   CHECK(listening.error().message.find("no_such_alert") != std::string::npos);
 }
@@ -287,9 +287,9 @@ TEST_CASE("the established connection carries application data both ways") {
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> c) {
     if (!record.ok() || !c) return;
-    c->async_read_some(5s, [c, &served](tls::Result<std::string> request) {
+    c->async_read_some(5s, [c, &served](mtls::Result<std::string> request) {
       std::string answer = request ? "echo:" + *request : "failed";
-      c->async_write(answer, 5s, [c, &served](tls::Status) {
+      c->async_write(answer, 5s, [c, &served](mtls::Status) {
         c->close();
         served.set_value();
       });

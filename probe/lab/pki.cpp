@@ -51,36 +51,36 @@ class LabWriter {
  public:
   explicit LabWriter(fs::path folder) : folder_(std::move(folder)) {}
 
-  tls::Status folder(const fs::path& relative) {
+  mtls::Status folder(const fs::path& relative) {
     std::error_code ec;
     fs::create_directories(folder_ / relative, ec);
-    if (ec) return tls::Error{(folder_ / relative).string() + ": cannot create: " + ec.message()};
-    return tls::Done{};
+    if (ec) return mtls::Error{(folder_ / relative).string() + ": cannot create: " + ec.message()};
+    return mtls::Done{};
   }
-  tls::Status certificate(const fs::path& relative, const tls::Certificate& certificate) {
+  mtls::Status certificate(const fs::path& relative, const tls::Certificate& certificate) {
     return record(relative, tls::write_pem(folder_ / relative, certificate));
   }
-  tls::Status key(const fs::path& relative, const tls::PrivateKey& key) {
+  mtls::Status key(const fs::path& relative, const tls::PrivateKey& key) {
     return record(relative, tls::write_private_key_pem(folder_ / relative, key));
   }
-  tls::Status pkcs12(const fs::path& relative, const tls::PrivateKey& key,
-                     const tls::Certificate& certificate,
-                     const std::vector<tls::Certificate>& chain,
-                     const std::optional<tls::Secret>& password) {
+  mtls::Status pkcs12(const fs::path& relative, const tls::PrivateKey& key,
+                      const tls::Certificate& certificate,
+                      const std::vector<tls::Certificate>& chain,
+                      const std::optional<tls::Secret>& password) {
     return record(relative,
                   tls::write_pkcs12(folder_ / relative, key, certificate, chain, password));
   }
-  tls::Status text(const fs::path& relative, const std::string& text) {
+  mtls::Status text(const fs::path& relative, const std::string& text) {
     std::ofstream out(folder_ / relative, std::ios::binary | std::ios::trunc);
     out << text;
     out.close();
-    if (!out) return tls::Error{(folder_ / relative).string() + ": cannot write"};
-    return record(relative, tls::Done{});
+    if (!out) return mtls::Error{(folder_ / relative).string() + ": cannot write"};
+    return record(relative, mtls::Done{});
   }
   const std::vector<fs::path>& written() const { return written_; }
 
  private:
-  tls::Status record(const fs::path& relative, tls::Status status) {
+  mtls::Status record(const fs::path& relative, mtls::Status status) {
     if (status) written_.push_back(relative);
     return status;
   }
@@ -100,13 +100,13 @@ class LabPlan {
 
   bool flawed(std::string_view name) const { return flaw_ == name; }
 
-  tls::Result<tls::PrivateKey> key() const {
+  mtls::Result<tls::PrivateKey> key() const {
     if (options_.key_type == LabKeyType::ecdsa_p256)
       return tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
     return tls::generate_key({tls::KeySpec::rsa, 2048, ""});
   }
 
-  tls::Result<Authority> root(const std::string& name, const std::string& file) const {
+  mtls::Result<Authority> root(const std::string& name, const std::string& file) const {
     auto key = this->key();
     if (!key) return key.error();
     auto spec = ca_spec(name);
@@ -115,8 +115,8 @@ class LabPlan {
     return Authority{file, *certificate, *key};
   }
 
-  tls::Result<Authority> issuing(const std::string& name, const std::string& file,
-                                 const Authority& root) const {
+  mtls::Result<Authority> issuing(const std::string& name, const std::string& file,
+                                  const Authority& root) const {
     auto key = this->key();
     if (!key) return key.error();
     auto spec = ca_spec(name);
@@ -197,15 +197,15 @@ class LabPlan {
   tls::Clock::time_point now_;
 };
 
-tls::Status remove_earlier_lab(const fs::path& folder) {
+mtls::Status remove_earlier_lab(const fs::path& folder) {
   LabLayout layout;
   std::error_code ec;
   for (const auto& owned : {layout.bems_store, layout.lync_store, layout.ca_folder, layout.bems_pfx,
                             layout.lync_pfx, layout.manifest}) {
     fs::remove_all(folder / owned, ec);
-    if (ec) return tls::Error{(folder / owned).string() + ": cannot remove: " + ec.message()};
+    if (ec) return mtls::Error{(folder / owned).string() + ": cannot remove: " + ec.message()};
   }
-  return tls::Done{};
+  return mtls::Done{};
 }
 
 std::string key_type_name(LabKeyType type) {
@@ -267,38 +267,38 @@ std::string lab_flaw_names() {
   return names;
 }
 
-tls::Status validate_lab_options(const LabOptions& options) {
+mtls::Status validate_lab_options(const LabOptions& options) {
   if (!is_valid_fqdn(options.pool))
-    return tls::Error{"--pool '" + options.pool +
-                      "' is not a valid FQDN (e.g. bemspool.example.com)"};
+    return mtls::Error{"--pool '" + options.pool +
+                       "' is not a valid FQDN (e.g. bemspool.example.com)"};
   for (const auto& instance : options.instances)
     if (!is_valid_fqdn(instance))
-      return tls::Error{"--instance '" + instance +
-                        "' is not a valid FQDN (e.g. bemsserver01.example.com)"};
+      return mtls::Error{"--instance '" + instance +
+                         "' is not a valid FQDN (e.g. bemsserver01.example.com)"};
   if (!is_valid_fqdn(options.lync_pool))
-    return tls::Error{"--lync-pool '" + options.lync_pool +
-                      "' is not a valid FQDN (e.g. lyncpool.example.com)"};
+    return mtls::Error{"--lync-pool '" + options.lync_pool +
+                       "' is not a valid FQDN (e.g. lyncpool.example.com)"};
   if (options.days < 1 || options.days > 36500)
-    return tls::Error{"--days " + std::to_string(options.days) + " is out of range (1 to 36500)"};
+    return mtls::Error{"--days " + std::to_string(options.days) + " is out of range (1 to 36500)"};
   if (options.revocation_url) {
     auto url = boost::urls::parse_absolute_uri(*options.revocation_url);
     if (!url || url->scheme() != "http" || !url->has_authority() || url->host().empty() ||
         url->has_query() || url->has_fragment() ||
         options.revocation_url->find(',') != std::string::npos)
-      return tls::Error{"--revocation-url '" + *options.revocation_url +
-                        "' is not a plain http://HOST[:PORT] base URL (Lync needs HTTP CDPs)"};
+      return mtls::Error{"--revocation-url '" + *options.revocation_url +
+                         "' is not a plain http://HOST[:PORT] base URL (Lync needs HTTP CDPs)"};
   }
   if (options.flaw) {
     if (!find_lab_flaw(*options.flaw))
-      return tls::Error{"--flaw '" + *options.flaw +
-                        "' is unknown; valid flaws: " + lab_flaw_names()};
+      return mtls::Error{"--flaw '" + *options.flaw +
+                         "' is unknown; valid flaws: " + lab_flaw_names()};
     if (*options.flaw == "san-missing-instance" && options.instances.empty())
-      return tls::Error{"--flaw san-missing-instance needs at least one --instance"};
+      return mtls::Error{"--flaw san-missing-instance needs at least one --instance"};
   }
-  return tls::Done{};
+  return mtls::Done{};
 }
 
-tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& options) {
+mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& options) {
   if (auto valid = validate_lab_options(options); !valid) return valid.error();
   LabPlan plan(options);
   LabLayout layout;
@@ -336,7 +336,7 @@ tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& optio
   if (!bems_key) return bems_key.error();
   auto bems = tls::issue_certificate(plan.bems_spec(bems_issuer), *bems_key,
                                      &bems_issuer.certificate, bems_issuer.key);
-  if (!bems) return tls::Error{"BEMS certificate: " + bems.error().message};
+  if (!bems) return mtls::Error{"BEMS certificate: " + bems.error().message};
 
   const Authority& lync_issuer = partner_issuing ? *partner_issuing : *issuing;
   auto lync_key = plan.key();
@@ -344,7 +344,7 @@ tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& optio
   auto lync =
       tls::issue_certificate(plan.leaf_spec(options.lync_pool, {options.lync_pool}, lync_issuer),
                              *lync_key, &lync_issuer.certificate, lync_issuer.key);
-  if (!lync) return tls::Error{"Lync certificate: " + lync.error().message};
+  if (!lync) return mtls::Error{"Lync certificate: " + lync.error().message};
 
   if (auto removed = remove_earlier_lab(folder); !removed) return removed.error();
   LabWriter write(folder);
@@ -352,7 +352,7 @@ tls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& optio
                           "lync/personal", "lync/trusted-root", "lync/intermediate", "ca"})
     if (auto s = write.folder(sub); !s) return s.error();
   auto crt = [](const Authority& authority) { return authority.file + ".crt"; };
-  std::vector<tls::Status> steps;
+  std::vector<mtls::Status> steps;
 
   // BEMS store.
   steps.push_back(write.certificate(layout.bems_cert, *bems));

@@ -60,11 +60,11 @@ struct LabResult {
 };
 
 // Checks the options (FQDNs, days, URL, flaw name); the message names the option.
-tls::Status validate_lab_options(const LabOptions& options);
+mtls::Status validate_lab_options(const LabOptions& options);
 
 // Writes the lab into `folder` (created when missing). The caller decides
 // whether an existing folder may be written into; files of an earlier lab
 // are removed first so that no stale file changes the defect.
-tls::Result<LabResult> build_lab(const std::filesystem::path& folder, const LabOptions& options);
+mtls::Result<LabResult> build_lab(const std::filesystem::path& folder, const LabOptions& options);
 
 }  // namespace probe
