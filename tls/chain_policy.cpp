@@ -3,35 +3,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "tls/dns_name.hpp"
+#include "tls/text.hpp"
 
 namespace tls::chain_policy {
 namespace {
-
-bool is_ldh_label(std::string_view label) {
-  if (label.empty() || label.size() > 63) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  return std::all_of(label.begin(), label.end(), [](unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-// RFC 5280 4.2.1.6 asks for RFC 1034 "preferred name syntax" (letters,
-// digits, hyphens); a whole "*" left-most label is the one wildcard form
-// we accept (RFC 6125 6.4.3). Underscores and empty labels are refused.
-bool is_valid_dns_name(std::string_view name, bool allow_wildcard) {
-  if (name.empty() || name.size() > 253) return false;
-  bool first = true;
-  while (true) {
-    size_t dot = name.find('.');
-    std::string_view label = name.substr(0, dot);
-    bool wildcard = first && allow_wildcard && label == "*" && dot != std::string_view::npos;
-    if (!wildcard && !is_ldh_label(label)) return false;
-    if (dot == std::string_view::npos) return true;
-    name.remove_prefix(dot + 1);
-    first = false;
-  }
-}
 
 bool is_valid_mailbox(std::string_view address) {
   size_t at = address.find('@');
@@ -122,13 +99,6 @@ std::string address_bytes(const std::string& text) {
   return {};
 }
 
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // CABF BR 7.1.4.3: a CN repeats a SAN entry character for character. The
 // CN is never used for matching, so a CN naming something else is left to
 // the requirement rules; but a CN that names a SAN host or address in
@@ -168,7 +138,7 @@ Violation common_name_violation(X509* leaf) {
              " differently";
     }
     for (const std::string& dns : dns_names)
-      if (equal_ignoring_case(dns, common_name))
+      if (iequals(dns, common_name))
         return "its subject CN '" + common_name + "' spells SAN name " + dns + " differently";
   }
   return {};
@@ -211,6 +181,9 @@ Violation leaf_violation(const Certificate& leaf, Purpose purpose) {
   }
   if (purpose == Purpose::server_auth && !info.has_san)
     return "it has no Subject Alternative Name; a server certificate must name its hosts there";
+  // RFC 5280 4.2.1.6 asks for RFC 1034 "preferred name syntax"; a whole "*"
+  // left-most label is the one wildcard form we accept. Underscores and empty
+  // labels are refused.
   for (const std::string& name : info.san_dns)
     if (!is_valid_dns_name(name, true)) return "its SAN DNS name '" + name + "' is malformed";
   for (const std::string& other : info.san_other)

@@ -6,11 +6,11 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/sip_findings.hpp"
 #include "probe/online/endpoint.hpp"
-#include "probe/rules/fqdn.hpp"
 #include "probe/sip/builders.hpp"
 #include "probe/sip/client.hpp"
 #include "probe/sip/ms_diagnostics.hpp"
 #include "probe/sip/presence_formats.hpp"
+#include "tls/dns_name.hpp"
 
 namespace probe {
 namespace {
@@ -107,7 +107,8 @@ mtls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags) {
     config.mock.presence[assignment->user] = assignment->state;
   }
   for (const std::string& fqdn : flags.trusted_applications) {
-    if (!is_valid_fqdn(fqdn)) return mtls::Error{"--trusted-app " + fqdn + ": not a valid FQDN"};
+    if (!tls::is_valid_fqdn(fqdn))
+      return mtls::Error{"--trusted-app " + fqdn + ": not a valid FQDN"};
   }
   config.trusted_applications = flags.trusted_applications;
   config.idle_timeout =

@@ -268,14 +268,14 @@ std::string lab_flaw_names() {
 }
 
 mtls::Status validate_lab_options(const LabOptions& options) {
-  if (!is_valid_fqdn(options.pool))
+  if (!tls::is_valid_fqdn(options.pool))
     return mtls::Error{"--pool '" + options.pool +
                        "' is not a valid FQDN (e.g. bemspool.example.com)"};
   for (const auto& instance : options.instances)
-    if (!is_valid_fqdn(instance))
+    if (!tls::is_valid_fqdn(instance))
       return mtls::Error{"--instance '" + instance +
                          "' is not a valid FQDN (e.g. bemsserver01.example.com)"};
-  if (!is_valid_fqdn(options.lync_pool))
+  if (!tls::is_valid_fqdn(options.lync_pool))
     return mtls::Error{"--lync-pool '" + options.lync_pool +
                        "' is not a valid FQDN (e.g. lyncpool.example.com)"};
   if (options.days < 1 || options.days > 36500)

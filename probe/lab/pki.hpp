@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "probe/rules/fqdn.hpp"
 #include "tls/credentials.hpp"
+#include "tls/dns_name.hpp"
 #include "tls/result.hpp"
 
 namespace probe {
