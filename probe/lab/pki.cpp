@@ -15,26 +15,35 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr FlawInfo kFlaws[] = {
-    {"missing-key", "BEMS personal/ holds its certificate but no private key file"},
-    {"key-mismatch", "BEMS personal/bems.key is a different key than the one in bems.crt"},
-    {"untrusted-root",
+    {LabFlaw::missing_key, "missing-key",
+     "BEMS personal/ holds its certificate but no private key file"},
+    {LabFlaw::key_mismatch, "key-mismatch",
+     "BEMS personal/bems.key is a different key than the one in bems.crt"},
+    {LabFlaw::untrusted_root, "untrusted-root",
      "BEMS certificate issued under a separate Rogue Root CA that no trusted-root store holds"},
-    {"missing-intermediate",
+    {LabFlaw::missing_intermediate, "missing-intermediate",
      "the issuing CA certificate is absent from bems/intermediate/ and from bems.pfx"},
-    {"root-in-intermediate-store", "bems/intermediate/ also holds a copy of the self-signed root"},
-    {"cn-not-fqdn", "BEMS certificate CN is the single label of the pool name, not its FQDN"},
-    {"san-missing-pool", "BEMS certificate SAN lacks the pool FQDN (instances kept)"},
-    {"san-missing-instance", "BEMS certificate SAN lacks the first instance FQDN"},
-    {"expired", "BEMS certificate expired yesterday (valid from 400 days ago)"},
-    {"not-yet-valid", "BEMS certificate becomes valid only 10 days from now"},
-    {"no-client-auth-eku", "BEMS certificate EKU has serverAuth only, no clientAuth"},
-    {"weak-key", "BEMS certificate key is RSA 1024 bits"},
-    {"sha1-signature", "BEMS certificate is signed with SHA-1"},
-    {"separate-untrusted-cas",
+    {LabFlaw::root_in_intermediate_store, "root-in-intermediate-store",
+     "bems/intermediate/ also holds a copy of the self-signed root"},
+    {LabFlaw::cn_not_fqdn, "cn-not-fqdn",
+     "BEMS certificate CN is the single label of the pool name, not its FQDN"},
+    {LabFlaw::san_missing_pool, "san-missing-pool",
+     "BEMS certificate SAN lacks the pool FQDN (instances kept)"},
+    {LabFlaw::san_missing_instance, "san-missing-instance",
+     "BEMS certificate SAN lacks the first instance FQDN"},
+    {LabFlaw::expired, "expired", "BEMS certificate expired yesterday (valid from 400 days ago)"},
+    {LabFlaw::not_yet_valid, "not-yet-valid",
+     "BEMS certificate becomes valid only 10 days from now"},
+    {LabFlaw::no_client_auth_eku, "no-client-auth-eku",
+     "BEMS certificate EKU has serverAuth only, no clientAuth"},
+    {LabFlaw::weak_key, "weak-key", "BEMS certificate key is RSA 1024 bits"},
+    {LabFlaw::sha1_signature, "sha1-signature", "BEMS certificate is signed with SHA-1"},
+    {LabFlaw::separate_untrusted_cas, "separate-untrusted-cas",
      "Lync certificate comes from a separate Partner CA; neither side trusts the other's root"},
-    {"intermediate-in-root-store",
+    {LabFlaw::intermediate_in_root_store, "intermediate-in-root-store",
      "bems/trusted-root/ also holds the issuing CA, which is not self-signed"},
-    {"no-revocation-info", "BEMS certificate has no CRL distribution point and no OCSP URL"},
+    {LabFlaw::no_revocation_info, "no-revocation-info",
+     "BEMS certificate has no CRL distribution point and no OCSP URL"},
 };
 
 constexpr const char* kDefaultRevocationBase = "http://pki.example.com";
@@ -92,13 +101,14 @@ class LabWriter {
 class LabPlan {
  public:
   explicit LabPlan(const LabOptions& options) : options_(options) {
-    flaw_ = options.flaw.value_or("");
+    if (options.flaw)
+      if (const FlawInfo* known = find_lab_flaw(*options.flaw)) flaw_ = known->flaw;
     base_ = options.revocation_url.value_or(kDefaultRevocationBase);
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
     now_ = std::chrono::time_point_cast<std::chrono::seconds>(tls::Clock::now());
   }
 
-  bool flawed(std::string_view name) const { return flaw_ == name; }
+  bool flawed(LabFlaw flaw) const { return flaw_ == flaw; }
 
   mtls::Result<tls::PrivateKey> key() const {
     if (options_.key_type == LabKeyType::ecdsa_p256)
@@ -146,21 +156,22 @@ class LabPlan {
     std::vector<std::string> names{options_.pool};
     names.insert(names.end(), options_.instances.begin(), options_.instances.end());
     auto spec = leaf_spec(options_.pool, names, issuer);
-    if (flawed("cn-not-fqdn")) spec.common_name = options_.pool.substr(0, options_.pool.find('.'));
-    if (flawed("san-missing-pool")) spec.dns_names.erase(spec.dns_names.begin());
-    if (flawed("san-missing-instance"))
+    if (flawed(LabFlaw::cn_not_fqdn))
+      spec.common_name = options_.pool.substr(0, options_.pool.find('.'));
+    if (flawed(LabFlaw::san_missing_pool)) spec.dns_names.erase(spec.dns_names.begin());
+    if (flawed(LabFlaw::san_missing_instance))
       std::erase(spec.dns_names, options_.instances.front());  // the pool may equal no instance
-    if (flawed("expired")) {
+    if (flawed(LabFlaw::expired)) {
       spec.not_before = now_ - 400 * 24h;
       spec.not_after = now_ - 24h;
     }
-    if (flawed("not-yet-valid")) {
+    if (flawed(LabFlaw::not_yet_valid)) {
       spec.not_before = now_ + 10 * 24h;
       spec.not_after = std::max(spec.not_after, spec.not_before + options_.days * 24h);
     }
-    if (flawed("no-client-auth-eku")) spec.eku = {"serverAuth"};
-    if (flawed("sha1-signature")) spec.digest = "SHA1";
-    if (flawed("no-revocation-info")) {
+    if (flawed(LabFlaw::no_client_auth_eku)) spec.eku = {"serverAuth"};
+    if (flawed(LabFlaw::sha1_signature)) spec.digest = "SHA1";
+    if (flawed(LabFlaw::no_revocation_info)) {
       spec.crl_urls.clear();
       spec.ocsp_urls.clear();
     }
@@ -192,7 +203,7 @@ class LabPlan {
   }
 
   const LabOptions& options_;
-  std::string flaw_;
+  std::optional<LabFlaw> flaw_;
   std::string base_;
   tls::Clock::time_point now_;
 };
@@ -292,7 +303,8 @@ mtls::Status validate_lab_options(const LabOptions& options) {
     if (!find_lab_flaw(*options.flaw))
       return mtls::Error{"--flaw '" + *options.flaw +
                          "' is unknown; valid flaws: " + lab_flaw_names()};
-    if (*options.flaw == "san-missing-instance" && options.instances.empty())
+    if (find_lab_flaw(*options.flaw)->flaw == LabFlaw::san_missing_instance &&
+        options.instances.empty())
       return mtls::Error{"--flaw san-missing-instance needs at least one --instance"};
   }
   return mtls::Done{};
@@ -310,7 +322,7 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
   std::vector<const Authority*> authorities{&*root, &*issuing};
 
   std::optional<Authority> rogue_root, rogue_issuing;
-  if (plan.flawed("untrusted-root")) {
+  if (plan.flawed(LabFlaw::untrusted_root)) {
     auto r = plan.root("Rogue Root CA", "rogue-root");
     if (!r) return r.error();
     rogue_root = *r;
@@ -320,7 +332,7 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
     authorities.insert(authorities.end(), {&*rogue_root, &*rogue_issuing});
   }
   std::optional<Authority> partner_root, partner_issuing;
-  if (plan.flawed("separate-untrusted-cas")) {
+  if (plan.flawed(LabFlaw::separate_untrusted_cas)) {
     auto r = plan.root("Partner Root CA", "partner-root");
     if (!r) return r.error();
     partner_root = *r;
@@ -331,8 +343,8 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
   }
 
   const Authority& bems_issuer = rogue_issuing ? *rogue_issuing : *issuing;
-  auto bems_key =
-      plan.flawed("weak-key") ? tls::generate_key({tls::KeySpec::rsa, 1024, ""}) : plan.key();
+  auto bems_key = plan.flawed(LabFlaw::weak_key) ? tls::generate_key({tls::KeySpec::rsa, 1024, ""})
+                                                 : plan.key();
   if (!bems_key) return bems_key.error();
   auto bems = tls::issue_certificate(plan.bems_spec(bems_issuer), *bems_key,
                                      &bems_issuer.certificate, bems_issuer.key);
@@ -356,24 +368,24 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
 
   // BEMS store.
   steps.push_back(write.certificate(layout.bems_cert, *bems));
-  if (plan.flawed("key-mismatch")) {
+  if (plan.flawed(LabFlaw::key_mismatch)) {
     auto other = plan.key();
     if (!other) return other.error();
     steps.push_back(write.key(layout.bems_key, *other));
-  } else if (!plan.flawed("missing-key")) {
+  } else if (!plan.flawed(LabFlaw::missing_key)) {
     steps.push_back(write.key(layout.bems_key, *bems_key));
   }
   steps.push_back(write.certificate(fs::path("bems/trusted-root") / crt(*root), root->certificate));
-  if (plan.flawed("intermediate-in-root-store"))
+  if (plan.flawed(LabFlaw::intermediate_in_root_store))
     steps.push_back(
         write.certificate(fs::path("bems/trusted-root") / crt(*issuing), issuing->certificate));
-  if (!plan.flawed("missing-intermediate"))
+  if (!plan.flawed(LabFlaw::missing_intermediate))
     steps.push_back(
         write.certificate(fs::path("bems/intermediate") / crt(*issuing), issuing->certificate));
   if (rogue_issuing)
     steps.push_back(write.certificate(fs::path("bems/intermediate") / crt(*rogue_issuing),
                                       rogue_issuing->certificate));
-  if (plan.flawed("root-in-intermediate-store"))
+  if (plan.flawed(LabFlaw::root_in_intermediate_store))
     steps.push_back(
         write.certificate(fs::path("bems/intermediate") / crt(*root), root->certificate));
 
@@ -388,7 +400,7 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
 
   // .pfx copies: leaf, key and the issuing CA, as an admin imports them.
   std::vector<tls::Certificate> bems_chain;
-  if (!plan.flawed("missing-intermediate")) bems_chain.push_back(bems_issuer.certificate);
+  if (!plan.flawed(LabFlaw::missing_intermediate)) bems_chain.push_back(bems_issuer.certificate);
   steps.push_back(
       write.pkcs12(layout.bems_pfx, *bems_key, *bems, bems_chain, options.pfx_password));
   steps.push_back(write.pkcs12(layout.lync_pfx, *lync_key, *lync, {lync_issuer.certificate},
@@ -399,8 +411,8 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
     steps.push_back(write.certificate(layout.ca_folder / crt(*authority), authority->certificate));
     steps.push_back(write.key(layout.ca_folder / (authority->file + ".key"), authority->key));
   }
-  steps.push_back(write.text(
-      layout.manifest, manifest_json(options, layout, authorities, !plan.flawed("missing-key"))));
+  steps.push_back(write.text(layout.manifest, manifest_json(options, layout, authorities,
+                                                            !plan.flawed(LabFlaw::missing_key))));
 
   for (const auto& step : steps)
     if (!step) return step.error();

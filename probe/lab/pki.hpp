@@ -16,8 +16,29 @@
 
 namespace probe {
 
+// The defects a lab can be made with, one each.
+enum class LabFlaw {
+  missing_key,
+  key_mismatch,
+  untrusted_root,
+  missing_intermediate,
+  root_in_intermediate_store,
+  cn_not_fqdn,
+  san_missing_pool,
+  san_missing_instance,
+  expired,
+  not_yet_valid,
+  no_client_auth_eku,
+  weak_key,
+  sha1_signature,
+  separate_untrusted_cas,
+  intermediate_in_root_store,
+  no_revocation_info,
+};
+
 struct FlawInfo {
-  std::string_view name;
+  LabFlaw flaw;
+  std::string_view name;         // as `--flaw` spells it: "missing-key"
   std::string_view description;  // one line
 };
 
@@ -37,7 +58,7 @@ struct LabOptions {
   int days = 365;
   // Base of the CRL and OCSP URLs; http://pki.example.com when empty.
   std::optional<std::string> revocation_url;
-  std::optional<std::string> flaw;
+  std::optional<std::string> flaw;          // a FlawInfo::name, checked by validate_lab_options
   std::optional<tls::Secret> pfx_password;  // the .pfx files are unencrypted without one
 };
 
