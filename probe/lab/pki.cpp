@@ -259,6 +259,156 @@ std::string manifest_json(const LabOptions& options, const LabLayout& layout,
   return boost::json::serialize(lab) + "\n";
 }
 
+// One CA hierarchy of the lab: a root and the issuing CA under it.
+struct Hierarchy {
+  Authority root;
+  Authority issuing;
+};
+
+mtls::Result<Hierarchy> make_hierarchy(const LabPlan& plan, const std::string& name,
+                                       const std::string& file) {
+  auto root = plan.root(name + " Root CA", file + "-root");
+  if (!root) return root.error();
+  auto issuing = plan.issuing(name + " Issuing CA", file + "-issuing-ca", *root);
+  if (!issuing) return issuing.error();
+  return Hierarchy{*root, *issuing};
+}
+
+// The lab's CAs: the shared hierarchy, and the separate one a trust flaw needs.
+struct LabAuthorities {
+  Hierarchy lab;
+  std::optional<Hierarchy> rogue;    // untrusted-root: issues the BEMS certificate
+  std::optional<Hierarchy> partner;  // separate-untrusted-cas: issues the Lync certificate
+
+  const Authority& bems_issuer() const { return rogue ? rogue->issuing : lab.issuing; }
+  const Authority& lync_issuer() const { return partner ? partner->issuing : lab.issuing; }
+  const Authority& lync_root() const { return partner ? partner->root : lab.root; }
+  std::vector<const Authority*> all() const {
+    std::vector<const Authority*> all{&lab.root, &lab.issuing};
+    for (const auto* extra : {&rogue, &partner})
+      if (*extra) all.insert(all.end(), {&(*extra)->root, &(*extra)->issuing});
+    return all;
+  }
+};
+
+mtls::Result<LabAuthorities> make_authorities(const LabPlan& plan) {
+  auto lab = make_hierarchy(plan, "mtlsprobe Lab", "lab");
+  if (!lab) return lab.error();
+  LabAuthorities authorities{*lab, std::nullopt, std::nullopt};
+  if (plan.flawed(LabFlaw::untrusted_root)) {
+    auto rogue = make_hierarchy(plan, "Rogue", "rogue");
+    if (!rogue) return rogue.error();
+    authorities.rogue = *rogue;
+  }
+  if (plan.flawed(LabFlaw::separate_untrusted_cas)) {
+    auto partner = make_hierarchy(plan, "Partner", "partner");
+    if (!partner) return partner.error();
+    authorities.partner = *partner;
+  }
+  return authorities;
+}
+
+struct LabLeaves {
+  tls::Certificate bems;
+  tls::PrivateKey bems_key;
+  tls::Certificate lync;
+  tls::PrivateKey lync_key;
+};
+
+mtls::Result<LabLeaves> issue_leaves(const LabPlan& plan, const LabAuthorities& authorities,
+                                     const LabOptions& options) {
+  const Authority& bems_issuer = authorities.bems_issuer();
+  auto bems_key = plan.flawed(LabFlaw::weak_key) ? tls::generate_key({tls::KeySpec::rsa, 1024, ""})
+                                                 : plan.key();
+  if (!bems_key) return bems_key.error();
+  auto bems = tls::issue_certificate(plan.bems_spec(bems_issuer), *bems_key,
+                                     &bems_issuer.certificate, bems_issuer.key);
+  if (!bems) return mtls::Error{"BEMS certificate: " + bems.error().message};
+
+  const Authority& lync_issuer = authorities.lync_issuer();
+  auto lync_key = plan.key();
+  if (!lync_key) return lync_key.error();
+  auto lync =
+      tls::issue_certificate(plan.leaf_spec(options.lync_pool, {options.lync_pool}, lync_issuer),
+                             *lync_key, &lync_issuer.certificate, lync_issuer.key);
+  if (!lync) return mtls::Error{"Lync certificate: " + lync.error().message};
+  return LabLeaves{*bems, *bems_key, *lync, *lync_key};
+}
+
+std::string crt(const Authority& authority) { return authority.file + ".crt"; }
+
+// The steps below add each write's status to `steps`; an error returned
+// directly is one that stops the lab before anything else is written.
+mtls::Status write_bems_store(LabWriter& write, const LabPlan& plan,
+                              const LabAuthorities& authorities, const LabLeaves& leaves,
+                              std::vector<mtls::Status>& steps) {
+  LabLayout layout;
+  const Authority& root = authorities.lab.root;
+  const Authority& issuing = authorities.lab.issuing;
+  steps.push_back(write.certificate(layout.bems_cert, leaves.bems));
+  if (plan.flawed(LabFlaw::key_mismatch)) {
+    auto other = plan.key();
+    if (!other) return other.error();
+    steps.push_back(write.key(layout.bems_key, *other));
+  } else if (!plan.flawed(LabFlaw::missing_key)) {
+    steps.push_back(write.key(layout.bems_key, leaves.bems_key));
+  }
+  steps.push_back(write.certificate(fs::path("bems/trusted-root") / crt(root), root.certificate));
+  if (plan.flawed(LabFlaw::intermediate_in_root_store))
+    steps.push_back(
+        write.certificate(fs::path("bems/trusted-root") / crt(issuing), issuing.certificate));
+  if (!plan.flawed(LabFlaw::missing_intermediate))
+    steps.push_back(
+        write.certificate(fs::path("bems/intermediate") / crt(issuing), issuing.certificate));
+  if (authorities.rogue)
+    steps.push_back(
+        write.certificate(fs::path("bems/intermediate") / crt(authorities.rogue->issuing),
+                          authorities.rogue->issuing.certificate));
+  if (plan.flawed(LabFlaw::root_in_intermediate_store))
+    steps.push_back(write.certificate(fs::path("bems/intermediate") / crt(root), root.certificate));
+  return mtls::Done{};
+}
+
+void write_lync_store(LabWriter& write, const LabAuthorities& authorities, const LabLeaves& leaves,
+                      std::vector<mtls::Status>& steps) {
+  LabLayout layout;
+  const Authority& lync_root = authorities.lync_root();
+  const Authority& lync_issuer = authorities.lync_issuer();
+  steps.push_back(write.certificate(layout.lync_cert, leaves.lync));
+  steps.push_back(write.key(layout.lync_key, leaves.lync_key));
+  steps.push_back(
+      write.certificate(fs::path("lync/trusted-root") / crt(lync_root), lync_root.certificate));
+  steps.push_back(
+      write.certificate(fs::path("lync/intermediate") / crt(lync_issuer), lync_issuer.certificate));
+}
+
+// .pfx copies: leaf, key and the issuing CA, as an admin imports them.
+void write_pfx_files(LabWriter& write, const LabPlan& plan, const LabAuthorities& authorities,
+                     const LabLeaves& leaves, const LabOptions& options,
+                     std::vector<mtls::Status>& steps) {
+  LabLayout layout;
+  std::vector<tls::Certificate> bems_chain;
+  if (!plan.flawed(LabFlaw::missing_intermediate))
+    bems_chain.push_back(authorities.bems_issuer().certificate);
+  steps.push_back(write.pkcs12(layout.bems_pfx, leaves.bems_key, leaves.bems, bems_chain,
+                               options.pfx_password));
+  steps.push_back(write.pkcs12(layout.lync_pfx, leaves.lync_key, leaves.lync,
+                               {authorities.lync_issuer().certificate}, options.pfx_password));
+}
+
+// The CAs with their keys, so CRLs and OCSP responses can be signed later,
+// and the manifest.
+void write_authorities(LabWriter& write, const LabPlan& plan, const LabAuthorities& authorities,
+                       const LabOptions& options, std::vector<mtls::Status>& steps) {
+  LabLayout layout;
+  for (const auto* authority : authorities.all()) {
+    steps.push_back(write.certificate(layout.ca_folder / crt(*authority), authority->certificate));
+    steps.push_back(write.key(layout.ca_folder / (authority->file + ".key"), authority->key));
+  }
+  steps.push_back(write.text(layout.manifest, manifest_json(options, layout, authorities.all(),
+                                                            !plan.flawed(LabFlaw::missing_key))));
+}
+
 }  // namespace
 
 std::span<const FlawInfo> lab_flaws() { return kFlaws; }
@@ -313,107 +463,22 @@ mtls::Status validate_lab_options(const LabOptions& options) {
 mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& options) {
   if (auto valid = validate_lab_options(options); !valid) return valid.error();
   LabPlan plan(options);
-  LabLayout layout;
-
-  auto root = plan.root("mtlsprobe Lab Root CA", "lab-root");
-  if (!root) return root.error();
-  auto issuing = plan.issuing("mtlsprobe Lab Issuing CA", "lab-issuing-ca", *root);
-  if (!issuing) return issuing.error();
-  std::vector<const Authority*> authorities{&*root, &*issuing};
-
-  std::optional<Authority> rogue_root, rogue_issuing;
-  if (plan.flawed(LabFlaw::untrusted_root)) {
-    auto r = plan.root("Rogue Root CA", "rogue-root");
-    if (!r) return r.error();
-    rogue_root = *r;
-    auto i = plan.issuing("Rogue Issuing CA", "rogue-issuing-ca", *rogue_root);
-    if (!i) return i.error();
-    rogue_issuing = *i;
-    authorities.insert(authorities.end(), {&*rogue_root, &*rogue_issuing});
-  }
-  std::optional<Authority> partner_root, partner_issuing;
-  if (plan.flawed(LabFlaw::separate_untrusted_cas)) {
-    auto r = plan.root("Partner Root CA", "partner-root");
-    if (!r) return r.error();
-    partner_root = *r;
-    auto i = plan.issuing("Partner Issuing CA", "partner-issuing-ca", *partner_root);
-    if (!i) return i.error();
-    partner_issuing = *i;
-    authorities.insert(authorities.end(), {&*partner_root, &*partner_issuing});
-  }
-
-  const Authority& bems_issuer = rogue_issuing ? *rogue_issuing : *issuing;
-  auto bems_key = plan.flawed(LabFlaw::weak_key) ? tls::generate_key({tls::KeySpec::rsa, 1024, ""})
-                                                 : plan.key();
-  if (!bems_key) return bems_key.error();
-  auto bems = tls::issue_certificate(plan.bems_spec(bems_issuer), *bems_key,
-                                     &bems_issuer.certificate, bems_issuer.key);
-  if (!bems) return mtls::Error{"BEMS certificate: " + bems.error().message};
-
-  const Authority& lync_issuer = partner_issuing ? *partner_issuing : *issuing;
-  auto lync_key = plan.key();
-  if (!lync_key) return lync_key.error();
-  auto lync =
-      tls::issue_certificate(plan.leaf_spec(options.lync_pool, {options.lync_pool}, lync_issuer),
-                             *lync_key, &lync_issuer.certificate, lync_issuer.key);
-  if (!lync) return mtls::Error{"Lync certificate: " + lync.error().message};
+  auto authorities = make_authorities(plan);
+  if (!authorities) return authorities.error();
+  auto leaves = issue_leaves(plan, *authorities, options);
+  if (!leaves) return leaves.error();
 
   if (auto removed = remove_earlier_lab(folder); !removed) return removed.error();
   LabWriter write(folder);
   for (const auto& sub : {"bems/personal", "bems/trusted-root", "bems/intermediate",
                           "lync/personal", "lync/trusted-root", "lync/intermediate", "ca"})
-    if (auto s = write.folder(sub); !s) return s.error();
-  auto crt = [](const Authority& authority) { return authority.file + ".crt"; };
+    if (auto made = write.folder(sub); !made) return made.error();
   std::vector<mtls::Status> steps;
-
-  // BEMS store.
-  steps.push_back(write.certificate(layout.bems_cert, *bems));
-  if (plan.flawed(LabFlaw::key_mismatch)) {
-    auto other = plan.key();
-    if (!other) return other.error();
-    steps.push_back(write.key(layout.bems_key, *other));
-  } else if (!plan.flawed(LabFlaw::missing_key)) {
-    steps.push_back(write.key(layout.bems_key, *bems_key));
-  }
-  steps.push_back(write.certificate(fs::path("bems/trusted-root") / crt(*root), root->certificate));
-  if (plan.flawed(LabFlaw::intermediate_in_root_store))
-    steps.push_back(
-        write.certificate(fs::path("bems/trusted-root") / crt(*issuing), issuing->certificate));
-  if (!plan.flawed(LabFlaw::missing_intermediate))
-    steps.push_back(
-        write.certificate(fs::path("bems/intermediate") / crt(*issuing), issuing->certificate));
-  if (rogue_issuing)
-    steps.push_back(write.certificate(fs::path("bems/intermediate") / crt(*rogue_issuing),
-                                      rogue_issuing->certificate));
-  if (plan.flawed(LabFlaw::root_in_intermediate_store))
-    steps.push_back(
-        write.certificate(fs::path("bems/intermediate") / crt(*root), root->certificate));
-
-  // Lync store.
-  const Authority& lync_root = partner_root ? *partner_root : *root;
-  steps.push_back(write.certificate(layout.lync_cert, *lync));
-  steps.push_back(write.key(layout.lync_key, *lync_key));
-  steps.push_back(
-      write.certificate(fs::path("lync/trusted-root") / crt(lync_root), lync_root.certificate));
-  steps.push_back(
-      write.certificate(fs::path("lync/intermediate") / crt(lync_issuer), lync_issuer.certificate));
-
-  // .pfx copies: leaf, key and the issuing CA, as an admin imports them.
-  std::vector<tls::Certificate> bems_chain;
-  if (!plan.flawed(LabFlaw::missing_intermediate)) bems_chain.push_back(bems_issuer.certificate);
-  steps.push_back(
-      write.pkcs12(layout.bems_pfx, *bems_key, *bems, bems_chain, options.pfx_password));
-  steps.push_back(write.pkcs12(layout.lync_pfx, *lync_key, *lync, {lync_issuer.certificate},
-                               options.pfx_password));
-
-  // The CAs with their keys, so CRLs and OCSP responses can be signed later.
-  for (const auto* authority : authorities) {
-    steps.push_back(write.certificate(layout.ca_folder / crt(*authority), authority->certificate));
-    steps.push_back(write.key(layout.ca_folder / (authority->file + ".key"), authority->key));
-  }
-  steps.push_back(write.text(layout.manifest, manifest_json(options, layout, authorities,
-                                                            !plan.flawed(LabFlaw::missing_key))));
-
+  if (auto bems = write_bems_store(write, plan, *authorities, *leaves, steps); !bems)
+    return bems.error();
+  write_lync_store(write, *authorities, *leaves, steps);
+  write_pfx_files(write, plan, *authorities, *leaves, options, steps);
+  write_authorities(write, plan, *authorities, options, steps);
   for (const auto& step : steps)
     if (!step) return step.error();
   return LabResult{write.written()};
