@@ -53,7 +53,7 @@ TEST_CASE("a mutual handshake succeeds on 127.0.0.1 and records both sides") {
     CHECK_MESSAGE(client.ok(), client.error_message);
     CHECK(client.tcp_connected);
     CHECK(client.handshake_completed);
-    CHECK(client.protocol_version == tls::to_string(version));
+    CHECK(client.protocol_version == version);
     CHECK_FALSE(client.cipher_suite.empty());
     CHECK(client.sni_sent == "localhost");
     CHECK(client.peer_address == "127.0.0.1:" + std::to_string(server.port()));
@@ -80,7 +80,7 @@ TEST_CASE("a mutual handshake succeeds on 127.0.0.1 and records both sides") {
     CHECK_MESSAGE(seen->ok(), seen->error_message);
     CHECK(seen->role == tls::HandshakeRole::server);
     CHECK(seen->sni_received == "localhost");
-    CHECK(seen->protocol_version == tls::to_string(version));
+    CHECK(seen->protocol_version == version);
     REQUIRE(seen->peer_chain.size() == 2);
     CHECK(seen->peer_chain[0].info().common_name == "client.lab.example");
     REQUIRE(seen->peer_verification.has_value());
@@ -166,7 +166,7 @@ TEST_CASE("an unknown reject_with alert name is refused when listening") {
   auto options = server_options(tls::TlsVersion::tls1_2);
   options.reject_with = "no_such_alert";
   tls::HandshakeServer server(options, nullptr);
-  tls::Status listening = server.listen();
+  mtls::Status listening = server.listen();
   REQUIRE_FALSE(listening.ok());
   CHECK(listening.error().message.find("no_such_alert") != std::string::npos);
 }
@@ -287,9 +287,9 @@ TEST_CASE("the established connection carries application data both ways") {
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> c) {
     if (!record.ok() || !c) return;
-    c->async_read_some(5s, [c, &served](tls::Result<std::string> request) {
+    c->async_read_some(5s, [c, &served](mtls::Result<std::string> request) {
       std::string answer = request ? "echo:" + *request : "failed";
-      c->async_write(answer, 5s, [c, &served](tls::Status) {
+      c->async_write(answer, 5s, [c, &served](mtls::Status) {
         c->close();
         served.set_value();
       });

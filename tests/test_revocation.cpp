@@ -116,7 +116,7 @@ TEST_CASE("a CRL that does not list the certificate says good, with source, URL 
   CHECK(status.age < std::chrono::minutes(5));
   CHECK(status.next_update.has_value());
   REQUIRE(status.attempts.size() == 1);
-  CHECK(status.attempts[0].outcome == "good");
+  CHECK(status.attempts[0].outcome == tls::RevocationStatus::good);
 }
 
 TEST_CASE("a CRL that lists the certificate says revoked, with date and reason") {
@@ -344,7 +344,7 @@ TEST_CASE("mode both asks OCSP first and falls back to the CRL") {
   CHECK(status.source == tls::RevocationSource::crl);
   REQUIRE(status.attempts.size() == 2);
   CHECK(status.attempts[0].source == tls::RevocationSource::ocsp);
-  CHECK(status.attempts[0].outcome == "unavailable");
+  CHECK(status.attempts[0].outcome == tls::RevocationStatus::unavailable);
   CHECK(status.attempts[1].source == tls::RevocationSource::crl);
 
   auto both = lab.leaf({lab.url("/crl/ca.crl")}, {lab.url("/ocsp")});

@@ -18,12 +18,6 @@
 
 namespace tls {
 
-enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
-
-// "1.0", "1.1", "1.2", "1.3" (also "TLSv1.2", "tls1.2").
-std::optional<TlsVersion> parse_tls_version(const std::string& text);
-std::string to_string(TlsVersion version);  // "TLSv1.2"
-
 // What one side presents: its leaf, the key, and the certificates sent after
 // the leaf, in that order (nothing is added to or taken from them).
 struct Credentials {

@@ -55,7 +55,7 @@ void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& pr
       ->group(group);
 }
 
-tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
+mtls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
   tls::StoreOptions options;
   if (!flags.store.empty()) options.folder = flags.store;
   if (!flags.cert.empty()) options.cert = flags.cert;

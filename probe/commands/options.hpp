@@ -36,7 +36,7 @@ void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& pr
                      const std::string& who);
 
 // Turns flags into loader options (reading the password). Errors are one line.
-tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
+mtls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
 
 // Loads the store and prints every unreadable file, one line each, to stderr.
 // Returns nullopt when any file could not be used (the caller exits 2).

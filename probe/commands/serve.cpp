@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -44,7 +46,99 @@ struct ServeFlags {
   ReportFlags report;
 };
 
+// The server's TLS options from the flags; the --ca-list file is read here.
+mtls::Result<tls::ServerOptions> server_options(const ServeFlags& flags, const tls::Store& store,
+                                                const HostPort& listen,
+                                                std::pair<tls::TlsVersion, tls::TlsVersion> range,
+                                                tls::Credentials credentials) {
+  tls::ServerOptions options;
+  options.address = listen.host;
+  options.port = listen.port;
+  options.credentials = std::move(credentials);
+  options.trust = trust_from(store);
+  options.min_version = range.first;
+  options.max_version = range.second;
+  options.handshake_timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  options.reject_with = flags.reject_with;
+  options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
+  if (flags.ca_list == "none") {
+    options.ca_list = tls::CaListMode::none;
+  } else if (flags.ca_list == "roots") {
+    options.ca_list = tls::CaListMode::roots;
+  } else {
+    auto loaded = tls::load_credential_file(flags.ca_list, std::nullopt);
+    if (!loaded) return mtls::Error{"--ca-list: " + loaded.error().message};
+    options.ca_list = tls::CaListMode::certificates;
+    options.ca_list_certificates = loaded->certificates;
+  }
+  return options;
+}
+
+LiveContext serve_context(const ServeFlags& flags, Side us, const tls::Store& store) {
+  LiveContext context;
+  context.us = us;
+  context.ours = &store;
+  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
+  context.instances = flags.live.instances;
+  context.warn_days = flags.live.warn_days;
+  return context;
+}
+
+// Runs the server until Ctrl-C / SIGTERM, or until its handshake limit ends it.
+void serve_until_stopped(tls::HandshakeServer& server) {
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) server.stop();
+  });
+  std::thread signal_thread([&] { signals_io.run(); });
+  server.run();
+  signals_io.stop();
+  signal_thread.join();
+}
+
+// A Front End checks the revocation of a client chain it trusts inside the
+// handshake and refuses a revoked certificate (certificate_revoked), so the
+// mock Lync does too. Answers are kept a minute: a pool of BEMS instances
+// reconnecting must not cost a fetch each. The check runs inside the
+// handshake: a third of its deadline for all of it, so an unreachable CRL
+// server costs an answer, not the handshake.
+template <class Log>
+std::function<std::optional<tls::ClientRevocation>(const std::vector<tls::Certificate>&)>
+client_revocation_check(const tls::RevocationOptions& revocation,
+                        std::chrono::milliseconds handshake_timeout, Log log) {
+  using Recent = std::map<std::string,
+                          std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>;
+  auto recent = std::make_shared<Recent>();
+  tls::RevocationOptions in_handshake = revocation;
+  auto third = handshake_timeout / 3;
+  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
+  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
+  return [recent, in_handshake,
+          log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(*recent, [&](const auto& entry) { return entry.second.second < now; });
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+      const std::string& key = chain[i].info().sha256;
+      auto known = recent->find(key);
+      if (known == recent->end()) {
+        auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
+        known = recent->emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
+      }
+      const tls::RevocationStatus& status = known->second.first;
+      if (status.kind != tls::RevocationStatus::revoked) continue;
+      std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
+                        revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
+      log("refusing the client certificate in the handshake: " + why);
+      return tls::ClientRevocation{static_cast<int>(i), why};
+    }
+    return std::nullopt;
+  };
+}
+
 int run_serve(const ServeFlags& flags) {
+  // 1. Inputs: every flag checked and the store loaded before anything listens.
   auto listen = parse_host_port(flags.listen, 5061);
   if (!listen) return fail_input("--listen: " + listen.error().message);
   auto range = tls_range(flags.live);
@@ -64,77 +158,20 @@ int run_serve(const ServeFlags& flags) {
   if (!sip) return fail_input(sip.error().message);
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
-
-  tls::ServerOptions options;
-  options.address = listen->host;
-  options.port = listen->port;
-  options.credentials = credentials;
-  options.trust = trust_from(*store);
-  options.min_version = range->first;
-  options.max_version = range->second;
-  options.handshake_timeout =
-      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
-  options.reject_with = flags.reject_with;
-  options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
-  if (flags.ca_list == "none") {
-    options.ca_list = tls::CaListMode::none;
-  } else if (flags.ca_list == "roots") {
-    options.ca_list = tls::CaListMode::roots;
-  } else {
-    auto loaded = tls::load_credential_file(flags.ca_list, std::nullopt);
-    if (!loaded) return fail_input("--ca-list: " + loaded.error().message);
-    options.ca_list = tls::CaListMode::certificates;
-    options.ca_list_certificates = loaded->certificates;
-  }
-
-  LiveContext context;
-  context.us = us;
-  context.ours = &*store;
-  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
-  context.instances = flags.live.instances;
-  context.warn_days = flags.live.warn_days;
+  auto options = server_options(flags, *store, *listen, *range, *credentials);
+  if (!options) return fail_input(options.error().message);
+  LiveContext context = serve_context(flags, us, *store);
 
   std::mutex output;
   auto log = [&output](const std::string& line) {
     std::lock_guard lock(output);
     std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
   };
-  // A Front End checks the revocation of a client chain it trusts inside
-  // the handshake and refuses a revoked certificate (certificate_revoked),
-  // so the mock Lync does too. Answers are kept a minute: a pool of BEMS
-  // instances reconnecting must not cost a fetch each.
-  std::map<std::string, std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>
-      recent;
-  // The check runs inside the handshake: a third of its deadline for all of
-  // it, so an unreachable CRL server costs an answer, not the handshake.
-  tls::RevocationOptions in_handshake = *revocation;
-  auto third = options.handshake_timeout / 3;
-  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
-  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
-  if (us == Side::lync && !flags.no_revocation_check) {
-    options.client_revocation_check =
-        [&recent, in_handshake,
-         log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
-      auto now = std::chrono::steady_clock::now();
-      std::erase_if(recent, [&](const auto& entry) { return entry.second.second < now; });
-      for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-        const std::string& key = chain[i].info().sha256;
-        auto known = recent.find(key);
-        if (known == recent.end()) {
-          auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
-          known = recent.emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
-        }
-        const tls::RevocationStatus& status = known->second.first;
-        if (status.kind != tls::RevocationStatus::revoked) continue;
-        std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
-                          revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
-        log("refusing the client certificate in the handshake: " + why);
-        return tls::ClientRevocation{static_cast<int>(i), why};
-      }
-      return std::nullopt;
-    };
-  }
+  if (us == Side::lync && !flags.no_revocation_check)
+    options->client_revocation_check =
+        client_revocation_check(*revocation, options->handshake_timeout, log);
 
+  // 2. The first OCSP staple, fetched before the first client can ask for it.
   std::vector<tls::Certificate> own_chain;
   std::optional<tls::FetchedOcspResponse> staple;
   if (flags.staple.enabled()) {
@@ -143,45 +180,50 @@ int run_serve(const ServeFlags& flags) {
     own_chain = side_chain(own, Side::bems);
     auto first = first_staple(flags.staple, own_chain, *revocation, log);
     if (!first) return fail_input(first.error().message);
-    options.ocsp_staple = first->der;
+    options->ocsp_staple = first->der;
     staple = std::move(*first);
   }
+
+  // 3. One report per handshake.
   std::atomic<std::size_t> reported{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
   boost::asio::thread_pool judge(1);  // one at a time, in arrival order
-  tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
-                                           std::shared_ptr<tls::EstablishedConnection> connection) {
-    if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
-      log("connection from " + record.peer_address +
-          " closed without sending anything (a TCP port check?); not counted");
-      return;
-    }
-    ++reported;
-    // The SIP session starts at once; the judgement (with its bounded HTTP
-    // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
-    // server never holds the SIP answer or the next handshake.
-    if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
-    boost::asio::post(judge, [&, record] {
-      report::Report result = start_report("serve");
-      result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
-      result.facts["handshake"] = handshake_json(record);
-      context.now = tls::Clock::now();
-      result.findings = diagnose_handshake(record, context);
-      check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                              flags.revocation, *revocation, result);
-      std::lock_guard lock(output);
-      last_exit = emit_report(result, flags.report);
-      worst_exit = std::max(worst_exit, last_exit);
-    });
-  });
+  tls::HandshakeServer server(
+      *options, [&](const tls::HandshakeRecord& record,
+                    std::shared_ptr<tls::EstablishedConnection> connection) {
+        if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
+          log("connection from " + record.peer_address +
+              " closed without sending anything (a TCP port check?); not counted");
+          return;
+        }
+        ++reported;
+        // The SIP session starts at once; the judgement (with its bounded HTTP
+        // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
+        // server never holds the SIP answer or the next handshake.
+        if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
+        boost::asio::post(judge, [&, record] {
+          report::Report result = start_report("serve");
+          result.sections.push_back(
+              handshake_section("Handshake from " + record.peer_address, record));
+          result.facts["handshake"] = handshake_json(record);
+          context.now = tls::Clock::now();
+          result.findings = diagnose_handshake(record, context);
+          check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
+                                  flags.revocation, *revocation, result);
+          std::lock_guard lock(output);
+          last_exit = emit_report(result, flags.report);
+          worst_exit = std::max(worst_exit, last_exit);
+        });
+      });
+
+  // 4. Listen, keep the staple fresh, serve until stopped.
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
   std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":"
             << server.port() << (flags.once ? " until the first handshake" : "")
             << "; Ctrl-C stops\n"
             << std::flush;
-
   std::optional<StapleRefresher> refresher;
   if (staple && !flags.staple.responder.empty()) {
     refresher.emplace(
@@ -189,16 +231,7 @@ int run_serve(const ServeFlags& flags) {
         refresh_interval(staple->status),
         [&server](std::vector<std::uint8_t> der) { server.set_ocsp_staple(std::move(der)); }, log);
   }
-
-  boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) server.stop();
-  });
-  std::thread signal_thread([&] { signals_io.run(); });
-  server.run();
-  signals_io.stop();
-  signal_thread.join();
+  serve_until_stopped(server);
   judge.join();  // every handshake is reported before we exit
   std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)\n";
   return flags.once ? last_exit : worst_exit;

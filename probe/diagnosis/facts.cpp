@@ -80,7 +80,7 @@ boost::json::object revocation_json(const tls::RevocationStatus& status) {
     boost::json::object a;
     a["source"] = tls::to_string(attempt.source);
     a["url"] = attempt.url;
-    a["outcome"] = attempt.outcome;
+    a["outcome"] = tls::to_string(attempt.outcome);
     a["error"] = attempt.error;
     a["elapsed_ms"] = attempt.elapsed.count();
     a["from_cache"] = attempt.from_cache;

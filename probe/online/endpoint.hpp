@@ -25,7 +25,7 @@ struct HostPort {
   std::string host;
   std::uint16_t port = 0;
 };
-tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
+mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
 bool is_ip_literal(const std::string& host);
 
 // Options every live command shares.
@@ -38,6 +38,6 @@ struct LiveFlags {
   int warn_days = 30;
 };
 void add_live_flags(CLI::App* command, LiveFlags& flags);
-tls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags);
+mtls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags);
 
 }  // namespace probe

@@ -38,7 +38,7 @@ void add_revocation_flags(CLI::App* command, RevocationFlags& flags) {
       ->group(group);
 }
 
-tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags) {
+mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags) {
   tls::RevocationOptions options;
   auto mode = tls::parse_revocation_mode(flags.off ? "off" : flags.mode);
   if (!mode) return mode.error();

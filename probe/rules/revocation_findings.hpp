@@ -24,7 +24,7 @@ struct RevocationFlags {
   bool no_aia = false;  // --no-aia: do not download missing issuers to say where they are
 };
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
-tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
+mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
 // Answers already fetched in this run, by certificate SHA-256: both sides
 // often share their CAs, and an unreachable server should cost its timeout once.

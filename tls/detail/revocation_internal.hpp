@@ -2,6 +2,8 @@
 // Pieces shared by the CRL and OCSP checks and the lab CRL/OCSP issuers.
 // Only tls/*.cpp includes this.
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,39 @@ inline std::string describe_unexpected(const std::string& bytes, const std::stri
   if (!bytes.empty()) text += ", starting \"" + preview + "\"";
   return text;
 }
+
+// `status` as a failed answer of `kind`, typed by `problem`, explained by `error`.
+inline RevocationStatus failed(RevocationStatus status, RevocationStatus::Kind kind,
+                               RevocationProblem problem, std::string error) {
+  status.kind = kind;
+  status.problem = problem;
+  status.error = std::move(error);
+  return status;
+}
+
+// No answer from `url` of `source`, for `problem`.
+inline RevocationStatus unavailable(RevocationSource source, const std::string& url,
+                                    RevocationProblem problem, std::string error) {
+  RevocationStatus status;
+  status.source = source;
+  status.url = url;
+  return failed(std::move(status), RevocationStatus::unavailable, problem, std::move(error));
+}
+
+// Fetches and judges one URL within `budget`.
+using AskUrl =
+    std::function<RevocationStatus(const std::string& url, std::chrono::milliseconds budget)>;
+// An answer for `url` that costs no time (a cache), or nothing.
+using CachedAnswer = std::function<std::optional<RevocationStatus>(const std::string& url)>;
+
+// The attempt loop the CRL and OCSP checks share: each of a source's URLs in
+// order until one answers good or revoked, every attempt recorded, the
+// fetches within what is left of `deadline` (later URLs are recorded as
+// skipped once it is spent). `no_url_error` explains an empty `urls`.
+RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::string>& urls,
+                              const std::string& no_url_error, const RevocationOptions& options,
+                              SteadyClock::time_point deadline, const AskUrl& ask,
+                              const CachedAnswer& cached = nullptr);
 
 // Judges one already-parsed OCSP response (OCSP/stapled share it).
 // `request` is null for stapled responses (no nonce to compare).
