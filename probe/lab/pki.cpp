@@ -587,8 +587,8 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
     created.push_back(*new_issuing);
   }
   const Authority& issuer = new_issuing ? *new_issuing : *issuing;
-  auto key =
-      plan.flawed("weak-key") ? tls::generate_key({tls::KeySpec::rsa, 1024, ""}) : plan.key();
+  auto key = plan.flawed(LabFlaw::weak_key) ? tls::generate_key({tls::KeySpec::rsa, 1024, ""})
+                                            : plan.key();
   if (!key) return key.error();
   auto certificate =
       tls::issue_certificate(plan.bems_spec(issuer), *key, &issuer.certificate, issuer.key);
@@ -605,11 +605,11 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
   auto crt = [](const Authority& authority) { return authority.file + ".crt"; };
   std::vector<tls::Status> steps;
   steps.push_back(write.certificate(next.cert, *certificate));
-  if (plan.flawed("key-mismatch")) {
+  if (plan.flawed(LabFlaw::key_mismatch)) {
     auto other = plan.key();
     if (!other) return other.error();
     steps.push_back(write.key(next.key, *other));
-  } else if (!plan.flawed("missing-key")) {
+  } else if (!plan.flawed(LabFlaw::missing_key)) {
     steps.push_back(write.key(next.key, *key));
   }
   // BEMS after the switch: its roots and intermediates still chain the Lync
@@ -617,12 +617,12 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
   const fs::path roots = next.store / "trusted-root", intermediates = next.store / "intermediate";
   steps.push_back(write.certificate(roots / crt(*root), root->certificate));
   if (new_root) steps.push_back(write.certificate(roots / crt(*new_root), new_root->certificate));
-  if (new_issuing || !plan.flawed("missing-intermediate"))
+  if (new_issuing || !plan.flawed(LabFlaw::missing_intermediate))
     steps.push_back(write.certificate(intermediates / crt(*issuing), issuing->certificate));
-  if (new_issuing && !plan.flawed("missing-intermediate"))
+  if (new_issuing && !plan.flawed(LabFlaw::missing_intermediate))
     steps.push_back(write.certificate(intermediates / crt(*new_issuing), new_issuing->certificate));
   std::vector<tls::Certificate> chain;
-  if (!plan.flawed("missing-intermediate")) chain.push_back(issuer.certificate);
+  if (!plan.flawed(LabFlaw::missing_intermediate)) chain.push_back(issuer.certificate);
   steps.push_back(write.pkcs12(next.pfx, *key, *certificate, chain, options.pfx_password));
   for (const auto& authority : created) {
     steps.push_back(write.certificate(layout.ca_folder / crt(authority), authority.certificate));
@@ -641,8 +641,8 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
   manifest["next"] = {
       {"store", next.store.string()},
       {"cert", next.cert.string()},
-      {"key", plan.flawed("missing-key") ? boost::json::value(nullptr)
-                                         : boost::json::value(next.key.string())},
+      {"key", plan.flawed(LabFlaw::missing_key) ? boost::json::value(nullptr)
+                                                : boost::json::value(next.key.string())},
       {"pfx", next.pfx.string()},
       {"issuer", issuer.certificate.info().subject},
       {"new_issuing_ca", reissue.new_issuing_ca || reissue.new_root},
