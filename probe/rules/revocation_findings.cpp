@@ -50,6 +50,12 @@ tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& fl
   return options;
 }
 
+report::Finding revocation_finding(Side side) {
+  return rules::finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
+                        "No certificate of the " + side_name(side) +
+                            " chain is revoked, and revocation data is reachable");
+}
+
 RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
                                        const tls::RevocationOptions& options,
                                        const std::optional<tls::RevocationStatus>& stapled_leaf,
@@ -57,9 +63,7 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   using namespace rules;
   RevocationCheck check;
   auto& f = check.finding;
-  f = finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
-              "No certificate of the " + side_name(side) +
-                  " chain is revoked, and revocation data is reachable");
+  f = revocation_finding(side);
   if (options.mode == tls::RevocationMode::off) {
     skip(f, "revocation checking is off (--no-revocation)");
     return check;
