@@ -46,11 +46,11 @@ bool wait_for_output(testing::BackgroundProcess& process, const std::string& tex
 
 // One handshake as the BEMS client of `lab`, with its intermediate.
 void handshake_as_bems(const Lab& lab, unsigned short port) {
-  testing::run_process({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
-                        "-cert", lab.path("bems/personal/bems.crt"), "-key",
-                        lab.path("bems/personal/bems.key"), "-cert_chain",
-                        lab.path("bems/intermediate/lab-issuing-ca.crt")},
-                       std::chrono::seconds(20), {}, "Q\n");
+  testing::run_process(
+      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-cert",
+       lab.path("bems/personal/bems.crt"), "-key", lab.path("bems/personal/bems.key"),
+       "-cert_chain", lab.path("bems/intermediate/lab-issuing-ca.crt")},
+      std::chrono::seconds(20), {}, "Q\n");
 }
 
 }  // namespace
@@ -115,9 +115,9 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   testing::SilentListener silent;
   Lab lab("http://127.0.0.1:" + std::to_string(silent.port()));
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                    "127.0.0.1:" + std::to_string(port), "--store",
-                                    lab.path("lync"), "--revocation-timeout", "20", "--format", "json"});
+  testing::BackgroundProcess serve(
+      {MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--store",
+       lab.path("lync"), "--revocation-timeout", "20", "--format", "json"});
   REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
   for (int i = 0; i < 4; ++i) handshake_as_bems(lab, port);
   // The first judgement is waiting for the silent server.
