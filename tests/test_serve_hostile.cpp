@@ -15,6 +15,7 @@
 #include "tests/support/raw_tcp_server.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tls/http_client.hpp"
 #include "tls/http_server.hpp"
 
 using testing::mentions;
@@ -135,4 +136,67 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   CHECK(mentions(output, "judgements from 127.0.0.1 are already waiting for revocation servers"));
   CHECK(mentions(output, "not checked: serve is stopping"));
   CHECK(mentions(output, "stopped after 4 handshake(s)"));
+}
+
+namespace {
+
+// Idle TCP connections to 127.0.0.1:`port` that send nothing.
+struct IdleClients {
+  boost::asio::io_context io;
+  std::vector<boost::asio::ip::tcp::socket> sockets;
+  IdleClients(unsigned short port, int count) {
+    for (int i = 0; i < count; ++i) {
+      boost::asio::ip::tcp::socket socket(io);
+      boost::system::error_code ec;
+      socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+      if (!ec) sockets.push_back(std::move(socket));
+    }
+  }
+};
+
+// The server under a descriptor limit of 100, soft and hard, so that 120
+// idle clients would exhaust it.
+std::vector<std::string> with_100_descriptors(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"/bin/sh", "-c", "ulimit -n 100 && exec \"$0\" \"$@\""});
+  return argv;
+}
+
+}  // namespace
+
+TEST_CASE("serve with its descriptors flooded by idle clients still takes a real handshake") {
+  // Issue 16 item 3: with descriptors exhausted, accept() failed 40k times
+  // in 2 s and real clients were locked out until the idle ones timed out.
+  Lab lab;
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve(with_100_descriptors(
+      {MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--store",
+       lab.path("lync"), "--once", "--timeout", "60", "--no-revocation", "--format", "json"}));
+  REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  IdleClients idle(port, 120);
+  CHECK(idle.sockets.size() == 120);  // accepted by the kernel's backlog if not by serve
+  auto client = testing::run_process(
+      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-cert",
+       lab.path("bems/personal/bems.crt"), "-key", lab.path("bems/personal/bems.key"),
+       "-cert_chain", lab.path("bems/intermediate/lab-issuing-ca.crt")},
+      std::chrono::seconds(15), {}, "Q\n");
+  CHECK_FALSE(client.timed_out);
+  CHECK(serve.wait(std::chrono::seconds(15)) == 0);
+  CHECK(mentions(serve.output(), "closed to make room for new clients"));
+}
+
+TEST_CASE("pki serve with its descriptors flooded by idle clients still answers a request") {
+  Lab lab;
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess server(
+      with_100_descriptors({MTLSPROBE_BIN, "pki", "serve", lab.dir.path().string(), "--listen",
+                            "127.0.0.1:" + std::to_string(port)}));
+  REQUIRE(testing::wait_for_port(port));
+  IdleClients idle(port, 120);
+  tls::HttpClientOptions options;
+  options.proxy = "";
+  options.timeout = std::chrono::seconds(8);
+  tls::HttpRequest request;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + "/ca/missing.crt";
+  auto answer = tls::http_fetch(request, options);
+  CHECK(answer.status == 404);
 }

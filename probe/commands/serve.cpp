@@ -277,6 +277,10 @@ int run_serve(const ServeFlags& flags) {
   judge.join();  // every handshake is reported (offline once stopping) before we exit
   std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)"
             << (not_judged ? " (" + std::to_string(not_judged.load()) + " not judged)" : "")
+            << (server.connections_evicted()
+                    ? "; " + std::to_string(server.connections_evicted()) +
+                          " unfinished handshake(s) closed to make room for new clients"
+                    : "")
             << "\n";
   return flags.once ? last_exit : worst_exit;
 }
