@@ -25,6 +25,7 @@
 #include "probe/online/ocsp_stapling.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 #include "tls/alerts.hpp"
 
 namespace probe {
@@ -146,7 +147,8 @@ int run_serve(const ServeFlags& flags) {
   std::mutex output;
   auto log = [&output](const std::string& line) {
     std::lock_guard lock(output);
-    std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
+    // Lines carry the client's request-URI, headers and addresses.
+    std::cerr << "mtlsprobe: " << report::one_line_printable(line) << "\n" << std::flush;
   };
   // A Front End checks the revocation of a client chain it trusts inside
   // the handshake and refuses a revoked certificate (certificate_revoked),

@@ -1,5 +1,7 @@
 #include "probe/rules/revocation_findings.hpp"
 
+#include "report/utf8.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -89,7 +91,8 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
       if (remembered) {
         status = *remembered;
       } else {
-        std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
+        std::cerr << "mtlsprobe: checking revocation of "
+                  << report::one_line_printable(certificate.info().subject) << "...\n";
         status = tls::check_revocation(certificate, chain[i + 1], options);
         if (memo) (*memo)[key] = status;
       }
