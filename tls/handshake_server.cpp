@@ -141,6 +141,16 @@ Status HandshakeServer::Impl::listen() {
       record_template.acceptable_ca_names_sent.push_back(std::move(entry));
     }
   }
+  // RFC 8446 4.2.4 / RFC 5246 7.4.4: the list is at most 2^16-1 bytes, each
+  // name with a 2-byte length. Over that OpenSSL fails every handshake with
+  // internal_error; say so once, at start.
+  std::size_t list_bytes = 0;
+  for (const CaName& entry : record_template.acceptable_ca_names_sent)
+    list_bytes += 2 + entry.der.size();
+  if (list_bytes > 65535)
+    return Error{"the acceptable client-CA list would be " + std::to_string(list_bytes) +
+                 " bytes (" + std::to_string(record_template.acceptable_ca_names_sent.size()) +
+                 " names), over TLS's limit of 65535 bytes: send fewer names, or none"};
   SSL_CTX_set_client_CA_list(ctx, names.release());
 
   if (!options.alpn.empty()) {
