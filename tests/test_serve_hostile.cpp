@@ -168,9 +168,9 @@ TEST_CASE("serve with its descriptors flooded by idle clients still takes a real
   // in 2 s and real clients were locked out until the idle ones timed out.
   Lab lab;
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve(with_100_descriptors(
-      {MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--store",
-       lab.path("lync"), "--timeout", "60", "--no-revocation"}));
+  testing::BackgroundProcess serve(
+      with_100_descriptors({MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                            "--store", lab.path("lync"), "--timeout", "60", "--no-revocation"}));
   REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
   IdleClients idle(port, 120);
   CHECK(idle.sockets.size() == 120);  // accepted by the kernel's backlog if not by serve

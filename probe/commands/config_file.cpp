@@ -4,15 +4,16 @@
 #include <string_view>
 
 #include "tls/credentials.hpp"
+#include "tls/text.hpp"
 
 namespace probe {
 namespace {
 
+// Blanks around, and the CR of a file written on Windows.
 std::string_view trimmed(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r");
-  return text.substr(first, last - first + 1);
+  text = tls::trim_blanks(text);
+  if (text.ends_with('\r')) text.remove_suffix(1);
+  return tls::trim_blanks(text);
 }
 
 // [check] -> the `check` subcommand; [pki.serve] or [pki serve] -> `pki serve`.

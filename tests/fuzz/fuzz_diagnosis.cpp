@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     alert.fatal = input.ConsumeBool();
     alert.code = input.ConsumeIntegralInRange<int>(0, 255);
     alert.name = input.ConsumeRandomLengthString(32);
-    alert.phase = input.ConsumeBool() ? tls::AlertPhase::after_handshake
-                                      : tls::AlertPhase::during_handshake;
+    alert.phase =
+        input.ConsumeBool() ? tls::AlertPhase::after_handshake : tls::AlertPhase::during_handshake;
     if (alert.fatal && !alert.sent && !record.rejection_alert) record.rejection_alert = alert;
     record.alerts.push_back(std::move(alert));
   }

@@ -14,9 +14,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   static const char* kExtensions[] = {".pem", ".der", ".pfx", ".key", ".crt", ".p12"};
-  const std::filesystem::path file = std::filesystem::temp_directory_path() /
-                                     ("mtlsprobe-fuzz-store-" + std::to_string(getpid()) +
-                                      kExtensions[data[0] % std::size(kExtensions)]);
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("mtlsprobe-fuzz-store-" + std::to_string(getpid()) +
+                                                kExtensions[data[0] % std::size(kExtensions)]);
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data + 1), static_cast<std::streamsize>(size - 1));
