@@ -4,7 +4,10 @@
 // This checks the file first: a regular file under a size limit, and every
 // line a comment, a [section] naming a command, or `key = value` naming an
 // option of that command. The first bad line is the error, with its number.
+#include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
