@@ -234,11 +234,11 @@ int run_serve(const ServeFlags& flags) {
       const Side peer = us == Side::bems ? Side::lync : Side::bems;
       if (stopping->load() || admission == JudgementQueue::Admission::offline) {
         auto finding = revocation_finding(peer);
-        rules::skip(finding, admission == JudgementQueue::Admission::offline
-                                 ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
-                                       " judgements from " + host +
-                                       " are already waiting for revocation servers"
-                                 : "not checked: serve is stopping");
+        skip(finding, admission == JudgementQueue::Admission::offline
+                          ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
+                                " judgements from " + host +
+                                " are already waiting for revocation servers"
+                          : "not checked: serve is stopping");
         result.findings.push_back(std::move(finding));
       } else {
         check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result,

@@ -22,10 +22,9 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
   const bool trusted = record.peer_verification && record.peer_verification->trusted;
   if (!trusted && untrusted == UntrustedChainUrls::skip) {
     auto finding = revocation_finding(peer);
-    rules::skip(finding,
-                "not checked: the " + side_name(peer) +
-                    " chain was not trusted, and its CRL, OCSP and caIssuers URLs are chosen by "
-                    "whoever sent it; serve fetches them only with --fetch-untrusted-urls (lab)");
+    skip(finding, "not checked: the " + side_name(peer) +
+                      " chain was not trusted, and its CRL, OCSP and caIssuers URLs are chosen by "
+                      "whoever sent it; serve fetches them only with --fetch-untrusted-urls (lab)");
     result.findings.push_back(std::move(finding));
     return;
   }

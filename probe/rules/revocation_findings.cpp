@@ -53,9 +53,9 @@ tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& fl
 }
 
 report::Finding revocation_finding(Side side) {
-  return rules::finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
-                        "No certificate of the " + side_name(side) +
-                            " chain is revoked, and revocation data is reachable");
+  return finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
+                 "No certificate of the " + side_name(side) +
+                     " chain is revoked, and revocation data is reachable");
 }
 
 RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
