@@ -12,7 +12,8 @@ namespace {
 // typed after a mistaken flag (`--password SECRET`) would appear. One line,
 // naming only the unexpected arguments that look like options.
 std::string one_line_error(const CLI::App& app, const CLI::ParseError& error) {
-  if (error.get_name() == "ExtrasError") {
+  // By type: a subcommand's ExtrasError carries the subcommand's name.
+  if (dynamic_cast<const CLI::ExtrasError*>(&error)) {
     std::string named;
     std::size_t hidden = 0;
     for (const std::string& argument : app.remaining(true)) {
