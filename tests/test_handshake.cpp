@@ -9,6 +9,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/alerts.hpp"
+#include "tls/issuer.hpp"
 
 using namespace std::chrono_literals;
 using testing::RunningServer;
@@ -169,6 +170,31 @@ TEST_CASE("an unknown reject_with alert name is refused when listening") {
   mtls::Status listening = server.listen();
   REQUIRE_FALSE(listening.ok());
   CHECK(listening.error().message.find("no_such_alert") != std::string::npos);
+}
+
+TEST_CASE("an acceptable-CA list over TLS's 64 KB limit is refused when listening") {
+  // Issue 16 item 8: serve started and then failed every handshake with
+  // internal_error. 400 names of about 190 bytes make 76 KB.
+  auto options = server_options(tls::TlsVersion::tls1_2);
+  tls::KeySpec spec;
+  spec.type = tls::KeySpec::ec;
+  auto key = tls::generate_key(spec);
+  REQUIRE(key.ok());
+  options.ca_list = tls::CaListMode::certificates;
+  for (int i = 0; i < 400; ++i) {
+    tls::CertificateSpec ca;
+    ca.common_name = "Root " + std::to_string(i) + " " + std::string(50, 'c');
+    ca.organization = std::string(60, 'o');
+    ca.organizational_unit = std::string(60, 'u');
+    ca.is_ca = true;
+    auto made = tls::issue_certificate(ca, *key, nullptr, *key);
+    REQUIRE(made.ok());
+    options.ca_list_certificates.push_back(*made);
+  }
+  tls::HandshakeServer server(options, nullptr);
+  tls::Status listening = server.listen();
+  REQUIRE_FALSE(listening.ok());
+  CHECK(listening.error().message.find("over TLS's limit of 65535 bytes") != std::string::npos);
 }
 
 TEST_CASE("the client records an untrusted server, and aborts with unknown_ca when told to") {

@@ -565,9 +565,10 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
   if (not_tls)
     return fail(record, HandshakeError::not_tls,
                 "the peer does not speak TLS (" + record.openssl_error + ")");
-  fail(record, HandshakeError::tls_error,
-       "the TLS handshake failed: " +
-           (record.openssl_error.empty() ? std::string("unknown reason") : record.openssl_error));
+  return fail(record, HandshakeError::tls_error,
+              // Only the reason: readers put it after their own "the handshake failed".
+              record.openssl_error.empty() ? std::string("OpenSSL gave no reason")
+                                           : "OpenSSL: " + record.openssl_error);
 }
 
 }  // namespace tls::detail

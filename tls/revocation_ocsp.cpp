@@ -134,9 +134,13 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
     return failed(
         status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
         from + " is not valid yet: its thisUpdate is " + format_time(*status.this_update));
-  if (status.next_update && *status.next_update + options.skew < now)
+  if (status.next_update && *status.next_update < now - options.skew) {
+    // Only a CRL past its nextUpdate is "stale" (kept as a last resort); an
+    // expired OCSP answer is simply unusable.
+    status.stale = false;
     return failed(status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
                   from + " has expired: its nextUpdate was " + format_time(*status.next_update));
+  }
   status.stale = false;
 
   switch (cert_status) {

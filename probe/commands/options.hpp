@@ -8,6 +8,7 @@
 
 #include "report/model.hpp"
 #include "report/render.hpp"
+#include "tls/credentials.hpp"
 #include "tls/result.hpp"
 #include "tls/store.hpp"
 
@@ -25,6 +26,7 @@ struct StoreFlags {
   std::vector<std::string> trusted_roots, intermediates;
   std::string password_env, password_file;
   bool system_roots = false;
+  std::uint64_t pfx_max_iterations = tls::kDefaultMaxPkcs12Iterations;
 
   bool empty() const {
     return store.empty() && cert.empty() && pfx.empty() && trusted_roots.empty() &&

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -25,6 +24,8 @@
 #include "probe/online/endpoint.hpp"
 #include "probe/online/ocsp_stapling.hpp"
 #include "probe/rules/requirements.hpp"
+#include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 #include "tls/alerts.hpp"
 
 namespace probe {
@@ -42,103 +43,54 @@ struct ServeFlags {
   LiveFlags live;
   StapleFlags staple;
   RevocationFlags revocation;
+  bool fetch_untrusted_urls = false;
   SipServeFlags sip;
   ReportFlags report;
 };
 
-// The server's TLS options from the flags; the --ca-list file is read here.
-mtls::Result<tls::ServerOptions> server_options(const ServeFlags& flags, const tls::Store& store,
-                                                const HostPort& listen,
-                                                std::pair<tls::TlsVersion, tls::TlsVersion> range,
-                                                tls::Credentials credentials) {
-  tls::ServerOptions options;
-  options.address = listen.host;
-  options.port = listen.port;
-  options.credentials = std::move(credentials);
-  options.trust = trust_from(store);
-  options.min_version = range.first;
-  options.max_version = range.second;
-  options.handshake_timeout =
-      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
-  options.reject_with = flags.reject_with;
-  options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
-  if (flags.ca_list == "none") {
-    options.ca_list = tls::CaListMode::none;
-  } else if (flags.ca_list == "roots") {
-    options.ca_list = tls::CaListMode::roots;
-  } else {
-    auto loaded = tls::load_credential_file(flags.ca_list, std::nullopt);
-    if (!loaded) return mtls::Error{"--ca-list: " + loaded.error().message};
-    options.ca_list = tls::CaListMode::certificates;
-    options.ca_list_certificates = loaded->certificates;
+// Judgements wait for revocation servers one at a time, so a client that
+// handshakes faster than they answer would queue work without end. Past
+// these, its handshakes are judged without going to the network, and past
+// the overall bound they are logged and not judged at all.
+constexpr std::size_t kQueuedOnlinePerClient = 2;
+constexpr std::size_t kQueuedOverall = 64;
+
+// "192.0.2.1" from "192.0.2.1:50412", "::1" from "[::1]:50412".
+std::string client_host(const std::string& peer_address) {
+  if (peer_address.starts_with('[')) return peer_address.substr(1, peer_address.find(']') - 1);
+  return peer_address.substr(0, peer_address.rfind(':'));
+}
+
+// How many judgements wait (or run), overall and with online checks per
+// client host. Shared by the server thread (which adds) and the judge.
+class JudgementQueue {
+ public:
+  enum class Admission { online, offline, refused };
+
+  Admission admit(const std::string& host) {
+    std::lock_guard lock(mutex_);
+    if (total_ >= kQueuedOverall) return Admission::refused;
+    ++total_;
+    auto& online = online_[host];
+    if (online >= kQueuedOnlinePerClient) return Admission::offline;
+    ++online;
+    return Admission::online;
   }
-  return options;
-}
+  void done(const std::string& host, Admission admission) {
+    std::lock_guard lock(mutex_);
+    --total_;
+    if (admission != Admission::online) return;
+    if (auto found = online_.find(host); found != online_.end() && --found->second == 0)
+      online_.erase(found);
+  }
 
-LiveContext serve_context(const ServeFlags& flags, Side us, const tls::Store& store) {
-  LiveContext context;
-  context.us = us;
-  context.ours = &store;
-  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
-  context.instances = flags.live.instances;
-  context.warn_days = flags.live.warn_days;
-  return context;
-}
-
-// Runs the server until Ctrl-C / SIGTERM, or until its handshake limit ends it.
-void serve_until_stopped(tls::HandshakeServer& server) {
-  boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) server.stop();
-  });
-  std::thread signal_thread([&] { signals_io.run(); });
-  server.run();
-  signals_io.stop();
-  signal_thread.join();
-}
-
-// A Front End checks the revocation of a client chain it trusts inside the
-// handshake and refuses a revoked certificate (certificate_revoked), so the
-// mock Lync does too. Answers are kept a minute: a pool of BEMS instances
-// reconnecting must not cost a fetch each. The check runs inside the
-// handshake: a third of its deadline for all of it, so an unreachable CRL
-// server costs an answer, not the handshake.
-template <class Log>
-std::function<std::optional<tls::ClientRevocation>(const std::vector<tls::Certificate>&)>
-client_revocation_check(const tls::RevocationOptions& revocation,
-                        std::chrono::milliseconds handshake_timeout, Log log) {
-  using Recent = std::map<std::string,
-                          std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>;
-  auto recent = std::make_shared<Recent>();
-  tls::RevocationOptions in_handshake = revocation;
-  auto third = handshake_timeout / 3;
-  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
-  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
-  return [recent, in_handshake,
-          log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
-    auto now = std::chrono::steady_clock::now();
-    std::erase_if(*recent, [&](const auto& entry) { return entry.second.second < now; });
-    for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-      const std::string& key = chain[i].info().sha256;
-      auto known = recent->find(key);
-      if (known == recent->end()) {
-        auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
-        known = recent->emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
-      }
-      const tls::RevocationStatus& status = known->second.first;
-      if (status.kind != tls::RevocationStatus::revoked) continue;
-      std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
-                        revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
-      log("refusing the client certificate in the handshake: " + why);
-      return tls::ClientRevocation{static_cast<int>(i), why};
-    }
-    return std::nullopt;
-  };
-}
+ private:
+  std::mutex mutex_;
+  std::size_t total_ = 0;
+  std::map<std::string, std::size_t> online_;
+};
 
 int run_serve(const ServeFlags& flags) {
-  // 1. Inputs: every flag checked and the store loaded before anything listens.
   auto listen = parse_host_port(flags.listen, 5061);
   if (!listen) return fail_input("--listen: " + listen.error().message);
   auto range = tls_range(flags.live);
@@ -158,20 +110,82 @@ int run_serve(const ServeFlags& flags) {
   if (!sip) return fail_input(sip.error().message);
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
-  auto options = server_options(flags, *store, *listen, *range, *credentials);
-  if (!options) return fail_input(options.error().message);
-  LiveContext context = serve_context(flags, us, *store);
+  // Set by SIGINT/SIGTERM: queued judgements skip the network and a fetch in
+  // progress ends, so serve stops promptly whatever is queued.
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
+  revocation->http.cancelled = stopping;
+
+  tls::ServerOptions options;
+  options.address = listen->host;
+  options.port = listen->port;
+  options.credentials = credentials;
+  options.trust = trust_from(*store);
+  options.min_version = range->first;
+  options.max_version = range->second;
+  options.handshake_timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  options.reject_with = flags.reject_with;
+  options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
+  if (flags.ca_list == "none") {
+    options.ca_list = tls::CaListMode::none;
+  } else if (flags.ca_list == "roots") {
+    options.ca_list = tls::CaListMode::roots;
+  } else {
+    auto loaded = tls::load_credential_file(flags.ca_list, std::nullopt);
+    if (!loaded) return fail_input("--ca-list: " + loaded.error().message);
+    options.ca_list = tls::CaListMode::certificates;
+    options.ca_list_certificates = loaded->certificates;
+  }
+
+  LiveContext context;
+  context.us = us;
+  context.ours = &*store;
+  if (!flags.live.pool.empty()) context.pool = flags.live.pool;
+  context.instances = flags.live.instances;
+  context.warn_days = flags.live.warn_days;
 
   std::mutex output;
   auto log = [&output](const std::string& line) {
     std::lock_guard lock(output);
-    std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
+    // Lines carry the client's request-URI, headers and addresses.
+    std::cerr << "mtlsprobe: " << report::one_line_printable(line) << "\n" << std::flush;
   };
-  if (us == Side::lync && !flags.no_revocation_check)
-    options->client_revocation_check =
-        client_revocation_check(*revocation, options->handshake_timeout, log);
+  // A Front End checks the revocation of a client chain it trusts inside
+  // the handshake and refuses a revoked certificate (certificate_revoked),
+  // so the mock Lync does too. Answers are kept a minute: a pool of BEMS
+  // instances reconnecting must not cost a fetch each.
+  std::map<std::string, std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>
+      recent;
+  // The check runs inside the handshake: a third of its deadline for all of
+  // it, so an unreachable CRL server costs an answer, not the handshake.
+  tls::RevocationOptions in_handshake = *revocation;
+  auto third = options.handshake_timeout / 3;
+  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
+  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
+  if (us == Side::lync && !flags.no_revocation_check) {
+    options.client_revocation_check =
+        [&recent, in_handshake,
+         log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
+      auto now = std::chrono::steady_clock::now();
+      std::erase_if(recent, [&](const auto& entry) { return entry.second.second < now; });
+      for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+        const std::string& key = chain[i].info().sha256;
+        auto known = recent.find(key);
+        if (known == recent.end()) {
+          auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
+          known = recent.emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
+        }
+        const tls::RevocationStatus& status = known->second.first;
+        if (status.kind != tls::RevocationStatus::revoked) continue;
+        std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
+                          revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
+        log("refusing the client certificate in the handshake: " + why);
+        return tls::ClientRevocation{static_cast<int>(i), why};
+      }
+      return std::nullopt;
+    };
+  }
 
-  // 2. The first OCSP staple, fetched before the first client can ask for it.
   std::vector<tls::Certificate> own_chain;
   std::optional<tls::FetchedOcspResponse> staple;
   if (flags.staple.enabled()) {
@@ -180,50 +194,69 @@ int run_serve(const ServeFlags& flags) {
     own_chain = side_chain(own, Side::bems);
     auto first = first_staple(flags.staple, own_chain, *revocation, log);
     if (!first) return fail_input(first.error().message);
-    options->ocsp_staple = first->der;
+    options.ocsp_staple = first->der;
     staple = std::move(*first);
   }
-
-  // 3. One report per handshake.
   std::atomic<std::size_t> reported{0};
+  std::atomic<std::size_t> not_judged{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
+  JudgementQueue queue;
   boost::asio::thread_pool judge(1);  // one at a time, in arrival order
-  tls::HandshakeServer server(
-      *options, [&](const tls::HandshakeRecord& record,
-                    std::shared_ptr<tls::EstablishedConnection> connection) {
-        if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
-          log("connection from " + record.peer_address +
-              " closed without sending anything (a TCP port check?); not counted");
-          return;
-        }
-        ++reported;
-        // The SIP session starts at once; the judgement (with its bounded HTTP
-        // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
-        // server never holds the SIP answer or the next handshake.
-        if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
-        boost::asio::post(judge, [&, record] {
-          report::Report result = start_report("serve");
-          result.sections.push_back(
-              handshake_section("Handshake from " + record.peer_address, record));
-          result.facts["handshake"] = handshake_json(record);
-          context.now = tls::Clock::now();
-          result.findings = diagnose_handshake(record, context);
-          check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                                  flags.revocation, *revocation, result);
-          std::lock_guard lock(output);
-          last_exit = emit_report(result, flags.report);
-          worst_exit = std::max(worst_exit, last_exit);
-        });
-      });
-
-  // 4. Listen, keep the staple fresh, serve until stopped.
+  const auto untrusted_urls =
+      flags.fetch_untrusted_urls ? UntrustedChainUrls::fetch : UntrustedChainUrls::skip;
+  tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
+                                           std::shared_ptr<tls::EstablishedConnection> connection) {
+    if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
+      log("connection from " + record.peer_address +
+          " closed without sending anything (a TCP port check?); not counted");
+      return;
+    }
+    ++reported;
+    // The SIP session starts at once; the judgement (with its bounded HTTP
+    // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
+    // server never holds the SIP answer or the next handshake.
+    if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
+    const std::string host = client_host(record.peer_address);
+    const auto admission = queue.admit(host);
+    if (admission == JudgementQueue::Admission::refused) {
+      ++not_judged;
+      log("handshake from " + record.peer_address +
+          " not judged: " + std::to_string(kQueuedOverall) + " judgements are already waiting");
+      return;
+    }
+    boost::asio::post(judge, [&, record, host, admission] {
+      report::Report result = start_report("serve");
+      result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
+      result.facts["handshake"] = handshake_json(record);
+      context.now = tls::Clock::now();
+      result.findings = diagnose_handshake(record, context);
+      const Side peer = us == Side::bems ? Side::lync : Side::bems;
+      if (stopping->load() || admission == JudgementQueue::Admission::offline) {
+        auto finding = revocation_finding(peer);
+        skip(finding, admission == JudgementQueue::Admission::offline
+                          ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
+                                " judgements from " + host +
+                                " are already waiting for revocation servers"
+                          : "not checked: serve is stopping");
+        result.findings.push_back(std::move(finding));
+      } else {
+        check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result,
+                                nullptr, untrusted_urls);
+      }
+      queue.done(host, admission);
+      std::lock_guard lock(output);
+      last_exit = emit_report(result, flags.report);
+      worst_exit = std::max(worst_exit, last_exit);
+    });
+  });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
   std::cerr << "mtlsprobe: serving as " << side_name(us) << " on " << listen->host << ":"
             << server.port() << (flags.once ? " until the first handshake" : "")
             << "; Ctrl-C stops\n"
             << std::flush;
+
   std::optional<StapleRefresher> refresher;
   if (staple && !flags.staple.responder.empty()) {
     refresher.emplace(
@@ -231,9 +264,26 @@ int run_serve(const ServeFlags& flags) {
         refresh_interval(staple->status),
         [&server](std::vector<std::uint8_t> der) { server.set_ocsp_staple(std::move(der)); }, log);
   }
-  serve_until_stopped(server);
-  judge.join();  // every handshake is reported before we exit
-  std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)\n";
+
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    stopping->store(true);
+    server.stop();
+  });
+  std::thread signal_thread([&] { signals_io.run(); });
+  server.run();
+  signals_io.stop();
+  signal_thread.join();
+  judge.join();  // every handshake is reported (offline once stopping) before we exit
+  std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)"
+            << (not_judged ? " (" + std::to_string(not_judged.load()) + " not judged)" : "")
+            << (server.connections_evicted()
+                    ? "; " + std::to_string(server.connections_evicted()) +
+                          " unfinished handshake(s) closed to make room for new clients"
+                    : "")
+            << "\n";
   return flags.once ? last_exit : worst_exit;
 }
 
@@ -274,6 +324,11 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_live_flags(command, flags->live);
   add_staple_flags(command, flags->staple);
   add_revocation_flags(command, flags->revocation);
+  command
+      ->add_flag("--fetch-untrusted-urls", flags->fetch_untrusted_urls,
+                 "Lab: fetch the CRL, OCSP and caIssuers URLs of a client chain we did not trust "
+                 "(by default they are not: a stranger chose them)")
+      ->group("Revocation");
   add_sip_serve_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });

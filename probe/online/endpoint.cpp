@@ -41,11 +41,22 @@ mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t de
                     : std::string(authority->host());
   result.port = default_port;
   if (authority->has_port()) {
-    if (authority->port().empty() || authority->port_number() == 0)
-      return mtls::Error{"'" + text + "': the port must be 1-65535"};
-    result.port = authority->port_number();
+    auto port = parse_port(authority->port());
+    if (!port || *port == 0) return tls::Error{"'" + text + "': the port must be 1-65535"};
+    result.port = *port;
   }
   return result;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view digits) {
+  if (digits.empty() || digits.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
 }
 
 bool is_ip_literal(const std::string& host) {

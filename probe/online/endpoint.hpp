@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "probe/commands/options.hpp"
 #include "tls/handshake.hpp"
@@ -25,7 +26,11 @@ struct HostPort {
   std::string host;
   std::uint16_t port = 0;
 };
-mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
+tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
+
+// A port as typed: decimal digits with a value of at most 65535 (Boost.URL's
+// port_number() wraps 99999 to 34463). nullopt otherwise.
+std::optional<std::uint16_t> parse_port(std::string_view digits);
 bool is_ip_literal(const std::string& host);
 
 // Options every live command shares.

@@ -36,6 +36,11 @@ struct RevocationCheck {
   boost::json::array certificates;
 };
 
+// The `<side>.revocation` finding before any check: what
+// check_chain_revocation starts from, and what a caller that decided not to
+// fetch marks skipped with its reason.
+report::Finding revocation_finding(Side side);
+
 // `chain` is leaf first, as built; every certificate with its issuer next to
 // it is checked. Fetches over HTTP: this is I/O, bounded by the options.
 // `stapled_leaf`: the verified OCSP response the peer stapled in the

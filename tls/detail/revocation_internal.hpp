@@ -14,13 +14,26 @@ namespace tls::revocation_internal {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// system_clock counts nanoseconds in 64 bits and so ends in 2262, while
+// CRL and OCSP dates run to 9999: a nextUpdate of 9999-12-31 wrapped to 1816
+// ("passed 76947d ago") and UBSan aborted. Clamped as tls/certificate.cpp
+// clamps validity: past the end is time_point::max(), before 1970 is 1970
+// (no revocation data predates it), so `now - this_update` cannot overflow.
 inline Clock::time_point to_time_point(const ASN1_TIME* time) {
   struct tm parts {};
   if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return {};
-  return Clock::from_time_t(timegm(&parts));
+  constexpr auto last =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count();
+  const time_t seconds = timegm(&parts);
+  if (seconds >= last) return Clock::time_point::max();
+  if (seconds <= 0) return Clock::time_point{};
+  return Clock::from_time_t(seconds);
 }
 
+// A clamped date past 2262 is shown as RFC 5280's "no well-defined expiry"
+// value (4.1.2.5), which is what such dates are in practice.
 inline std::string format_time(Clock::time_point time) {
+  if (time == Clock::time_point::max()) return "9999-12-31 23:59:59 UTC (or later than 2262)";
   std::time_t seconds = Clock::to_time_t(time);
   struct tm parts {};
   gmtime_r(&seconds, &parts);
