@@ -59,12 +59,7 @@ int main(int argc, char** argv) {
   app.allow_config_extras(false);
 
   probe::Action action;
-  probe::add_check_command(app, action);
-  probe::add_connect_command(app, action);
-  probe::add_serve_command(app, action);
-  probe::add_pair_command(app, action);
-  probe::add_rollover_command(app, action);
-  probe::add_pki_command(app, action);
+  probe::add_all_commands(app, action);
 
   if (auto config = probe::config_file_argument(argc, argv)) {
     if (auto checked = probe::check_config_file(app, *config); !checked) {

@@ -23,11 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   app.set_config("--config", "");
   app.allow_config_extras(false);
   probe::Action action;
-  probe::add_check_command(app, action);
-  probe::add_connect_command(app, action);
-  probe::add_serve_command(app, action);
-  probe::add_pair_command(app, action);
-  probe::add_pki_command(app, action);
+  probe::add_all_commands(app, action);
   if (probe::check_config_file(app, file)) {
     const std::string path = file.string();
     const char* argv[] = {"mtlsprobe", "check", "--config", path.c_str()};
