@@ -375,8 +375,10 @@ end_phase
 
 begin_phase "FLAW=revoked (must fail on revocation)"
 run_scenario revoked fail "FAIL  bems.revocation"
-# The mock Lync's own account of the revoked client certificate.
-"${compose[@]}" logs --no-color lync 2>&1 | grep -iE "revok|refus|closing" | tail -5 | sed 's/^/    /'
+# The mock Lync's own account of the connection, when it has one (it runs
+# with --no-revocation-check, so it may say nothing about revocation): a grep
+# without a match must not end the run under pipefail.
+"${compose[@]}" logs --no-color lync 2>&1 | { grep -iE "revok|refus|closing" || true; } | tail -5 | sed 's/^/    /'
 end_phase
 
 begin_phase "clean lab after the flaws (servers recreated)"
