@@ -32,6 +32,8 @@ inline constexpr const char* kMutualTrust =
     "Both certificates are signed by CAs that both sides trust";
 inline constexpr const char* kValidity = "Certificates are valid, not expired and not revoked";
 inline constexpr const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
+inline constexpr const char* kRollover =
+    "The next certificate works everywhere the current one does, from the switch date on";
 inline constexpr const char* kSipOverMtls =
     "The Lync/Skype pool accepts our certificate's names and answers SIP over the MTLS connection";
 }  // namespace requirement
@@ -96,7 +98,13 @@ inline constexpr const char* kSipOverMtls =
   X(peer_name, "peer.name", kHandshake, "the peer's certificate covers the name we dialled")       \
   X(sip_options, "sip.options", kSipOverMtls, "the peer answers SIP OPTIONS over the connection")  \
   X(sip_presence, "sip.presence", kSipOverMtls,                                                    \
-    "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")
+    "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
+  X(rollover_peer_intermediate, "rollover.peer-intermediate", kRollover,                           \
+    "every CA new in the next chain is in the Lync/Skype pool's intermediate/")                    \
+  X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \
+    "the current certificate lasts until the planned switch date")                                 \
+  X(rollover_risky, "rollover.risky", kRollover,                                                   \
+    "no difference between the current and the next certificate that some peers refuse")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,

@@ -82,6 +82,27 @@ struct Monitoring {
   std::vector<RevocationState> revocation;
 };
 
+// How much a difference between two compared things matters (rollover: the
+// certificate deployed today and the one that replaces it).
+enum class ChangeClass { breaking, risky, neutral };
+std::string_view to_string(ChangeClass change_class);
+
+// One row of a side-by-side comparison, as a person reads it.
+struct ComparisonRow {
+  std::string field;   // "subject CN", "SAN DNS", "issuing CA", ...
+  std::string before;  // "(none)" when absent
+  std::string after;
+  std::optional<ChangeClass> change;  // nullopt: both sides are the same
+  std::string reason;                 // why the change has its class; empty when unchanged
+};
+
+struct Comparison {
+  std::string before_name = "current";  // column titles and JSON keys
+  std::string after_name = "next";
+  boost::json::object before, after;  // each side's facts (JSON only)
+  std::vector<ComparisonRow> rows;    // every field compared, changed or not
+};
+
 struct Report {
   std::string tool = "mtlsprobe";
   std::string version;
@@ -94,6 +115,7 @@ struct Report {
   // it through overall(), so text, JSON, JUnit and $? never disagree.
   bool strict = false;
   Monitoring monitoring;
+  std::optional<Comparison> comparison;  // commands that compare two things (rollover)
 };
 
 struct Counts {

@@ -39,6 +39,20 @@ boost::json::object section_json(const Section& section) {
   return out;
 }
 
+// Only the rows that differ: a script asks "what changes", the text shows the rest.
+boost::json::array changes_json(const Comparison& comparison) {
+  boost::json::array changes;
+  for (const ComparisonRow& row : comparison.rows) {
+    if (!row.change) continue;
+    changes.push_back(boost::json::object{{"field", row.field},
+                                          {"before", row.before},
+                                          {"after", row.after},
+                                          {"class", to_string(*row.change)},
+                                          {"reason", row.reason}});
+  }
+  return changes;
+}
+
 }  // namespace
 
 // Field names here are the documented interface for scripts; add fields, never rename.
@@ -60,6 +74,11 @@ std::string render_json(const Report& report) {
   boost::json::array findings;
   for (const Finding& finding : report.findings) findings.push_back(finding_json(finding));
   root["findings"] = std::move(findings);
+  if (report.comparison) {
+    root[report.comparison->before_name] = report.comparison->before;
+    root[report.comparison->after_name] = report.comparison->after;
+    root["changes"] = changes_json(*report.comparison);
+  }
   return pretty_json(root);
 }
 

@@ -60,7 +60,7 @@ std::string module_section(const std::string& name, const std::string& extra = "
          timeout + "\n" + extra;
 }
 
-tls::Result<probe::ExporterConfig> parse(const std::string& text) {
+mtls::Result<probe::ExporterConfig> parse(const std::string& text) {
   std::istringstream in(text);
   return probe::parse_exporter_config(in, "exporter.toml");
 }

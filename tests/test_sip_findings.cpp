@@ -9,19 +9,20 @@
 #include "probe/sip/presence_formats.hpp"
 #include "probe/sip/server_session.hpp"
 #include "tests/support/report_reading.hpp"
-#include "tls/issuer.hpp"
+#include "tests/support/test_pki.hpp"
 
 namespace {
 
+// A self-signed certificate with these names.
 tls::Certificate leaf(const std::string& cn, std::vector<std::string> dns) {
-  auto key = tls::generate_key({tls::KeySpec::ec});
-  REQUIRE(key.ok());
+  static testing::TestPki pki;
+  static int issued = 0;
   tls::CertificateSpec spec;
   spec.common_name = cn;
   spec.dns_names = std::move(dns);
-  auto certificate = tls::issue_certificate(spec, *key, nullptr, *key);
-  REQUIRE_MESSAGE(certificate.ok(), (certificate.ok() ? "" : certificate.error().message));
-  return *certificate;
+  const std::string name = "leaf" + std::to_string(++issued);
+  pki.issue(name, spec, "");
+  return pki.certificate(name);
 }
 
 tls::HandshakeRecord client_record(const tls::Certificate& certificate) {

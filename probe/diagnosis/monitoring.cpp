@@ -24,7 +24,7 @@ report::HandshakeMeasurement measure_handshake(const tls::HandshakeRecord& recor
   for (const auto& alert : record.alerts)
     m.alerts.push_back({alert.sent ? "sent" : "received", alert.name});
   if (record.handshake_completed) {
-    m.tls_version = record.protocol_version;
+    m.tls_version = tls::to_string(record.protocol_version);
     m.cipher_suite = record.cipher_suite;
   }
   return m;

@@ -55,22 +55,21 @@ void add_module_flags(CLI::App& app, ModuleFlags& flags) {
   add_sip_connect_flags(&app, flags.sip);
 }
 
-tls::Result<std::unique_ptr<ExporterModule>> build_module(const std::string& name,
-                                                          const std::vector<std::string>& arguments,
-                                                          const std::string& where) {
+mtls::Result<std::unique_ptr<ExporterModule>> build_module(
+    const std::string& name, const std::vector<std::string>& arguments, const std::string& where) {
   ModuleFlags flags;
   CLI::App app{"module"};
   add_module_flags(app, flags);
   try {
     parse_arguments(app, arguments);
   } catch (const CLI::ParseError& e) {
-    return tls::Error{where + ": " + e.what()};
+    return mtls::Error{where + ": " + e.what()};
   }
-  if (flags.store.empty()) return tls::Error{where + ": no store (store = \"DIR\", or cert/pfx)"};
+  if (flags.store.empty()) return mtls::Error{where + ": no store (store = \"DIR\", or cert/pfx)"};
   auto revocation = revocation_options(flags.revocation);
-  if (!revocation) return tls::Error{where + ": " + revocation.error().message};
+  if (!revocation) return mtls::Error{where + ": " + revocation.error().message};
   auto range = tls_range(flags.live);
-  if (!range) return tls::Error{where + ": " + range.error().message};
+  if (!range) return mtls::Error{where + ": " + range.error().message};
 
   auto module = std::make_unique<ExporterModule>();
   module->name = name;
@@ -79,10 +78,10 @@ tls::Result<std::unique_ptr<ExporterModule>> build_module(const std::string& nam
   auto& settings = module->settings;
   settings.us = flags.role == "lync" ? Side::lync : Side::bems;
   auto options = to_store_options(flags.store);
-  if (!options) return tls::Error{where + ": " + options.error().message};
+  if (!options) return mtls::Error{where + ": " + options.error().message};
   module->store = tls::load_store(*options);
   if (!module->store.problems.empty())
-    return tls::Error{where + ": " + module->store.problems.front().reason};
+    return mtls::Error{where + ": " + module->store.problems.front().reason};
   settings.store = &module->store;
   settings.min_version = range->first;
   settings.max_version = range->second;
@@ -117,12 +116,12 @@ bool ExporterConfig::allows(const HostPort& target) const {
   });
 }
 
-tls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::string& origin) {
+mtls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::string& origin) {
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_config(in);
   } catch (const CLI::ParseError& e) {
-    return tls::Error{origin + ": " + e.what()};
+    return mtls::Error{origin + ": " + e.what()};
   }
   std::vector<std::string> top_arguments;
   std::map<std::string, std::vector<std::string>> module_arguments;
@@ -139,8 +138,8 @@ tls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::s
     } else {
       std::string section;
       for (const auto& parent : item.parents) section += (section.empty() ? "" : ".") + parent;
-      return tls::Error{origin + ": [" + section +
-                        "] is not a section the exporter knows (use [module.NAME])"};
+      return mtls::Error{origin + ": [" + section +
+                         "] is not a section the exporter knows (use [module.NAME])"};
     }
   }
 
@@ -158,23 +157,23 @@ tls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::s
   try {
     parse_arguments(top, top_arguments);
   } catch (const CLI::ParseError& e) {
-    return tls::Error{origin + ": " + e.what()};
+    return mtls::Error{origin + ": " + e.what()};
   }
   for (const auto& text : targets) {
     auto target = parse_host_port(text, 5061);
-    if (!target) return tls::Error{origin + ": targets: " + target.error().message};
+    if (!target) return mtls::Error{origin + ": targets: " + target.error().message};
     config.targets.push_back(*target);
   }
   config.restrict_targets =
       top.count("--allowed_targets") > 0 ? allowed_targets : !config.targets.empty();
   if (config.restrict_targets && config.targets.empty())
-    return tls::Error{origin + ": allowed_targets = true needs a targets list"};
+    return mtls::Error{origin + ": allowed_targets = true needs a targets list"};
   config.max_concurrent = max_concurrent;
   config.max_queued = max_queued;
   config.timeout_margin = milliseconds(margin_seconds);
 
   if (module_order.empty())
-    return tls::Error{origin + ": no [module.NAME] section: a module names at least a store"};
+    return mtls::Error{origin + ": no [module.NAME] section: a module names at least a store"};
   for (const auto& name : module_order) {
     auto module = build_module(name, module_arguments[name], origin + " [module." + name + "]");
     if (!module) return module.error();
@@ -183,38 +182,38 @@ tls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::s
   return config;
 }
 
-tls::Result<ExporterConfig> load_exporter_config(const std::filesystem::path& file) {
+mtls::Result<ExporterConfig> load_exporter_config(const std::filesystem::path& file) {
   std::ifstream in(file);
-  if (!in) return tls::Error{file.string() + ": cannot be read"};
+  if (!in) return mtls::Error{file.string() + ": cannot be read"};
   return parse_exporter_config(in, file.string());
 }
 
-tls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::string_view http_target,
-                                        std::string_view scrape_timeout_header) {
+mtls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::string_view http_target,
+                                         std::string_view scrape_timeout_header) {
   auto url = boost::urls::parse_origin_form(http_target);
-  if (!url) return tls::Error{"the request target is not a valid URL"};
+  if (!url) return mtls::Error{"the request target is not a valid URL"};
   auto params = url->params();
   auto target_param = params.find("target");
   if (target_param == params.end() || !(*target_param).has_value || (*target_param).value.empty())
-    return tls::Error{"target parameter is missing (GET /probe?target=HOST[:PORT]&module=NAME)"};
+    return mtls::Error{"target parameter is missing (GET /probe?target=HOST[:PORT]&module=NAME)"};
   const std::string target_text = (*target_param).value;
 
   ProbeRequest request;
   auto module_param = params.find("module");
   if (module_param == params.end() || (*module_param).value.empty()) {
     if (config.modules.size() != 1)
-      return tls::Error{"module parameter is missing and the config has several modules"};
+      return mtls::Error{"module parameter is missing and the config has several modules"};
     request.module = config.modules.front().get();
   } else {
     request.module = config.module((*module_param).value);
     if (!request.module)
-      return tls::Error{"unknown module '" + std::string((*module_param).value) + "'"};
+      return mtls::Error{"unknown module '" + std::string((*module_param).value) + "'"};
   }
   auto target = parse_host_port(target_text, 5061);
-  if (!target) return tls::Error{"target " + target.error().message};
+  if (!target) return mtls::Error{"target " + target.error().message};
   if (!config.allows(*target))
-    return tls::Error{"target '" + target_text +
-                      "' is not in the exporter's allowed targets (targets in its config)"};
+    return mtls::Error{"target '" + target_text +
+                       "' is not in the exporter's allowed targets (targets in its config)"};
   request.target.host = target->host;
   request.target.port = target->port;
   request.target.sni = request.module->sni;
@@ -227,7 +226,7 @@ tls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::strin
                         scrape_timeout_header.data() + scrape_timeout_header.size(), seconds);
     if (ec != std::errc() || end != scrape_timeout_header.data() + scrape_timeout_header.size() ||
         !(seconds > 0))
-      return tls::Error{"X-Prometheus-Scrape-Timeout-Seconds is not a positive number"};
+      return mtls::Error{"X-Prometheus-Scrape-Timeout-Seconds is not a positive number"};
     auto whole = milliseconds(std::min(seconds, 3600.0));
     // The margin leaves time to render and send; a scrape timeout shorter
     // than twice the margin keeps half of it instead.

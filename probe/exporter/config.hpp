@@ -61,8 +61,8 @@ struct ExporterConfig {
 
 // Every problem is one line naming the file and, where there is one, the
 // [module.NAME] section and the key.
-tls::Result<ExporterConfig> load_exporter_config(const std::filesystem::path& file);
-tls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::string& origin);
+mtls::Result<ExporterConfig> load_exporter_config(const std::filesystem::path& file);
+mtls::Result<ExporterConfig> parse_exporter_config(std::istream& in, const std::string& origin);
 
 struct ProbeRequest {
   const ExporterModule* module = nullptr;
@@ -73,8 +73,8 @@ struct ProbeRequest {
 
 // GET /probe?target=HOST[:PORT]&module=NAME (module may be left out when the
 // config has one). The error is the one-line reason of a 400: nothing is run.
-tls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::string_view http_target,
-                                        std::string_view scrape_timeout_header);
+mtls::Result<ProbeRequest> probe_request(const ExporterConfig& config, std::string_view http_target,
+                                         std::string_view scrape_timeout_header);
 
 // The module's settings with each step's timeout cut so that the whole probe
 // fits in `budget`: a quarter each for TCP, TLS and TLS 1.3's verdict wait,
