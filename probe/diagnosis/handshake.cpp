@@ -4,6 +4,7 @@
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
+#include "tls/alerts.hpp"
 
 namespace probe {
 namespace {
@@ -69,8 +70,9 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
     case HandshakeError::no_common_version:
       return fail(
           f,
-          "No TLS version both sides allow (we allowed " + record.min_version_allowed + " to " +
-              record.max_version_allowed + "): " + record.error_message + ".",
+          "No TLS version both sides allow (we allowed " +
+              tls::to_string(record.min_version_allowed) + " to " +
+              tls::to_string(record.max_version_allowed) + "): " + record.error_message + ".",
           "Lync/Skype servers on Windows Server 2019 and earlier top out at TLS 1.2; allow it "
           "(--tls-max 1.2) or enable TLS 1.2 in schannel on the peer.");
     case HandshakeError::no_common_cipher:
@@ -97,7 +99,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
   }
   if (!record.handshake_completed)
     return skip(f, "the handshake did not complete: " + record.error_message);
-  return pass(f, record.protocol_version + " with " + record.cipher_suite + " in " +
+  return pass(f, tls::to_string(record.protocol_version) + " with " + record.cipher_suite + " in " +
                      milliseconds_text(record.handshake_ms) +
                      (record.security_level_lowered
                           ? " (OpenSSL security level lowered for TLS 1.0/1.1, as asked)"
@@ -129,7 +131,8 @@ std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
   ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
   if (context.ours) {
     auto built = own_chain(record, *context.ours);
-    if (!built.trusted && tls::is_missing_issuer_error(built.error_code) && built.error_depth == 0)
+    if (!built.trusted && built.reason == tls::ChainError::issuer_not_found &&
+        built.error_depth == 0)
       return std::nullopt;
     ours.insert(ours.end(), built.chain.begin(), built.chain.end());
   }
@@ -232,7 +235,7 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
 // Our own failing findings (or the peer's) that explain a rejection, the ones
 // this alert points at first, then the rest in a fixed order.
 std::vector<const report::Finding*> likely_causes(const std::vector<report::Finding>& judged,
-                                                  Side side, const std::string& alert_name) {
+                                                  Side side, std::optional<int> alert_code) {
   using Pair = std::pair<FindingId, FindingId>;
   const Pair intermediates{FindingId::bems_chain_intermediates,
                            FindingId::lync_chain_intermediates};
@@ -242,10 +245,10 @@ std::vector<const report::Finding*> likely_causes(const std::vector<report::Find
   const Pair strength{FindingId::bems_key_strength, FindingId::lync_key_strength};
   const Pair revocation{FindingId::bems_revocation, FindingId::lync_revocation};
   std::vector<Pair> order;
-  if (alert_name == "certificate_expired") order = {validity_ids};
-  if (alert_name == "unsupported_certificate") order = {eku_ids, strength};
-  if (alert_name == "unknown_ca") order = {intermediates, trusted};
-  if (alert_name == "certificate_revoked") order = {revocation};
+  if (alert_code == tls::alert::certificate_expired) order = {validity_ids};
+  if (alert_code == tls::alert::unsupported_certificate) order = {eku_ids, strength};
+  if (alert_code == tls::alert::unknown_ca) order = {intermediates, trusted};
+  if (alert_code == tls::alert::certificate_revoked) order = {revocation};
   for (const Pair& usual : {intermediates, trusted, validity_ids, eku_ids, strength, revocation,
                             Pair{FindingId::bems_subject_cn_fqdn, FindingId::bems_subject_cn_fqdn},
                             Pair{FindingId::bems_san_pool, FindingId::bems_san_pool},
@@ -276,7 +279,7 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
             : " during the handshake";
     std::string detail = "The peer sent the alert " + alert.name + " (" +
                          std::to_string(alert.code) + ")" + when + ".";
-    auto causes = likely_causes(own, context.us, alert.name);
+    auto causes = likely_causes(own, context.us, alert.code);
     if (!causes.empty()) {
       detail += " Likely cause, from our own checks of what we sent: " + causes.front()->id + " (" +
                 causes.front()->detail + ")";
@@ -285,11 +288,11 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
         for (size_t i = 1; i < causes.size(); ++i)
           detail += std::string(i == 1 ? " " : ", ") + causes[i]->id;
       }
-      detail += ". What the alert means: " + explain_rejection_alert(alert.name);
+      detail += ". What the alert means: " + explain_rejection_alert(alert.code);
       return fail(f, detail,
                   "Fix " + causes.front()->id + " first (its own fix above), then try again.");
     }
-    detail += " " + explain_rejection_alert(alert.name);
+    detail += " " + explain_rejection_alert(alert.code);
     std::optional<bool> listed = chain_in_ca_list(record, context);
     if (listed && !*listed) {
       detail += " No CA of our chain is in the peer's acceptable-CA list (see handshake.ca-list).";
@@ -310,13 +313,13 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
   }
   if (!record.handshake_completed)
     return skip(f, "the handshake did not complete: " + record.error_message);
-  if (record.protocol_version == "TLSv1.3" && !record.waited_for_verdict)
+  if (record.protocol_version == tls::TlsVersion::tls1_3 && !record.waited_for_verdict)
     return skip(f,
                 "in TLS 1.3 the server judges our certificate after our handshake ends, and we "
                 "did not wait for its verdict (--verdict-wait 0)");
   return pass(
       f,
-      record.protocol_version == "TLSv1.3" && record.waited_for_verdict
+      record.protocol_version == tls::TlsVersion::tls1_3 && record.waited_for_verdict
           ? "No alert arrived while we waited after the TLS 1.3 handshake for the server's verdict."
           : "The server finished the handshake after seeing our certificate.");
 }
@@ -343,7 +346,7 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const Li
   // The defect itself is blamed by the peer's own finding; this one shows it
   // on the wire and points there.
   std::vector<std::string> blamed;
-  for (const report::Finding* cause : likely_causes(peer, other(context.us), ""))
+  for (const report::Finding* cause : likely_causes(peer, other(context.us), std::nullopt))
     blamed.push_back(cause->id);
   std::string see;
   for (size_t i = 0; i < blamed.size(); ++i)
@@ -409,7 +412,7 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
     untrusted.push_back(certificate);
   std::vector<tls::Certificate> roots = context.ours->root_certificates();
   auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
-  if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+  if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
          "Every intermediate up to " + in_quotes(built.error_certificate->subject) +
@@ -417,7 +420,7 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
              in_quotes(built.error_certificate->issuer) + " is judged by " +
              id_text(for_side(peer, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted)) +
              ".");
-  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate) {
+  } else if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate) {
     fail(intermediates,
          "The peer presented " + std::to_string(record.peer_chain.size()) +
              " certificate(s) and our intermediate/ "
@@ -474,7 +477,7 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
                       " in trusted-root/.");
     pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
                             " chain certificate(s) after the leaf.");
-  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+  } else if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
              built.error_depth == 0) {
     skip(trusted, "the chain cannot be built without the missing intermediate (see " +
                       id_text(intermediates_id) + ")");
@@ -526,48 +529,54 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
 // certificate (OpenSSL: ssl_x509err2alert; Java: CertificateMessage's
 // getCertificateAlert; Go: processCertsFromClient; GnuTLS:
 // gnutls_error_to_alert; Windows schannel as seen from Lync/Skype).
-std::string explain_rejection_alert(const std::string& alert_name) {
-  if (alert_name == "unknown_ca")
-    return "The peer does not trust the CA that issued our certificate: its Trusted Root store "
-           "lacks our root, or it lacks our intermediate and we did not send it (the requirement "
-           "that both certificates are signed by a CA both sides trust). OpenSSL-based peers "
-           "(Kamailio, s_server), GnuTLS, Go and Windows schannel send this; Java sends "
-           "certificate_unknown instead.";
-  if (alert_name == "bad_certificate")
-    return "The peer refused our certificate as invalid. Go and GnuTLS send this for any "
-           "verification failure other than an unknown CA or expiry, EKU without clientAuth "
-           "included; OpenSSL for a not-yet-valid certificate, a weak key or signature (below its "
-           "security level) or a broken CA constraint; Java for a bad signature or a certificate "
-           "not yet valid.";
-  if (alert_name == "unsupported_certificate")
-    return "The peer refused the certificate's purpose or algorithms: OpenSSL-based peers "
-           "(Kamailio, s_server) send this when the Extended Key Usage lacks clientAuth (or "
-           "serverAuth); Java when an algorithm or key size is disabled by its security "
-           "properties.";
-  if (alert_name == "certificate_unknown")
-    return "The peer refused our certificate without saying why. Java sends this for any "
-           "trust-manager failure: an untrusted or incomplete chain, an Extended Key Usage "
-           "without clientAuth, a failed revocation check. Windows peers send it when the chain "
-           "is untrusted or the revocation check fails (CRL distribution point unreachable).";
-  if (alert_name == "certificate_expired")
-    return "A certificate of our chain is expired (the validity requirement); OpenSSL, Java, Go "
-           "and GnuTLS all send this for an expired certificate.";
-  if (alert_name == "certificate_revoked")
-    return "The issuing CA revoked a certificate of our chain.";
-  if (alert_name == "certificate_required")
-    return "The peer requires a client certificate and we sent none (TLS 1.3).";
-  if (alert_name == "handshake_failure")
-    return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters are "
-           "common.";
-  if (alert_name == "access_denied")
-    return "The peer's policy refused our identity after verifying it.";
-  if (alert_name == "decrypt_error")
-    return "A signature check failed: OpenSSL sends this when a certificate's signature does not "
-           "verify, and any stack when our CertificateVerify does not (the private key may not "
-           "belong to the certificate).";
-  if (alert_name == "protocol_version") return "No TLS version both sides allow.";
-  if (alert_name == "insufficient_security")
-    return "The peer wants stronger parameters than we offered.";
+std::string explain_rejection_alert(int alert_code) {
+  namespace alert = tls::alert;
+  switch (alert_code) {
+    case alert::unknown_ca:
+      return "The peer does not trust the CA that issued our certificate: its Trusted Root store "
+             "lacks our root, or it lacks our intermediate and we did not send it (the requirement "
+             "that both certificates are signed by a CA both sides trust). OpenSSL-based peers "
+             "(Kamailio, s_server), GnuTLS, Go and Windows schannel send this; Java sends "
+             "certificate_unknown instead.";
+    case alert::bad_certificate:
+      return "The peer refused our certificate as invalid. Go and GnuTLS send this for any "
+             "verification failure other than an unknown CA or expiry, EKU without clientAuth "
+             "included; OpenSSL for a not-yet-valid certificate, a weak key or signature (below "
+             "its "
+             "security level) or a broken CA constraint; Java for a bad signature or a certificate "
+             "not yet valid.";
+    case alert::unsupported_certificate:
+      return "The peer refused the certificate's purpose or algorithms: OpenSSL-based peers "
+             "(Kamailio, s_server) send this when the Extended Key Usage lacks clientAuth (or "
+             "serverAuth); Java when an algorithm or key size is disabled by its security "
+             "properties.";
+    case alert::certificate_unknown:
+      return "The peer refused our certificate without saying why. Java sends this for any "
+             "trust-manager failure: an untrusted or incomplete chain, an Extended Key Usage "
+             "without clientAuth, a failed revocation check. Windows peers send it when the chain "
+             "is untrusted or the revocation check fails (CRL distribution point unreachable).";
+    case alert::certificate_expired:
+      return "A certificate of our chain is expired (the validity requirement); OpenSSL, Java, Go "
+             "and GnuTLS all send this for an expired certificate.";
+    case alert::certificate_revoked:
+      return "The issuing CA revoked a certificate of our chain.";
+    case alert::certificate_required:
+      return "The peer requires a client certificate and we sent none (TLS 1.3).";
+    case alert::handshake_failure:
+      return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters "
+             "are "
+             "common.";
+    case alert::access_denied:
+      return "The peer's policy refused our identity after verifying it.";
+    case alert::decrypt_error:
+      return "A signature check failed: OpenSSL sends this when a certificate's signature does not "
+             "verify, and any stack when our CertificateVerify does not (the private key may not "
+             "belong to the certificate).";
+    case alert::protocol_version:
+      return "No TLS version both sides allow.";
+    case alert::insufficient_security:
+      return "The peer wants stronger parameters than we offered.";
+  }
   return "The peer ended the handshake with this alert.";
 }
 

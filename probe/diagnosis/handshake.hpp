@@ -33,6 +33,6 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
 
 // The explanation of a received alert in terms of the requirements, and of
 // which TLS stacks send it for what.
-std::string explain_rejection_alert(const std::string& alert_name);
+std::string explain_rejection_alert(int alert_code);
 
 }  // namespace probe
