@@ -27,22 +27,22 @@ struct ConnectFlags {
   ReportFlags report;
 };
 
-tls::Status save_chain(const std::string& folder, const std::vector<tls::Certificate>& chain) {
+mtls::Status save_chain(const std::string& folder, const std::vector<tls::Certificate>& chain) {
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
-  if (ec) return tls::Error{folder + ": cannot create folder: " + ec.message()};
+  if (ec) return mtls::Error{folder + ": cannot create folder: " + ec.message()};
   std::string all;
   for (size_t i = 0; i < chain.size(); ++i) {
     std::string pem = chain[i].pem();
     all += pem;
     std::ofstream out(std::filesystem::path(folder) / ("cert" + std::to_string(i) + ".pem"));
     out << pem;
-    if (!out) return tls::Error{folder + ": cannot write cert" + std::to_string(i) + ".pem"};
+    if (!out) return mtls::Error{folder + ": cannot write cert" + std::to_string(i) + ".pem"};
   }
   std::ofstream out(std::filesystem::path(folder) / "chain.pem");
   out << all;
-  if (!out) return tls::Error{folder + ": cannot write chain.pem"};
-  return tls::Done{};
+  if (!out) return mtls::Error{folder + ": cannot write chain.pem"};
+  return mtls::Done{};
 }
 
 int run_connect(const ConnectFlags& flags) {

@@ -32,18 +32,18 @@ int fail(const std::string& message) {
 
 // A folder is refused when it holds anything, unless --force says the lab in
 // it may be replaced.
-tls::Status check_target(const fs::path& folder, bool force) {
+mtls::Status check_target(const fs::path& folder, bool force) {
   std::error_code ec;
   auto status = fs::status(folder, ec);
-  if (!fs::exists(status)) return tls::Done{};
+  if (!fs::exists(status)) return mtls::Done{};
   if (!fs::is_directory(status))
-    return tls::Error{folder.string() + ": exists and is not a folder"};
+    return mtls::Error{folder.string() + ": exists and is not a folder"};
   if (!force && fs::directory_iterator(folder, ec) != fs::directory_iterator())
-    return tls::Error{folder.string() +
-                      ": folder is not empty; choose another or add --force to replace the lab "
-                      "in it"};
-  if (ec) return tls::Error{folder.string() + ": cannot read: " + ec.message()};
-  return tls::Done{};
+    return mtls::Error{folder.string() +
+                       ": folder is not empty; choose another or add --force to replace the lab "
+                       "in it"};
+  if (ec) return mtls::Error{folder.string() + ": cannot read: " + ec.message()};
+  return mtls::Done{};
 }
 
 std::string quoted(const std::string& text) {

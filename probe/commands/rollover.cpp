@@ -11,6 +11,7 @@
 #include "probe/online/missing_issuer.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/revocation_findings.hpp"
+#include "tls/dns_name.hpp"
 #include "tls/text.hpp"
 
 namespace probe {
@@ -98,9 +99,9 @@ int run_rollover(const RolloverFlags& flags) {
     return fail_input("next BEMS store " + store_label(flags.next) +
                       ": no certificate to judge (give --next-store, --next-pfx or --next-cert)");
   for (const auto& name : flags.instances)
-    if (!is_valid_fqdn(name))
+    if (!tls::is_valid_fqdn(name))
       return fail_input("--instance " + name + ": not a fully qualified domain name");
-  if (!flags.pool.empty() && !is_valid_fqdn(flags.pool))
+  if (!flags.pool.empty() && !tls::is_valid_fqdn(flags.pool))
     return fail_input("--pool " + flags.pool + ": not a fully qualified domain name");
   std::optional<tls::Clock::time_point> at;
   if (!flags.at.empty()) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 #include "tls/aia_issuer.hpp"
 
 namespace probe {
@@ -46,7 +47,7 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
                       " names no AIA caIssuers URL to download " + missing + " from.";
     return;
   }
-  std::cerr << "mtlsprobe: looking for " << stuck->info().issuer
+  std::cerr << "mtlsprobe: looking for " << report::one_line_printable(stuck->info().issuer)
             << " at the AIA caIssuers URL...\n";
   auto tried = tls::download_issuer(*stuck, http);
   for (const auto& download : tried) {

@@ -24,7 +24,7 @@ struct RevocationFlags {
   bool no_aia = false;  // --no-aia: do not download missing issuers to say where they are
 };
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
-tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
+mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
 // Answers already fetched in this run, by certificate SHA-256: both sides
 // often share their CAs, and an unreachable server should cost its timeout once.
@@ -35,6 +35,11 @@ struct RevocationCheck {
   // One object per certificate checked: subject, serial and revocation_json.
   boost::json::array certificates;
 };
+
+// The `<side>.revocation` finding before any check: what
+// check_chain_revocation starts from, and what a caller that decided not to
+// fetch marks skipped with its reason.
+report::Finding revocation_finding(Side side);
 
 // `chain` is leaf first, as built; every certificate with its issuer next to
 // it is checked. Fetches over HTTP: this is I/O, bounded by the options.

@@ -11,6 +11,7 @@
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
+#include "tls/dns_name.hpp"
 #include "tls/text.hpp"
 
 namespace probe {
@@ -791,8 +792,8 @@ std::vector<std::string> instances_from_san(const tls::CertificateInfo& current,
                                             const std::string& pool) {
   std::vector<std::string> instances;
   for (const auto& name : current.san_dns)
-    if (lower(name) != lower(pool) && name.find('*') == std::string::npos && is_valid_fqdn(name) &&
-        !contains_name(instances, name))
+    if (lower(name) != lower(pool) && name.find('*') == std::string::npos &&
+        tls::is_valid_fqdn(name) && !contains_name(instances, name))
       instances.push_back(name);
   return instances;
 }
