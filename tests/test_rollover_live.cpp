@@ -27,12 +27,21 @@ struct NewRootLab : testing::LabFolder {
     REQUIRE_MESSAGE(reissued.ok(), (reissued.ok() ? "" : reissued.error().message));
   }
   std::vector<std::string> rollover(unsigned short port, std::vector<std::string> extra) const {
-    std::vector<std::string> args{"rollover",     "--store",         path("bems"),
-                                  "--next-store", path("next"),      "--live",
+    std::vector<std::string> args{"rollover",
+                                  "--store",
+                                  path("bems"),
+                                  "--next-store",
+                                  path("next"),
+                                  "--live",
                                   "lyncpool.example.com:" + std::to_string(port),
-                                  "--connect-to", "127.0.0.1",       "--timeout",
-                                  "5",            "--no-revocation", "--no-aia",
-                                  "--format",     "json"};
+                                  "--connect-to",
+                                  "127.0.0.1",
+                                  "--timeout",
+                                  "5",
+                                  "--no-revocation",
+                                  "--no-aia",
+                                  "--format",
+                                  "json"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -59,8 +68,9 @@ bool wait_until_serving(testing::BackgroundProcess& serve) {
 
 }  // namespace
 
-TEST_CASE("rollover --live against mtlsprobe serve: the pool accepts the current chain and "
-          "rejects the next, and SIP OPTIONS gets 200 only with the current") {
+TEST_CASE(
+    "rollover --live against mtlsprobe serve: the pool accepts the current chain and "
+    "rejects the next, and SIP OPTIONS gets 200 only with the current") {
   NewRootLab lab;
   const unsigned short port = testing::free_port();
   testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--role", "lync", "--sip", "--listen",
