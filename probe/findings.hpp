@@ -34,6 +34,9 @@ inline constexpr const char* kValidity = "Certificates are valid, not expired an
 inline constexpr const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
 inline constexpr const char* kSipOverMtls =
     "The Lync/Skype pool accepts our certificate's names and answers SIP over the MTLS connection";
+inline constexpr const char* kPool =
+    "Every server behind a pool name presents the same issuer and chain";
+inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
 }  // namespace requirement
 
 // X(enumerator, id, requirement, what it judges)
@@ -96,7 +99,10 @@ inline constexpr const char* kSipOverMtls =
   X(peer_name, "peer.name", kHandshake, "the peer's certificate covers the name we dialled")       \
   X(sip_options, "sip.options", kSipOverMtls, "the peer answers SIP OPTIONS over the connection")  \
   X(sip_presence, "sip.presence", kSipOverMtls,                                                    \
-    "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")
+    "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
+  X(pool_consistent, "pool.consistent", kPool,                                                     \
+    "the addresses of one name present the same issuer and chain")                                 \
+  X(dns_srv, "dns.srv", kDns, "the SRV record asked for exists and names servers")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,

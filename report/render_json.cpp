@@ -39,10 +39,21 @@ boost::json::object section_json(const Section& section) {
   return out;
 }
 
-}  // namespace
+boost::json::object table_json(const Table& table) {
+  boost::json::array columns(table.columns.begin(), table.columns.end());
+  boost::json::array rows;
+  for (const auto& row : table.rows) {
+    boost::json::object cells;
+    for (std::size_t i = 0; i < row.size() && i < table.columns.size(); ++i)
+      cells[table.columns[i]] = row[i];
+    rows.push_back(std::move(cells));
+  }
+  return boost::json::object{
+      {"title", table.title}, {"columns", std::move(columns)}, {"rows", std::move(rows)}};
+}
 
 // Field names here are the documented interface for scripts; add fields, never rename.
-std::string render_json(const Report& report) {
+boost::json::object report_json(const Report& report) {
   const Counts counts = count(report);
   boost::json::object root;
   root["tool"] = report.tool;
@@ -60,7 +71,27 @@ std::string render_json(const Report& report) {
   boost::json::array findings;
   for (const Finding& finding : report.findings) findings.push_back(finding_json(finding));
   root["findings"] = std::move(findings);
-  return pretty_json(root);
+  if (!report.target.empty()) root["target"] = report.target;
+  if (report.tables.empty() && report.targets.empty()) return root;
+  // A run over many targets: `result` and the summary count the targets.
+  boost::json::array tables;
+  for (const Table& table : report.tables) tables.push_back(table_json(table));
+  root["tables"] = std::move(tables);
+  boost::json::array targets;
+  std::size_t failing = 0;
+  for (const Report& target : report.targets) {
+    if (fails(target, report.strict)) ++failing;
+    targets.push_back(report_json(target));
+  }
+  root["summary"] = boost::json::object{{"targets", report.targets.size()},
+                                        {"pass", report.targets.size() - failing},
+                                        {"fail", failing}};
+  root["targets"] = std::move(targets);
+  return root;
 }
+
+}  // namespace
+
+std::string render_json(const Report& report) { return pretty_json(report_json(report)); }
 
 }  // namespace report

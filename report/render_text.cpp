@@ -187,21 +187,35 @@ std::string summary(const Report& report, const TextOptions& options) {
          " passed, " + std::to_string(counts.skip) + " skipped\n";
 }
 
-}  // namespace
-
-std::string render_text(const Report& report, const TextOptions& options) {
-  std::string out = printable(report.tool);
-  for (const std::string& part : {report.version, report.command, report.generated_at}) {
-    if (!part.empty()) out += " - " + printable(part);
-  }
+void write_table(std::string& out, const Table& table) {
   out += '\n';
+  out += printable(table.title) + '\n';
+  std::vector<std::size_t> widths(table.columns.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], columns(printable(row[i])));
+  };
+  measure(table.columns);
+  for (const auto& row : table.rows) measure(row);
+  auto write_row = [&](const std::vector<std::string>& row) {
+    std::string line(kFindingIndent, ' ');
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      line += pad(printable(row[i]), widths[i] + 2);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + '\n';
+  };
+  write_row(table.columns);
+  for (const auto& row : table.rows) write_row(row);
+}
 
-  for (const Section& section : report.sections) write_section(out, section);
-
-  // Groups in the order their requirement first appears, so the command decides the order.
+// Findings grouped by requirement, in the order each requirement first
+// appears, so the command decides the order. `all`: passing ones too.
+void write_findings(std::string& out, const std::vector<Finding>& findings,
+                    const TextOptions& options, bool all) {
   std::vector<std::string> requirements;
   std::size_t id_width = 0;
-  for (const Finding& finding : report.findings) {
+  for (const Finding& finding : findings) {
+    if (!all && finding.status == Status::pass) continue;
     if (std::find(requirements.begin(), requirements.end(), finding.requirement) ==
         requirements.end()) {
       requirements.push_back(finding.requirement);
@@ -211,13 +225,49 @@ std::string render_text(const Report& report, const TextOptions& options) {
   for (const std::string& requirement : requirements) {
     out += '\n';
     out += wrap(printable(requirement.empty() ? "Other findings" : requirement), 0);
-    for (const Finding& finding : report.findings) {
-      if (finding.requirement == requirement) write_finding(out, finding, id_width, options);
+    for (const Finding& finding : findings) {
+      if (finding.requirement != requirement) continue;
+      if (!all && finding.status == Status::pass) continue;
+      write_finding(out, finding, id_width, options);
     }
+  }
+}
+
+std::string fleet_summary(const Report& report, const TextOptions& options) {
+  std::size_t failing = 0;
+  for (const Report& target : report.targets)
+    if (fails(target, report.strict)) ++failing;
+  return "Result: " + coloured(overall(report), options) + " - " + std::to_string(failing) +
+         " of " + std::to_string(report.targets.size()) + " targets fail; checks of the run: " +
+         summary(report, options)
+             .substr(std::string("Result: ").size() + coloured(overall(report), options).size() +
+                     3);
+}
+
+}  // namespace
+
+std::string render_text(const Report& report, const TextOptions& options) {
+  std::string out = printable(report.tool);
+  for (const std::string& part : {report.version, report.command, report.generated_at}) {
+    if (!part.empty()) out += " - " + printable(part);
+  }
+  out += '\n';
+
+  for (const Table& table : report.tables) write_table(out, table);
+  for (const Section& section : report.sections) write_section(out, section);
+  write_findings(out, report.findings, options, true);
+
+  // Targets that pass are a table row; the others get their details.
+  for (const Report& target : report.targets) {
+    if (!fails(target, report.strict) && !options.verbose) continue;
+    out += "\n== " + printable(target.target) + " ==\n";
+    for (const Section& section : target.sections) write_section(out, section);
+    write_findings(out, target.findings, options, options.verbose);
   }
 
   out += '\n';
-  out += summary(report, options);
+  out += report.targets.empty() && report.tables.empty() ? summary(report, options)
+                                                         : fleet_summary(report, options);
   return out;
 }
 

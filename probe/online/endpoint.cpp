@@ -1,6 +1,7 @@
 #include "probe/online/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 
 #include "probe/rules/rules.hpp"
 
@@ -41,9 +42,14 @@ tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t def
                     : std::string(authority->host());
   result.port = default_port;
   if (authority->has_port()) {
-    if (authority->port().empty() || authority->port_number() == 0)
+    // port_number() wraps values above 65535; the digits decide.
+    const auto digits = authority->port();
+    unsigned long port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
+        port > 65535)
       return tls::Error{"'" + text + "': the port must be 1-65535"};
-    result.port = authority->port_number();
+    result.port = static_cast<std::uint16_t>(port);
   }
   return result;
 }
