@@ -7,9 +7,12 @@
 #   bash docker/ci.sh            # everything, as CI runs it
 #   LAB_FLAW=expired bash docker/ci.sh   # another flaw as the failing scenario
 #
-# Scenarios: the clean lab (both directions, revocation answered by the
-# pki-http service), FLAW=$LAB_FLAW, and FLAW=revoked (the CA revoked BEMS's
-# certificate; bems.revocation must fail).
+# Scenarios: the clean lab twice in a row without taking it down (both
+# directions; revocation answered by the pki-http service), FLAW=$LAB_FLAW
+# and FLAW=revoked live (the mock Lync refuses the revoked certificate), the
+# clean lab again (the servers are recreated for it), every flaw of `pki
+# flaws` plus revoked through the `check` service (each fails with the
+# finding it is about), and an unknown FLAW (the pki service exits 3).
 #
 # Stops only what it started: the podman system service it launched and the
 # compose project it created (named per run). Images are kept as a cache.
@@ -108,8 +111,12 @@ install_missing_packages() {
     return 0
   fi
   echo "installing ${missing[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Another apt (a developer's, or setup-deps.sh) may hold the dpkg lock:
+  # wait for it rather than fail.
+  local wait_lock=(-o DPkg::Lock::Timeout=600)
+  apt-get "${wait_lock[@]}" update -q
+  DEBIAN_FRONTEND=noninteractive apt-get "${wait_lock[@]}" install -y -q --no-install-recommends \
+    "${missing[@]}"
 }
 
 static_checks() {
@@ -216,11 +223,11 @@ show_lab_logs() {
 }
 
 # run_scenario FLAW pass|fail [TEXT]: TEXT must appear in the bems log, so a
-# scenario passes or fails for its own reason.
+# scenario passes or fails for its own reason. The lab is not taken down in
+# between: a rerun must work on what the previous one left.
 run_scenario() {
   local flaw=$1 expected=$2 must_show=${3:-} code
   export FLAW=$flaw
-  "${compose[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
   # A flaw is shown in the BEMS -> Lync direction; the clean lab in both.
   local clients=(bems)
   [[ $expected == pass ]] && clients+=(lync-client)
@@ -232,15 +239,91 @@ run_scenario() {
       show_lab_logs
       fail "the clean lab did not pass: $client exited $code"
     fi
-    if [[ $expected == fail && $code == 0 ]]; then
+    if [[ $expected == fail && $code != 1 ]]; then
       show_lab_logs
-      fail "FLAW=$flaw did not fail: $client exited 0"
+      fail "FLAW=$flaw did not fail with the verdict code 1: $client exited $code"
     fi
   done
   if [[ -n $must_show ]] && ! grep -qF -- "$must_show" "$work_dir/bems.log"; then
     show_lab_logs
     fail "FLAW=${flaw:-none}: the bems report does not show \"$must_show\""
   fi
+}
+
+# The finding(s) each scenario is about, as the `check` service judges the
+# two stores (--strict: a warning fails too). Each must be FAIL or WARN there.
+declare -A check_findings=(
+  [missing-key]="bems.key.present"
+  [key-mismatch]="bems.key.matches"
+  [untrusted-root]="bems.chain.trusted trust.mutual"
+  [missing-intermediate]="bems.chain.intermediates"
+  [root-in-intermediate-store]="bems.store.placement"
+  [cn-not-fqdn]="bems.subject.cn-fqdn"
+  [san-missing-pool]="bems.san.pool"
+  [san-missing-instance]="bems.san.instances"
+  [expired]="bems.validity"
+  [not-yet-valid]="bems.validity"
+  [no-client-auth-eku]="bems.eku"
+  [weak-key]="bems.key.strength"
+  [sha1-signature]="bems.key.strength"
+  [separate-untrusted-cas]="lync.chain.trusted trust.mutual"
+  [intermediate-in-root-store]="bems.store.placement"
+  [no-revocation-info]="bems.revocation.published"
+  [revoked]="bems.revocation"
+)
+
+# Every scenario through the check service: the clean lab passes, each flaw
+# exits 1 with its own finding(s) failing (or warning, under --strict).
+run_all_scenarios() {
+  local flaws flaw code id log=$work_dir/check.log
+  flaws=$(podman run --rm --no-healthcheck mtlsprobe:lab pki flaws | awk 'NR > 1 { print $1 }')
+  for flaw in "" $flaws revoked; do
+    [[ -z $flaw || -n ${check_findings[$flaw]:-} ]] ||
+      fail "FLAW=$flaw has no expected finding in docker/ci.sh: add it to check_findings"
+    export FLAW=$flaw
+    code=0
+    "${compose[@]}" up --no-color --abort-on-container-exit --exit-code-from check check \
+      >"$log" 2>&1 || code=$?
+    local shown
+    # No FAIL or WARN line (the clean lab) is no error here.
+    shown=$({ grep -oE '\| +(FAIL|WARN) +[a-z0-9.-]+' "$log" || true; } | awk '{ print $3 }' |
+      sort -u | tr '\n' ' ')
+    echo "FLAW=${flaw:-none}: check exited $code; fails/warns: ${shown:-none}"
+    if [[ -z $flaw ]]; then
+      [[ $code == 0 ]] || {
+        sed 's/^/    /' "$log"
+        fail "the clean lab's check did not pass"
+      }
+      continue
+    fi
+    [[ $code == 1 ]] || {
+      sed 's/^/    /' "$log"
+      fail "FLAW=$flaw: check exited $code, not the verdict code 1"
+    }
+    for id in ${check_findings[$flaw]}; do
+      [[ " $shown " == *" $id "* ]] || {
+        sed 's/^/    /' "$log"
+        fail "FLAW=$flaw: $id is not FAIL/WARN in the check report"
+      }
+    done
+  done
+}
+
+# An unknown scenario is a setup error, not a verdict: pki exits 3 with one
+# line in its own log, and nothing is served.
+run_unknown_scenario() {
+  export FLAW=san-missing-instnace
+  local code=0 pki_id pki_exit
+  "${compose[@]}" up --no-color --exit-code-from check check >"$work_dir/unknown.log" 2>&1 ||
+    code=$?
+  pki_id=$("${compose[@]}" ps -q pki)
+  pki_exit=$(podman inspect --format '{{.State.ExitCode}}' "$pki_id")
+  "${compose[@]}" logs --no-color pki >"$work_dir/pki.log" 2>&1
+  echo "FLAW=$FLAW: up exited $code, pki exited $pki_exit"
+  sed 's/^/    /' "$work_dir/pki.log"
+  [[ $code != 0 && $pki_exit == 3 ]] || fail "an unknown FLAW did not stop pki with exit 3"
+  grep -q "unknown scenario FLAW=san-missing-instnace" "$work_dir/pki.log" ||
+    fail "the pki log does not name the unknown scenario"
 }
 
 begin_phase "install packages"
@@ -274,8 +357,16 @@ end_phase
 
 start_healthcheck_driver
 
+"${compose[@]}" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+
 begin_phase "clean lab (must pass; revocation answered by pki-http)"
 run_scenario "" pass "PASS  bems.revocation"
+end_phase
+
+begin_phase "clean lab again, not taken down (must pass)"
+run_scenario "" pass "PASS  bems.revocation"
+grep -q "keeping the lab issued for" <("${compose[@]}" logs --no-color pki 2>&1) ||
+  fail "the second run issued the lab again instead of keeping it"
 end_phase
 
 begin_phase "FLAW=$lab_flaw (must fail)"
@@ -284,7 +375,30 @@ end_phase
 
 begin_phase "FLAW=revoked (must fail on revocation)"
 run_scenario revoked fail "FAIL  bems.revocation"
+# The mock Lync's own account of the connection, when it has one (it runs
+# with --no-revocation-check, so it may say nothing about revocation): a grep
+# without a match must not end the run under pipefail.
+"${compose[@]}" logs --no-color lync 2>&1 | { grep -iE "revok|refus|closing" || true; } | tail -5 | sed 's/^/    /'
+end_phase
+
+begin_phase "clean lab after the flaws (servers recreated)"
+run_scenario "" pass "PASS  bems.revocation"
+end_phase
+
+begin_phase "every scenario through the check service"
+run_all_scenarios
+end_phase
+
+begin_phase "an unknown scenario (pki exits 3)"
+run_unknown_scenario
+end_phase
+
+begin_phase "image size"
+podman image inspect --format '{{.Size}}' mtlsprobe:lab |
+  awk '{ printf "mtlsprobe:lab is %.1f MB\n", $1 / 1e6; exit !($1 < 150e6) }' ||
+  fail "the runtime image is not under 150 MB"
 end_phase
 
 echo
-echo "lab: PASS (clean lab passed; FLAW=$lab_flaw and FLAW=revoked failed as they must)"
+echo "lab: PASS (clean lab passed twice and after the flaws; FLAW=$lab_flaw and FLAW=revoked failed" \
+  "live; every scenario failed its own finding in check; an unknown FLAW stopped pki with 3)"

@@ -32,6 +32,8 @@ inline constexpr const char* kMutualTrust =
     "Both certificates are signed by CAs that both sides trust";
 inline constexpr const char* kValidity = "Certificates are valid, not expired and not revoked";
 inline constexpr const char* kHandshake = "The MTLS handshake between BEMS and the Lync/Skype pool";
+inline constexpr const char* kRollover =
+    "The next certificate works everywhere the current one does, from the switch date on";
 inline constexpr const char* kSipOverMtls =
     "The Lync/Skype pool accepts our certificate's names and answers SIP over the MTLS connection";
 inline constexpr const char* kPool =
@@ -102,7 +104,13 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
     "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
   X(pool_consistent, "pool.consistent", kPool,                                                     \
     "the addresses of one name present the same issuer and chain")                                 \
-  X(dns_srv, "dns.srv", kDns, "the SRV record asked for exists and names servers")
+  X(dns_srv, "dns.srv", kDns, "the SRV record asked for exists and names servers")                 \
+  X(rollover_peer_intermediate, "rollover.peer-intermediate", kRollover,                           \
+    "every CA new in the next chain is in the Lync/Skype pool's intermediate/")                    \
+  X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \
+    "the current certificate lasts until the planned switch date")                                 \
+  X(rollover_risky, "rollover.risky", kRollover,                                                   \
+    "no difference between the current and the next certificate that some peers refuse")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,

@@ -2,7 +2,41 @@
 #include <iostream>
 
 #include "probe/commands/commands.hpp"
+#include "probe/commands/config_file.hpp"
 #include "report/model.hpp"
+
+namespace {
+
+// CLI11's messages span lines ("... Run with --help for more information.")
+// and ExtrasError echoes every unexpected argument, which is where a value
+// typed after a mistaken flag (`--password SECRET`) would appear. One line,
+// naming only the unexpected arguments that look like options.
+std::string one_line_error(const CLI::App& app, const CLI::ParseError& error) {
+  // By type: a subcommand's ExtrasError carries the subcommand's name.
+  if (dynamic_cast<const CLI::ExtrasError*>(&error)) {
+    std::string named;
+    std::size_t hidden = 0;
+    for (const std::string& argument : app.remaining(true)) {
+      if (argument.starts_with('-') && argument.find('=') == std::string::npos)
+        named += (named.empty() ? "" : " ") + argument;
+      else
+        ++hidden;
+    }
+    std::string text = "unexpected argument(s)";
+    if (!named.empty()) text += ": " + named;
+    if (hidden)
+      text += (named.empty() ? ": " : " and ") + std::to_string(hidden) +
+              " value(s) not shown (they may be secrets)";
+    return text + "; see mtlsprobe COMMAND --help";
+  }
+  std::string text = error.what();
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text + "; see --help";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -20,14 +54,19 @@ int main(int argc, char** argv) {
   app.set_config("--config", "",
                  "Read options from an INI/TOML file: a [check], [connect], [serve] ... "
                  "section per command, option names without the leading --");
+  // Before the subcommands are added: they inherit it. check_config_file()
+  // below names the line; this is the backstop.
+  app.allow_config_extras(false);
 
   probe::Action action;
-  probe::add_check_command(app, action);
-  probe::add_connect_command(app, action);
-  probe::add_serve_command(app, action);
-  probe::add_pair_command(app, action);
-  probe::add_pki_command(app, action);
+  probe::add_all_commands(app, action);
 
+  if (auto config = probe::config_file_argument(argc, argv)) {
+    if (auto checked = probe::check_config_file(app, *config); !checked) {
+      std::cerr << "mtlsprobe: " << checked.error().message << "\n";
+      return report::kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -37,7 +76,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::cerr << "mtlsprobe: " << one_line_error(app, e) << "\n";
     return report::kExitBadInput;
   }
   if (!action) {

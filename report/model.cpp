@@ -16,6 +16,18 @@ std::string_view to_string(Status status) {
   return "skip";
 }
 
+std::string_view to_string(ChangeClass change_class) {
+  switch (change_class) {
+    case ChangeClass::breaking:
+      return "breaking";
+    case ChangeClass::risky:
+      return "risky";
+    case ChangeClass::neutral:
+      return "neutral";
+  }
+  return "neutral";
+}
+
 Counts count(const Report& report) {
   Counts counts;
   for (const Finding& finding : report.findings) {

@@ -46,6 +46,27 @@ struct Table {
   std::vector<std::vector<std::string>> rows;  // each as long as `columns`
 };
 
+// How much a difference between two compared things matters (rollover: the
+// certificate deployed today and the one that replaces it).
+enum class ChangeClass { breaking, risky, neutral };
+std::string_view to_string(ChangeClass change_class);
+
+// One row of a side-by-side comparison, as a person reads it.
+struct ComparisonRow {
+  std::string field;   // "subject CN", "SAN DNS", "issuing CA", ...
+  std::string before;  // "(none)" when absent
+  std::string after;
+  std::optional<ChangeClass> change;  // nullopt: both sides are the same
+  std::string reason;                 // why the change has its class; empty when unchanged
+};
+
+struct Comparison {
+  std::string before_name = "current";  // column titles and JSON keys
+  std::string after_name = "next";
+  boost::json::object before, after;  // each side's facts (JSON only)
+  std::vector<ComparisonRow> rows;    // every field compared, changed or not
+};
+
 struct Report {
   std::string tool = "mtlsprobe";
   std::string version;
@@ -57,6 +78,7 @@ struct Report {
   // --strict: a warning fails the run. Every renderer and the exit code read
   // it through overall(), so text, JSON, JUnit and $? never disagree.
   bool strict = false;
+  std::optional<Comparison> comparison;  // commands that compare two things (rollover)
   // A run over many targets (a pool's addresses, SRV targets, a targets
   // file): `tables` open the report, `findings` hold what is about the run
   // as a whole (pool.consistent, dns.srv), and each target has a full

@@ -52,6 +52,20 @@ boost::json::object table_json(const Table& table) {
       {"title", table.title}, {"columns", std::move(columns)}, {"rows", std::move(rows)}};
 }
 
+// Only the rows that differ: a script asks "what changes", the text shows the rest.
+boost::json::array changes_json(const Comparison& comparison) {
+  boost::json::array changes;
+  for (const ComparisonRow& row : comparison.rows) {
+    if (!row.change) continue;
+    changes.push_back(boost::json::object{{"field", row.field},
+                                          {"before", row.before},
+                                          {"after", row.after},
+                                          {"class", to_string(*row.change)},
+                                          {"reason", row.reason}});
+  }
+  return changes;
+}
+
 // Field names here are the documented interface for scripts; add fields, never rename.
 boost::json::object report_json(const Report& report) {
   const Counts counts = count(report);
@@ -71,6 +85,11 @@ boost::json::object report_json(const Report& report) {
   boost::json::array findings;
   for (const Finding& finding : report.findings) findings.push_back(finding_json(finding));
   root["findings"] = std::move(findings);
+  if (report.comparison) {
+    root[report.comparison->before_name] = report.comparison->before;
+    root[report.comparison->after_name] = report.comparison->after;
+    root["changes"] = changes_json(*report.comparison);
+  }
   if (!report.target.empty()) root["target"] = report.target;
   if (report.tables.empty() && report.targets.empty()) return root;
   // A run over many targets: `result` and the summary count the targets.

@@ -177,14 +177,121 @@ void write_finding(std::string& out, const Finding& finding, std::size_t id_widt
   if (finding.certificate) write_certificate(out, *finding.certificate);
 }
 
-std::string summary(const Report& report, const TextOptions& options) {
+// Splits `text` into lines of at most `width` columns at spaces; a word longer than a
+// column is cut, since a side-by-side cell cannot overflow into its neighbour.
+std::vector<std::string> cell_lines(std::string_view text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::size_t line_columns = 0;
+  auto flush = [&] {
+    lines.push_back(line);
+    line.clear();
+    line_columns = 0;
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (text[pos] == ' ') {
+      ++pos;
+      continue;
+    }
+    std::size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(pos, end - pos);
+    pos = end;
+    while (!word.empty()) {
+      const std::size_t word_columns = columns(word);
+      if (line_columns > 0 && line_columns + 1 + word_columns <= width) {
+        line += ' ';
+        line += word;
+        line_columns += 1 + word_columns;
+        break;
+      }
+      if (line_columns > 0) flush();
+      if (word_columns <= width) {
+        line = std::string(word);
+        line_columns = word_columns;
+        break;
+      }
+      std::size_t cut = 0;
+      for (std::size_t taken = 0; taken < width && cut < word.size(); ++taken)
+        next_code_point(word, cut);
+      // A distinguished name reads best cut after one of its commas.
+      const std::size_t comma = word.substr(0, cut).rfind(',');
+      if (comma != std::string_view::npos && comma > 0) cut = comma + 1;
+      line = std::string(word.substr(0, cut));
+      line_columns = columns(line);
+      word.remove_prefix(cut);
+      flush();
+    }
+  }
+  if (line_columns > 0 || lines.empty()) flush();
+  return lines;
+}
+
+std::string change_word(const std::optional<ChangeClass>& change, const TextOptions& options) {
+  if (!change) return "same";
+  switch (*change) {
+    case ChangeClass::breaking:
+      return options.color ? "\x1b[31mBREAKING\x1b[0m" : "BREAKING";
+    case ChangeClass::risky:
+      return options.color ? "\x1b[33mrisky\x1b[0m" : "risky";
+    case ChangeClass::neutral:
+      return "neutral";
+  }
+  return "neutral";
+}
+
+// Field | before | after | class, each cell wrapped in its column, and the reason for a
+// change on the lines below it.
+void write_comparison(std::string& out, const Comparison& comparison, const TextOptions& options) {
+  constexpr std::size_t kGap = 2;
+  constexpr std::size_t kClassWidth = 8;
+  std::size_t field_width = columns(printable("field"));
+  for (const ComparisonRow& row : comparison.rows)
+    field_width = std::max(field_width, columns(printable(row.field)));
+  field_width = std::min<std::size_t>(field_width, 18);
+  const std::size_t side_width =
+      (kWidth - kFindingIndent - field_width - kClassWidth - 3 * kGap) / 2;
+  const std::string margin(kFindingIndent, ' ');
+  const std::string gap(kGap, ' ');
+
+  out += '\n';
+  out += printable("Changes from the " + comparison.before_name + " to the " +
+                   comparison.after_name + " certificate") +
+         '\n';
+  out += margin + pad("field", field_width) + gap +
+         pad(printable(comparison.before_name), side_width) + gap +
+         pad(printable(comparison.after_name), side_width) + gap + "class\n";
+  for (const ComparisonRow& row : comparison.rows) {
+    auto field = cell_lines(printable(row.field), field_width);
+    auto before = cell_lines(printable(row.before), side_width);
+    auto after = cell_lines(printable(row.after), side_width);
+    const std::size_t height = std::max({field.size(), before.size(), after.size()});
+    for (std::size_t i = 0; i < height; ++i) {
+      std::string line = margin + pad(i < field.size() ? field[i] : "", field_width) + gap +
+                         pad(i < before.size() ? before[i] : "", side_width) + gap +
+                         pad(i < after.size() ? after[i] : "", side_width);
+      if (i == 0) line += gap + change_word(row.change, options);
+      line.erase(line.find_last_not_of(' ') + 1);
+      out += line + '\n';
+    }
+    if (row.change && !row.reason.empty())
+      out += wrap(printable(row.reason), kFindingIndent + field_width + kGap, "-> ");
+  }
+}
+
+// "1 failed, 2 warnings, 3 passed, 0 skipped", for the summary lines.
+std::string counts_line(const Report& report) {
   const Counts counts = count(report);
-  const Status result = overall(report);
   const bool warnings_failed = report.strict && counts.warn > 0;
-  return "Result: " + coloured(result, options) + " - " + std::to_string(counts.fail) +
-         " failed, " + std::to_string(counts.warn) + (counts.warn == 1 ? " warning" : " warnings") +
+  return std::to_string(counts.fail) + " failed, " + std::to_string(counts.warn) +
+         (counts.warn == 1 ? " warning" : " warnings") +
          (warnings_failed ? " (failing under --strict), " : ", ") + std::to_string(counts.pass) +
          " passed, " + std::to_string(counts.skip) + " skipped\n";
+}
+
+std::string summary(const Report& report, const TextOptions& options) {
+  return "Result: " + coloured(overall(report), options) + " - " + counts_line(report);
 }
 
 void write_table(std::string& out, const Table& table) {
@@ -238,10 +345,8 @@ std::string fleet_summary(const Report& report, const TextOptions& options) {
   for (const Report& target : report.targets)
     if (fails(target, report.strict)) ++failing;
   return "Result: " + coloured(overall(report), options) + " - " + std::to_string(failing) +
-         " of " + std::to_string(report.targets.size()) + " targets fail; checks of the run: " +
-         summary(report, options)
-             .substr(std::string("Result: ").size() + coloured(overall(report), options).size() +
-                     3);
+         " of " + std::to_string(report.targets.size()) +
+         " targets fail; checks of the run: " + counts_line(report);
 }
 
 }  // namespace
@@ -255,6 +360,7 @@ std::string render_text(const Report& report, const TextOptions& options) {
 
   for (const Table& table : report.tables) write_table(out, table);
   for (const Section& section : report.sections) write_section(out, section);
+  if (report.comparison) write_comparison(out, *report.comparison, options);
   write_findings(out, report.findings, options, true);
 
   // Targets that pass are a table row; the others get their details.

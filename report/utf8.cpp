@@ -3,6 +3,8 @@
 #include <locale.h>
 #include <wchar.h>
 
+#include <cstdio>
+
 namespace report {
 
 char32_t next_code_point(std::string_view text, std::size_t& pos) {
@@ -99,6 +101,25 @@ std::size_t display_width(char32_t c) {
   const int width = wcwidth(static_cast<wchar_t>(c));
   uselocale(previous);
   return width < 0 ? 1 : static_cast<std::size_t>(width);
+}
+
+std::string one_line_printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t pos = 0; pos < text.size();) {
+    const char32_t c = next_code_point(text, pos);
+    char escaped[16];
+    if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)) {
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", static_cast<unsigned>(c));
+      out += escaped;
+    } else if (is_format_character(c)) {
+      std::snprintf(escaped, sizeof escaped, "\\u{%04X}", static_cast<unsigned>(c));
+      out += escaped;
+    } else {
+      append_utf8(out, c);
+    }
+  }
+  return out;
 }
 
 }  // namespace report

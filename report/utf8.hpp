@@ -29,4 +29,11 @@ bool is_format_character(char32_t code_point);
 // locale): 0 for combining marks, 2 for East Asian wide characters.
 std::size_t display_width(char32_t code_point);
 
+// Peer- or certificate-supplied text for one line of a log or of stderr:
+// C0 and C1 controls (newlines included: a request-URI must not start a
+// forged line), DEL and the Unicode format characters that reorder or hide
+// text (bidi embeddings, overrides and isolates, zero-width marks, BOM) are
+// shown as \xNN or \u{NNNN}; ill-formed UTF-8 as U+FFFD.
+std::string one_line_printable(std::string_view text);
+
 }  // namespace report

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/support/process.hpp"
+#include "tests/support/raw_tcp_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/aia_issuer.hpp"
@@ -121,4 +122,30 @@ TEST_CASE("a caIssuers URL with the wrong certificate, HTML or nothing says why,
 TEST_CASE("a certificate without caIssuers URL tries nothing") {
   Pki pki;
   CHECK(tls::download_issuer(pki.leaf({}), quick()).empty());
+}
+
+TEST_CASE("caIssuers URLs from a peer share one timeout, and only the first few are fetched") {
+  // Issue 16 item 5: 20 URLs at 0.3 s took 6 s; at the default, 200 s.
+  Pki pki;
+  Publisher publisher(pki);
+  std::vector<std::string> missing;
+  for (int i = 0; i < 10; ++i) missing.push_back(publisher.url("/missing-" + std::to_string(i)));
+  auto tried = tls::download_issuer(pki.leaf(missing), quick());
+  REQUIRE(tried.size() == 10);
+  for (std::size_t i = 0; i < tried.size(); ++i) {
+    CAPTURE(i);
+    CHECK(testing::mentions(tried[i].error, "not tried") == (i >= tls::kMaxIssuerUrls));
+  }
+
+  testing::SilentListener silent;
+  std::vector<std::string> silent_urls(
+      6, "http://127.0.0.1:" + std::to_string(silent.port()) + "/ca.crt");
+  auto options = quick();
+  options.timeout = std::chrono::milliseconds(500);
+  auto waited = tls::download_issuer(pki.leaf(silent_urls), options);
+  REQUIRE(waited.size() == 6);
+  std::chrono::milliseconds total{0};
+  for (const auto& download : waited) total += download.elapsed;
+  CHECK(total < std::chrono::milliseconds(1500));
+  CHECK(testing::mentions(waited.back().error, "not tried"));
 }

@@ -1,6 +1,8 @@
 // `mtlsprobe check` end to end on stores made with the openssl CLI.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "tests/support/openssl_pki.hpp"
@@ -117,6 +119,94 @@ TEST_CASE("a config file gives the same options") {
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "bems.san.instances") == "pass");
   CHECK(status_of(report, "trust.mutual") == "pass");
+}
+
+TEST_CASE(
+    "a config file with a typo, an unknown section or a garbage line is exit 2 naming the line") {
+  // Issue 16 item 7: `peer-stroe` was ignored and check exited 0.
+  Fixture f;
+  struct Case {
+    std::string text;
+    std::string said;
+  };
+  for (const Case& bad : {
+           Case{"[check]\nstore=" + f.bems.string() + "\npeer-stroe=" + f.lync.string() + "\n",
+                "line 3: unknown option 'peer-stroe' in [check]"},
+           Case{"[chekc]\nstore=x\n", "line 1: unknown section [chekc]"},
+           Case{"[check]\nstore=" + f.bems.string() + "\nthis is not an option line\n",
+                "line 3: not 'name = value'"},
+           Case{"instanse = a.example.com\n", "line 1: unknown option 'instanse'"},
+       }) {
+    CAPTURE(bad.text);
+    testing::write_file(f.dir / "bad.ini", bad.text);
+    auto result = run_mtlsprobe({"check", "--config", (f.dir / "bad.ini").string()});
+    CHECK(result.exit_code == 2);
+    CHECK(testing::mentions(result.err, bad.said));
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("--config reads regular files only, within a size limit") {
+  Fixture f;
+  auto zero = run_mtlsprobe({"check", "--config", "/dev/zero"}, std::chrono::seconds(20));
+  CHECK_FALSE(zero.timed_out);
+  CHECK(zero.exit_code == 2);
+  CHECK(testing::mentions(zero.err, "not a regular file"));
+  testing::write_file(f.dir / "huge.ini", "[check]\n" + std::string(2 * 1024 * 1024, '#') + "\n");
+  auto huge = run_mtlsprobe({"check", "--config", (f.dir / "huge.ini").string()});
+  CHECK(huge.exit_code == 2);
+  CHECK(testing::mentions(huge.err, "too large"));
+  fs::create_symlink(f.dir / "loop-a", f.dir / "loop-b");
+  fs::create_symlink(f.dir / "loop-b", f.dir / "loop-a");
+  auto loop = run_mtlsprobe({"check", "--config", (f.dir / "loop-a").string()});
+  CHECK(loop.exit_code == 2);
+  CHECK_FALSE(testing::mentions(loop.err, "no such file"));
+}
+
+TEST_CASE("a command-line mistake is one line and never echoes a value that may be a secret") {
+  // Issue 16 item 17: CLI11 printed "The following arguments were not
+  // expected: SECRET --password" and a second line.
+  Fixture f;
+  auto result = run_mtlsprobe(f.args({"--password", "Sup3rSecret"}));
+  CHECK(result.exit_code == 2);
+  CHECK_FALSE(testing::mentions(result.err, "Sup3rSecret"));
+  CHECK(testing::mentions(result.err, "--password"));
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  auto range = run_mtlsprobe({"check", "--revocation-timeout", "0"});
+  CHECK(range.exit_code == 2);
+  CHECK(std::count(range.err.begin(), range.err.end(), '\n') == 1);
+}
+
+TEST_CASE("ports above 65535 are refused, not wrapped") {
+  // Issue 16 item 13: 99999 dialled and listened on 34463.
+  Fixture f;
+  auto connect = run_mtlsprobe({"connect", "127.0.0.1:99999", "--store", f.bems.string()});
+  CHECK(connect.exit_code == 2);
+  CHECK(testing::mentions(connect.err, "the port must be 1-65535"));
+  auto serve = run_mtlsprobe({"serve", "--listen", "127.0.0.1:99999", "--store", f.lync.string()},
+                             std::chrono::seconds(20));
+  CHECK_FALSE(serve.timed_out);
+  CHECK(serve.exit_code == 2);
+  auto pki = run_mtlsprobe({"pki", "serve", f.dir.path().string(), "--listen", "127.0.0.1:99999"},
+                           std::chrono::seconds(20));
+  CHECK_FALSE(pki.timed_out);
+  CHECK(pki.exit_code == 2);
+  CHECK(testing::mentions(pki.err, "the port must be 0-65535"));
+}
+
+TEST_CASE(
+    "an unwritable --output is refused before any work, and a world-readable password file is "
+    "warned about") {
+  // Issue 16 item 18.
+  Fixture f;
+  auto result = run_mtlsprobe(f.args({"--output", "/nonexistent-folder/report.json"}));
+  CHECK(result.exit_code == 2);
+  CHECK(testing::mentions(result.err, "cannot write the report there"));
+  CHECK(result.out.empty());
+  testing::write_file(f.dir / "password.txt", "not-used\n");
+  fs::permissions(f.dir / "password.txt", fs::perms::others_read, fs::perm_options::add);
+  auto warned = run_mtlsprobe(f.args({"--password-file", (f.dir / "password.txt").string()}));
+  CHECK(testing::mentions(warned.err, "every account on this machine can read it"));
 }
 
 TEST_CASE("--strict makes a warning fail") {

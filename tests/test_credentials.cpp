@@ -94,6 +94,33 @@ TEST_CASE("a PKCS#12 file loads with its password and is refused with a wrong or
   CHECK(mentions(missing.error().message, "--password-env"));
 }
 
+TEST_CASE("a PKCS#12 whose MAC asks for more iterations than the limit is refused unread") {
+  // Issue 16 item 11: 2^31-1 MAC iterations in a 1 KB file ran for hours.
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"pkcs12", "-export", "-in", pki.leaf_cert.string(), "-inkey", pki.leaf_key.string(),
+           "-out", (dir / "slow.pfx").string(), "-passout", "pass:p", "-iter", "20000"});
+  auto refused = tls::load_credential_file(dir / "slow.pfx", tls::Secret("p"), 10000);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(mentions(refused.error().message, "slow.pfx"));
+  CHECK(mentions(refused.error().message, "20000 key-derivation iterations"));
+  CHECK(mentions(refused.error().message, "--pfx-max-iterations"));
+  CHECK(tls::load_credential_file(dir / "slow.pfx", tls::Secret("p")).ok());
+}
+
+TEST_CASE("a DER certificate holding the bytes '-----BEGIN ' loads as DER") {
+  // Issue 16 item 18: it was refused as "no PEM block found".
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"req", "-x509", "-new", "-key", pki.leaf_key.string(), "-subj",
+           "/CN=-----BEGIN CERTIFICATE-----", "-days", "2", "-outform", "DER", "-out",
+           (dir / "odd.der").string()});
+  auto loaded = tls::load_credential_file(dir / "odd.der", std::nullopt);
+  REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
+  CHECK(loaded->format == "DER");
+  CHECK(loaded->certificates.size() == 1);
+}
+
 TEST_CASE("a legacy (RC2/3DES) PKCS#12 as old Windows exports it loads") {
   TempDir dir;
   auto pki = testing::make_openssl_pki(dir / "pki");

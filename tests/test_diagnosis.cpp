@@ -71,11 +71,11 @@ tls::HandshakeRecord completed_client(const std::string& version) {
   record.tcp_connect_ms = 1;
   record.handshake_completed = true;
   record.handshake_ms = 5;
-  record.protocol_version = version;
+  record.protocol_version = tls::parse_tls_version(version);
   record.cipher_suite =
       version == "TLSv1.3" ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-AES256-GCM-SHA384";
-  record.min_version_allowed = "TLSv1.2";
-  record.max_version_allowed = "TLSv1.3";
+  record.min_version_allowed = tls::TlsVersion::tls1_2;
+  record.max_version_allowed = tls::TlsVersion::tls1_3;
   record.our_certificate_sent = pki().certificate("bems");
   record.our_chain_sent = {pki().certificate("intermediate")};
   record.certificate_request_received = true;
@@ -90,7 +90,7 @@ tls::HandshakeRecord completed_client(const std::string& version) {
 tls::HandshakeRecord failed_client(HandshakeError error, const std::string& message) {
   tls::HandshakeRecord record = completed_client("TLSv1.3");
   record.handshake_completed = false;
-  record.protocol_version.clear();
+  record.protocol_version.reset();
   record.cipher_suite.clear();
   record.waited_for_verdict = false;
   record.error = error;
@@ -143,7 +143,7 @@ tls::HandshakeRecord completed_server(const std::string& version) {
   record.peer_address = "127.0.0.1:40000";
   record.tcp_connected = true;
   record.handshake_completed = true;
-  record.protocol_version = version;
+  record.protocol_version = tls::parse_tls_version(version);
   record.cipher_suite = "TLS_AES_256_GCM_SHA384";
   record.our_certificate_sent = pki().certificate("bems");
   record.our_chain_sent = {pki().certificate("intermediate")};

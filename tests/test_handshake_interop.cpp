@@ -74,7 +74,7 @@ TEST_CASE("our client completes a mutual handshake with openssl s_server and see
     CAPTURE(tls::to_string(version));
     auto record = tls::run_client_handshake(client_to(server.port(), version, "client"));
     CHECK_MESSAGE(record.ok(), record.error_message << "\n" << server.output());
-    CHECK(record.protocol_version == tls::to_string(version));
+    CHECK(record.protocol_version == version);
     CHECK(record.peer_chain.size() == 2);
     CHECK(record.peer_chain_complete);
     CHECK(record.certificate_request_received);

@@ -292,13 +292,13 @@ TEST_CASE("lab options are validated with a message naming the option") {
   options = {};
   options.days = 0;
   CHECK_FALSE(probe::validate_lab_options(options).ok());
-  CHECK(probe::is_valid_fqdn("bemsapppool.example.com"));
-  CHECK_FALSE(probe::is_valid_fqdn("bemsapppool"));
-  CHECK_FALSE(probe::is_valid_fqdn("-bad.example.com"));
-  CHECK_FALSE(probe::is_valid_fqdn("a..example.com"));
-  CHECK_FALSE(probe::is_valid_fqdn("example.com."));
-  CHECK_FALSE(probe::is_valid_fqdn("10.0.0.1"));
-  CHECK_FALSE(probe::is_valid_fqdn("under_score.example.com"));
+  CHECK(tls::is_valid_fqdn("bemsapppool.example.com"));
+  CHECK_FALSE(tls::is_valid_fqdn("bemsapppool"));
+  CHECK_FALSE(tls::is_valid_fqdn("-bad.example.com"));
+  CHECK_FALSE(tls::is_valid_fqdn("a..example.com"));
+  CHECK_FALSE(tls::is_valid_fqdn("example.com."));
+  CHECK_FALSE(tls::is_valid_fqdn("10.0.0.1"));
+  CHECK_FALSE(tls::is_valid_fqdn("under_score.example.com"));
 }
 
 TEST_CASE("pki init writes a lab and says what to run next") {

@@ -68,7 +68,7 @@ struct CaseOutcome {
   std::string detail;  // why, when it failed
 };
 
-tls::Result<std::vector<tls::Certificate>> parse_certificates(const json::value& list) {
+mtls::Result<std::vector<tls::Certificate>> parse_certificates(const json::value& list) {
   std::vector<tls::Certificate> certificates;
   for (const json::value& pem : list.as_array()) {
     auto certificate = tls::Certificate::from_pem(std::string(pem.as_string()));

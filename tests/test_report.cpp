@@ -7,6 +7,7 @@
 
 #include "report/model.hpp"
 #include "report/render.hpp"
+#include "report/utf8.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -317,4 +318,18 @@ TEST_CASE("under --strict a warning fails the text, JSON, JUnit and exit code al
     const std::string text = report::render_text(report, {});
     CHECK(text.find(strict ? "Result: FAIL" : "Result: PASS") != std::string::npos);
   }
+}
+
+TEST_CASE(
+    "one_line_printable escapes controls, C1, bidi and zero-width characters for a log line") {
+  // Issue 16 item 14: serve's SIP log printed a client's request-URI raw.
+  CHECK(report::one_line_printable("sip:a@b\r\nFAKE: line") == "sip:a@b\\x0D\\x0AFAKE: line");
+  CHECK(report::one_line_printable("x\xC2\x85y") == "x\\x85y");  // NEL (C1)
+  CHECK(report::one_line_printable("a\xE2\x80\xAE"
+                                   "cba") == "a\\u{202E}cba");  // RLO
+  CHECK(report::one_line_printable("a\xE2\x81\xA6"
+                                   "b") == "a\\u{2066}b");  // LRI
+  CHECK(report::one_line_printable("\xEF\xBB\xBFz\xE2\x80\x8B") == "\\u{FEFF}z\\u{200B}");
+  CHECK(report::one_line_printable("\x1B[31mred") == "\\x1B[31mred");
+  CHECK(report::one_line_printable("caf\xC3\xA9 \xE4\xB8\xAD") == "caf\xC3\xA9 \xE4\xB8\xAD");
 }

@@ -13,6 +13,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/raw_tcp_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tls/credentials.hpp"
 #include "tls/crl_issuer.hpp"
 #include "tls/http_server.hpp"
 #include "tls/issuer.hpp"
@@ -116,7 +117,7 @@ TEST_CASE("a CRL that does not list the certificate says good, with source, URL 
   CHECK(status.age < std::chrono::minutes(5));
   CHECK(status.next_update.has_value());
   REQUIRE(status.attempts.size() == 1);
-  CHECK(status.attempts[0].outcome == "good");
+  CHECK(status.attempts[0].outcome == tls::RevocationStatus::good);
 }
 
 TEST_CASE("a CRL that lists the certificate says revoked, with date and reason") {
@@ -344,7 +345,7 @@ TEST_CASE("mode both asks OCSP first and falls back to the CRL") {
   CHECK(status.source == tls::RevocationSource::crl);
   REQUIRE(status.attempts.size() == 2);
   CHECK(status.attempts[0].source == tls::RevocationSource::ocsp);
-  CHECK(status.attempts[0].outcome == "unavailable");
+  CHECK(status.attempts[0].outcome == tls::RevocationStatus::unavailable);
   CHECK(status.attempts[1].source == tls::RevocationSource::crl);
 
   auto both = lab.leaf({lab.url("/crl/ca.crl")}, {lab.url("/ocsp")});
@@ -451,4 +452,45 @@ TEST_CASE("the responder answers the RFC 6960 GET form; undecodable paths get ma
   auto refused = tls::verify_stapled_ocsp(garbage, certificate, lab.ca);
   CHECK(refused.kind == tls::RevocationStatus::unavailable);
   CHECK(testing::mentions(refused.error, "malformedrequest"));
+}
+
+TEST_CASE("a CRL whose nextUpdate is 9999-12-31 is fresh, not 'passed 76947d ago'") {
+  // Issue 16 item 4: the date wrapped to 1816 in a 64-bit nanosecond clock.
+  Lab lab;
+  testing::TempDir dir;
+  REQUIRE(tls::write_pem(dir / "ca.crt", lab.ca).ok());
+  REQUIRE(tls::write_private_key_pem(dir / "ca.key", lab.ca_key).ok());
+  testing::write_file(dir / "index.txt", "");
+  testing::write_file(dir / "crlnumber", "01\n");
+  testing::write_file(dir / "ca.cnf",
+                      "[ca]\ndefault_ca = d\n[d]\ndatabase = " + (dir / "index.txt").string() +
+                          "\ncrlnumber = " + (dir / "crlnumber").string() +
+                          "\ndefault_md = sha256\n");
+  auto made = testing::run_process({"openssl", "ca", "-config", (dir / "ca.cnf").string(),
+                                    "-gencrl", "-keyfile", (dir / "ca.key").string(), "-cert",
+                                    (dir / "ca.crt").string(), "-crl_nextupdate", "99991231235959Z",
+                                    "-out", (dir / "far.crl").string()});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  auto crl = tls::read_file_limited(dir / "far.crl");
+  REQUIRE(crl.ok());
+  auto certificate = lab.crl_leaf();
+  tls::RevocationOptions options;
+  auto status = tls::evaluate_crl(*crl, certificate, lab.ca, options);
+  CHECK_MESSAGE(status.kind == tls::RevocationStatus::good, status.error);
+  CHECK_FALSE(status.stale);
+  REQUIRE(status.next_update);
+  CHECK(*status.next_update > tls::Clock::now() + std::chrono::hours(24 * 365 * 200));
+}
+
+TEST_CASE("an expired OCSP answer is not called a stale CRL") {
+  Lab lab;
+  auto certificate = lab.ocsp_leaf();
+  tls::OcspAnswer answer;
+  answer.serial_hex = certificate.info().serial_hex;
+  answer.next_update = tls::Clock::now() - std::chrono::hours(1);
+  answer.this_update = tls::Clock::now() - std::chrono::hours(2);
+  auto expired = tls::verify_stapled_ocsp(
+      *tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key), certificate, lab.ca);
+  CHECK(expired.kind == tls::RevocationStatus::unavailable);
+  CHECK_FALSE(expired.stale);
 }

@@ -446,6 +446,42 @@ TEST_CASE("an offline user's NOTIFY says closed") {
   CHECK(testing::mentions(out[1].body, "<basic>closed</basic>"));
 }
 
+namespace {
+
+std::string nested(int levels, const std::string& inner = "open") {
+  std::string xml;
+  for (int i = 0; i < levels; ++i) xml += "<a>";
+  xml += inner;
+  for (int i = 0; i < levels; ++i) xml += "</a>";
+  return xml;
+}
+
+}  // namespace
+
+TEST_CASE("a PIDF NOTIFY nested 9,000 levels deep is refused before the XML parser recurses") {
+  // Issue 16 item 6: it fits in 64 KiB and overflowed the stack.
+  Message notify;
+  notify.method = "NOTIFY";
+  notify.set_header("Content-Type", "application/pidf+xml");
+  notify.body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\">" + nested(9000) + "</presence>";
+  CHECK(notify.body.size() < 64 * 1024);
+  CHECK_FALSE(notify_presence_state(notify).has_value());
+  notify.set_header("Content-Type", std::string(kMsrtcCategoriesType));
+  CHECK_FALSE(notify_presence_state(notify).has_value());
+}
+
+TEST_CASE("markup hidden in comments, CDATA or attributes cannot lower the XML depth count") {
+  CHECK(xml_depth_within(nested(32)));
+  CHECK_FALSE(xml_depth_within(nested(33)));
+  std::string closers;
+  for (int i = 0; i < 100; ++i) closers += "</a>";
+  CHECK_FALSE(xml_depth_within("<!--" + closers + "-->" + nested(40)));
+  CHECK_FALSE(xml_depth_within("<![CDATA[" + closers + "]]>" + nested(40)));
+  CHECK_FALSE(xml_depth_within(closers + nested(40)));
+  CHECK_FALSE(xml_depth_within("<x y=\">\"/>" + nested(40)));
+  CHECK(xml_depth_within("<?xml version=\"1.0\"?><!DOCTYPE x><a b='>'><c/></a>"));
+}
+
 TEST_CASE("SUBSCRIBE for an unknown presentity is 404, for another event 489") {
   unsigned cseq = 1;
   auto unknown = build_subscribe_presence("sip:carol@example.com", "sip:x@y", "h");

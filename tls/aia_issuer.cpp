@@ -52,10 +52,27 @@ Result<std::vector<Certificate>> parse_issuer_bundle(const std::string& body) {
 
 std::vector<IssuerDownload> download_issuer(const Certificate& child,
                                             const HttpClientOptions& options) {
+  // The URLs come from a peer's certificate: 20 of them at the default
+  // timeout would be 200 s. All of them share one fetch timeout, and only
+  // the first few are tried.
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   std::vector<IssuerDownload> tried;
+  std::size_t fetched_count = 0;
   for (const std::string& url : child.info().ca_issuer_urls) {
     IssuerDownload download;
     download.url = url;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (fetched_count >= kMaxIssuerUrls || left <= std::chrono::milliseconds(0)) {
+      download.error = url + ": not tried (" +
+                       (fetched_count >= kMaxIssuerUrls
+                            ? "only the first " + std::to_string(kMaxIssuerUrls) + " URLs are"
+                            : "the " + std::to_string(options.timeout.count()) +
+                                  " ms allowed for all caIssuers URLs had passed") +
+                       ")";
+      tried.push_back(std::move(download));
+      continue;
+    }
     if (auto reason = why_not_fetchable(url)) {
       download.error = *reason;
       tried.push_back(std::move(download));
@@ -63,7 +80,10 @@ std::vector<IssuerDownload> download_issuer(const Certificate& child,
     }
     HttpRequest request;
     request.url = url;
-    HttpResult fetched = http_fetch(request, options);
+    HttpClientOptions bounded = options;
+    bounded.timeout = left;
+    ++fetched_count;
+    HttpResult fetched = http_fetch(request, bounded);
     download.elapsed = fetched.elapsed;
     if (!fetched.ok()) {
       download.error = fetched.error;

@@ -21,9 +21,12 @@ struct IssuerDownload {
   std::chrono::milliseconds elapsed{0};
 };
 
+inline constexpr std::size_t kMaxIssuerUrls = 4;
+
 // Tries each caIssuers URL of `child` in order (DER, PEM or a PKCS#7
 // "certs-only" bundle, as CAs publish them) until one holds its issuer.
-// Returns one entry per URL tried; empty when `child` names none.
+// At most kMaxIssuerUrls are fetched, all within one options.timeout.
+// Returns one entry per URL; empty when `child` names none.
 std::vector<IssuerDownload> download_issuer(const Certificate& child,
                                             const HttpClientOptions& options);
 

@@ -6,40 +6,40 @@ namespace tls {
 
 const std::vector<AlertName>& alert_names() {
   static const std::vector<AlertName> names = {
-      {0, "close_notify"},
-      {10, "unexpected_message"},
-      {20, "bad_record_mac"},
-      {21, "decryption_failed"},
-      {22, "record_overflow"},
-      {30, "decompression_failure"},
-      {40, "handshake_failure"},
-      {41, "no_certificate"},
-      {42, "bad_certificate"},
-      {43, "unsupported_certificate"},
-      {44, "certificate_revoked"},
-      {45, "certificate_expired"},
-      {46, "certificate_unknown"},
-      {47, "illegal_parameter"},
-      {48, "unknown_ca"},
-      {49, "access_denied"},
-      {50, "decode_error"},
-      {51, "decrypt_error"},
-      {60, "export_restriction"},
-      {70, "protocol_version"},
-      {71, "insufficient_security"},
-      {80, "internal_error"},
-      {86, "inappropriate_fallback"},
-      {90, "user_canceled"},
-      {100, "no_renegotiation"},
-      {109, "missing_extension"},
-      {110, "unsupported_extension"},
-      {111, "certificate_unobtainable"},
-      {112, "unrecognized_name"},
-      {113, "bad_certificate_status_response"},
-      {114, "bad_certificate_hash_value"},
-      {115, "unknown_psk_identity"},
-      {116, "certificate_required"},
-      {120, "no_application_protocol"},
+      {alert::close_notify, "close_notify"},
+      {alert::unexpected_message, "unexpected_message"},
+      {alert::bad_record_mac, "bad_record_mac"},
+      {alert::decryption_failed, "decryption_failed"},
+      {alert::record_overflow, "record_overflow"},
+      {alert::decompression_failure, "decompression_failure"},
+      {alert::handshake_failure, "handshake_failure"},
+      {alert::no_certificate, "no_certificate"},
+      {alert::bad_certificate, "bad_certificate"},
+      {alert::unsupported_certificate, "unsupported_certificate"},
+      {alert::certificate_revoked, "certificate_revoked"},
+      {alert::certificate_expired, "certificate_expired"},
+      {alert::certificate_unknown, "certificate_unknown"},
+      {alert::illegal_parameter, "illegal_parameter"},
+      {alert::unknown_ca, "unknown_ca"},
+      {alert::access_denied, "access_denied"},
+      {alert::decode_error, "decode_error"},
+      {alert::decrypt_error, "decrypt_error"},
+      {alert::export_restriction, "export_restriction"},
+      {alert::protocol_version, "protocol_version"},
+      {alert::insufficient_security, "insufficient_security"},
+      {alert::internal_error, "internal_error"},
+      {alert::inappropriate_fallback, "inappropriate_fallback"},
+      {alert::user_canceled, "user_canceled"},
+      {alert::no_renegotiation, "no_renegotiation"},
+      {alert::missing_extension, "missing_extension"},
+      {alert::unsupported_extension, "unsupported_extension"},
+      {alert::certificate_unobtainable, "certificate_unobtainable"},
+      {alert::unrecognized_name, "unrecognized_name"},
+      {alert::bad_certificate_status_response, "bad_certificate_status_response"},
+      {alert::bad_certificate_hash_value, "bad_certificate_hash_value"},
+      {alert::unknown_psk_identity, "unknown_psk_identity"},
+      {alert::certificate_required, "certificate_required"},
+      {alert::no_application_protocol, "no_application_protocol"},
   };
   return names;
 }
@@ -67,15 +67,15 @@ struct AlertVerifyError {
 // verify errors absent from that table fall back to certificate_unknown.
 const std::vector<AlertVerifyError>& alert_verify_errors() {
   static const std::vector<AlertVerifyError> table = {
-      {48, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY},  // unknown_ca
-      {42, X509_V_ERR_CERT_REJECTED},                      // bad_certificate
-      {45, X509_V_ERR_CERT_HAS_EXPIRED},                   // certificate_expired
-      {44, X509_V_ERR_CERT_REVOKED},                       // certificate_revoked
-      {43, X509_V_ERR_INVALID_PURPOSE},                    // unsupported_certificate
-      {40, X509_V_ERR_APPLICATION_VERIFICATION},           // handshake_failure
-      {51, X509_V_ERR_CERT_SIGNATURE_FAILURE},             // decrypt_error
-      {80, X509_V_ERR_UNSPECIFIED},                        // internal_error
-      {46, X509_V_ERR_SUBJECT_ISSUER_MISMATCH},            // certificate_unknown
+      {alert::unknown_ca, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY},
+      {alert::bad_certificate, X509_V_ERR_CERT_REJECTED},
+      {alert::certificate_expired, X509_V_ERR_CERT_HAS_EXPIRED},
+      {alert::certificate_revoked, X509_V_ERR_CERT_REVOKED},
+      {alert::unsupported_certificate, X509_V_ERR_INVALID_PURPOSE},
+      {alert::handshake_failure, X509_V_ERR_APPLICATION_VERIFICATION},
+      {alert::decrypt_error, X509_V_ERR_CERT_SIGNATURE_FAILURE},
+      {alert::internal_error, X509_V_ERR_UNSPECIFIED},
+      {alert::certificate_unknown, X509_V_ERR_SUBJECT_ISSUER_MISMATCH},
   };
   return table;
 }

@@ -32,11 +32,6 @@ Result<std::vector<std::uint8_t>> crl_der_from_pem(const std::string& pem) {
   return der;
 }
 
-bool is_missing_issuer_error(int error_code) {
-  return error_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-         error_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
-}
-
 bool certificate_covers_name(const Certificate& certificate, const std::string& name) {
   if (name.empty()) return false;
   int result = 0;
@@ -53,6 +48,59 @@ bool certificate_covers_name(const Certificate& certificate, const std::string& 
 
 namespace {
 
+// The one place X509_V_ERR codes become ChainError.
+ChainError chain_error_of(int openssl_code) {
+  switch (openssl_code) {
+    case X509_V_OK:
+      return ChainError::none;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+      return ChainError::issuer_not_found;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return ChainError::untrusted_self_signed;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return ChainError::not_yet_valid;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return ChainError::expired;
+    case X509_V_ERR_CERT_REVOKED:
+      return ChainError::revoked;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+      return ChainError::no_crl;
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+      return ChainError::bad_crl;
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+      return ChainError::bad_signature;
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+      return ChainError::not_a_ca;
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+      return ChainError::path_too_long;
+    case X509_V_ERR_INVALID_PURPOSE:
+      return ChainError::wrong_purpose;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return ChainError::name_mismatch;
+    case X509_V_ERR_PERMITTED_VIOLATION:
+    case X509_V_ERR_EXCLUDED_VIOLATION:
+    case X509_V_ERR_SUBTREE_MINMAX:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+      return ChainError::name_constraints;
+    default:
+      return ChainError::other;
+  }
+}
+
 // RFC 5280 4.1.2.5: the validity period includes notAfter itself, while
 // OpenSSL calls a certificate expired at that very second.
 int accept_exact_not_after(int ok, X509_STORE_CTX* context) {
@@ -68,12 +116,12 @@ int accept_exact_not_after(int ok, X509_STORE_CTX* context) {
 
 // Our rules on a chain OpenSSL accepted; fills `result` when one is broken.
 bool breaks_strict_policy(const VerifyPolicy& policy, ChainVerification& result) {
-  auto broken = [&](size_t depth, std::string violation) {
-    if (violation.empty()) return false;
-    result.error = std::move(violation);
+  auto broken = [&](size_t depth, chain_policy::Violation violation) {
+    if (!violation) return false;
+    result.error = std::move(*violation);
     result.error_depth = static_cast<int>(depth);
     result.error_certificate = result.chain[depth].info();
-    result.policy_violation = true;
+    result.reason = ChainError::strict_policy;
     return true;
   };
   for (size_t depth = 0; depth < result.chain.size(); ++depth) {
@@ -104,6 +152,7 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
 
   X509StoreCtxPtr context(X509_STORE_CTX_new());
   if (X509_STORE_CTX_init(context.get(), store, leaf.native(), chain_in.get()) != 1) {
+    result.reason = ChainError::other;
     result.error = take_openssl_errors("cannot initialise chain verification");
     return result;
   }
@@ -145,8 +194,11 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
     }
   }
   if (verified != 1) {
-    result.error_code = X509_STORE_CTX_get_error(context.get());
-    result.error = X509_verify_cert_error_string(result.error_code);
+    result.openssl_code = X509_STORE_CTX_get_error(context.get());
+    result.reason = chain_error_of(result.openssl_code);
+    // OpenSSL can fail without setting an error (a callback's doing).
+    if (result.reason == ChainError::none) result.reason = ChainError::other;
+    result.error = X509_verify_cert_error_string(result.openssl_code);
     result.error_depth = X509_STORE_CTX_get_error_depth(context.get());
     if (X509* failing = X509_STORE_CTX_get_current_cert(context.get())) {
       X509_up_ref(failing);

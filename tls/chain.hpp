@@ -26,14 +26,37 @@ struct VerifyPolicy {
   std::vector<std::vector<std::uint8_t>> crls_der;  // CRLs to check (all levels) when non-empty
 };
 
+// Why a chain failed, mapped once from OpenSSL's X509_V_ERR codes in
+// tls/chain.cpp. Branch on this, never on ChainVerification::error's text.
+enum class ChainError {
+  none,
+  issuer_not_found,       // an issuer is in none of the certificates given
+  untrusted_self_signed,  // the chain ends at a self-signed certificate that is no anchor
+  not_yet_valid,
+  expired,
+  revoked,
+  no_crl,            // CRL checking was asked for and a certificate has no usable CRL
+  bad_crl,           // a CRL is expired, not yet valid or badly signed
+  bad_signature,     // a certificate's signature does not verify
+  not_a_ca,          // an issuer lacks CA basic constraints or keyCertSign
+  path_too_long,     // pathLenConstraint or the depth limit
+  wrong_purpose,     // the leaf's EKU does not allow the purpose
+  name_mismatch,     // the leaf does not cover the peer's name
+  name_constraints,  // a name breaks an issuer's name constraints
+  strict_policy,     // one of our stricter rules (tls/detail/chain_policy.hpp), not OpenSSL's
+  other,             // anything else OpenSSL refused (see `error` and `openssl_code`)
+};
+
 struct ChainVerification {
   bool trusted = false;
-  int error_code = 0;    // X509_V_ERR_* value, 0 when trusted
+  ChainError reason = ChainError::none;
+  // OpenSSL's X509_V_ERR_* value (0 when trusted or for strict_policy): a fact
+  // for tls/ to hand back to OpenSSL, not something to branch on outside tls/.
+  int openssl_code = 0;
   std::string error;     // readable reason
   int error_depth = -1;  // 0 = leaf
   std::optional<CertificateInfo> error_certificate;
   std::vector<Certificate> chain;  // leaf first, as far as it was built
-  bool policy_violation = false;   // failed one of our stricter rules, not OpenSSL's
 };
 
 ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
@@ -45,8 +68,5 @@ bool certificate_covers_name(const Certificate& certificate, const std::string& 
 
 // Reads one PEM CRL into the DER form VerifyPolicy::crls_der holds.
 Result<std::vector<std::uint8_t>> crl_der_from_pem(const std::string& pem);
-
-// OpenSSL's verify error codes that mean "the issuer was not found".
-bool is_missing_issuer_error(int error_code);
 
 }  // namespace tls

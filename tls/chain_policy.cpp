@@ -3,35 +3,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "tls/dns_name.hpp"
+#include "tls/text.hpp"
 
 namespace tls::chain_policy {
 namespace {
-
-bool is_ldh_label(std::string_view label) {
-  if (label.empty() || label.size() > 63) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  return std::all_of(label.begin(), label.end(), [](unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-// RFC 5280 4.2.1.6 asks for RFC 1034 "preferred name syntax" (letters,
-// digits, hyphens); a whole "*" left-most label is the one wildcard form
-// we accept (RFC 6125 6.4.3). Underscores and empty labels are refused.
-bool is_valid_dns_name(std::string_view name, bool allow_wildcard) {
-  if (name.empty() || name.size() > 253) return false;
-  bool first = true;
-  while (true) {
-    size_t dot = name.find('.');
-    std::string_view label = name.substr(0, dot);
-    bool wildcard = first && allow_wildcard && label == "*" && dot != std::string_view::npos;
-    if (!wildcard && !is_ldh_label(label)) return false;
-    if (dot == std::string_view::npos) return true;
-    name.remove_prefix(dot + 1);
-    first = false;
-  }
-}
 
 bool is_valid_mailbox(std::string_view address) {
   size_t at = address.find('@');
@@ -64,7 +41,7 @@ bool extension_is_critical(X509* x509, int nid) {
 bool has_extension(X509* x509, int nid) { return X509_get_ext_by_NID(x509, nid, -1) >= 0; }
 
 // An extension OpenSSL knows but cannot decode, e.g. a malformed AIA.
-std::string undecodable_extension(X509* x509) {
+Violation undecodable_extension(X509* x509) {
   for (int i = 0; i < X509_get_ext_count(x509); ++i) {
     X509_EXTENSION* extension = X509_get_ext(x509, i);
     const X509V3_EXT_METHOD* method = X509V3_EXT_get(extension);
@@ -87,7 +64,7 @@ std::string undecodable_extension(X509* x509) {
 
 using NameConstraintsPtr = std::unique_ptr<NAME_CONSTRAINTS, Free<NAME_CONSTRAINTS_free>>;
 
-std::string name_constraints_violation(X509* x509) {
+Violation name_constraints_violation(X509* x509) {
   if (!has_extension(x509, NID_name_constraints)) return {};
   NameConstraintsPtr constraints(static_cast<NAME_CONSTRAINTS*>(
       X509_get_ext_d2i(x509, NID_name_constraints, nullptr, nullptr)));
@@ -122,19 +99,12 @@ std::string address_bytes(const std::string& text) {
   return {};
 }
 
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // CABF BR 7.1.4.3: a CN repeats a SAN entry character for character. The
 // CN is never used for matching, so a CN naming something else is left to
 // the requirement rules; but a CN that names a SAN host or address in
 // another spelling (case, hex or zero-padded IPv4, non-RFC 5952 IPv6) shows
 // the two were not issued as one name, and is refused.
-std::string common_name_violation(X509* leaf) {
+Violation common_name_violation(X509* leaf) {
   GeneralNamesPtr names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
   clear_openssl_errors();
@@ -168,7 +138,7 @@ std::string common_name_violation(X509* leaf) {
              " differently";
     }
     for (const std::string& dns : dns_names)
-      if (equal_ignoring_case(dns, common_name))
+      if (iequals(dns, common_name))
         return "its subject CN '" + common_name + "' spells SAN name " + dns + " differently";
   }
   return {};
@@ -178,7 +148,7 @@ using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_
 
 }  // namespace
 
-std::string certificate_violation(const Certificate& certificate, bool is_anchor) {
+Violation certificate_violation(const Certificate& certificate, bool is_anchor) {
   const CertificateInfo& info = certificate.info();
   if (info.key_type == "DSA") return "DSA keys are refused";
   if (info.key_type == "RSA" || info.key_type == "RSA-PSS") {
@@ -196,7 +166,7 @@ std::string certificate_violation(const Certificate& certificate, bool is_anchor
   return undecodable_extension(certificate.native());
 }
 
-std::string leaf_violation(const Certificate& leaf, Purpose purpose) {
+Violation leaf_violation(const Certificate& leaf, Purpose purpose) {
   const CertificateInfo& info = leaf.info();
   X509* x509 = leaf.native();
   if (info.is_ca) return "it is a CA certificate (basicConstraints CA:TRUE), not an end entity";
@@ -211,6 +181,9 @@ std::string leaf_violation(const Certificate& leaf, Purpose purpose) {
   }
   if (purpose == Purpose::server_auth && !info.has_san)
     return "it has no Subject Alternative Name; a server certificate must name its hosts there";
+  // RFC 5280 4.2.1.6 asks for RFC 1034 "preferred name syntax"; a whole "*"
+  // left-most label is the one wildcard form we accept. Underscores and empty
+  // labels are refused.
   for (const std::string& name : info.san_dns)
     if (!is_valid_dns_name(name, true)) return "its SAN DNS name '" + name + "' is malformed";
   for (const std::string& other : info.san_other)
@@ -224,7 +197,7 @@ std::string leaf_violation(const Certificate& leaf, Purpose purpose) {
   return {};
 }
 
-std::string anchor_violation(const Certificate& anchor) {
+Violation anchor_violation(const Certificate& anchor) {
   X509* x509 = anchor.native();
   if (!anchor.info().self_issued || !has_extension(x509, NID_authority_key_identifier)) return {};
   AuthorityKeyIdPtr key_id(static_cast<AUTHORITY_KEYID*>(
@@ -241,10 +214,9 @@ std::string anchor_violation(const Certificate& anchor) {
   return {};
 }
 
-std::string issuer_violation(const Certificate& issuer) {
+Violation issuer_violation(const Certificate& issuer) {
   X509* x509 = issuer.native();
-  if (std::string violation = name_constraints_violation(x509); !violation.empty())
-    return violation;
+  if (Violation violation = name_constraints_violation(x509)) return violation;
   // RFC 5280 4.2.1.11: "Conforming CAs MUST mark this extension as critical."
   if (has_extension(x509, NID_policy_constraints) &&
       !extension_is_critical(x509, NID_policy_constraints))
@@ -252,8 +224,8 @@ std::string issuer_violation(const Certificate& issuer) {
   return {};
 }
 
-std::string peer_name_constraint_violation(const std::vector<Certificate>& chain,
-                                           const std::string& peer_name) {
+Violation peer_name_constraint_violation(const std::vector<Certificate>& chain,
+                                         const std::string& peer_name) {
   // A stand-in certificate whose only name is the peer name, so OpenSSL's
   // own name-constraint matcher judges it.
   X509Ptr stand_in(X509_new());

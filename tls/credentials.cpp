@@ -1,6 +1,8 @@
 #include "tls/credentials.hpp"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
 #include <cstdlib>
@@ -60,6 +62,9 @@ bool PrivateKey::matches(const Certificate& certificate) const {
 Result<std::string> read_file_limited(const fs::path& file, std::uintmax_t limit) {
   std::error_code ec;
   auto status = fs::status(file, ec);
+  // A symlink loop or a denied directory is not "no such file".
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return Error{file.string() + ": " + ec.message()};
   if (ec || !fs::exists(status)) return Error{file.string() + ": no such file"};
   if (fs::is_directory(status)) return Error{file.string() + ": is a directory, expected a file"};
   if (!fs::is_regular_file(status)) return Error{file.string() + ": not a regular file"};
@@ -182,29 +187,42 @@ struct LegacyProviders {
 void load_legacy_provider_once() { static LegacyProviders providers; }
 
 Result<FileContents> load_pkcs12(const std::string& file, PKCS12* p12,
-                                 const std::optional<Secret>& password) {
+                                 const std::optional<Secret>& password,
+                                 std::uint64_t max_iterations) {
+  // Every MAC check runs the key derivation the file asks for: 2^31-1
+  // iterations in a 1 KB file is hours of CPU. Refuse before running any.
+  const ASN1_INTEGER* mac_iterations = nullptr;
+  PKCS12_get0_mac(nullptr, nullptr, nullptr, &mac_iterations, p12);
+  if (mac_iterations) {
+    const long iterations = ASN1_INTEGER_get(mac_iterations);
+    if (iterations < 0 || static_cast<std::uint64_t>(iterations) > max_iterations)
+      return Error{file + ": the PKCS#12 MAC asks for " +
+                   (iterations < 0 ? std::string("more than 2^63") : std::to_string(iterations)) +
+                   " key-derivation iterations, over the limit of " +
+                   std::to_string(max_iterations) +
+                   " (a file made to stall its reader; --pfx-max-iterations raises the limit)"};
+  }
+  // PKCS12_parse checks the MAC itself (with "" and no password when none is
+  // given): checking it here as well ran the derivation two to four times.
   const char* pass = password ? password->reveal().c_str() : nullptr;
-  bool mac_ok = false;
-  if (pass) {
-    mac_ok = PKCS12_verify_mac(p12, pass, -1) == 1;
-  } else if (PKCS12_verify_mac(p12, "", 0) == 1) {
-    pass = "";
-    mac_ok = true;
-  } else if (PKCS12_verify_mac(p12, nullptr, 0) == 1) {
-    mac_ok = true;
-  }
-  clear_openssl_errors();
-  if (!mac_ok) {
-    if (!password)
-      return Error{file +
-                   ": PKCS#12 file is password-protected; give the password with "
-                   "--password-env VAR or --password-file FILE"};
-    return Error{file + ": wrong password for the PKCS#12 file"};
-  }
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
   STACK_OF(X509)* ca = nullptr;
+  auto mac_failed = [] {
+    const unsigned long error = ERR_peek_last_error();
+    return ERR_GET_LIB(error) == ERR_LIB_PKCS12 &&
+           ERR_GET_REASON(error) == PKCS12_R_MAC_VERIFY_FAILURE;
+  };
   if (PKCS12_parse(p12, pass, &key, &cert, &ca) != 1) {
+    if (mac_failed()) {
+      clear_openssl_errors();
+      if (!password)
+        return Error{file +
+                     ": PKCS#12 file is password-protected; give the password with "
+                     "--password-env VAR or --password-file FILE"};
+      return Error{file + ": wrong password for the PKCS#12 file"};
+    }
+    // Older files encrypt with RC2 or 3DES, which live in the legacy provider.
     load_legacy_provider_once();
     clear_openssl_errors();
     if (PKCS12_parse(p12, pass, &key, &cert, &ca) != 1)
@@ -223,7 +241,8 @@ Result<FileContents> load_pkcs12(const std::string& file, PKCS12* p12,
 }
 
 Result<FileContents> load_der(const std::string& file, const std::string& bytes,
-                              const std::optional<Secret>& password) {
+                              const std::optional<Secret>& password,
+                              std::uint64_t max_pkcs12_iterations) {
   const auto* begin = reinterpret_cast<const unsigned char*>(bytes.data());
   const long size = static_cast<long>(bytes.size());
 
@@ -240,7 +259,7 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
   cursor = begin;
   if (PKCS12* p12 = d2i_PKCS12(nullptr, &cursor, size)) {
     Pkcs12Ptr owned(p12);
-    return load_pkcs12(file, p12, password);
+    return load_pkcs12(file, p12, password, max_pkcs12_iterations);
   }
   clear_openssl_errors();
 
@@ -272,13 +291,20 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
 }  // namespace
 
 Result<FileContents> load_credential_file(const fs::path& file,
-                                          const std::optional<Secret>& password) {
+                                          const std::optional<Secret>& password,
+                                          std::uint64_t max_pkcs12_iterations) {
   auto bytes = read_file_limited(file);
   if (!bytes) return bytes.error();
   if (bytes->empty()) return Error{file.string() + ": file is empty"};
+  // DER starts with a SEQUENCE (0x30) and may hold "-----BEGIN " anywhere
+  // inside (a name, an extension): try it as DER before calling it PEM.
+  if (bytes->front() == '\x30') {
+    auto der = load_der(file.string(), *bytes, password, max_pkcs12_iterations);
+    if (der || bytes->find("-----BEGIN ") == std::string::npos) return der;
+  }
   if (bytes->find("-----BEGIN ") != std::string::npos)
     return load_pem(file.string(), *bytes, password);
-  return load_der(file.string(), *bytes, password);
+  return load_der(file.string(), *bytes, password, max_pkcs12_iterations);
 }
 
 }  // namespace tls

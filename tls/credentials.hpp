@@ -52,9 +52,14 @@ struct FileContents {
 // Files larger than this are refused before being read.
 inline constexpr std::uintmax_t kMaxCredentialFileBytes = 16u * 1024u * 1024u;
 
+// PKCS#12 files name their own MAC iteration count. Windows and OpenSSL
+// write 2,000-10,000; a file asking for more than this is refused unread.
+inline constexpr std::uint64_t kDefaultMaxPkcs12Iterations = 1'000'000;
+
 // Loads any supported credential file. Errors name the file and the reason.
-Result<FileContents> load_credential_file(const std::filesystem::path& file,
-                                          const std::optional<Secret>& password);
+Result<FileContents> load_credential_file(
+    const std::filesystem::path& file, const std::optional<Secret>& password,
+    std::uint64_t max_pkcs12_iterations = kDefaultMaxPkcs12Iterations);
 
 // Reads a whole file with the size limit above; errors name the file.
 Result<std::string> read_file_limited(const std::filesystem::path& file,

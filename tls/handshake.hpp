@@ -18,12 +18,6 @@
 
 namespace tls {
 
-enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
-
-// "1.0", "1.1", "1.2", "1.3" (also "TLSv1.2", "tls1.2").
-std::optional<TlsVersion> parse_tls_version(const std::string& text);
-std::string to_string(TlsVersion version);  // "TLSv1.2"
-
 // What one side presents: its leaf, the key, and the certificates sent after
 // the leaf, in that order (nothing is added to or taken from them).
 struct Credentials {
@@ -100,6 +94,10 @@ struct ServerOptions {
   // the server's thread: the caller bounds it.
   std::function<std::optional<ClientRevocation>(const std::vector<Certificate>& chain)>
       client_revocation_check;
+  // Connections held at once. 0: derived from the descriptor limit, which
+  // listen() raises to the hard limit (tls/descriptors.hpp). At the cap the
+  // oldest connection still in its handshake is closed for the newcomer.
+  std::size_t max_connections = 0;
 };
 
 // An established TLS connection for the application protocol (SIP). Reads
@@ -168,6 +166,9 @@ class HandshakeServer {
   // Thread-safe: stops accepting and ends every session.
   void stop();
   std::size_t handshakes_recorded() const;
+  // Thread-safe: handshakes closed unfinished to make room for a newcomer
+  // (see ServerOptions::max_connections); they are not reported.
+  std::size_t connections_evicted() const;
   // Thread-safe: the OCSP response stapled from the next handshake on
   // (a refreshed one); empty stops stapling.
   void set_ocsp_staple(std::vector<std::uint8_t> response_der);

@@ -203,7 +203,8 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
   const ChainVerification& verification = *record.peer_verification;
   if (!verification.trusted && capture->reject_untrusted) {
     // Our stricter rules have no X509_V_ERR code of their own: bad_certificate.
-    int code = verification.error_code != 0 ? verification.error_code : X509_V_ERR_CERT_REJECTED;
+    int code =
+        verification.openssl_code != 0 ? verification.openssl_code : X509_V_ERR_CERT_REJECTED;
     X509_STORE_CTX_set_error(store_context, code);
     return 0;
   }
@@ -211,7 +212,8 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
     if (auto revoked = (*capture->client_revocation_check)(verification.chain)) {
       ChainVerification& refused = *record.peer_verification;
       refused.trusted = false;
-      refused.error_code = X509_V_ERR_CERT_REVOKED;  // OpenSSL sends certificate_revoked
+      refused.reason = ChainError::revoked;
+      refused.openssl_code = X509_V_ERR_CERT_REVOKED;  // OpenSSL sends certificate_revoked
       refused.error = revoked->reason;
       refused.error_depth = revoked->depth;
       if (revoked->depth >= 0 && static_cast<std::size_t>(revoked->depth) < refused.chain.size())
@@ -229,7 +231,11 @@ int openssl_reason(const boost::system::error_code& ec) {
   return ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
 }
 
-bool is_certificate_alert(int code) { return (code >= 41 && code <= 49) || code == 116; }
+// no_certificate .. access_denied are all about a certificate (RFC 5246 7.2.2).
+bool is_certificate_alert(int code) {
+  return (code >= alert::no_certificate && code <= alert::access_denied) ||
+         code == alert::certificate_required;
+}
 
 bool looks_like_tls_record(const std::string& header) {
   if (header.size() < 2) return true;  // nothing to judge
@@ -258,6 +264,13 @@ int openssl_version(TlsVersion version) {
       return TLS1_3_VERSION;
   }
   return TLS1_2_VERSION;
+}
+
+std::optional<TlsVersion> tls_version_of(int openssl) {
+  for (TlsVersion version :
+       {TlsVersion::tls1_0, TlsVersion::tls1_1, TlsVersion::tls1_2, TlsVersion::tls1_3})
+    if (openssl_version(version) == openssl) return version;
+  return std::nullopt;
 }
 
 std::string one_line_name(const X509_NAME* name) {
@@ -298,8 +311,8 @@ Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_versio
   if (min_version > max_version)
     return Error{"the minimum TLS version " + to_string(min_version) + " is above the maximum " +
                  to_string(max_version)};
-  record.min_version_allowed = to_string(min_version);
-  record.max_version_allowed = to_string(max_version);
+  record.min_version_allowed = min_version;
+  record.max_version_allowed = max_version;
   SSL_CTX_set_min_proto_version(ctx, openssl_version(min_version));
   SSL_CTX_set_max_proto_version(ctx, openssl_version(max_version));
   if (min_version < TlsVersion::tls1_2) {
@@ -349,7 +362,7 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
   HandshakeRecord& record = capture.record;
   record.handshake_completed = handshake_completed;
   if (handshake_completed) {
-    record.protocol_version = SSL_get_version(ssl);
+    record.protocol_version = tls_version_of(SSL_version(ssl));
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl))
       record.cipher_suite = SSL_CIPHER_get_name(cipher);
     const unsigned char* alpn = nullptr;
@@ -399,105 +412,152 @@ std::optional<AlertRecord> late_fatal_alert(const HandshakeRecord& record) {
   return std::nullopt;
 }
 
-void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system::error_code& ec,
-                                bool timed_out) {
-  HandshakeRecord& record = capture.record;
-  // What the peer sent beyond the first record header is still in the read BIO.
+namespace {
+
+// The steps of classify_handshake_failure, in the order a connection fails:
+// each names the failure when it recognises it and returns true.
+
+// What the peer sent beyond the first record header is still in the read BIO.
+void keep_first_bytes(SSL* ssl, Capture& capture) {
   if (capture.first_record_header_seen && capture.first_bytes.size() < 64 && ssl) {
     char more[64];
     int got = BIO_read(SSL_get_rbio(ssl), more, static_cast<int>(64 - capture.first_bytes.size()));
     if (got > 0) capture.first_bytes.append(more, static_cast<size_t>(got));
   }
-  record.first_bytes_received = printable(capture.first_bytes);
-  record.peer_sent_nothing = !capture.first_record_header_seen;
-  int reason = openssl_reason(ec);
-  if (ec && ec != boost::asio::error::operation_aborted) record.openssl_error = ec.message();
+  capture.record.first_bytes_received = printable(capture.first_bytes);
+  capture.record.peer_sent_nothing = !capture.first_record_header_seen;
+}
 
-  bool not_tls =
-      (capture.first_record_header_seen && !looks_like_tls_record(capture.first_bytes)) ||
-      reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
-      reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST;
-  if (not_tls && capture.first_record_header_seen) {
-    record.non_tls_protocol = recognise_protocol(capture.first_bytes);
-    std::string what = record.non_tls_protocol.empty() ? "something other than TLS"
-                                                       : record.non_tls_protocol + ", not TLS";
-    return fail(
-        record, HandshakeError::not_tls,
-        "the peer spoke " + what + "; its first bytes: \"" + record.first_bytes_received + "\"");
-  }
-  if (timed_out)
-    return fail(record, HandshakeError::handshake_timeout,
-                "no complete TLS handshake within " +
-                    std::to_string(capture.handshake_timeout.count()) +
-                    " ms: the peer went silent");
+bool spoke_something_else(const Capture& capture, int reason) {
+  return (capture.first_record_header_seen && !looks_like_tls_record(capture.first_bytes)) ||
+         reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+         reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST;
+}
 
+void fail_not_tls(Capture& capture) {
+  HandshakeRecord& record = capture.record;
+  record.non_tls_protocol = recognise_protocol(capture.first_bytes);
+  std::string what = record.non_tls_protocol.empty() ? "something other than TLS"
+                                                     : record.non_tls_protocol + ", not TLS";
+  fail(record, HandshakeError::not_tls,
+       "the peer spoke " + what + "; its first bytes: \"" + record.first_bytes_received + "\"");
+}
+
+// A fatal alert we sent: our verdict on the peer's certificate, or its absence.
+bool failed_by_our_alert(HandshakeRecord& record, int reason) {
   std::optional<AlertRecord> sent = record.first_fatal_alert(true);
-  std::optional<AlertRecord> received = record.first_fatal_alert(false);
-  bool server = record.role == HandshakeRole::server;
+  if (!sent) return false;
+  if (!record.rejected_with.empty()) {
+    fail(record, HandshakeError::we_rejected_peer,
+         "we rejected the peer's certificate with " + sent->name + " (as configured)");
+    return true;
+  }
+  if (record.peer_verification && !record.peer_verification->trusted) {
+    fail(record, HandshakeError::we_rejected_peer,
+         "we rejected the peer's certificate with " + sent->name + ": " +
+             record.peer_verification->error);
+    return true;
+  }
+  if (record.role == HandshakeRole::server && !record.peer_sent_certificate &&
+      (sent->code == alert::certificate_required || sent->code == alert::handshake_failure ||
+       reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)) {
+    fail(record, HandshakeError::no_peer_certificate,
+         "the client sent no certificate; we answered " + sent->name);
+    return true;
+  }
+  return false;
+}
 
-  if (sent) {
-    if (!record.rejected_with.empty())
-      return fail(record, HandshakeError::we_rejected_peer,
-                  "we rejected the peer's certificate with " + sent->name + " (as configured)");
-    if (record.peer_verification && !record.peer_verification->trusted)
-      return fail(record, HandshakeError::we_rejected_peer,
-                  "we rejected the peer's certificate with " + sent->name + ": " +
-                      record.peer_verification->error);
-    if (server && !record.peer_sent_certificate &&
-        (sent->code == 116 || sent->code == 40 ||
-         reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE))
-      return fail(record, HandshakeError::no_peer_certificate,
-                  "the client sent no certificate; we answered " + sent->name);
+// A fatal alert the peer sent: its verdict on us, or no common parameters.
+bool failed_by_peer_alert(Capture& capture) {
+  HandshakeRecord& record = capture.record;
+  std::optional<AlertRecord> received = record.first_fatal_alert(false);
+  if (!received) return false;
+  bool after_our_certificate =
+      capture.certificate_message_sent ||
+      (record.role == HandshakeRole::client && record.certificate_request_received);
+  if (received->code == alert::protocol_version) {
+    fail(record, HandshakeError::no_common_version,
+         "the peer sent protocol_version: no TLS version both sides allow");
+  } else if (is_certificate_alert(received->code) ||
+             (received->code == alert::handshake_failure && after_our_certificate)) {
+    record.peer_rejected_us = true;
+    record.rejection_alert = received;
+    fail(record, HandshakeError::peer_rejected_us, "the peer rejected us with " + received->name);
+  } else if (received->code == alert::handshake_failure ||
+             received->code == alert::insufficient_security) {
+    fail(record, HandshakeError::no_common_cipher,
+         "the peer sent " + received->name +
+             " before any certificate: no cipher suite, group or signature algorithm both sides "
+             "allow");
+  } else {
+    fail(record, HandshakeError::tls_error, "the peer sent the alert " + received->name);
   }
-  if (received) {
-    bool after_our_certificate =
-        capture.certificate_message_sent || (!server && record.certificate_request_received);
-    if (received->code == 70)
-      return fail(record, HandshakeError::no_common_version,
-                  "the peer sent protocol_version: no TLS version both sides allow");
-    if (is_certificate_alert(received->code) || (received->code == 40 && after_our_certificate)) {
-      record.peer_rejected_us = true;
-      record.rejection_alert = received;
-      return fail(record, HandshakeError::peer_rejected_us,
-                  "the peer rejected us with " + received->name);
-    }
-    if (received->code == 40 || received->code == 71)
-      return fail(record, HandshakeError::no_common_cipher,
-                  "the peer sent " + received->name +
-                      " before any certificate: no cipher suite, group or signature algorithm "
-                      "both sides allow");
-    return fail(record, HandshakeError::tls_error, "the peer sent the alert " + received->name);
-  }
+  return true;
+}
+
+// No alert: OpenSSL's own reason.
+bool failed_by_openssl_reason(HandshakeRecord& record, int reason) {
   switch (reason) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_NO_PROTOCOLS_AVAILABLE:
     case SSL_R_VERSION_TOO_LOW:
     case SSL_R_VERSION_TOO_HIGH:
-      return fail(record, HandshakeError::no_common_version,
-                  "no TLS version both sides allow (" + record.openssl_error + ")");
+      fail(record, HandshakeError::no_common_version,
+           "no TLS version both sides allow (" + record.openssl_error + ")");
+      return true;
     case SSL_R_NO_SHARED_CIPHER:
     case SSL_R_NO_CIPHERS_AVAILABLE:
     case SSL_R_NO_SUITABLE_KEY_SHARE:
     case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
     case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
-      return fail(record, HandshakeError::no_common_cipher,
-                  "no cipher suite, group or signature algorithm both sides allow (" +
-                      record.openssl_error + ")");
+      fail(record, HandshakeError::no_common_cipher,
+           "no cipher suite, group or signature algorithm both sides allow (" +
+               record.openssl_error + ")");
+      return true;
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      return fail(record, HandshakeError::we_rejected_peer,
-                  "we rejected the peer's certificate (" + record.openssl_error + ")");
+      fail(record, HandshakeError::we_rejected_peer,
+           "we rejected the peer's certificate (" + record.openssl_error + ")");
+      return true;
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-      return fail(record, HandshakeError::no_peer_certificate, "the client sent no certificate");
+      fail(record, HandshakeError::no_peer_certificate, "the client sent no certificate");
+      return true;
     case SSL_R_EXCESSIVE_MESSAGE_SIZE:
-      return fail(record, HandshakeError::tls_error,
-                  "the peer's certificate chain is larger than " +
-                      std::to_string(kMaxPeerChainBytes) + " bytes");
+      fail(record, HandshakeError::tls_error,
+           "the peer's certificate chain is larger than " + std::to_string(kMaxPeerChainBytes) +
+               " bytes");
+      return true;
     default:
-      break;
+      return false;
   }
-  if (ec == boost::asio::ssl::error::stream_truncated || ec == boost::asio::error::eof ||
-      ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe ||
-      reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+}
+
+bool peer_closed(const boost::system::error_code& ec, int reason) {
+  return ec == boost::asio::ssl::error::stream_truncated || ec == boost::asio::error::eof ||
+         ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe ||
+         reason == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
+}  // namespace
+
+void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system::error_code& ec,
+                                bool timed_out) {
+  HandshakeRecord& record = capture.record;
+  keep_first_bytes(ssl, capture);
+  int reason = openssl_reason(ec);
+  if (ec && ec != boost::asio::error::operation_aborted) record.openssl_error = ec.message();
+
+  bool not_tls = spoke_something_else(capture, reason);
+  if (not_tls && capture.first_record_header_seen) return fail_not_tls(capture);
+  if (timed_out)
+    return fail(record, HandshakeError::handshake_timeout,
+                "no complete TLS handshake within " +
+                    std::to_string(capture.handshake_timeout.count()) +
+                    " ms: the peer went silent");
+  if (failed_by_our_alert(record, reason) || failed_by_peer_alert(capture) ||
+      failed_by_openssl_reason(record, reason))
+    return;
+  if (peer_closed(ec, reason))
     return fail(record, HandshakeError::peer_closed,
                 record.peer_sent_nothing
                     ? "the peer closed the connection without sending anything (a TCP port check?)"
@@ -505,10 +565,10 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
   if (not_tls)
     return fail(record, HandshakeError::not_tls,
                 "the peer does not speak TLS (" + record.openssl_error + ")");
-  return fail(
-      record, HandshakeError::tls_error,
-      "the TLS handshake failed: " +
-          (record.openssl_error.empty() ? std::string("unknown reason") : record.openssl_error));
+  return fail(record, HandshakeError::tls_error,
+              // Only the reason: readers put it after their own "the handshake failed".
+              record.openssl_error.empty() ? std::string("OpenSSL gave no reason")
+                                           : "OpenSSL: " + record.openssl_error);
 }
 
 }  // namespace tls::detail

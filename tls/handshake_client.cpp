@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <chrono>
 
@@ -63,151 +64,215 @@ std::string alpn_wire_format(const std::vector<std::string>& protocols) {
   return wire;
 }
 
-}  // namespace
+// The phases of a client connection. Each fills the record, and on failure
+// returns what went wrong with the record's error and message already set;
+// HandshakeError::none lets the next phase run.
 
-ClientSession connect_client(const ClientOptions& options) {
-  ClientSession session;
-  HandshakeRecord& result = session.record;
-  result.role = HandshakeRole::client;
-  std::string host_text = options.host.find(':') != std::string::npos && options.host[0] != '['
-                              ? "[" + options.host + "]"
-                              : options.host;
-  result.target = host_text + ":" + std::to_string(options.port);
+using Endpoints = std::vector<tcp::endpoint>;
+using Deadline = Steady::time_point;
 
-  auto context = make_client_context(options, result);
-  if (!context) {
-    fail(result, HandshakeError::local_error, context.error().message);
-    return session;
+// Resolution and connect share the connect timeout: a name that takes the
+// whole timeout to resolve is as unreachable as a port that never answers.
+std::chrono::milliseconds time_left(Deadline deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+// Phase 1: the host name (or IP literal) to endpoints, within the connect deadline.
+HandshakeError resolve_phase(asio::io_context& io, const ClientOptions& options, Deadline deadline,
+                             HandshakeRecord& record, Endpoints& endpoints) {
+  tcp::resolver resolver(io);
+  boost::system::error_code resolve_error;
+  bool timed_out = false;
+  asio::steady_timer timer(io, time_left(deadline));
+  timer.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    timed_out = true;
+    resolver.cancel();
+  });
+  resolver.async_resolve(options.host, std::to_string(options.port),
+                         [&](boost::system::error_code ec, tcp::resolver::results_type results) {
+                           timer.cancel();
+                           resolve_error = ec;
+                           if (!ec) endpoints.assign(results.begin(), results.end());
+                         });
+  io.restart();
+  io.run();
+  if (timed_out) {
+    classify_connect_failure(record, {}, true, options.connect_timeout);
+    return record.error;
   }
+  if (resolve_error || endpoints.empty()) {
+    fail(record, HandshakeError::dns_failure,
+         "cannot resolve " + options.host + ": " + resolve_error.message());
+    return record.error;
+  }
+  return HandshakeError::none;
+}
+
+// Phase 2: TCP to the first of `endpoints` that answers, within the connect deadline.
+HandshakeError connect_phase(EstablishedConnection::Impl& connection, const Endpoints& endpoints,
+                             const ClientOptions& options, Deadline deadline,
+                             HandshakeRecord& record) {
+  asio::io_context& io = *connection.own_context;
+  auto& socket = connection.stream.lowest_layer();
+  boost::system::error_code connect_error;
+  bool timed_out = false;
+  asio::steady_timer timer(io, time_left(deadline));
+  timer.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    timed_out = true;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  });
+  asio::async_connect(socket, endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) {
+    connect_error = ec;
+    timer.cancel();
+  });
+  io.restart();
+  io.run();
+  if (connect_error || timed_out) {
+    classify_connect_failure(record, connect_error, timed_out, options.connect_timeout);
+    return record.error;
+  }
+  record.tcp_connected = true;
+  boost::system::error_code ignored;
+  record.peer_address = endpoint_text(socket.remote_endpoint(ignored));
+  record.local_address = endpoint_text(socket.local_endpoint(ignored));
+  return HandshakeError::none;
+}
+
+// Phase 3: the TLS handshake, within the handshake timeout.
+HandshakeError handshake_phase(EstablishedConnection::Impl& connection,
+                               const ClientOptions& options) {
+  detail::Capture& capture = connection.capture;
+  HandshakeRecord& record = capture.record;
+  SSL* ssl = connection.stream.native_handle();
+  auto started = Steady::now();
+  boost::system::error_code handshake_error;
+  bool timed_out = false;
+  connection.with_deadline(
+      options.handshake_timeout,
+      [&](auto done) {
+        connection.stream.async_handshake(
+            asio::ssl::stream_base::client,
+            [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+      },
+      [&](boost::system::error_code ec, std::size_t, bool deadline_fired) {
+        handshake_error = ec;
+        timed_out = deadline_fired;
+      });
+  connection.run_own_context();
+  record.handshake_ms = milliseconds_since(started);
+  bool completed = !handshake_error && !timed_out;
+  detail::read_connection_facts(ssl, capture, completed);
+  if (completed) return HandshakeError::none;
+  detail::classify_handshake_failure(ssl, capture, handshake_error, timed_out);
+  return record.error;
+}
+
+// Phase 4, TLS 1.3 only (RFC 8446 section 4.4.2): the client's handshake ends
+// before the server has judged our certificate, so its verdict comes as an
+// alert on the first read. TLS 1.2 servers judge before their Finished.
+HandshakeError verdict_wait_phase(EstablishedConnection::Impl& connection,
+                                  const ClientOptions& options) {
+  HandshakeRecord& record = connection.capture.record;
+  if (SSL_version(connection.stream.native_handle()) < TLS1_3_VERSION ||
+      options.verdict_wait.count() <= 0)
+    return HandshakeError::none;
+  record.waited_for_verdict = true;
+  auto buffer = std::make_shared<std::string>(16 * 1024, '\0');
+  connection.with_deadline(
+      options.verdict_wait,
+      [&](auto done) { connection.stream.async_read_some(asio::buffer(*buffer), std::move(done)); },
+      [&, buffer](boost::system::error_code ec, std::size_t bytes, bool) {
+        if (!ec) connection.pending = buffer->substr(0, bytes);
+      });
+  connection.run_own_context();
+  auto alert = detail::late_fatal_alert(record);
+  if (!alert) return HandshakeError::none;
+  record.peer_rejected_us = true;
+  record.peer_rejected_us_after_handshake = true;
+  record.rejection_alert = alert;
+  fail(record, HandshakeError::peer_rejected_us,
+       "the peer rejected us after the handshake with " + alert->name);
+  return record.error;
+}
+
+// After the phases: an untrusted server is recorded, but the connection stays
+// open so the caller can still see what the server does with us.
+void note_untrusted_server(HandshakeRecord& record) {
+  if (record.peer_verification && record.peer_verification->trusted) return;
+  std::string reason = record.peer_verification ? record.peer_verification->error
+                                                : std::string("it sent no certificate");
+  fail(record, HandshakeError::we_rejected_peer,
+       "the handshake completed, but we do not trust the server: " + reason);
+}
+
+// The connection before any I/O: its context, the capture's trust and the
+// ClientHello's extensions (SNI, status_request, ALPN).
+Result<std::shared_ptr<EstablishedConnection::Impl>> prepare_connection(
+    const ClientOptions& options, HandshakeRecord& record) {
+  auto context = make_client_context(options, record);
+  if (!context) return context.error();
   auto io = std::make_shared<asio::io_context>();
   auto connection = std::make_shared<EstablishedConnection::Impl>(tcp::socket(*io), *context, io);
   detail::Capture& capture = connection->capture;
-  capture.record = result;
+  capture.record = record;
   capture.trust = options.trust;
   capture.purpose = Purpose::server_auth;
   capture.reject_untrusted = options.abort_on_untrusted_peer;
   capture.handshake_timeout = options.handshake_timeout;
-  HandshakeRecord& record = capture.record;
   SSL* ssl = connection->stream.native_handle();
   if (!options.sni.empty()) {
     SSL_set_tlsext_host_name(ssl, options.sni.c_str());
-    record.sni_sent = options.sni;
+    capture.record.sni_sent = options.sni;
   }
   if (options.request_ocsp_staple) {
     SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
-    record.ocsp_staple.requested = true;
+    capture.record.ocsp_staple.requested = true;
   }
   if (!options.alpn.empty()) {
     std::string wire = alpn_wire_format(options.alpn);
     SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
                         static_cast<unsigned>(wire.size()));
   }
+  return connection;
+}
 
-  // Resolve and connect under one deadline.
+}  // namespace
+
+ClientSession connect_client(const ClientOptions& options) {
+  ClientSession session;
+  session.record.role = HandshakeRole::client;
+  std::string host_text = options.host.find(':') != std::string::npos && options.host[0] != '['
+                              ? "[" + options.host + "]"
+                              : options.host;
+  session.record.target = host_text + ":" + std::to_string(options.port);
+
+  auto prepared = prepare_connection(options, session.record);
+  if (!prepared) {
+    fail(session.record, HandshakeError::local_error, prepared.error().message);
+    return session;
+  }
+  EstablishedConnection::Impl& connection = **prepared;
+  HandshakeRecord& record = connection.capture.record;
+
   auto connect_started = Steady::now();
-  tcp::resolver resolver(*io);
-  boost::system::error_code connect_error;
-  bool connect_timed_out = false;
-  bool resolved = false;
-  asio::steady_timer connect_timer(*io, options.connect_timeout);
-  connect_timer.async_wait([&](boost::system::error_code ec) {
-    if (ec) return;
-    connect_timed_out = true;
-    resolver.cancel();
-    boost::system::error_code ignored;
-    connection->stream.lowest_layer().close(ignored);
-  });
-  resolver.async_resolve(options.host, std::to_string(options.port),
-                         [&](boost::system::error_code ec, tcp::resolver::results_type endpoints) {
-                           if (ec) {
-                             connect_error = ec;
-                             connect_timer.cancel();
-                             return;
-                           }
-                           resolved = true;
-                           asio::async_connect(
-                               connection->stream.lowest_layer(), endpoints,
-                               [&](boost::system::error_code ec2, const tcp::endpoint&) {
-                                 connect_error = ec2;
-                                 connect_timer.cancel();
-                               });
-                         });
-  io->run();
+  Deadline connect_deadline = connect_started + options.connect_timeout;
+  Endpoints endpoints;
+  HandshakeError failed =
+      resolve_phase(*connection.own_context, options, connect_deadline, record, endpoints);
+  if (failed == HandshakeError::none)
+    failed = connect_phase(connection, endpoints, options, connect_deadline, record);
   record.tcp_connect_ms = milliseconds_since(connect_started);
-  if (!resolved && !connect_timed_out) {
-    fail(record, HandshakeError::dns_failure,
-         "cannot resolve " + options.host + ": " + connect_error.message());
-    session.record = record;
-    return session;
-  }
-  if (connect_error || connect_timed_out) {
-    classify_connect_failure(record, connect_error, connect_timed_out, options.connect_timeout);
-    session.record = record;
-    return session;
-  }
-  record.tcp_connected = true;
-  boost::system::error_code ignored;
-  record.peer_address = endpoint_text(connection->stream.lowest_layer().remote_endpoint(ignored));
-  record.local_address = endpoint_text(connection->stream.lowest_layer().local_endpoint(ignored));
-
-  // The handshake.
-  auto handshake_started = Steady::now();
-  boost::system::error_code handshake_error;
-  bool handshake_timed_out = false;
-  connection->with_deadline(
-      options.handshake_timeout,
-      [&](auto done) {
-        connection->stream.async_handshake(
-            asio::ssl::stream_base::client,
-            [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
-      },
-      [&](boost::system::error_code ec, std::size_t, bool timed_out) {
-        handshake_error = ec;
-        handshake_timed_out = timed_out;
-      });
-  connection->run_own_context();
-  record.handshake_ms = milliseconds_since(handshake_started);
-  if (handshake_error || handshake_timed_out) {
-    detail::read_connection_facts(ssl, capture, false);
-    detail::classify_handshake_failure(ssl, capture, handshake_error, handshake_timed_out);
-    session.record = record;
-    return session;
-  }
-  detail::read_connection_facts(ssl, capture, true);
-
-  // TLS 1.3 (RFC 8446 section 4.4.2): the client's handshake ends before the
-  // server has judged our certificate, so its verdict comes as an alert on
-  // the first read. TLS 1.2 servers judge before their Finished.
-  if (SSL_version(ssl) >= TLS1_3_VERSION && options.verdict_wait.count() > 0) {
-    record.waited_for_verdict = true;
-    auto buffer = std::make_shared<std::string>(16 * 1024, '\0');
-    connection->with_deadline(
-        options.verdict_wait,
-        [&](auto done) {
-          connection->stream.async_read_some(asio::buffer(*buffer), std::move(done));
-        },
-        [&, buffer](boost::system::error_code ec, std::size_t bytes, bool) {
-          if (!ec) connection->pending = buffer->substr(0, bytes);
-        });
-    connection->run_own_context();
-    if (auto alert = detail::late_fatal_alert(record)) {
-      record.peer_rejected_us = true;
-      record.peer_rejected_us_after_handshake = true;
-      record.rejection_alert = alert;
-      fail(record, HandshakeError::peer_rejected_us,
-           "the peer rejected us after the handshake with " + alert->name);
-      session.record = record;
-      return session;
-    }
-  }
-  if (!record.peer_verification || !record.peer_verification->trusted) {
-    std::string reason = record.peer_verification ? record.peer_verification->error
-                                                  : std::string("it sent no certificate");
-    fail(record, HandshakeError::we_rejected_peer,
-         "the handshake completed, but we do not trust the server: " + reason);
+  if (failed == HandshakeError::none) failed = handshake_phase(connection, options);
+  if (failed == HandshakeError::none) failed = verdict_wait_phase(connection, options);
+  if (failed == HandshakeError::none) {
+    note_untrusted_server(record);
+    session.connection = std::make_shared<EstablishedConnection>(*prepared);
   }
   session.record = record;
-  session.connection = std::make_shared<EstablishedConnection>(connection);
   return session;
 }
 

@@ -14,6 +14,14 @@ namespace tls {
 
 enum class HandshakeRole { client, server };
 
+enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
+
+// "1.0", "1.1", "1.2", "1.3" (also "TLSv1.2", "tls1.2").
+std::optional<TlsVersion> parse_tls_version(const std::string& text);
+std::string to_string(TlsVersion version);  // "TLSv1.2", OpenSSL's spelling
+// The same, and "" for none (no handshake completed, nothing configured).
+std::string to_string(const std::optional<TlsVersion>& version);
+
 enum class AlertPhase { during_handshake, after_handshake };
 
 struct AlertRecord {
@@ -78,13 +86,13 @@ struct HandshakeRecord {
   // TLS
   bool handshake_completed = false;
   double handshake_ms = 0;
-  std::string protocol_version;  // "TLSv1.3", "TLSv1.2", ...
-  std::string cipher_suite;      // "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256"
-  std::string sni_sent;          // client: the server name we sent, empty for none
-  std::string sni_received;      // server: the server name the client sent
-  std::string alpn;              // the negotiated application protocol, empty for none
-  std::string min_version_allowed;
-  std::string max_version_allowed;
+  std::optional<TlsVersion> protocol_version;  // set once a handshake completed
+  std::string cipher_suite;  // "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256"
+  std::string sni_sent;      // client: the server name we sent, empty for none
+  std::string sni_received;  // server: the server name the client sent
+  std::string alpn;          // the negotiated application protocol, empty for none
+  std::optional<TlsVersion> min_version_allowed;  // as configured; unset when that failed
+  std::optional<TlsVersion> max_version_allowed;
   bool security_level_lowered = false;  // only when TLS 1.0 / 1.1 was asked for
 
   // The peer's certificates exactly as they arrived, leaf first.

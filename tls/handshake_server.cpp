@@ -7,6 +7,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "tls/alerts.hpp"
+#include "tls/descriptors.hpp"
 #include "tls/detail/connection_impl.hpp"
 
 namespace tls {
@@ -70,6 +71,8 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
 
   Status listen();
   void accept_next();
+  void retry_accept_later();
+  bool make_room();
   void start_session(tcp::socket socket);
   void finish_session(const std::shared_ptr<EstablishedConnection::Impl>& connection,
                       Steady::time_point started, boost::system::error_code ec, bool timed_out);
@@ -79,6 +82,7 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   Callback callback;
   asio::io_context io;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry{io};
   std::shared_ptr<asio::ssl::context> ssl_context;
   HandshakeRecord record_template;
   std::string alpn_wire;
@@ -92,6 +96,11 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   std::mutex staple_mutex;
   std::shared_ptr<const std::vector<std::uint8_t>> ocsp_staple;
   std::list<std::weak_ptr<EstablishedConnection::Impl>> live;
+  // Connections still in their handshake, oldest first: the ones closed to
+  // make room when the connection cap is reached.
+  std::list<std::weak_ptr<EstablishedConnection::Impl>> handshaking;
+  std::size_t max_connections = 0;
+  std::atomic<std::size_t> evicted{0};
 };
 
 Status HandshakeServer::Impl::listen() {
@@ -132,6 +141,16 @@ Status HandshakeServer::Impl::listen() {
       record_template.acceptable_ca_names_sent.push_back(std::move(entry));
     }
   }
+  // RFC 8446 4.2.4 / RFC 5246 7.4.4: the list is at most 2^16-1 bytes, each
+  // name with a 2-byte length. Over that OpenSSL fails every handshake with
+  // internal_error; say so once, at start.
+  std::size_t list_bytes = 0;
+  for (const CaName& entry : record_template.acceptable_ca_names_sent)
+    list_bytes += 2 + entry.der.size();
+  if (list_bytes > 65535)
+    return Error{"the acceptable client-CA list would be " + std::to_string(list_bytes) +
+                 " bytes (" + std::to_string(record_template.acceptable_ca_names_sent.size()) +
+                 " names), over TLS's limit of 65535 bytes: send fewer names, or none"};
   SSL_CTX_set_client_CA_list(ctx, names.release());
 
   if (!options.alpn.empty()) {
@@ -156,6 +175,8 @@ Status HandshakeServer::Impl::listen() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + where + ": " + ec.message()};
+  max_connections = options.max_connections != 0 ? options.max_connections
+                                                 : connection_cap(raise_descriptor_limit());
   accept_next();
   return Done{};
 }
@@ -179,17 +200,56 @@ void HandshakeServer::Impl::accept_next() {
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
         self->accept_pending = false;
         if (self->stopping || ec == asio::error::operation_aborted) return;
+        if (is_resource_shortage(ec)) {
+          // Free a descriptor for the next client and wait before trying
+          // again: an immediate retry fails the same way at 100% of a core.
+          self->make_room();
+          return self->retry_accept_later();
+        }
         if (!ec) self->start_session(std::move(socket));
         self->accept_next();
       });
 }
 
+void HandshakeServer::Impl::retry_accept_later() {
+  accept_retry.expires_after(std::chrono::milliseconds(100));
+  accept_retry.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->accept_next();
+  });
+}
+
+// At the cap, the oldest connection still in its handshake is closed: an
+// idle client holding a slot should not lock out the one arriving now.
+// Established connections (a SIP session under way) are left alone.
+bool HandshakeServer::Impl::make_room() {
+  handshaking.remove_if([](const auto& weak) { return weak.expired(); });
+  while (!handshaking.empty()) {
+    auto oldest = handshaking.front().lock();
+    handshaking.pop_front();
+    if (!oldest || oldest->closed) continue;
+    oldest->evicted = true;
+    boost::system::error_code ignored;
+    oldest->timer.cancel();
+    oldest->stream.lowest_layer().close(ignored);
+    return true;
+  }
+  return false;
+}
+
 void HandshakeServer::Impl::start_session(tcp::socket socket) {
+  live.remove_if([](const auto& weak) { return weak.expired(); });
+  if (live.size() >= max_connections && !make_room()) {
+    // Every slot holds an established session: the newcomer waits for none.
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    ++evicted;
+    return;
+  }
   ++in_flight;
   auto connection =
       std::make_shared<EstablishedConnection::Impl>(std::move(socket), ssl_context, nullptr);
-  live.remove_if([](const auto& weak) { return weak.expired(); });
   live.push_back(connection);
+  handshaking.push_back(connection);
   detail::Capture& capture = connection->capture;
   capture.record = record_template;
   capture.trust = options.trust;
@@ -229,6 +289,17 @@ void HandshakeServer::Impl::finish_session(
     const std::shared_ptr<EstablishedConnection::Impl>& connection, Steady::time_point started,
     boost::system::error_code ec, bool timed_out) {
   if (stopping) return;
+  handshaking.remove_if([&connection](const auto& weak) {
+    auto held = weak.lock();
+    return !held || held == connection;
+  });
+  if (connection->evicted) {
+    // Closed by make_room(), not by the peer: nothing to diagnose.
+    --in_flight;
+    ++evicted;
+    connection->closed = true;
+    return accept_next();
+  }
   detail::Capture& capture = connection->capture;
   HandshakeRecord& record = capture.record;
   record.handshake_ms = std::chrono::duration<double, std::milli>(Steady::now() - started).count();
@@ -300,6 +371,8 @@ void HandshakeServer::stop() {
 }
 
 std::size_t HandshakeServer::handshakes_recorded() const { return impl_->recorded.load(); }
+
+std::size_t HandshakeServer::connections_evicted() const { return impl_->evicted.load(); }
 
 void HandshakeServer::set_ocsp_staple(std::vector<std::uint8_t> response_der) {
   auto staple = response_der.empty()

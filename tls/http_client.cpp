@@ -132,10 +132,16 @@ std::string read_error(const beast::error_code& ec, bool header_done,
   return ec.message();
 }
 
+bool is_cancelled(const HttpClientOptions& options) {
+  return options.cancelled && options.cancelled->load();
+}
+
+constexpr auto kCancelPoll = std::chrono::milliseconds(50);
+
 // One request and response on one fresh connection, finished by `deadline`.
 HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::string& method,
-                    SteadyClock::time_point deadline, std::chrono::milliseconds timeout,
-                    std::size_t body_limit) {
+                    SteadyClock::time_point deadline, const HttpClientOptions& options) {
+  const std::size_t body_limit = options.body_limit;
   asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
@@ -204,7 +210,8 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
   };
 
   asio::co_spawn(io, run, asio::detached);
-  io.run_until(deadline);
+  while (!io.stopped() && SteadyClock::now() < deadline && !is_cancelled(options))
+    io.run_until(std::min(deadline, SteadyClock::now() + kCancelPoll));
   if (!io.stopped()) {
     // Deadline passed: abort whatever step is pending and let it unwind.
     resolver.cancel();
@@ -212,8 +219,10 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
     io.restart();
     io.run();
     outcome = HopOutcome{};
-    outcome.error =
-        "no answer within " + std::to_string(timeout.count()) + " ms (timed out " + phase + ")";
+    outcome.error = is_cancelled(options)
+                        ? "cancelled while " + phase
+                        : "no answer within " + std::to_string(options.timeout.count()) +
+                              " ms (timed out " + phase + ")";
   }
   return outcome;
 }
@@ -269,6 +278,7 @@ HttpResult http_fetch(const HttpRequest& request, const HttpClientOptions& optio
   for (int hop_number = 0;; ++hop_number) {
     result.final_url = current;
     if (auto reason = why_not_fetchable(current)) return finish(*reason);
+    if (is_cancelled(options)) return finish(current + ": cancelled before it started");
     urls::url_view url = *urls::parse_uri(current);
     std::string target(url.encoded_target());
     if (target.empty()) target = "/";
@@ -293,8 +303,7 @@ HttpResult http_fetch(const HttpRequest& request, const HttpClientOptions& optio
       hop.request_target = "http://" + hop.host_header + target;
     }
 
-    HopOutcome outcome =
-        exchange(hop, request, method, deadline, options.timeout, options.body_limit);
+    HopOutcome outcome = exchange(hop, request, method, deadline, options);
     const std::string via = result.proxy.empty() ? "" : " (through proxy " + result.proxy + ")";
     if (!outcome.error.empty()) return finish(current + via + ": " + outcome.error);
     result.status = outcome.status;

@@ -3,8 +3,10 @@
 // CRL downloads (GET) and OCSP requests (POST). Every fetch is bounded by one
 // deadline that covers DNS, connect, write, read and every redirect, and by a
 // response body size limit, so no revocation server can hold the probe.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +29,9 @@ struct HttpClientOptions {
   // nullopt: take the proxy from http_proxy / HTTP_PROXY, honouring
   // no_proxy / NO_PROXY. "": never use a proxy. Otherwise "http://host:port".
   std::optional<std::string> proxy;
+  // When set and true, a fetch in progress ends within about 50 ms and no
+  // new one starts: how a server shutting down abandons its queued work.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 struct HttpResult {

@@ -1,11 +1,15 @@
 #include "tls/http_server.hpp"
 
+#include "tls/descriptors.hpp"
+
 #include <csignal>
+#include <list>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -16,9 +20,18 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+class Session;
+}
+
 struct HttpServer::State {
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_retry{io};
+  // Open connections, oldest first; at `max_connections` the oldest is
+  // closed for the newcomer, so idle clients cannot lock everyone out.
+  std::list<std::weak_ptr<Session>> sessions;
+  std::size_t max_connections = 0;
   std::vector<HttpRoute> routes;
   HttpServerOptions options;
 
@@ -57,6 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), state_(state), buffer_(kReadBufferLimit) {}
 
   void start() { read_request(); }
+  void evict() { close(); }
 
  private:
   void read_request() {
@@ -148,7 +162,29 @@ class Session : public std::enable_shared_from_this<Session> {
 void accept_next(HttpServer::State& state) {
   state.acceptor.async_accept([&state](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !state.acceptor.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), state)->start();
+    if (is_resource_shortage(ec)) {
+      // Out of descriptors: an immediate retry fails the same way at 100%
+      // of a core. Close the oldest connection and wait a little.
+      if (!state.sessions.empty()) {
+        if (auto oldest = state.sessions.front().lock()) oldest->evict();
+        state.sessions.pop_front();
+      }
+      state.accept_retry.expires_after(std::chrono::milliseconds(100));
+      state.accept_retry.async_wait([&state](beast::error_code wait_ec) {
+        if (!wait_ec) accept_next(state);
+      });
+      return;
+    }
+    if (!ec) {
+      state.sessions.remove_if([](const auto& weak) { return weak.expired(); });
+      while (state.sessions.size() >= state.max_connections) {
+        if (auto oldest = state.sessions.front().lock()) oldest->evict();
+        state.sessions.pop_front();
+      }
+      auto session = std::make_shared<Session>(std::move(socket), state);
+      state.sessions.push_back(session);
+      session->start();
+    }
     accept_next(state);
   });
 }
@@ -176,6 +212,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(const std::string& addres
   if (!ec) state->acceptor.bind(endpoint, ec);
   if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + where + ": " + ec.message()};
+  state->max_connections = state->options.max_connections != 0
+                               ? state->options.max_connections
+                               : connection_cap(raise_descriptor_limit());
   accept_next(*state);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
 }

@@ -42,6 +42,9 @@ struct HttpRoute {
 struct HttpServerOptions {
   std::size_t request_body_limit = 64u * 1024u;
   std::chrono::milliseconds timeout = std::chrono::seconds(10);  // per request, read + write
+  // Connections held at once. 0: derived from the descriptor limit, which
+  // listen() raises to the hard limit. At the cap the oldest is closed.
+  std::size_t max_connections = 0;
   // Called for targets no route matches (absolute-form included); 404 when empty.
   HttpHandler fallback;
 };

@@ -1,4 +1,9 @@
 #pragma once
+// The one error type of every library here (CMake target mtls_base:
+// header-only, no OpenSSL), so SIP, the lab and the rules do not take it from
+// the TLS mechanism. It lives in tls/ because the top-level folders are fixed
+// and tls/ is the bottom layer; nothing in it is about TLS.
+//
 // Errors at I/O edges are values: a Result holds either the value or a
 // one-line message meant for the user (it never contains key material).
 #include <stdexcept>
@@ -6,7 +11,7 @@
 #include <utility>
 #include <variant>
 
-namespace tls {
+namespace mtls {
 
 struct Error {
   std::string message;
@@ -47,4 +52,13 @@ class Result {
 struct Done {};
 using Status = Result<Done>;
 
+}  // namespace mtls
+
+// tls/ writes its own API in these types unqualified; code outside tls/
+// names them mtls::.
+namespace tls {
+using mtls::Done;
+using mtls::Error;
+using mtls::Result;
+using mtls::Status;
 }  // namespace tls

@@ -116,6 +116,53 @@ RevocationStatus decide(std::vector<RevocationStatus> answers) {
   return result;
 }
 
+RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::string>& urls,
+                              const std::string& no_url_error, const RevocationOptions& options,
+                              SteadyClock::time_point deadline, const AskUrl& ask,
+                              const CachedAnswer& cached) {
+  const auto started = SteadyClock::now();
+  if (urls.empty()) {
+    RevocationStatus overall;
+    overall.source = source;
+    overall.error = no_url_error;
+    return overall;
+  }
+  std::vector<RevocationStatus> answers;
+  for (const auto& url : urls) {
+    const auto attempt_started = SteadyClock::now();
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - attempt_started);
+    std::optional<RevocationStatus> from_cache;
+    RevocationStatus answer;
+    if (auto reason = why_not_fetchable(url)) {
+      answer = unavailable(source, url, RevocationProblem::not_fetchable, *reason);
+    } else if (cached && (from_cache = cached(url))) {
+      answer = std::move(*from_cache);
+    } else if (remaining <= std::chrono::milliseconds(0)) {
+      answer = unavailable(source, url, RevocationProblem::budget_spent,
+                           url + ": skipped, the revocation time budget of " +
+                               std::to_string(options.total_timeout.count()) + " ms was used up");
+    } else {
+      answer = ask(url, remaining);
+    }
+    RevocationAttempt attempt;
+    attempt.source = source;
+    attempt.url = url;
+    attempt.outcome = answer.kind;
+    attempt.problem = answer.problem;
+    attempt.error = answer.error;
+    attempt.elapsed = since(attempt_started);
+    attempt.from_cache = from_cache.has_value();
+    answer.attempts.push_back(attempt);
+    const bool done = answer.decisive();
+    answers.push_back(std::move(answer));
+    if (done) break;
+  }
+  RevocationStatus decided = decide(std::move(answers));
+  decided.elapsed = since(started);
+  return decided;
+}
+
 }  // namespace revocation_internal
 
 RevocationStatus check_crl(const Certificate& certificate, const Certificate& issuer,

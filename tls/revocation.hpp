@@ -25,15 +25,21 @@ std::string to_string(RevocationMode mode);
 enum class RevocationSource { none, crl, ocsp, stapled_ocsp };
 std::string to_string(RevocationSource source);  // "CRL", "OCSP", "stapled OCSP", ""
 
-// One try at one source: a CRL distribution point or an OCSP responder.
-struct RevocationAttempt {
-  RevocationSource source = RevocationSource::none;
-  std::string url;
-  std::string outcome;  // "good", "revoked", "unknown", "unavailable"
-  std::string error;    // why it gave no answer (empty for good / revoked)
-  std::chrono::milliseconds elapsed{0};
-  bool from_cache = false;  // CRL read from the on-disk cache
+// Why a source gave no good or revoked answer. Branch on this; the
+// matching `error` text is for people.
+enum class RevocationProblem {
+  none,              // good or revoked, or nothing was asked
+  not_fetchable,     // the URL is not one we fetch (ldap:, file:, ...)
+  budget_spent,      // skipped: the revocation time budget was used up
+  fetch_failed,      // the HTTP fetch failed (DNS, TCP, timeout, HTTP status, size)
+  not_parsable,      // the answer is not a CRL / not an OCSP response
+  responder_error,   // an OCSP error status, or the request could not be built
+  untrusted_answer,  // signature, signer, key usage or nonce do not check out
+  not_covered,       // about another issuer, scope or serial; OCSP "unknown"
+  out_of_date,       // not valid yet, expired, or a CRL past its nextUpdate
 };
+
+struct RevocationAttempt;
 
 struct RevocationStatus {
   enum Kind {
@@ -44,6 +50,7 @@ struct RevocationStatus {
     not_published  // no HTTP CDP / OCSP URL for the chosen mode, or mode off
   };
   Kind kind = not_published;
+  RevocationProblem problem = RevocationProblem::none;
   RevocationSource source = RevocationSource::none;  // of the deciding answer
   std::string url;                                   // of the deciding answer
   // The deciding answer's dates: CRL thisUpdate/nextUpdate, OCSP thisUpdate/nextUpdate.
@@ -61,6 +68,17 @@ struct RevocationStatus {
   bool decisive() const { return kind == good || kind == revoked; }
 };
 std::string to_string(RevocationStatus::Kind kind);  // "good", "revoked", ...
+
+// One try at one source: a CRL distribution point or an OCSP responder.
+struct RevocationAttempt {
+  RevocationSource source = RevocationSource::none;
+  std::string url;
+  RevocationStatus::Kind outcome = RevocationStatus::unavailable;
+  RevocationProblem problem = RevocationProblem::none;
+  std::string error;  // why it gave no answer (empty for good / revoked)
+  std::chrono::milliseconds elapsed{0};
+  bool from_cache = false;  // CRL read from the on-disk cache
+};
 
 struct RevocationOptions {
   RevocationMode mode = RevocationMode::both;

@@ -23,12 +23,6 @@ X509CrlPtr parse_crl(const std::string& bytes) {
   return crl;
 }
 
-RevocationStatus failed(RevocationStatus status, RevocationStatus::Kind kind, std::string error) {
-  status.kind = kind;
-  status.error = std::move(error);
-  return status;
-}
-
 // An Issuing Distribution Point may limit a CRL to CA or to end-entity
 // certificates (RFC 5280 5.2.5); such a CRL says nothing about the others.
 std::optional<std::string> outside_crl_scope(X509_CRL* crl, const Certificate& certificate) {
@@ -92,25 +86,26 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
 
   X509CrlPtr crl = parse_crl(crl_bytes);
   if (!crl)
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_parsable,
                   (url.empty() ? std::string("the data") : "the answer from " + url) +
                       " is not a CRL (" + describe_unexpected(crl_bytes, "") + ")");
 
   X509* issuer_x509 = issuer.native();
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer_x509)) != 0)
-    return failed(status, RevocationStatus::unknown,
+    return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + " is issued by " + name_text(X509_CRL_get_issuer(crl.get())) +
                       ", not by the certificate's issuer " + issuer.info().subject);
   if (auto scope = outside_crl_scope(crl.get(), certificate))
-    return failed(status, RevocationStatus::unknown, where + ": " + *scope);
+    return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
+                  where + ": " + *scope);
   if ((X509_get_extension_flags(issuer_x509) & EXFLAG_KUSAGE) &&
       !(X509_get_key_usage(issuer_x509) & KU_CRL_SIGN))
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " cannot be trusted: the issuer " + issuer.info().subject +
                       " has a keyUsage without cRLSign");
   if (X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer_x509)) != 1) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " has a signature that does not verify with the key of " +
                       issuer.info().subject + " (signed by another key, or corrupted)");
   }
@@ -122,7 +117,7 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
   stamp_age(status);
   if (*status.this_update > now + options.skew)
     return failed(
-        status, RevocationStatus::unavailable,
+        status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
         where + " is not valid yet: its thisUpdate is " + format_time(*status.this_update));
 
   X509_REVOKED* entry = nullptr;
@@ -141,7 +136,7 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
   }
   if (status.stale)
     return failed(
-        status, RevocationStatus::unavailable,
+        status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
         where + " is stale: its nextUpdate " + format_time(*status.next_update) + " passed " +
             format_duration(
                 std::chrono::duration_cast<std::chrono::seconds>(now - *status.next_update)) +
@@ -165,80 +160,42 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
                                                       const Certificate& issuer,
                                                       const RevocationOptions& options,
                                                       SteadyClock::time_point deadline) {
-  const auto started = SteadyClock::now();
-  RevocationStatus overall;
-  overall.source = RevocationSource::crl;
-  const auto& urls = certificate.info().crl_urls;
-  if (urls.empty()) {
-    overall.error = "the certificate names no CRL distribution point";
-    return overall;
-  }
-  std::vector<RevocationStatus> answers;
-  for (const auto& url : urls) {
-    const auto attempt_started = SteadyClock::now();
-    RevocationStatus answer;
-    answer.source = RevocationSource::crl;
-    answer.url = url;
-    bool from_cache = false;
-    std::optional<std::filesystem::path> cached;
-    if (options.crl_cache_dir) cached = cache_file(*options.crl_cache_dir, url);
-
-    if (auto reason = why_not_fetchable(url)) {
-      answer.kind = RevocationStatus::unavailable;
-      answer.error = *reason;
-    } else {
-      if (cached) {
-        if (auto bytes = read_cache(*cached)) {
-          auto from_disk = evaluate_crl(*bytes, certificate, issuer, options, url);
-          // Reused only while fresh; a stale or broken cached CRL is fetched again.
-          if (from_disk.decisive() && !from_disk.stale) {
-            answer = std::move(from_disk);
-            from_cache = true;
-          }
-        }
-      }
-      if (!from_cache) {
-        const auto remaining =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-        if (remaining <= std::chrono::milliseconds(0)) {
-          answer.kind = RevocationStatus::unavailable;
-          answer.error = url + ": skipped, the revocation time budget of " +
-                         std::to_string(options.total_timeout.count()) + " ms was used up";
-        } else {
-          HttpClientOptions http = options.http;
-          http.timeout = std::min(http.timeout, remaining);
-          HttpRequest request;
-          request.url = url;
-          request.accept = "application/pkix-crl, application/x-pkcs7-crl, */*";
-          HttpResult fetched = http_fetch(request, http);
-          if (!fetched.ok()) {
-            answer.kind = RevocationStatus::unavailable;
-            answer.error = fetched.error;
-          } else {
-            answer = evaluate_crl(fetched.body, certificate, issuer, options, url);
-            if (answer.kind == RevocationStatus::unavailable && !answer.stale &&
-                answer.error.find("is not a CRL") != std::string::npos)
-              answer.error = url + " answered something that is not a CRL (" +
-                             describe_unexpected(fetched.body, fetched.content_type) + ")";
-            if (cached && answer.decisive() && !answer.stale) write_cache(*cached, fetched.body);
-          }
-        }
-      }
-    }
-    RevocationAttempt attempt;
-    attempt.source = RevocationSource::crl;
-    attempt.url = url;
-    attempt.outcome = to_string(answer.kind);
-    attempt.error = answer.error;
-    attempt.elapsed = since(attempt_started);
-    attempt.from_cache = from_cache;
-    answer.attempts.push_back(attempt);
-    answers.push_back(std::move(answer));
-    if (answers.back().decisive()) break;
-  }
-  RevocationStatus decided = decide(std::move(answers));
-  decided.elapsed = since(started);
-  return decided;
+  auto cache_of = [&](const std::string& url) -> std::optional<std::filesystem::path> {
+    if (!options.crl_cache_dir) return std::nullopt;
+    return cache_file(*options.crl_cache_dir, url);
+  };
+  // Reused only while fresh; a stale or broken cached CRL is fetched again.
+  auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
+    auto file = cache_of(url);
+    if (!file) return std::nullopt;
+    auto bytes = read_cache(*file);
+    if (!bytes) return std::nullopt;
+    auto from_disk = evaluate_crl(*bytes, certificate, issuer, options, url);
+    if (!from_disk.decisive() || from_disk.stale) return std::nullopt;
+    return from_disk;
+  };
+  auto fetch = [&](const std::string& url, std::chrono::milliseconds budget) {
+    HttpClientOptions http = options.http;
+    http.timeout = std::min(http.timeout, budget);
+    HttpRequest request;
+    request.url = url;
+    request.accept = "application/pkix-crl, application/x-pkcs7-crl, */*";
+    HttpResult fetched = http_fetch(request, http);
+    if (!fetched.ok())
+      return unavailable(RevocationSource::crl, url, RevocationProblem::fetch_failed,
+                         fetched.error);
+    RevocationStatus answer = evaluate_crl(fetched.body, certificate, issuer, options, url);
+    // Only here is the Content-Type known, which often shows "an HTML error page".
+    if (answer.problem == RevocationProblem::not_parsable)
+      answer.error = url + " answered something that is not a CRL (" +
+                     describe_unexpected(fetched.body, fetched.content_type) + ")";
+    auto file = cache_of(url);
+    if (file && answer.decisive() && !answer.stale) write_cache(*file, fetched.body);
+    return answer;
+  };
+  return ask_each_url(RevocationSource::crl, certificate.info().crl_urls,
+                      "the certificate names no CRL distribution point", options, deadline, fetch,
+                      cached);
 }
 
 }  // namespace tls

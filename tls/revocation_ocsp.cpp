@@ -13,12 +13,6 @@ using namespace revocation_internal;
 
 namespace {
 
-RevocationStatus failed(RevocationStatus status, RevocationStatus::Kind kind, std::string error) {
-  status.kind = kind;
-  status.error = std::move(error);
-  return status;
-}
-
 // The serials a response does answer for, to explain a mismatch.
 std::string answered_serials(OCSP_BASICRESP* basic) {
   std::string list;
@@ -71,24 +65,25 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
       d2i_OCSP_RESPONSE(nullptr, &bytes, static_cast<long>(response_der.size())));
   if (!response) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_parsable,
                   from + " is not an OCSP response (" +
                       describe_unexpected(response_der, content_type) + ")");
   }
   const int response_status = OCSP_response_status(response.get());
   if (response_status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::responder_error,
                   from + " is an error: " + OCSP_response_status_str(response_status));
   OcspBasicResponsePtr basic(OCSP_response_get1_basic(response.get()));
   if (!basic) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable, from + " holds no basic OCSP response");
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_parsable,
+                  from + " holds no basic OCSP response");
   }
 
   // 1 = echoed and equal, -1 = requested but not echoed (allowed: many
   // responders pre-sign), 2/3 = none asked; 0 = echoed but different.
   if (request && OCSP_check_nonce(request, basic.get()) == 0)
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   from +
                       " echoes a different nonce than the request's (a replayed or "
                       "mixed-up answer)");
@@ -98,13 +93,14 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
   X509* signer = nullptr;
   if (OCSP_resp_get0_signer(basic.get(), &signer, issuer_only.get()) != 1 || !signer) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   from + " is signed by a responder that is neither the issuer " +
                       issuer.info().subject + " nor a certificate included in the response");
   }
   if (X509_cmp(signer, issuer.native()) != 0) {
     if (auto problem = delegated_signer_problem(signer, issuer))
-      return failed(status, RevocationStatus::unavailable, from + ": " + *problem);
+      return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
+                    from + ": " + *problem);
   }
   X509StackPtr signer_only(sk_X509_new_null());
   sk_X509_push(signer_only.get(), X509_dup(signer));
@@ -114,7 +110,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
   if (OCSP_basic_verify(basic.get(), signer_only.get(), no_store.get(),
                         OCSP_NOINTERN | OCSP_NOVERIFY) != 1) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   from + " has a signature that does not verify with the key of " +
                       name_text(X509_get_subject_name(signer)));
   }
@@ -125,7 +121,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
   if (!id || OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked_at,
                                    &this_update, &next_update) != 1) {
     clear_openssl_errors();
-    return failed(status, RevocationStatus::unavailable,
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_covered,
                   from + " answers for " + answered_serials(basic.get()) + ", not for serial " +
                       certificate.info().serial_hex + " of " + issuer.info().subject);
   }
@@ -136,11 +132,15 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
   stamp_age(status);
   if (*status.this_update > now + options.skew)
     return failed(
-        status, RevocationStatus::unavailable,
+        status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
         from + " is not valid yet: its thisUpdate is " + format_time(*status.this_update));
-  if (status.next_update && *status.next_update + options.skew < now)
-    return failed(status, RevocationStatus::unavailable,
+  if (status.next_update && *status.next_update < now - options.skew) {
+    // Only a CRL past its nextUpdate is "stale" (kept as a last resort); an
+    // expired OCSP answer is simply unusable.
+    status.stale = false;
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::out_of_date,
                   from + " has expired: its nextUpdate was " + format_time(*status.next_update));
+  }
   status.stale = false;
 
   switch (cert_status) {
@@ -154,6 +154,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
       break;
     default:
       status.kind = RevocationStatus::unknown;
+      status.problem = RevocationProblem::not_covered;
       status.error = from + " says the certificate (serial " + certificate.info().serial_hex +
                      ") is unknown to the responder";
   }
@@ -171,6 +172,7 @@ FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate
   OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), certificate.native(), issuer.native());
   if (!id || !OCSP_request_add0_id(request.get(), id) ||
       (options.ocsp_nonce && !OCSP_request_add1_nonce(request.get(), nullptr, -1))) {
+    answer.status.problem = RevocationProblem::responder_error;
     answer.status.error = "cannot build the OCSP request: " + take_openssl_errors();
     return answer;
   }
@@ -187,6 +189,7 @@ FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate
   http.timeout = std::min(http.timeout, budget);
   HttpResult fetched = http_fetch(post, http);
   if (!fetched.ok()) {
+    answer.status.problem = RevocationProblem::fetch_failed;
     answer.status.error = fetched.error;
     return answer;
   }
@@ -199,46 +202,11 @@ FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate
 RevocationStatus check_ocsp_until(const Certificate& certificate, const Certificate& issuer,
                                   const RevocationOptions& options,
                                   SteadyClock::time_point deadline) {
-  const auto started = SteadyClock::now();
-  RevocationStatus overall;
-  overall.source = RevocationSource::ocsp;
-  const auto& urls = certificate.info().ocsp_urls;
-  if (urls.empty()) {
-    overall.error = "the certificate names no OCSP responder";
-    return overall;
-  }
-  std::vector<RevocationStatus> answers;
-  for (const auto& url : urls) {
-    const auto attempt_started = SteadyClock::now();
-    RevocationStatus answer;
-    answer.source = RevocationSource::ocsp;
-    answer.url = url;
-    answer.kind = RevocationStatus::unavailable;
-    const auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (auto reason = why_not_fetchable(url)) {
-      answer.error = *reason;
-    } else if (remaining <= std::chrono::milliseconds(0)) {
-      answer.error = url + ": skipped, the revocation time budget of " +
-                     std::to_string(options.total_timeout.count()) + " ms was used up";
-    } else {
-      FetchedOcspResponse fetched = query_ocsp(certificate, issuer, url, options, remaining);
-      answer = std::move(fetched.status);
-    }
-    RevocationAttempt attempt;
-    attempt.source = RevocationSource::ocsp;
-    attempt.url = url;
-    attempt.outcome = to_string(answer.kind);
-    attempt.error = answer.error;
-    attempt.elapsed = since(attempt_started);
-    answer.attempts.push_back(attempt);
-    const bool done = answer.decisive();
-    answers.push_back(std::move(answer));
-    if (done) break;
-  }
-  RevocationStatus decided = decide(std::move(answers));
-  decided.elapsed = since(started);
-  return decided;
+  auto query = [&](const std::string& url, std::chrono::milliseconds budget) {
+    return query_ocsp(certificate, issuer, url, options, budget).status;
+  };
+  return ask_each_url(RevocationSource::ocsp, certificate.info().ocsp_urls,
+                      "the certificate names no OCSP responder", options, deadline, query);
 }
 
 }  // namespace revocation_internal
@@ -248,10 +216,8 @@ FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Ce
   const auto started = SteadyClock::now();
   FetchedOcspResponse answer;
   if (auto reason = why_not_fetchable(url)) {
-    answer.status.kind = RevocationStatus::unavailable;
-    answer.status.source = RevocationSource::ocsp;
-    answer.status.url = url;
-    answer.status.error = *reason;
+    answer.status =
+        unavailable(RevocationSource::ocsp, url, RevocationProblem::not_fetchable, *reason);
   } else {
     answer = query_ocsp(certificate, issuer, url, options, options.http.timeout);
   }
@@ -289,7 +255,8 @@ RevocationStatus verify_stapled_ocsp(const std::vector<std::uint8_t>& response_d
   status.elapsed = since(started);
   RevocationAttempt attempt;
   attempt.source = RevocationSource::stapled_ocsp;
-  attempt.outcome = to_string(status.kind);
+  attempt.outcome = status.kind;
+  attempt.problem = status.problem;
   attempt.error = status.error;
   attempt.elapsed = status.elapsed;
   status.attempts.push_back(attempt);

@@ -32,12 +32,12 @@ std::vector<fs::path> files_in(const fs::path& path, std::vector<StoreProblem>& 
 }
 
 void load_certificates_only(const std::vector<fs::path>& paths, const std::string& store_name,
-                            const std::optional<Secret>& password,
+                            const std::optional<Secret>& password, std::uint64_t max_iterations,
                             std::vector<StoredCertificate>& into,
                             std::vector<StoreProblem>& problems) {
   for (const fs::path& path : paths) {
     for (const fs::path& file : files_in(path, problems)) {
-      auto contents = load_credential_file(file, password);
+      auto contents = load_credential_file(file, password, max_iterations);
       if (!contents) {
         problems.push_back({file, contents.error().message});
         continue;
@@ -54,9 +54,10 @@ void load_certificates_only(const std::vector<fs::path>& paths, const std::strin
 }
 
 void load_personal(const std::vector<fs::path>& files, const std::optional<Secret>& password,
-                   Store& store, std::vector<StoredCertificate>& certificates) {
+                   std::uint64_t max_iterations, Store& store,
+                   std::vector<StoredCertificate>& certificates) {
   for (const fs::path& file : files) {
-    auto contents = load_credential_file(file, password);
+    auto contents = load_credential_file(file, password, max_iterations);
     if (!contents) {
       store.problems.push_back({file, contents.error().message});
       continue;
@@ -140,7 +141,7 @@ Store load_store(const StoreOptions& options) {
     personal_files = files_in(*folder / kPersonalFolder, store.problems);
   }
   if (options.key && !options.pfx) personal_files.push_back(*options.key);
-  load_personal(personal_files, options.password, store, personal);
+  load_personal(personal_files, options.password, options.max_pkcs12_iterations, store, personal);
   choose_leaf(store, personal);
 
   auto folder_or = [&](const std::vector<fs::path>& explicit_paths, const char* name) {
@@ -150,9 +151,11 @@ Store load_store(const StoreOptions& options) {
     return paths;
   };
   load_certificates_only(folder_or(options.trusted_roots, kTrustedRootFolder), "trusted-root",
-                         options.password, store.trusted_roots, store.problems);
+                         options.password, options.max_pkcs12_iterations, store.trusted_roots,
+                         store.problems);
   load_certificates_only(folder_or(options.intermediates, kIntermediateFolder), "intermediate",
-                         options.password, store.intermediates, store.problems);
+                         options.password, options.max_pkcs12_iterations, store.intermediates,
+                         store.problems);
   return store;
 }
 

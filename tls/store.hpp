@@ -32,6 +32,7 @@ struct StoreOptions {
   std::vector<std::filesystem::path> intermediates;  // override STORE/intermediate
   std::optional<Secret> password;                    // for PKCS#12 and encrypted keys
   bool system_roots = false;                         // also trust the system's roots
+  std::uint64_t max_pkcs12_iterations = kDefaultMaxPkcs12Iterations;
 };
 
 struct Store {

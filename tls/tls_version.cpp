@@ -1,13 +1,10 @@
-#include <algorithm>
-#include <cctype>
-
 #include "tls/handshake.hpp"
+#include "tls/text.hpp"
 
 namespace tls {
 
 std::optional<TlsVersion> parse_tls_version(const std::string& text) {
-  std::string lower;
-  for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = ascii_lower(text);
   for (const char* prefix : {"tlsv", "tls"})
     if (lower.rfind(prefix, 0) == 0) {
       lower = lower.substr(std::string(prefix).size());
@@ -32,6 +29,10 @@ std::string to_string(TlsVersion version) {
       return "TLSv1.3";
   }
   return "TLS";
+}
+
+std::string to_string(const std::optional<TlsVersion>& version) {
+  return version ? to_string(*version) : std::string();
 }
 
 }  // namespace tls

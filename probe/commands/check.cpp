@@ -33,9 +33,9 @@ int run_check(const CheckFlags& flags) {
     if (!lync) return report::kExitBadInput;
   }
   for (const auto& name : flags.instances)
-    if (!is_valid_fqdn(name))
+    if (!tls::is_valid_fqdn(name))
       return fail_input("--instance " + name + ": not a fully qualified domain name");
-  if (!flags.pool.empty() && !is_valid_fqdn(flags.pool))
+  if (!flags.pool.empty() && !tls::is_valid_fqdn(flags.pool))
     return fail_input("--pool " + flags.pool + ": not a fully qualified domain name");
 
   OfflineInputs inputs;

@@ -14,6 +14,10 @@ void add_pki_command(CLI::App& app, Action& action);
 void add_connect_command(CLI::App& app, Action& action);
 void add_serve_command(CLI::App& app, Action& action);
 void add_pair_command(CLI::App& app, Action& action);
+void add_rollover_command(CLI::App& app, Action& action);
+// Every subcommand, in the order --help lists them: main() and the config-file
+// fuzz target register the same set.
+void add_all_commands(CLI::App& app, Action& action);
 
 // `pki serve` and `pki revoke` (revocation lab), added to the `pki` command.
 void add_pki_revocation_subcommands(CLI::App& pki, Action& action);

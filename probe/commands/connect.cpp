@@ -37,26 +37,26 @@ struct ConnectFlags {
   ReportFlags report;
 };
 
-tls::Status save_chain(const std::string& folder, const std::vector<tls::Certificate>& chain) {
+mtls::Status save_chain(const std::string& folder, const std::vector<tls::Certificate>& chain) {
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
-  if (ec) return tls::Error{folder + ": cannot create folder: " + ec.message()};
+  if (ec) return mtls::Error{folder + ": cannot create folder: " + ec.message()};
   std::string all;
   for (size_t i = 0; i < chain.size(); ++i) {
     std::string pem = chain[i].pem();
     all += pem;
     std::ofstream out(std::filesystem::path(folder) / ("cert" + std::to_string(i) + ".pem"));
     out << pem;
-    if (!out) return tls::Error{folder + ": cannot write cert" + std::to_string(i) + ".pem"};
+    if (!out) return mtls::Error{folder + ": cannot write cert" + std::to_string(i) + ".pem"};
   }
   std::ofstream out(std::filesystem::path(folder) / "chain.pem");
   out << all;
-  if (!out) return tls::Error{folder + ": cannot write chain.pem"};
-  return tls::Done{};
+  if (!out) return mtls::Error{folder + ": cannot write chain.pem"};
+  return mtls::Done{};
 }
 
-tls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const tls::Store& store,
-                                              RevocationMemo& memo) {
+mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const tls::Store& store,
+                                               RevocationMemo& memo) {
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return revocation.error();
   auto range = tls_range(flags.live);
@@ -80,14 +80,14 @@ tls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const t
   return settings;
 }
 
-tls::Result<tls::DnsOptions> dns_options(const ConnectFlags& flags) {
+mtls::Result<tls::DnsOptions> dns_options(const ConnectFlags& flags) {
   tls::DnsOptions dns;
   dns.timeout =
       std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
   for (const std::string& text : flags.dns_servers) {
     auto server = parse_host_port(text, 53);
     if (!server || !is_ip_literal(server->host))
-      return tls::Error{"--dns-server " + text + ": expected ADDR[:PORT] with an IP address"};
+      return mtls::Error{"--dns-server " + text + ": expected ADDR[:PORT] with an IP address"};
     dns.servers.push_back({server->host, server->port});
   }
   return dns;

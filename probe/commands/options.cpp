@@ -4,10 +4,14 @@
 
 #include "probe/diagnosis/facts.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -50,12 +54,18 @@ void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& pr
                    ->group(group);
   env->excludes(file);
   command
+      ->add_option("--" + prefix + "pfx-max-iterations", flags.pfx_max_iterations,
+                   "Refuse a .pfx whose MAC asks for more key-derivation iterations than this "
+                   "(Windows and OpenSSL write 2,000-10,000)")
+      ->capture_default_str()
+      ->group(group);
+  command
       ->add_flag("--" + prefix + "system-roots", flags.system_roots,
                  "Also trust the system's root CAs (off by default: only trusted-root/ counts)")
       ->group(group);
 }
 
-tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
+mtls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
   tls::StoreOptions options;
   if (!flags.store.empty()) options.folder = flags.store;
   if (!flags.cert.empty()) options.cert = flags.cert;
@@ -64,6 +74,7 @@ tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
   for (const auto& path : flags.trusted_roots) options.trusted_roots.emplace_back(path);
   for (const auto& path : flags.intermediates) options.intermediates.emplace_back(path);
   options.system_roots = flags.system_roots;
+  options.max_pkcs12_iterations = flags.pfx_max_iterations;
   if (!flags.password_env.empty()) {
     auto secret = tls::secret_from_env(flags.password_env);
     if (!secret) return secret.error();
@@ -72,6 +83,11 @@ tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags) {
     auto secret = tls::secret_from_file(flags.password_file);
     if (!secret) return secret.error();
     options.password = *secret;
+    struct stat info {};
+    if (stat(flags.password_file.c_str(), &info) == 0 && (info.st_mode & S_IROTH))
+      std::cerr << "mtlsprobe: warning: " << flags.password_file
+                << " holds a password and every account on this machine can read it "
+                   "(chmod 600)\n";
   }
   return options;
 }
@@ -94,8 +110,23 @@ void add_report_flags(CLI::App* command, ReportFlags& flags) {
       ->check(CLI::IsMember({"text", "json", "junit"}))
       ->capture_default_str()
       ->group(group);
+  // Checked while parsing: an unwritable path was found only after every
+  // handshake and fetch had been made.
+  CLI::Validator writable(
+      [](std::string& path) -> std::string {
+        std::error_code ec;
+        std::filesystem::path file(path);
+        if (std::filesystem::is_directory(file, ec)) return path + " is a directory";
+        const bool exists = std::filesystem::exists(file, ec);
+        std::filesystem::path folder = file.parent_path().empty() ? "." : file.parent_path();
+        if (exists ? access(path.c_str(), W_OK) != 0 : access(folder.c_str(), W_OK) != 0)
+          return path + ": cannot write the report there (" + std::strerror(errno) + ")";
+        return {};
+      },
+      "FILE");
   command
       ->add_option("--output,-o", flags.output, "Write the report to this file instead of stdout")
+      ->check(writable)
       ->group(group);
   command->add_flag("--no-color", flags.no_color, "No ANSI colour in text output")->group(group);
   command->add_flag("--strict", flags.strict, "Warnings fail too (exit 1)")->group(group);

@@ -8,6 +8,7 @@
 
 #include "report/model.hpp"
 #include "report/render.hpp"
+#include "tls/credentials.hpp"
 #include "tls/result.hpp"
 #include "tls/store.hpp"
 
@@ -25,6 +26,7 @@ struct StoreFlags {
   std::vector<std::string> trusted_roots, intermediates;
   std::string password_env, password_file;
   bool system_roots = false;
+  std::uint64_t pfx_max_iterations = tls::kDefaultMaxPkcs12Iterations;
 
   bool empty() const {
     return store.empty() && cert.empty() && pfx.empty() && trusted_roots.empty() &&
@@ -36,7 +38,7 @@ void add_store_flags(CLI::App* command, StoreFlags& flags, const std::string& pr
                      const std::string& who);
 
 // Turns flags into loader options (reading the password). Errors are one line.
-tls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
+mtls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
 
 // Loads the store and prints every unreadable file, one line each, to stderr.
 // Returns nullopt when any file could not be used (the caller exits 2).

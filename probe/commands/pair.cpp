@@ -91,47 +91,94 @@ void add_prefixed(std::vector<report::Finding>& into, std::vector<report::Findin
   }
 }
 
+// A fresh lab PKI (with the --flaw, if any) in a new temporary folder.
+mtls::Result<std::filesystem::path> build_temporary_lab(const PairFlags& flags) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "mtlsprobe-pair-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) return mtls::Error{"cannot create a temporary folder"};
+  std::filesystem::path lab = pattern;
+  LabOptions options;
+  if (!flags.flaw.empty()) options.flaw = flags.flaw;
+  options.key_type = flags.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
+  if (auto valid = validate_lab_options(options); !valid) return valid.error();
+  std::cerr << "mtlsprobe: building a lab PKI"
+            << (flags.flaw.empty() ? "" : " with flaw " + flags.flaw) << " in " << lab.string()
+            << "\n";
+  auto built = build_lab(lab, options);
+  if (!built) return built.error();
+  return lab;
+}
+
+// Where the two stores come from: the flags, a given lab, or a fresh lab in
+// a temporary folder that is removed at the end.
+struct PairStores {
+  StoreFlags bems;
+  StoreFlags lync;
+  std::optional<std::filesystem::path> temporary_lab;
+};
+
+mtls::Result<PairStores> choose_stores(const PairFlags& flags) {
+  PairStores stores{flags.bems, flags.lync, std::nullopt};
+  if (stores.bems.empty() != stores.lync.empty())
+    return mtls::Error{"give both --store and --peer-store, or neither (a fresh lab is built)"};
+  if (!flags.lab.empty() && !stores.bems.empty())
+    return mtls::Error{"--lab and --store/--peer-store exclude each other"};
+  if (!stores.bems.empty()) return stores;
+  std::filesystem::path lab = flags.lab;
+  if (lab.empty()) {
+    auto built = build_temporary_lab(flags);
+    if (!built) return built.error();
+    lab = *built;
+    stores.temporary_lab = lab;
+  } else if (!flags.flaw.empty()) {
+    return mtls::Error{"--flaw builds a fresh lab; it cannot be combined with --lab"};
+  }
+  stores.bems.store = (lab / "bems").string();
+  stores.lync.store = (lab / "lync").string();
+  return stores;
+}
+
+// One direction's sections, facts and findings, the server's prefixed apart.
+void report_direction(const Direction& direction, const DirectionResult& run,
+                      const LiveContext& client_view, const LiveContext& server_view,
+                      report::Report& result, boost::json::array& facts) {
+  result.sections.push_back(handshake_section(direction.title + ": client view", run.client));
+  boost::json::object direction_facts;
+  direction_facts["direction"] = direction.id.substr(0, direction.id.size() - 1);
+  direction_facts["client"] = handshake_json(run.client);
+  add_prefixed(result.findings, diagnose_handshake(run.client, client_view), direction.id,
+               direction.title);
+  if (run.server) {
+    result.sections.push_back(handshake_section(direction.title + ": server view", *run.server));
+    direction_facts["server"] = handshake_json(*run.server);
+    std::vector<report::Finding> server_findings;
+    for (auto& finding : diagnose_handshake(*run.server, server_view)) {
+      // The client view already judged TCP, versions and the client's own sending.
+      if (finding.id == id_text(FindingId::handshake_tcp) ||
+          finding.id == id_text(FindingId::handshake_protocol) ||
+          finding.id == id_text(FindingId::handshake_ca_list) ||
+          finding.id == id_text(FindingId::handshake_peer_rejected_us))
+        continue;
+      server_findings.push_back(std::move(finding));
+    }
+    add_prefixed(result.findings, std::move(server_findings), direction.id + "server.",
+                 direction.title);
+  } else {
+    direction_facts["server"] = nullptr;
+  }
+  facts.push_back(std::move(direction_facts));
+}
+
 int run_pair(const PairFlags& flags) {
+  // 1. Inputs: the version range, the two stores (a lab built when none is given).
   auto range = tls_range(flags.live);
   if (!range) return fail_input(range.error().message);
-
-  std::optional<std::filesystem::path> temporary_lab;
-  StoreFlags bems_flags = flags.bems;
-  StoreFlags lync_flags = flags.lync;
-  if (bems_flags.empty() != lync_flags.empty())
-    return fail_input("give both --store and --peer-store, or neither (a fresh lab is built)");
-  if (!flags.lab.empty() && !bems_flags.empty())
-    return fail_input("--lab and --store/--peer-store exclude each other");
-  if (bems_flags.empty()) {
-    std::filesystem::path lab = flags.lab;
-    if (lab.empty()) {
-      std::string pattern =
-          (std::filesystem::temp_directory_path() / "mtlsprobe-pair-XXXXXX").string();
-      if (!mkdtemp(pattern.data())) return fail_input("cannot create a temporary folder");
-      lab = pattern;
-      temporary_lab = lab;
-      LabOptions options;
-      if (!flags.flaw.empty()) options.flaw = flags.flaw;
-      options.key_type =
-          flags.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
-      if (auto valid = validate_lab_options(options); !valid)
-        return fail_input(valid.error().message);
-      std::cerr << "mtlsprobe: building a lab PKI"
-                << (flags.flaw.empty() ? "" : " with flaw " + flags.flaw) << " in " << lab.string()
-                << "\n";
-      auto built = build_lab(lab, options);
-      if (!built) return fail_input(built.error().message);
-    } else if (!flags.flaw.empty()) {
-      return fail_input("--flaw builds a fresh lab; it cannot be combined with --lab");
-    }
-    bems_flags.store = (lab / "bems").string();
-    lync_flags.store = (lab / "lync").string();
-  }
+  auto stores = choose_stores(flags);
+  if (!stores) return fail_input(stores.error().message);
   auto cleanup = [&] {
-    if (temporary_lab) std::filesystem::remove_all(*temporary_lab);
+    if (stores->temporary_lab) std::filesystem::remove_all(*stores->temporary_lab);
   };
-  auto bems = load_store_or_report(bems_flags, "BEMS");
-  auto lync = load_store_or_report(lync_flags, "Lync/Skype");
+  auto bems = load_store_or_report(stores->bems, "BEMS");
+  auto lync = load_store_or_report(stores->lync, "Lync/Skype");
   if (!bems || !lync) {
     cleanup();
     return report::kExitBadInput;
@@ -151,6 +198,7 @@ int run_pair(const PairFlags& flags) {
     return store.leaf ? store.leaf->certificate.info().common_name : std::string();
   };
 
+  // 2. Each direction over loopback, judged from both ends.
   report::Report result = start_report("pair");
   const Direction directions[] = {{"bems-to-lync.", "BEMS dials the Lync/Skype pool", Side::bems},
                                   {"lync-to-bems.", "The Lync/Skype pool dials BEMS", Side::lync}};
@@ -175,33 +223,10 @@ int run_pair(const PairFlags& flags) {
     server_view.us = direction.client == Side::bems ? Side::lync : Side::bems;
     server_view.ours = &server_store;
     server_view.expected_name.clear();
-
-    result.sections.push_back(handshake_section(direction.title + ": client view", run.client));
-    boost::json::object direction_facts;
-    direction_facts["direction"] = direction.id.substr(0, direction.id.size() - 1);
-    direction_facts["client"] = handshake_json(run.client);
-    add_prefixed(result.findings, diagnose_handshake(run.client, client_view), direction.id,
-                 direction.title);
-    if (run.server) {
-      result.sections.push_back(handshake_section(direction.title + ": server view", *run.server));
-      direction_facts["server"] = handshake_json(*run.server);
-      std::vector<report::Finding> server_findings;
-      for (auto& finding : diagnose_handshake(*run.server, server_view)) {
-        // The client view already judged TCP, versions and the client's own sending.
-        if (finding.id == id_text(FindingId::handshake_tcp) ||
-            finding.id == id_text(FindingId::handshake_protocol) ||
-            finding.id == id_text(FindingId::handshake_ca_list) ||
-            finding.id == id_text(FindingId::handshake_peer_rejected_us))
-          continue;
-        server_findings.push_back(std::move(finding));
-      }
-      add_prefixed(result.findings, std::move(server_findings), direction.id + "server.",
-                   direction.title);
-    } else {
-      direction_facts["server"] = nullptr;
-    }
-    facts.push_back(std::move(direction_facts));
+    report_direction(direction, run, client_view, server_view, result, facts);
   }
+
+  // 3. The report.
   result.facts["directions"] = std::move(facts);
   if (!flags.flaw.empty()) result.facts["flaw"] = flags.flaw;
   cleanup();

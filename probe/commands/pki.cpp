@@ -32,18 +32,18 @@ int fail(const std::string& message) {
 
 // A folder is refused when it holds anything, unless --force says the lab in
 // it may be replaced.
-tls::Status check_target(const fs::path& folder, bool force) {
+mtls::Status check_target(const fs::path& folder, bool force) {
   std::error_code ec;
   auto status = fs::status(folder, ec);
-  if (!fs::exists(status)) return tls::Done{};
+  if (!fs::exists(status)) return mtls::Done{};
   if (!fs::is_directory(status))
-    return tls::Error{folder.string() + ": exists and is not a folder"};
+    return mtls::Error{folder.string() + ": exists and is not a folder"};
   if (!force && fs::directory_iterator(folder, ec) != fs::directory_iterator())
-    return tls::Error{folder.string() +
-                      ": folder is not empty; choose another or add --force to replace the lab "
-                      "in it"};
-  if (ec) return tls::Error{folder.string() + ": cannot read: " + ec.message()};
-  return tls::Done{};
+    return mtls::Error{folder.string() +
+                       ": folder is not empty; choose another or add --force to replace the lab "
+                       "in it"};
+  if (ec) return mtls::Error{folder.string() + ": cannot read: " + ec.message()};
+  return mtls::Done{};
 }
 
 std::string quoted(const std::string& text) {
@@ -89,6 +89,60 @@ int run_init(InitArguments& arguments) {
             << quoted((dir / "lync").string()) << " --pool " << lab.pool;
   for (const auto& instance : lab.instances) std::cout << " --instance " << instance;
   std::cout << "\n";
+  return report::kExitPass;
+}
+
+struct ReissueArguments {
+  fs::path folder;
+  ReissueOptions reissue;
+  std::string key_type;
+  std::string flaw;
+  int days = 0;
+  std::string password_env;
+  fs::path password_file;
+};
+
+int run_reissue(ReissueArguments& arguments) {
+  auto failed = [](const std::string& message) {
+    std::cerr << "mtlsprobe pki reissue: " << message << "\n";
+    return report::kExitBadInput;
+  };
+  ReissueOptions& reissue = arguments.reissue;
+  if (!arguments.key_type.empty())
+    reissue.key_type =
+        arguments.key_type == "ecdsa-p256" ? LabKeyType::ecdsa_p256 : LabKeyType::rsa2048;
+  if (!arguments.flaw.empty()) reissue.flaw = arguments.flaw;
+  if (arguments.days != 0) reissue.days = arguments.days;
+  if (!arguments.password_env.empty()) {
+    auto secret = tls::secret_from_env(arguments.password_env);
+    if (!secret) return failed("--password-env: " + secret.error().message);
+    reissue.pfx_password = *secret;
+  } else if (!arguments.password_file.empty()) {
+    auto secret = tls::secret_from_file(arguments.password_file);
+    if (!secret) return failed("--password-file: " + secret.error().message);
+    reissue.pfx_password = *secret;
+  }
+  auto built = reissue_lab(arguments.folder, reissue);
+  if (!built) return failed(built.error().message);
+
+  const fs::path& dir = arguments.folder;
+  ReissueLayout layout;
+  std::cout << "Next BEMS certificate written to " << (dir / layout.store).string();
+  if (reissue.new_root)
+    std::cout << ", issued under a new root (mtlsprobe Lab Root CA 2) that the Lync store does "
+                 "not trust";
+  else if (reissue.new_issuing_ca)
+    std::cout << ", issued by a new issuing CA (mtlsprobe Lab Issuing CA 2) that the Lync "
+                 "store's intermediate/ does not hold";
+  if (reissue.flaw)
+    std::cout << " with flaw " << *reissue.flaw << ": "
+              << find_lab_flaw(*reissue.flaw)->description;
+  std::cout << "\n";
+  for (const auto& file : built->files) std::cout << "  " << (dir / file).string() << "\n";
+  std::cout << "\nNext, rehearse the renewal:\n  mtlsprobe rollover --store "
+            << quoted((dir / "bems").string()) << " --next-store "
+            << quoted((dir / layout.store).string()) << " --peer-store "
+            << quoted((dir / "lync").string()) << "\n";
   return report::kExitPass;
 }
 
@@ -151,6 +205,38 @@ void add_pki_command(CLI::App& app, Action& action) {
       "Add --flaw NAME to get a lab that breaks one requirement and see what check says about "
       "it.");
   init->callback([&action, arguments] { action = [arguments] { return run_init(*arguments); }; });
+
+  auto reissue = std::make_shared<ReissueArguments>();
+  auto* next = pki->add_subcommand(
+      "reissue",
+      "Make the next BEMS certificate for a lab made by `pki init`, to rehearse a renewal with "
+      "`mtlsprobe rollover`: DIR/next/ (the BEMS store after the switch) and DIR/next.pfx");
+  next->add_option("DIR", reissue->folder, "The lab folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  next->add_flag("--new-issuing-ca", reissue->reissue.new_issuing_ca,
+                 "Issue it from a new issuing CA under the lab root, which the Lync store's "
+                 "intermediate/ does not hold");
+  next->add_flag("--new-root", reissue->reissue.new_root,
+                 "Issue it under a new root (and issuing CA) that the Lync store does not trust");
+  next->add_option("--key-type", reissue->key_type,
+                   "Key of the next certificate [default: the lab's]")
+      ->check(CLI::IsMember({"rsa2048", "ecdsa-p256"}));
+  next->add_option("--days", reissue->days, "Validity of the next certificate [default: the lab's]")
+      ->check(CLI::Range(1, 36500));
+  next->add_option("--flaw", reissue->flaw,
+                   "Give the next certificate one defect: " + reissue_flaw_names());
+  auto* next_env = next->add_option("--password-env", reissue->password_env,
+                                    "Protect next.pfx with the password in this variable");
+  next->add_option("--password-file", reissue->password_file,
+                   "Protect next.pfx with the first line of this file")
+      ->excludes(next_env);
+  next->footer(
+      "Example:\n"
+      "  mtlsprobe pki init lab\n"
+      "  mtlsprobe pki reissue lab --new-issuing-ca\n"
+      "  mtlsprobe rollover --store lab/bems --next-store lab/next --peer-store lab/lync");
+  next->callback([&action, reissue] { action = [reissue] { return run_reissue(*reissue); }; });
 
   auto* flaws = pki->add_subcommand("flaws", "List the flaws `pki init --flaw` can build");
   flaws->callback([&action] { action = run_flaws; });

@@ -8,6 +8,7 @@
 
 #include "probe/commands/commands.hpp"
 #include "probe/lab/revocation.hpp"
+#include "probe/online/endpoint.hpp"
 #include "report/model.hpp"
 #include "tls/http_server.hpp"
 
@@ -107,8 +108,8 @@ int run_serve(const ServeArguments& arguments) {
   std::string address = authority->host_type() == boost::urls::host_type::ipv6
                             ? authority->host_ipv6_address().to_string()
                             : std::string(authority->host());
-  if (authority->port_number() == 0 && authority->port() != "0")
-    return fail("--listen '" + arguments.listen + "' has no valid port");
+  auto port = parse_port(authority->port());
+  if (!port) return fail("--listen '" + arguments.listen + "': the port must be 0-65535");
   if (auto issued = issue_lab_crls(arguments.folder, true); !issued)
     return fail(issued.error().message);
   auto authorities = load_lab_authorities(arguments.folder);
@@ -121,7 +122,7 @@ int run_serve(const ServeArguments& arguments) {
       {"/ca/", [lab](const auto& request) { return serve_ca_certificate(lab, request); }});
   routes.push_back({"/ocsp/", [lab](const auto& request) { return serve_ocsp(lab, request); }});
   routes.push_back({"/ocsp", [lab](const auto& request) { return serve_ocsp(lab, request); }});
-  auto server = tls::HttpServer::listen(address, authority->port_number(), std::move(routes));
+  auto server = tls::HttpServer::listen(address, *port, std::move(routes));
   if (!server) return fail(server.error().message);
 
   std::cout << "serving the revocation data of " << authorities->size() << " lab CA(s) at "

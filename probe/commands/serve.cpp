@@ -10,6 +10,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -23,6 +24,8 @@
 #include "probe/online/endpoint.hpp"
 #include "probe/online/ocsp_stapling.hpp"
 #include "probe/rules/requirements.hpp"
+#include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 #include "tls/alerts.hpp"
 
 namespace probe {
@@ -40,8 +43,51 @@ struct ServeFlags {
   LiveFlags live;
   StapleFlags staple;
   RevocationFlags revocation;
+  bool fetch_untrusted_urls = false;
   SipServeFlags sip;
   ReportFlags report;
+};
+
+// Judgements wait for revocation servers one at a time, so a client that
+// handshakes faster than they answer would queue work without end. Past
+// these, its handshakes are judged without going to the network, and past
+// the overall bound they are logged and not judged at all.
+constexpr std::size_t kQueuedOnlinePerClient = 2;
+constexpr std::size_t kQueuedOverall = 64;
+
+// "192.0.2.1" from "192.0.2.1:50412", "::1" from "[::1]:50412".
+std::string client_host(const std::string& peer_address) {
+  if (peer_address.starts_with('[')) return peer_address.substr(1, peer_address.find(']') - 1);
+  return peer_address.substr(0, peer_address.rfind(':'));
+}
+
+// How many judgements wait (or run), overall and with online checks per
+// client host. Shared by the server thread (which adds) and the judge.
+class JudgementQueue {
+ public:
+  enum class Admission { online, offline, refused };
+
+  Admission admit(const std::string& host) {
+    std::lock_guard lock(mutex_);
+    if (total_ >= kQueuedOverall) return Admission::refused;
+    ++total_;
+    auto& online = online_[host];
+    if (online >= kQueuedOnlinePerClient) return Admission::offline;
+    ++online;
+    return Admission::online;
+  }
+  void done(const std::string& host, Admission admission) {
+    std::lock_guard lock(mutex_);
+    --total_;
+    if (admission != Admission::online) return;
+    if (auto found = online_.find(host); found != online_.end() && --found->second == 0)
+      online_.erase(found);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::size_t total_ = 0;
+  std::map<std::string, std::size_t> online_;
 };
 
 int run_serve(const ServeFlags& flags) {
@@ -64,6 +110,10 @@ int run_serve(const ServeFlags& flags) {
   if (!sip) return fail_input(sip.error().message);
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
+  // Set by SIGINT/SIGTERM: queued judgements skip the network and a fetch in
+  // progress ends, so serve stops promptly whatever is queued.
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
+  revocation->http.cancelled = stopping;
 
   tls::ServerOptions options;
   options.address = listen->host;
@@ -97,7 +147,8 @@ int run_serve(const ServeFlags& flags) {
   std::mutex output;
   auto log = [&output](const std::string& line) {
     std::lock_guard lock(output);
-    std::cerr << "mtlsprobe: " << line << "\n" << std::flush;
+    // Lines carry the client's request-URI, headers and addresses.
+    std::cerr << "mtlsprobe: " << report::one_line_printable(line) << "\n" << std::flush;
   };
   // A Front End checks the revocation of a client chain it trusts inside
   // the handshake and refuses a revoked certificate (certificate_revoked),
@@ -147,9 +198,13 @@ int run_serve(const ServeFlags& flags) {
     staple = std::move(*first);
   }
   std::atomic<std::size_t> reported{0};
+  std::atomic<std::size_t> not_judged{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
+  JudgementQueue queue;
   boost::asio::thread_pool judge(1);  // one at a time, in arrival order
+  const auto untrusted_urls =
+      flags.fetch_untrusted_urls ? UntrustedChainUrls::fetch : UntrustedChainUrls::skip;
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> connection) {
     if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
@@ -162,14 +217,34 @@ int run_serve(const ServeFlags& flags) {
     // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
     // server never holds the SIP answer or the next handshake.
     if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
-    boost::asio::post(judge, [&, record] {
+    const std::string host = client_host(record.peer_address);
+    const auto admission = queue.admit(host);
+    if (admission == JudgementQueue::Admission::refused) {
+      ++not_judged;
+      log("handshake from " + record.peer_address +
+          " not judged: " + std::to_string(kQueuedOverall) + " judgements are already waiting");
+      return;
+    }
+    boost::asio::post(judge, [&, record, host, admission] {
       report::Report result = start_report("serve");
       result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
       result.facts["handshake"] = handshake_json(record);
       context.now = tls::Clock::now();
       result.findings = diagnose_handshake(record, context);
-      check_peer_chain_online(record, us == Side::bems ? Side::lync : Side::bems, *store,
-                              flags.revocation, *revocation, result);
+      const Side peer = us == Side::bems ? Side::lync : Side::bems;
+      if (stopping->load() || admission == JudgementQueue::Admission::offline) {
+        auto finding = revocation_finding(peer);
+        skip(finding, admission == JudgementQueue::Admission::offline
+                          ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
+                                " judgements from " + host +
+                                " are already waiting for revocation servers"
+                          : "not checked: serve is stopping");
+        result.findings.push_back(std::move(finding));
+      } else {
+        check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result,
+                                nullptr, untrusted_urls);
+      }
+      queue.done(host, admission);
       std::lock_guard lock(output);
       last_exit = emit_report(result, flags.report);
       worst_exit = std::max(worst_exit, last_exit);
@@ -193,14 +268,22 @@ int run_serve(const ServeFlags& flags) {
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) server.stop();
+    if (ec) return;
+    stopping->store(true);
+    server.stop();
   });
   std::thread signal_thread([&] { signals_io.run(); });
   server.run();
   signals_io.stop();
   signal_thread.join();
-  judge.join();  // every handshake is reported before we exit
-  std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)\n";
+  judge.join();  // every handshake is reported (offline once stopping) before we exit
+  std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)"
+            << (not_judged ? " (" + std::to_string(not_judged.load()) + " not judged)" : "")
+            << (server.connections_evicted()
+                    ? "; " + std::to_string(server.connections_evicted()) +
+                          " unfinished handshake(s) closed to make room for new clients"
+                    : "")
+            << "\n";
   return flags.once ? last_exit : worst_exit;
 }
 
@@ -241,6 +324,11 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_live_flags(command, flags->live);
   add_staple_flags(command, flags->staple);
   add_revocation_flags(command, flags->revocation);
+  command
+      ->add_flag("--fetch-untrusted-urls", flags->fetch_untrusted_urls,
+                 "Lab: fetch the CRL, OCSP and caIssuers URLs of a client chain we did not trust "
+                 "(by default they are not: a stranger chose them)")
+      ->group("Revocation");
   add_sip_serve_flags(command, flags->sip);
   add_report_flags(command, flags->report);
   command->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });

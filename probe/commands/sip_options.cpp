@@ -6,11 +6,11 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/diagnosis/sip_findings.hpp"
 #include "probe/online/endpoint.hpp"
-#include "probe/rules/fqdn.hpp"
 #include "probe/sip/builders.hpp"
 #include "probe/sip/client.hpp"
 #include "probe/sip/ms_diagnostics.hpp"
 #include "probe/sip/presence_formats.hpp"
+#include "tls/dns_name.hpp"
 
 namespace probe {
 namespace {
@@ -95,19 +95,20 @@ void add_sip_serve_flags(CLI::App* command, SipServeFlags& flags) {
       ->capture_default_str();
 }
 
-tls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags) {
+mtls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags) {
   if (!flags.sip && (!flags.presence.empty() || !flags.trusted_applications.empty()))
-    return tls::Error{"--presence and --trusted-app need --sip"};
+    return mtls::Error{"--presence and --trusted-app need --sip"};
   if (!(flags.idle_timeout_seconds > 0))
-    return tls::Error{"--sip-idle-timeout must be a positive number of seconds"};
+    return mtls::Error{"--sip-idle-timeout must be a positive number of seconds"};
   SipServerConfig config;
   for (const std::string& text : flags.presence) {
     auto assignment = sip::parse_presence_assignment(text);
-    if (!assignment) return tls::Error{"--presence: " + assignment.error().message};
+    if (!assignment) return mtls::Error{"--presence: " + assignment.error().message};
     config.mock.presence[assignment->user] = assignment->state;
   }
   for (const std::string& fqdn : flags.trusted_applications) {
-    if (!is_valid_fqdn(fqdn)) return tls::Error{"--trusted-app " + fqdn + ": not a valid FQDN"};
+    if (!tls::is_valid_fqdn(fqdn))
+      return mtls::Error{"--trusted-app " + fqdn + ": not a valid FQDN"};
   }
   config.trusted_applications = flags.trusted_applications;
   config.idle_timeout =

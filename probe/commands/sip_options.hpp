@@ -29,7 +29,7 @@ struct SipServeFlags {
 };
 void add_sip_serve_flags(CLI::App* command, SipServeFlags& flags);
 // Checks the flags; the error names the option.
-tls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags);
+mtls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags);
 // Starts the SIP session on a connection the server handed over.
 void start_sip_session(const tls::HandshakeRecord& record,
                        std::shared_ptr<tls::EstablishedConnection> connection,

@@ -17,6 +17,9 @@ boost::json::array strings(const std::vector<std::string>& items) {
 }  // namespace
 
 std::string rfc3339(tls::Clock::time_point when) {
+  // tls/ clamps dates past 2262 (the clock's end) to max(): show them as
+  // RFC 5280's "no well-defined expiry" date, not as 2262-04-11.
+  if (when == tls::Clock::time_point::max()) return "9999-12-31T23:59:59Z";
   std::time_t t = tls::Clock::to_time_t(when);
   std::tm parts{};
   gmtime_r(&t, &parts);
@@ -80,7 +83,7 @@ boost::json::object revocation_json(const tls::RevocationStatus& status) {
     boost::json::object a;
     a["source"] = tls::to_string(attempt.source);
     a["url"] = attempt.url;
-    a["outcome"] = attempt.outcome;
+    a["outcome"] = tls::to_string(attempt.outcome);
     a["error"] = attempt.error;
     a["elapsed_ms"] = attempt.elapsed.count();
     a["from_cache"] = attempt.from_cache;

@@ -4,6 +4,7 @@
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
+#include "tls/alerts.hpp"
 
 namespace probe {
 namespace {
@@ -69,8 +70,9 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
     case HandshakeError::no_common_version:
       return fail(
           f,
-          "No TLS version both sides allow (we allowed " + record.min_version_allowed + " to " +
-              record.max_version_allowed + "): " + record.error_message + ".",
+          "No TLS version both sides allow (we allowed " +
+              tls::to_string(record.min_version_allowed) + " to " +
+              tls::to_string(record.max_version_allowed) + "): " + record.error_message + ".",
           "Lync/Skype servers on Windows Server 2019 and earlier top out at TLS 1.2; allow it "
           "(--tls-max 1.2) or enable TLS 1.2 in schannel on the peer.");
     case HandshakeError::no_common_cipher:
@@ -97,7 +99,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
   }
   if (!record.handshake_completed)
     return skip(f, "the handshake did not complete: " + record.error_message);
-  return pass(f, record.protocol_version + " with " + record.cipher_suite + " in " +
+  return pass(f, tls::to_string(record.protocol_version) + " with " + record.cipher_suite + " in " +
                      milliseconds_text(record.handshake_ms) +
                      (record.security_level_lowered
                           ? " (OpenSSL security level lowered for TLS 1.0/1.1, as asked)"
@@ -150,7 +152,7 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
   ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
   if (context.ours) {
     auto built = own_chain(record, *context.ours);
-    if (!built.trusted && tls::is_missing_issuer_error(built.error_code) &&
+    if (!built.trusted && built.reason == tls::ChainError::issuer_not_found &&
         built.error_depth == 0) {
       return warn(f,
                   "The server accepts client certificates from " + counted +
@@ -232,7 +234,7 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
             : " during the handshake";
     std::string detail = "The peer sent the alert " + alert.name + " (" +
                          std::to_string(alert.code) + ")" + when + ". " +
-                         explain_rejection_alert(alert.name);
+                         explain_rejection_alert(alert.code);
     if (!record.acceptable_ca_names.empty() && record.our_certificate_sent &&
         !name_in_list(record.our_certificate_sent->info().issuer_der, record.acceptable_ca_names))
       detail += " Our issuer " + in_quotes(record.our_certificate_sent->info().issuer) +
@@ -248,13 +250,13 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
   }
   if (!record.handshake_completed)
     return skip(f, "the handshake did not complete: " + record.error_message);
-  if (record.protocol_version == "TLSv1.3" && !record.waited_for_verdict)
+  if (record.protocol_version == tls::TlsVersion::tls1_3 && !record.waited_for_verdict)
     return skip(f,
                 "in TLS 1.3 the server judges our certificate after our handshake ends, and we "
                 "did not wait for its verdict (--verdict-wait 0)");
   return pass(
       f,
-      record.protocol_version == "TLSv1.3" && record.waited_for_verdict
+      record.protocol_version == tls::TlsVersion::tls1_3 && record.waited_for_verdict
           ? "No alert arrived while we waited after the TLS 1.3 handshake for the server's verdict."
           : "The server finished the handshake after seeing our certificate.");
 }
@@ -336,7 +338,7 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
     untrusted.push_back(certificate);
   std::vector<tls::Certificate> roots = context.ours->root_certificates();
   auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
-  if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+  if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
          "Every intermediate up to " + in_quotes(built.error_certificate->subject) +
@@ -344,7 +346,7 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
              in_quotes(built.error_certificate->issuer) + " is judged by " +
              id_text(for_side(peer, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted)) +
              ".");
-  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate) {
+  } else if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate) {
     fail(intermediates,
          "The peer presented " + std::to_string(record.peer_chain.size()) +
              " certificate(s) and our intermediate/ "
@@ -398,7 +400,7 @@ void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& c
                       " in trusted-root/.");
     pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
                             " chain certificate(s) after the leaf.");
-  } else if (tls::is_missing_issuer_error(built.error_code) && built.error_certificate &&
+  } else if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
              built.error_depth == 0) {
     skip(trusted, "the chain cannot be built without the missing intermediate (see " +
                       id_text(intermediates_id) + ")");
@@ -427,40 +429,42 @@ void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& c
 
 }  // namespace
 
-std::string explain_rejection_alert(const std::string& alert_name) {
-  if (alert_name == "unknown_ca")
-    return "The peer does not trust the CA that issued our certificate: the requirement that both "
-           "certificates are signed by a CA both sides trust (its Trusted Root store lacks our "
-           "root, or its "
-           "Intermediate store our intermediate).";
-  if (alert_name == "bad_certificate")
-    return "The peer refused our certificate as invalid for this use: often the Extended Key Usage "
-           "lacks "
-           "clientAuth, the signature cannot be verified, or the names do not match its topology.";
-  if (alert_name == "unsupported_certificate")
-    return "The peer refused the certificate's type or usage: the Extended Key Usage lacks "
-           "clientAuth "
-           "(or serverAuth).";
-  if (alert_name == "certificate_unknown")
-    return "The peer refused our certificate without saying why: Windows peers send this when the "
-           "chain is "
-           "untrusted or when the revocation check fails (CRL distribution point unreachable).";
-  if (alert_name == "certificate_expired")
-    return "A certificate of our chain is expired or not yet valid (the validity requirement).";
-  if (alert_name == "certificate_revoked")
-    return "The issuing CA revoked a certificate of our chain.";
-  if (alert_name == "certificate_required")
-    return "The peer requires a client certificate and we sent none (TLS 1.3).";
-  if (alert_name == "handshake_failure")
-    return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters are "
-           "common.";
-  if (alert_name == "access_denied")
-    return "The peer's policy refused our identity after verifying it.";
-  if (alert_name == "decrypt_error")
-    return "A signature check failed: the private key may not belong to the certificate.";
-  if (alert_name == "protocol_version") return "No TLS version both sides allow.";
-  if (alert_name == "insufficient_security")
-    return "The peer wants stronger parameters than we offered.";
+std::string explain_rejection_alert(int alert_code) {
+  namespace alert = tls::alert;
+  switch (alert_code) {
+    case alert::unknown_ca:
+      return "The peer does not trust the CA that issued our certificate: the requirement that "
+             "both certificates are signed by a CA both sides trust (its Trusted Root store lacks "
+             "our root, or its Intermediate store our intermediate).";
+    case alert::bad_certificate:
+      return "The peer refused our certificate as invalid for this use: often the Extended Key "
+             "Usage lacks clientAuth, the signature cannot be verified, or the names do not match "
+             "its topology.";
+    case alert::unsupported_certificate:
+      return "The peer refused the certificate's type or usage: the Extended Key Usage lacks "
+             "clientAuth (or serverAuth).";
+    case alert::certificate_unknown:
+      return "The peer refused our certificate without saying why: Windows peers send this when "
+             "the chain is untrusted or when the revocation check fails (CRL distribution point "
+             "unreachable).";
+    case alert::certificate_expired:
+      return "A certificate of our chain is expired or not yet valid (the validity requirement).";
+    case alert::certificate_revoked:
+      return "The issuing CA revoked a certificate of our chain.";
+    case alert::certificate_required:
+      return "The peer requires a client certificate and we sent none (TLS 1.3).";
+    case alert::handshake_failure:
+      return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters "
+             "are common.";
+    case alert::access_denied:
+      return "The peer's policy refused our identity after verifying it.";
+    case alert::decrypt_error:
+      return "A signature check failed: the private key may not belong to the certificate.";
+    case alert::protocol_version:
+      return "No TLS version both sides allow.";
+    case alert::insufficient_security:
+      return "The peer wants stronger parameters than we offered.";
+  }
   return "The peer ended the handshake with this alert.";
 }
 

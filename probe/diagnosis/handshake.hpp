@@ -27,6 +27,6 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
                                                 const LiveContext& context);
 
 // The explanation of a received alert in terms of the requirements.
-std::string explain_rejection_alert(const std::string& alert_name);
+std::string explain_rejection_alert(int alert_code);
 
 }  // namespace probe

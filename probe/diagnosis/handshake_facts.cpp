@@ -37,8 +37,8 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
   if (client && record.tcp_connected)
     lines.emplace_back("TCP connect", milliseconds_text(record.tcp_connect_ms));
   if (record.handshake_completed) {
-    lines.emplace_back("TLS", record.protocol_version + ", " + record.cipher_suite + ", " +
-                                  milliseconds_text(record.handshake_ms));
+    lines.emplace_back("TLS", tls::to_string(record.protocol_version) + ", " + record.cipher_suite +
+                                  ", " + milliseconds_text(record.handshake_ms));
   } else if (!record.error_message.empty()) {
     lines.emplace_back("failed", record.error_message);
   }
@@ -96,13 +96,13 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
   o["tcp_connect_ms"] = record.tcp_connect_ms;
   o["handshake_completed"] = record.handshake_completed;
   o["handshake_ms"] = record.handshake_ms;
-  o["protocol_version"] = record.protocol_version;
+  o["protocol_version"] = tls::to_string(record.protocol_version);
   o["cipher_suite"] = record.cipher_suite;
   o["sni_sent"] = record.sni_sent;
   o["sni_received"] = record.sni_received;
   o["alpn"] = record.alpn;
-  o["min_version_allowed"] = record.min_version_allowed;
-  o["max_version_allowed"] = record.max_version_allowed;
+  o["min_version_allowed"] = tls::to_string(record.min_version_allowed);
+  o["max_version_allowed"] = tls::to_string(record.max_version_allowed);
   o["security_level_lowered"] = record.security_level_lowered;
   boost::json::array chain;
   for (const auto& certificate : record.peer_chain)

@@ -67,11 +67,11 @@ report::Finding srv_finding(const tls::SrvAnswer& answer, const std::string& ser
   return pass(f, "SRV " + answer.name + " at " + servers + ": " + listed + ".");
 }
 
-tls::Result<Discovery> discover(const FleetOptions& options) {
+mtls::Result<Discovery> discover(const FleetOptions& options) {
   Discovery found;
   boost::asio::io_context io;
   auto resolver = tls::DnsResolver::create(io, options.dns);
-  if (!resolver) return tls::Error{"--dns-server: " + resolver.error().message};
+  if (!resolver) return mtls::Error{"--dns-server: " + resolver.error().message};
   const std::string servers = (*resolver)->servers_text();
   boost::json::object dns;
   dns["servers"] = servers;
@@ -82,7 +82,7 @@ tls::Result<Discovery> discover(const FleetOptions& options) {
     (*resolver)->lookup_srv(*options.srv, [&](tls::SrvAnswer answer) { srv = std::move(answer); });
     io.run();
     io.restart();
-    if (!srv) return tls::Error{"SRV lookup of " + *options.srv + " ended without an answer"};
+    if (!srv) return mtls::Error{"SRV lookup of " + *options.srv + " ended without an answer"};
     found.srv_finding = srv_finding(*srv, servers);
     boost::json::array records;
     for (const auto& record : srv->records) {
@@ -168,7 +168,7 @@ ServerFacts server_facts(const Job& job, const tls::HandshakeRecord& record) {
                   : is_ip_literal(job.target.host) ? job.target.host
                                                    : record.peer_address;
   if (facts.address.empty()) facts.address = "-";
-  facts.version = record.protocol_version;
+  facts.version = tls::to_string(record.protocol_version);
   facts.cipher = record.cipher_suite;
   if (record.peer_chain.empty()) return facts;
   facts.certificate_seen = true;
@@ -275,8 +275,8 @@ report::Finding pool_consistency(const std::string& group,
                      leaves + " with the same chain." + not_compared);
 }
 
-tls::Result<report::Report> run_fleet(const FleetOptions& options,
-                                      const ConnectSettings& settings) {
+mtls::Result<report::Report> run_fleet(const FleetOptions& options,
+                                       const ConnectSettings& settings) {
   auto discovered = discover(options);
   if (!discovered) return discovered.error();
   Discovery& found = *discovered;

@@ -37,7 +37,8 @@ struct FleetOptions {
 
 // A report with `targets` (one per address), the table and the run-level
 // findings. Errors: the DNS options cannot be used (exit 2).
-tls::Result<report::Report> run_fleet(const FleetOptions& options, const ConnectSettings& settings);
+mtls::Result<report::Report> run_fleet(const FleetOptions& options,
+                                       const ConnectSettings& settings);
 
 // What the table and the pool comparison need from one handshake, kept
 // instead of the whole record.

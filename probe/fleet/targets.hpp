@@ -27,15 +27,15 @@ struct TargetSpec {
 inline constexpr std::size_t kMaxTargets = 10000;
 
 // Parses one target line; the error says what is wrong with it.
-tls::Result<TargetSpec> parse_target_line(std::string_view line, std::uint16_t default_port);
+mtls::Result<TargetSpec> parse_target_line(std::string_view line, std::uint16_t default_port);
 
 // Every target of a file: blank lines and `#` comments skipped; the first
 // malformed line stops it, named as FILE:LINE.
-tls::Result<std::vector<TargetSpec>> read_targets_file(const std::string& path,
-                                                       std::uint16_t default_port);
+mtls::Result<std::vector<TargetSpec>> read_targets_file(const std::string& path,
+                                                        std::uint16_t default_port);
 
 // `--srv federation|internal|_service._proto.domain`: the SRV name to ask
 // for. federation and internal are Lync's own services under `domain`.
-tls::Result<std::string> srv_name(const std::string& kind, const std::string& domain);
+mtls::Result<std::string> srv_name(const std::string& kind, const std::string& domain);
 
 }  // namespace probe::fleet

@@ -13,17 +13,17 @@ namespace {
 
 fs::path revocations_file(const fs::path& lab) { return lab / "ca" / "revoked.json"; }
 
-tls::Status write_bytes(const fs::path& file, const std::string& bytes) {
+mtls::Status write_bytes(const fs::path& file, const std::string& bytes) {
   const fs::path temporary = file.string() + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return tls::Error{file.string() + ": cannot write"};
+    if (!out) return mtls::Error{file.string() + ": cannot write"};
   }
   std::error_code ec;
   fs::rename(temporary, file, ec);
-  if (ec) return tls::Error{file.string() + ": cannot write: " + ec.message()};
-  return tls::Done{};
+  if (ec) return mtls::Error{file.string() + ": cannot write: " + ec.message()};
+  return mtls::Done{};
 }
 
 }  // namespace
@@ -32,11 +32,11 @@ fs::path lab_crl_file(const fs::path& lab, const std::string& ca) {
   return lab / "ca" / (ca + ".crl");
 }
 
-tls::Result<std::vector<LabAuthority>> load_lab_authorities(const fs::path& lab) {
+mtls::Result<std::vector<LabAuthority>> load_lab_authorities(const fs::path& lab) {
   const fs::path folder = lab / "ca";
   std::error_code ec;
   if (!fs::is_directory(folder, ec))
-    return tls::Error{folder.string() + ": no lab CA folder (make one with mtlsprobe pki init)"};
+    return mtls::Error{folder.string() + ": no lab CA folder (make one with mtlsprobe pki init)"};
   std::vector<fs::path> certificates;
   for (const auto& entry : fs::directory_iterator(folder, ec))
     if (entry.path().extension() == ".crt") certificates.push_back(entry.path());
@@ -48,20 +48,20 @@ tls::Result<std::vector<LabAuthority>> load_lab_authorities(const fs::path& lab)
     auto certificate = tls::load_credential_file(file, std::nullopt);
     if (!certificate) return certificate.error();
     if (certificate->certificates.empty())
-      return tls::Error{file.string() + ": holds no certificate"};
+      return mtls::Error{file.string() + ": holds no certificate"};
     auto key = tls::load_credential_file(key_file, std::nullopt);
     if (!key) return key.error();
-    if (!key->key) return tls::Error{key_file.string() + ": holds no private key"};
+    if (!key->key) return mtls::Error{key_file.string() + ": holds no private key"};
     if (!key->key->matches(certificate->certificates.front()))
-      return tls::Error{key_file.string() + ": is not the key of " + file.string()};
+      return mtls::Error{key_file.string() + ": is not the key of " + file.string()};
     authorities.push_back({file.stem().string(), certificate->certificates.front(), *key->key});
   }
   if (authorities.empty())
-    return tls::Error{folder.string() + ": holds no CA certificate (.crt) with its key (.key)"};
+    return mtls::Error{folder.string() + ": holds no CA certificate (.crt) with its key (.key)"};
   return authorities;
 }
 
-tls::Result<LabRevocationList> load_lab_revocations(const fs::path& lab) {
+mtls::Result<LabRevocationList> load_lab_revocations(const fs::path& lab) {
   const fs::path file = revocations_file(lab);
   LabRevocationList list;
   if (!fs::exists(file)) return list;
@@ -69,7 +69,7 @@ tls::Result<LabRevocationList> load_lab_revocations(const fs::path& lab) {
   if (!text) return text.error();
   boost::system::error_code ec;
   auto json = boost::json::parse(*text, ec);
-  if (ec || !json.is_object()) return tls::Error{file.string() + ": is not a JSON object"};
+  if (ec || !json.is_object()) return mtls::Error{file.string() + ": is not a JSON object"};
   try {
     const auto& root = json.as_object();
     if (auto* number = root.if_contains("crl_number")) list.crl_number = number->to_number<long>();
@@ -88,12 +88,12 @@ tls::Result<LabRevocationList> load_lab_revocations(const fs::path& lab) {
       }
     }
   } catch (const std::exception& e) {
-    return tls::Error{file.string() + ": unexpected content (" + e.what() + ")"};
+    return mtls::Error{file.string() + ": unexpected content (" + e.what() + ")"};
   }
   return list;
 }
 
-tls::Status save_lab_revocations(const fs::path& lab, const LabRevocationList& list) {
+mtls::Status save_lab_revocations(const fs::path& lab, const LabRevocationList& list) {
   boost::json::array entries;
   for (const auto& entry : list.entries) {
     entries.push_back(
@@ -109,7 +109,7 @@ tls::Status save_lab_revocations(const fs::path& lab, const LabRevocationList& l
   return write_bytes(revocations_file(lab), boost::json::serialize(root) + "\n");
 }
 
-tls::Status issue_lab_crls(const fs::path& lab, bool only_missing) {
+mtls::Status issue_lab_crls(const fs::path& lab, bool only_missing) {
   auto authorities = load_lab_authorities(lab);
   if (!authorities) return authorities.error();
   auto list = load_lab_revocations(lab);
@@ -124,17 +124,17 @@ tls::Status issue_lab_crls(const fs::path& lab, bool only_missing) {
       if (entry.ca == authority.name)
         spec.revoked.push_back({entry.serial_hex, entry.revoked_at, entry.reason});
     auto der = tls::issue_crl(spec, authority.certificate, authority.key);
-    if (!der) return tls::Error{file.string() + ": " + der.error().message};
+    if (!der) return mtls::Error{file.string() + ": " + der.error().message};
     if (auto written = write_bytes(file, std::string(der->begin(), der->end())); !written)
       return written;
     issued = true;
   }
   if (issued) return save_lab_revocations(lab, *list);
-  return tls::Done{};
+  return mtls::Done{};
 }
 
-tls::Result<LabRevocation> revoke_in_lab(const fs::path& lab, const tls::Certificate& certificate,
-                                         const std::string& reason) {
+mtls::Result<LabRevocation> revoke_in_lab(const fs::path& lab, const tls::Certificate& certificate,
+                                          const std::string& reason) {
   auto authorities = load_lab_authorities(lab);
   if (!authorities) return authorities.error();
   const LabAuthority* issuer = nullptr;
@@ -142,14 +142,14 @@ tls::Result<LabRevocation> revoke_in_lab(const fs::path& lab, const tls::Certifi
     if (!certificate.same_as(authority.certificate) && certificate.issued_by(authority.certificate))
       issuer = &authority;
   if (!issuer)
-    return tls::Error{tls::describe(certificate.info()) + " was not issued by any CA in " +
-                      (lab / "ca").string()};
+    return mtls::Error{tls::describe(certificate.info()) + " was not issued by any CA in " +
+                       (lab / "ca").string()};
   auto list = load_lab_revocations(lab);
   if (!list) return list.error();
   for (const auto& entry : list->entries)
     if (entry.ca == issuer->name && entry.serial_hex == certificate.info().serial_hex)
-      return tls::Error{tls::describe(certificate.info()) + " is already revoked (" + entry.reason +
-                        ")"};
+      return mtls::Error{tls::describe(certificate.info()) + " is already revoked (" +
+                         entry.reason + ")"};
   LabRevocation revocation{issuer->name, certificate.info().serial_hex, certificate.info().subject,
                            tls::Clock::now(), reason};
   list->entries.push_back(revocation);
@@ -158,7 +158,7 @@ tls::Result<LabRevocation> revoke_in_lab(const fs::path& lab, const tls::Certifi
   return revocation;
 }
 
-tls::Result<std::vector<tls::OcspAuthority>> lab_ocsp_authorities(const fs::path& lab) {
+mtls::Result<std::vector<tls::OcspAuthority>> lab_ocsp_authorities(const fs::path& lab) {
   auto authorities = load_lab_authorities(lab);
   if (!authorities) return authorities.error();
   auto list = load_lab_revocations(lab);

@@ -33,26 +33,27 @@ struct LabRevocationList {
   long crl_number = 0;  // the last cRLNumber issued, shared by the lab's CAs
 };
 
-tls::Result<std::vector<LabAuthority>> load_lab_authorities(const std::filesystem::path& lab);
+mtls::Result<std::vector<LabAuthority>> load_lab_authorities(const std::filesystem::path& lab);
 
 // An absent file is an empty list.
-tls::Result<LabRevocationList> load_lab_revocations(const std::filesystem::path& lab);
-tls::Status save_lab_revocations(const std::filesystem::path& lab, const LabRevocationList& list);
+mtls::Result<LabRevocationList> load_lab_revocations(const std::filesystem::path& lab);
+mtls::Status save_lab_revocations(const std::filesystem::path& lab, const LabRevocationList& list);
 
 std::filesystem::path lab_crl_file(const std::filesystem::path& lab, const std::string& ca);
 
 // Issues every CA's CRL from the list (valid 7 days); with `only_missing`
 // just those that have no CRL file yet.
-tls::Status issue_lab_crls(const std::filesystem::path& lab, bool only_missing);
+mtls::Status issue_lab_crls(const std::filesystem::path& lab, bool only_missing);
 
 // Records the revocation of `certificate` by the lab CA that issued it and
 // reissues the CRLs. Refuses certificates no lab CA issued and repeats.
-tls::Result<LabRevocation> revoke_in_lab(const std::filesystem::path& lab,
-                                         const tls::Certificate& certificate,
-                                         const std::string& reason);
+mtls::Result<LabRevocation> revoke_in_lab(const std::filesystem::path& lab,
+                                          const tls::Certificate& certificate,
+                                          const std::string& reason);
 
 // The OCSP responder's view of the lab, read fresh so revocations made
 // while serving count at once.
-tls::Result<std::vector<tls::OcspAuthority>> lab_ocsp_authorities(const std::filesystem::path& lab);
+mtls::Result<std::vector<tls::OcspAuthority>> lab_ocsp_authorities(
+    const std::filesystem::path& lab);
 
 }  // namespace probe

@@ -1,6 +1,7 @@
 #include "probe/online/checks.hpp"
 
 #include "probe/online/missing_issuer.hpp"
+#include "probe/rules/rules.hpp"
 
 namespace probe {
 namespace {
@@ -15,8 +16,18 @@ void add_revocation_facts(report::Report& result, Side side, boost::json::array 
 
 void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, const tls::Store& ours,
                              const RevocationFlags& flags, const tls::RevocationOptions& options,
-                             report::Report& result, RevocationMemo* memo) {
+                             report::Report& result, RevocationMemo* memo,
+                             UntrustedChainUrls untrusted) {
   if (record.peer_chain.empty()) return;
+  const bool trusted = record.peer_verification && record.peer_verification->trusted;
+  if (!trusted && untrusted == UntrustedChainUrls::skip) {
+    auto finding = revocation_finding(peer);
+    skip(finding, "not checked: the " + side_name(peer) +
+                      " chain was not trusted, and its CRL, OCSP and caIssuers URLs are chosen by "
+                      "whoever sent it; serve fetches them only with --fetch-untrusted-urls (lab)");
+    result.findings.push_back(std::move(finding));
+    return;
+  }
   const auto& chain = record.peer_verification && record.peer_verification->chain.size() > 1
                           ? record.peer_verification->chain
                           : record.peer_chain;

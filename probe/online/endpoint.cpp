@@ -1,7 +1,6 @@
 #include "probe/online/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 
 #include "probe/rules/rules.hpp"
 
@@ -32,26 +31,32 @@ tls::PeerTrust trust_from(const tls::Store& store) {
   return trust;
 }
 
-tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port) {
+mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port) {
   auto authority = boost::urls::parse_authority(text);
   if (!authority || authority->has_userinfo() || authority->host().empty())
-    return tls::Error{"'" + text + "' is not HOST, HOST:PORT or [IPv6]:PORT"};
+    return mtls::Error{"'" + text + "' is not HOST, HOST:PORT or [IPv6]:PORT"};
   HostPort result;
   result.host = authority->host_type() == boost::urls::host_type::ipv6
                     ? authority->host_ipv6_address().to_string()
                     : std::string(authority->host());
   result.port = default_port;
   if (authority->has_port()) {
-    // port_number() wraps values above 65535; the digits decide.
-    const auto digits = authority->port();
-    unsigned long port = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
-        port > 65535)
-      return tls::Error{"'" + text + "': the port must be 1-65535"};
-    result.port = static_cast<std::uint16_t>(port);
+    auto port = parse_port(authority->port());
+    if (!port || *port == 0) return mtls::Error{"'" + text + "': the port must be 1-65535"};
+    result.port = *port;
   }
   return result;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view digits) {
+  if (digits.empty() || digits.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -95,12 +100,12 @@ void add_live_flags(CLI::App* command, LiveFlags& flags) {
       ->group(group);
 }
 
-tls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags) {
+mtls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags) {
   auto low = tls::parse_tls_version(flags.tls_min);
   auto high = tls::parse_tls_version(flags.tls_max);
-  if (!low) return tls::Error{"--tls-min " + flags.tls_min + ": expected 1.0, 1.1, 1.2 or 1.3"};
-  if (!high) return tls::Error{"--tls-max " + flags.tls_max + ": expected 1.0, 1.1, 1.2 or 1.3"};
-  if (*high < *low) return tls::Error{"--tls-max is below --tls-min"};
+  if (!low) return mtls::Error{"--tls-min " + flags.tls_min + ": expected 1.0, 1.1, 1.2 or 1.3"};
+  if (!high) return mtls::Error{"--tls-max " + flags.tls_max + ": expected 1.0, 1.1, 1.2 or 1.3"};
+  if (*high < *low) return mtls::Error{"--tls-max is below --tls-min"};
   return std::make_pair(*low, *high);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "probe/commands/options.hpp"
 #include "tls/handshake.hpp"
@@ -26,6 +27,10 @@ struct HostPort {
   std::uint16_t port = 0;
 };
 tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port);
+
+// A port as typed: decimal digits with a value of at most 65535 (Boost.URL's
+// port_number() wraps 99999 to 34463). nullopt otherwise.
+std::optional<std::uint16_t> parse_port(std::string_view digits);
 bool is_ip_literal(const std::string& host);
 
 // Options every live command shares.
@@ -38,6 +43,6 @@ struct LiveFlags {
   int warn_days = 30;
 };
 void add_live_flags(CLI::App* command, LiveFlags& flags);
-tls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags);
+mtls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> tls_range(const LiveFlags& flags);
 
 }  // namespace probe

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 #include "tls/aia_issuer.hpp"
 
 namespace probe {
@@ -48,7 +49,7 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
     return;
   }
   auto fetch = [&] {
-    std::cerr << "mtlsprobe: looking for " << stuck->info().issuer
+    std::cerr << "mtlsprobe: looking for " << report::one_line_printable(stuck->info().issuer)
               << " at the AIA caIssuers URL...\n";
     return tls::download_issuer(*stuck, http);
   };

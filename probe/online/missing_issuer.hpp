@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "probe/findings.hpp"
-#include "probe/online/once_per_key.hpp"
+#include "probe/once_per_key.hpp"
 #include "report/model.hpp"
 #include "tls/aia_issuer.hpp"
 #include "tls/certificate.hpp"

@@ -43,21 +43,21 @@ std::chrono::seconds refresh_interval(const tls::RevocationStatus& status) {
   return std::clamp(left / 2, kRetryAfterFailure, kLongestRefresh);
 }
 
-tls::Result<std::string> staple_responder_url(const StapleFlags& flags,
-                                              const tls::Certificate& leaf) {
+mtls::Result<std::string> staple_responder_url(const StapleFlags& flags,
+                                               const tls::Certificate& leaf) {
   if (flags.responder != "aia") return flags.responder;
   const auto& urls = leaf.info().ocsp_urls;
   if (urls.empty())
-    return tls::Error{"--ocsp-responder aia: our certificate " + leaf.info().subject +
-                      " names no OCSP responder; give the URL instead"};
+    return mtls::Error{"--ocsp-responder aia: our certificate " + leaf.info().subject +
+                       " names no OCSP responder; give the URL instead"};
   return urls.front();
 }
 
-tls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
-                                                   const std::vector<tls::Certificate>& chain,
-                                                   const tls::RevocationOptions& options,
-                                                   const StapleLog& log) {
-  if (chain.empty()) return tls::Error{"OCSP stapling needs our certificate"};
+mtls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
+                                                    const std::vector<tls::Certificate>& chain,
+                                                    const tls::RevocationOptions& options,
+                                                    const StapleLog& log) {
+  if (chain.empty()) return mtls::Error{"OCSP stapling needs our certificate"};
   const tls::Certificate& leaf = chain.front();
   const tls::Certificate* issuer = chain.size() > 1 ? &chain[1] : nullptr;
   if (!flags.response_file.empty()) {
@@ -76,12 +76,13 @@ tls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
     return staple;
   }
   if (!issuer)
-    return tls::Error{
+    return mtls::Error{
         "--ocsp-responder: our certificate's issuer is not in our stores, so no "
         "OCSP request can be made for it"};
   auto url = staple_responder_url(flags, leaf);
   if (!url) return url.error();
-  if (auto reason = tls::why_not_fetchable(*url)) return tls::Error{"--ocsp-responder: " + *reason};
+  if (auto reason = tls::why_not_fetchable(*url))
+    return mtls::Error{"--ocsp-responder: " + *reason};
   log("asking " + *url + " for an OCSP response to staple...");
   auto fetched = tls::fetch_ocsp_response(leaf, *issuer, *url, options);
   if (fetched.der.empty())

@@ -28,10 +28,10 @@ using StapleLog = std::function<void(const std::string& line)>;
 // be reached: serving goes on without a staple). Errors (an unreadable or
 // non-OCSP file, no responder URL for `aia`, no issuer) are one line.
 // `chain` is our leaf first, then its issuer.
-tls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
-                                                   const std::vector<tls::Certificate>& chain,
-                                                   const tls::RevocationOptions& options,
-                                                   const StapleLog& log);
+mtls::Result<tls::FetchedOcspResponse> first_staple(const StapleFlags& flags,
+                                                    const std::vector<tls::Certificate>& chain,
+                                                    const tls::RevocationOptions& options,
+                                                    const StapleLog& log);
 
 // Asks the responder again in the background (half-way to nextUpdate, at
 // most hourly; a minute after a failure) and hands every usable answer to
@@ -60,8 +60,8 @@ class StapleRefresher {
 };
 
 // The responder URL `--ocsp-responder` names (resolving `aia`), or an error.
-tls::Result<std::string> staple_responder_url(const StapleFlags& flags,
-                                              const tls::Certificate& leaf);
+mtls::Result<std::string> staple_responder_url(const StapleFlags& flags,
+                                               const tls::Certificate& leaf);
 
 // How long until the next refresh of an answer with these dates.
 std::chrono::seconds refresh_interval(const tls::RevocationStatus& status);

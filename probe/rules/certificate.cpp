@@ -52,7 +52,7 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN from New-CsTrustedApplicationPool).");
   }
-  if (!is_valid_fqdn(leaf.common_name)) {
+  if (!tls::is_valid_fqdn(leaf.common_name)) {
     return fail(f, "CN " + in_quotes(leaf.common_name) + " is not a fully qualified domain name.",
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN, e.g. CN=bemsapppool.example.com).");

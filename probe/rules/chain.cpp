@@ -79,7 +79,7 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
   if (result.trusted) {
     return pass(f, "Chain " + chain_text(result.chain) + " ends at a root in trusted-root/.");
   }
-  if (tls::is_missing_issuer_error(result.error_code) && result.error_certificate) {
+  if (result.reason == tls::ChainError::issuer_not_found && result.error_certificate) {
     const auto& stuck = *result.error_certificate;
     return fail(
         f,
@@ -90,8 +90,8 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
             "intermediate/ if it is an intermediate CA.");
   }
   if (!result.chain.empty() && result.chain.back().info().self_signed &&
-      (result.error_depth == static_cast<int>(result.chain.size()) - 1 || result.error_code == 18 ||
-       result.error_code == 19)) {
+      (result.error_depth == static_cast<int>(result.chain.size()) - 1 ||
+       result.reason == tls::ChainError::untrusted_self_signed)) {
     const auto& root = result.chain.back().info();
     std::string file = source_of(known, root.sha256);
     return fail(f,
@@ -133,7 +133,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
       return pass(f, "The certificate is issued directly by a root; no intermediate is needed.");
     return pass(f, "Intermediate(s) " + chain_text(middle) + " found in intermediate/.");
   }
-  if (!tls::is_missing_issuer_error(result.error_code) || !result.error_certificate) {
+  if (result.reason != tls::ChainError::issuer_not_found || !result.error_certificate) {
     return skip(f, "The chain cannot be built for another reason (" + result.error + "); see " +
                        trusted_id + ".");
   }

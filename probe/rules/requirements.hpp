@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "probe/findings.hpp"
-#include "probe/rules/fqdn.hpp"
 #include "report/model.hpp"
 #include "tls/certificate.hpp"
+#include "tls/dns_name.hpp"
 #include "tls/store.hpp"
 
 namespace probe {

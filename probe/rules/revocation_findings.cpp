@@ -1,5 +1,7 @@
 #include "probe/rules/revocation_findings.hpp"
 
+#include "report/utf8.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -38,7 +40,7 @@ void add_revocation_flags(CLI::App* command, RevocationFlags& flags) {
       ->group(group);
 }
 
-tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags) {
+mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags) {
   tls::RevocationOptions options;
   auto mode = tls::parse_revocation_mode(flags.off ? "off" : flags.mode);
   if (!mode) return mode.error();
@@ -50,6 +52,12 @@ tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& fl
   return options;
 }
 
+report::Finding revocation_finding(Side side) {
+  return finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
+                 "No certificate of the " + side_name(side) +
+                     " chain is revoked, and revocation data is reachable");
+}
+
 RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certificate>& chain,
                                        const tls::RevocationOptions& options,
                                        const std::optional<tls::RevocationStatus>& stapled_leaf,
@@ -57,9 +65,7 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   using namespace rules;
   RevocationCheck check;
   auto& f = check.finding;
-  f = finding(for_side(side, FindingId::bems_revocation, FindingId::lync_revocation),
-              "No certificate of the " + side_name(side) +
-                  " chain is revoked, and revocation data is reachable");
+  f = revocation_finding(side);
   if (options.mode == tls::RevocationMode::off) {
     skip(f, "revocation checking is off (--no-revocation)");
     return check;
@@ -79,7 +85,8 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
       status = *stapled_leaf;
     } else {
       auto fetch = [&] {
-        std::cerr << "mtlsprobe: checking revocation of " << certificate.info().subject << "...\n";
+        std::cerr << "mtlsprobe: checking revocation of "
+                  << report::one_line_printable(certificate.info().subject) << "...\n";
         return tls::check_revocation(certificate, chain[i + 1], options);
       };
       status = memo ? memo->revocation.get(certificate.info().sha256, fetch) : fetch();

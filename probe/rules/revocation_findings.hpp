@@ -5,7 +5,7 @@
 #include <map>
 #include <optional>
 
-#include "probe/online/once_per_key.hpp"
+#include "probe/once_per_key.hpp"
 #include "probe/rules/requirements.hpp"
 #include "report/model.hpp"
 #include "tls/aia_issuer.hpp"
@@ -26,7 +26,7 @@ struct RevocationFlags {
   bool no_aia = false;  // --no-aia: do not download missing issuers to say where they are
 };
 void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
-tls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
+mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
 // Answers already fetched in this run, by certificate SHA-256: both sides
 // and every target of a fleet often share their CAs, and an unreachable
@@ -42,6 +42,11 @@ struct RevocationCheck {
   // One object per certificate checked: subject, serial and revocation_json.
   boost::json::array certificates;
 };
+
+// The `<side>.revocation` finding before any check: what
+// check_chain_revocation starts from, and what a caller that decided not to
+// fetch marks skipped with its reason.
+report::Finding revocation_finding(Side side);
 
 // `chain` is leaf first, as built; every certificate with its issuer next to
 // it is checked. Fetches over HTTP: this is I/O, bounded by the options.

@@ -1,4 +1,5 @@
 #include "probe/sip/client.hpp"
+#include "probe/sip/presence_formats.hpp"
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
@@ -87,8 +88,9 @@ Exchange Client::send(const Message& request, bool wait_for_notify) {
 
   auto done = [&] { return exchange.response && (!wait_for_notify || exchange.notify); };
   while (!done()) {
-    auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+    // Rounded up: rounded down, the read's own timer fired just before the
+    // deadline and a slow peer was reported as having closed the connection.
+    auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - Steady::now());
     if (remaining.count() <= 0) {
       exchange.outcome = ExchangeOutcome::timed_out;
       return ended("no answer to " + request.method + " within " +
@@ -98,10 +100,10 @@ Exchange Client::send(const Message& request, bool wait_for_notify) {
     if (!bytes) {
       bool timed_out = Steady::now() >= deadline;
       exchange.outcome = timed_out ? ExchangeOutcome::timed_out : ExchangeOutcome::closed;
-      std::string what = exchange.response ? "the NOTIFY after " + exchange.request_line
-                                           : "an answer to " + request.method;
+      std::string what = exchange.response ? "NOTIFY after " + exchange.request_line
+                                           : "answer to " + request.method;
       return ended(timed_out ? "no " + what + " within " + std::to_string(timeout_.count()) + " ms"
-                             : "the peer closed the connection before " + what + " (" +
+                             : "the peer closed the connection before the " + what + " came (" +
                                    bytes.error().message + ")");
     }
     received_any_ = true;
@@ -131,6 +133,7 @@ Exchange Client::send(const Message& request, bool wait_for_notify) {
 }
 
 std::optional<std::string> presence_state_of(const std::string& pidf) {
+  if (!xml_depth_within(pidf)) return std::nullopt;
   boost::property_tree::ptree document;
   try {
     std::istringstream in(pidf);

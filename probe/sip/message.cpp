@@ -47,7 +47,7 @@ constexpr std::array<std::pair<char, std::string_view>, 12> kCompactNames{{
     {'u', "Allow-Events"},
 }};
 
-tls::Error error(std::string message) { return tls::Error{std::move(message)}; }
+mtls::Error error(std::string message) { return mtls::Error{std::move(message)}; }
 
 // RFC 3261 25.1 quoted-string, scanned one character at a time: step()
 // returns true for a character that belongs to a quoted string (its quotes
@@ -85,7 +85,7 @@ std::size_t parameters_start(std::string_view value) {
   return value.size();
 }
 
-tls::Result<Message> parse_start_line(std::string_view line) {
+mtls::Result<Message> parse_start_line(std::string_view line) {
   Message message;
   if (line.size() >= 4 && tls::iequals(line.substr(0, 4), "SIP/")) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
@@ -264,7 +264,8 @@ std::string uri_host(std::string_view host) {
   return ipv6 ? "[" + std::string(host) + "]" : std::string(host);
 }
 
-tls::Result<std::size_t> scan_head(std::string_view buffer, HeadScan& state, const Limits& limits) {
+mtls::Result<std::size_t> scan_head(std::string_view buffer, HeadScan& state,
+                                    const Limits& limits) {
   for (std::size_t& pos = state.position; pos < buffer.size(); ++pos) {
     auto c = static_cast<unsigned char>(buffer[pos]);
     bool after_cr = pos > 0 && buffer[pos - 1] == '\r' && pos - 1 >= state.line_start;
@@ -299,7 +300,7 @@ tls::Result<std::size_t> scan_head(std::string_view buffer, HeadScan& state, con
   return std::size_t{0};
 }
 
-tls::Result<Message> parse_head(std::string_view head, const Limits& limits) {
+mtls::Result<Message> parse_head(std::string_view head, const Limits& limits) {
   std::vector<std::string_view> lines;
   while (!head.empty()) {
     std::size_t end = head.find("\r\n");
@@ -341,8 +342,8 @@ tls::Result<Message> parse_head(std::string_view head, const Limits& limits) {
   return message;
 }
 
-tls::Result<std::optional<std::size_t>> content_length_of(const Message& head,
-                                                          const Limits& limits) {
+mtls::Result<std::optional<std::size_t>> content_length_of(const Message& head,
+                                                           const Limits& limits) {
   std::optional<std::size_t> length;
   for (const std::string& value : head.headers_named("Content-Length")) {
     // 1*DIGIT only: a sign, a space inside or a hex form is refused; a huge
@@ -364,7 +365,7 @@ tls::Result<std::optional<std::size_t>> content_length_of(const Message& head,
   return length;
 }
 
-tls::Result<Message> parse_message(std::string_view bytes, const Limits& limits) {
+mtls::Result<Message> parse_message(std::string_view bytes, const Limits& limits) {
   if (bytes.size() > limits.max_message_bytes) {
     return error("message of " + std::to_string(bytes.size()) + " bytes exceeds the " +
                  std::to_string(limits.max_message_bytes) + "-byte limit");

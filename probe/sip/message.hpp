@@ -85,7 +85,7 @@ std::string uri_user_at_host(std::string_view uri);
 // ("::1" -> "[::1]"); names, IPv4 and "host:port" are returned unchanged.
 std::string uri_host(std::string_view host);
 
-tls::Result<Message> parse_message(std::string_view bytes, const Limits& limits = {});
+mtls::Result<Message> parse_message(std::string_view bytes, const Limits& limits = {});
 std::string serialize(const Message& message);
 
 // Incremental search for the blank line that ends the head. Feed the same
@@ -97,14 +97,14 @@ struct HeadScan {
   std::size_t line_start = 0;
   std::size_t header_lines = 0;  // lines after the start line that begin a field
 };
-tls::Result<std::size_t> scan_head(std::string_view buffer, HeadScan& state, const Limits& limits);
+mtls::Result<std::size_t> scan_head(std::string_view buffer, HeadScan& state, const Limits& limits);
 
 // Parses a head found by scan_head (start line + headers; the blank line is
 // optional); the body stays empty. Split from content_length_of so a caller
 // can still answer a request whose Content-Length is wrong (head parsed,
 // framing lost). content_length_of gives nullopt when the header is absent.
-tls::Result<Message> parse_head(std::string_view head, const Limits& limits);
-tls::Result<std::optional<std::size_t>> content_length_of(const Message& head,
-                                                          const Limits& limits);
+mtls::Result<Message> parse_head(std::string_view head, const Limits& limits);
+mtls::Result<std::optional<std::size_t>> content_length_of(const Message& head,
+                                                           const Limits& limits);
 
 }  // namespace probe::sip

@@ -170,25 +170,25 @@ std::string_view to_string(PresenceState state) {
   return "offline";
 }
 
-tls::Result<PresenceAssignment> parse_presence_assignment(std::string_view text) {
+mtls::Result<PresenceAssignment> parse_presence_assignment(std::string_view text) {
   std::size_t equals = text.rfind('=');
   if (equals == std::string_view::npos) {
-    return tls::Error{"presence '" + std::string(text) +
-                      "' is not user@domain=available|busy|away|offline"};
+    return mtls::Error{"presence '" + std::string(text) +
+                       "' is not user@domain=available|busy|away|offline"};
   }
   std::string_view user = text.substr(0, equals);
   std::string_view state_text = text.substr(equals + 1);
   std::size_t at = user.find('@');
   if (at == 0 || at == std::string_view::npos || at + 1 == user.size() ||
       user.find_first_of(" \t\r\n<>\";") != std::string_view::npos) {
-    return tls::Error{"presence user '" + std::string(user) + "' is not user@domain"};
+    return mtls::Error{"presence user '" + std::string(user) + "' is not user@domain"};
   }
   for (PresenceState state : {PresenceState::available, PresenceState::busy, PresenceState::away,
                               PresenceState::offline}) {
     if (state_text == to_string(state)) return PresenceAssignment{uri_user_at_host(user), state};
   }
-  return tls::Error{"presence state '" + std::string(state_text) + "' for " + std::string(user) +
-                    " is not one of available, busy, away, offline"};
+  return mtls::Error{"presence state '" + std::string(state_text) + "' for " + std::string(user) +
+                     " is not one of available, busy, away, offline"};
 }
 
 std::string presence_document(std::string_view user, PresenceState state) {

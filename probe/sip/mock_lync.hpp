@@ -42,7 +42,7 @@ struct PresenceAssignment {
   PresenceState state;
 };
 // "alice@example.com=busy" (from --presence); the error names what is wrong.
-tls::Result<PresenceAssignment> parse_presence_assignment(std::string_view text);
+mtls::Result<PresenceAssignment> parse_presence_assignment(std::string_view text);
 
 struct MockLyncConfig {
   std::map<std::string, PresenceState> presence;  // keys as PresenceAssignment::user

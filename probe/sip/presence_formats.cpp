@@ -40,28 +40,8 @@ std::string attribute(const ptree& element, std::string_view name) {
   return value ? value->data() : std::string();
 }
 
-// A categories document nests four levels; anything much deeper is not one,
-// and the parser below recurses per level: refuse it before parsing.
-constexpr int kMaxXmlDepth = 32;
-bool nesting_within(std::string_view xml, int limit) {
-  int depth = 0;
-  for (std::size_t i = 0; i + 1 < xml.size(); ++i) {
-    if (xml[i] != '<') continue;
-    char next = xml[i + 1];
-    if (next == '/') {
-      --depth;
-    } else if (next != '?' && next != '!') {
-      std::size_t end = xml.find('>', i);
-      if (end == std::string_view::npos) return true;  // the parser reports it
-      if (xml[end - 1] != '/' && ++depth > limit) return false;
-      i = end;
-    }
-  }
-  return true;
-}
-
 std::optional<ptree> read_document(const std::string& body) {
-  if (!nesting_within(body, kMaxXmlDepth)) return std::nullopt;
+  if (!xml_depth_within(body)) return std::nullopt;
   ptree document;
   try {
     std::istringstream in(body);
@@ -133,6 +113,52 @@ std::optional<std::string> categories_state_of(const std::string& body) {
   }
   auto chosen = aggregate ? aggregate : any;
   return chosen ? availability_state(*chosen) : std::nullopt;
+}
+
+bool xml_depth_within(std::string_view xml, int limit) {
+  int depth = 0;
+  std::size_t i = 0;
+  // Skips from `i` past `terminator`; false when it never comes (the parser
+  // then reports the document as malformed without recursing into it).
+  auto skip_past = [&](std::string_view terminator) {
+    std::size_t end = xml.find(terminator, i);
+    if (end == std::string_view::npos) return false;
+    i = end + terminator.size();
+    return true;
+  };
+  while ((i = xml.find('<', i)) != std::string_view::npos) {
+    std::string_view rest = xml.substr(i);
+    if (rest.starts_with("<!--")) {
+      if (!skip_past("-->")) return true;
+    } else if (rest.starts_with("<![CDATA[")) {
+      if (!skip_past("]]>")) return true;
+    } else if (rest.starts_with("<?")) {
+      if (!skip_past("?>")) return true;
+    } else if (rest.starts_with("<!")) {
+      if (!skip_past(">")) return true;
+    } else if (rest.starts_with("</")) {
+      depth = std::max(0, depth - 1);
+      if (!skip_past(">")) return true;
+    } else {
+      // An element start: find its '>' outside quoted attribute values.
+      char quote = 0;
+      std::size_t j = i + 1;
+      for (; j < xml.size(); ++j) {
+        const char c = xml[j];
+        if (quote) {
+          if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+          quote = c;
+        } else if (c == '>') {
+          break;
+        }
+      }
+      if (j >= xml.size()) return true;
+      if (xml[j - 1] != '/' && ++depth > limit) return false;
+      i = j + 1;
+    }
+  }
+  return true;
 }
 
 std::optional<std::string> notify_presence_state(const Message& notify) {

@@ -33,6 +33,14 @@ std::optional<PresenceFormat> negotiate_presence_format(const Message& subscribe
 // nullopt below 3000.
 std::optional<std::string> availability_state(long availability);
 
+// Boost's XML parser recurses once per element level: a NOTIFY body nested
+// 9,000 deep (it fits in 64 KiB) overflows the stack. Every body is checked
+// with this before it is parsed. Comments, CDATA, processing instructions,
+// declarations and quoted attribute values are skipped, so markup hidden in
+// them cannot lower the count; a closing tag never takes it below zero.
+inline constexpr int kMaxXmlDepth = 32;
+bool xml_depth_within(std::string_view xml, int limit = kMaxXmlDepth);
+
 // The state a categories document shows: the availability of its "state"
 // category (the aggregateState one when there are several); nullopt when the
 // body is no categories document or carries no availability.

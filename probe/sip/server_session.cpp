@@ -48,12 +48,12 @@ void SipServerSession::start() {
 
 void SipServerSession::read() {
   connection_->async_read_some(config_.idle_timeout,
-                               [self = shared_from_this()](tls::Result<std::string> bytes) {
+                               [self = shared_from_this()](mtls::Result<std::string> bytes) {
                                  self->on_read(std::move(bytes));
                                });
 }
 
-void SipServerSession::on_read(tls::Result<std::string> bytes) {
+void SipServerSession::on_read(mtls::Result<std::string> bytes) {
   if (!bytes) return close("SIP session ended: " + bytes.error().message);
   sip::SessionOutput out = mock_.feed(*bytes);
   for (const std::string& line : out.log) log_(line);
@@ -71,10 +71,10 @@ void SipServerSession::write_next() {
   outbox_.pop_front();
   connection_->async_write(
       std::move(wire), config_.write_timeout,
-      [self = shared_from_this()](tls::Status written) { self->on_write(std::move(written)); });
+      [self = shared_from_this()](mtls::Status written) { self->on_write(std::move(written)); });
 }
 
-void SipServerSession::on_write(tls::Status written) {
+void SipServerSession::on_write(mtls::Status written) {
   if (!written) return close("SIP session ended: " + written.error().message);
   if (!outbox_.empty()) return write_next();
   if (close_after_writing_) return close("SIP session closed after a framing error");

@@ -47,9 +47,9 @@ class SipServerSession : public std::enable_shared_from_this<SipServerSession> {
 
  private:
   void read();
-  void on_read(tls::Result<std::string> bytes);
+  void on_read(mtls::Result<std::string> bytes);
   void write_next();
-  void on_write(tls::Status written);
+  void on_write(mtls::Status written);
   void close(const std::string& why);
 
   std::shared_ptr<tls::EstablishedConnection> connection_;

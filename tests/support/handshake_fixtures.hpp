@@ -20,7 +20,7 @@ class RunningServer {
           records_.push_back(record);
           changed_.notify_all();
         }) {
-    tls::Status listening = server_.listen();
+    mtls::Status listening = server_.listen();
     REQUIRE_MESSAGE(listening.ok(), (listening.ok() ? std::string() : listening.error().message));
     thread_ = std::thread([this] { server_.run(); });
   }

@@ -58,6 +58,7 @@ class EstablishedConnection::Impl
   asio::steady_timer timer;
   std::string pending;  // application data read while waiting for the verdict
   bool closed = false;
+  bool evicted = false;  // closed by the server to make room, not by the peer
 };
 
 }  // namespace tls

@@ -57,5 +57,7 @@ std::string printable(const std::string& bytes);
 
 std::string one_line_name(const X509_NAME* name);
 int openssl_version(TlsVersion version);
+// SSL_version()'s value as ours; nothing for SSL 3 or DTLS, which we never allow.
+std::optional<TlsVersion> tls_version_of(int openssl);
 
 }  // namespace tls::detail

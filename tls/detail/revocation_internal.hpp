@@ -2,6 +2,8 @@
 // Pieces shared by the CRL and OCSP checks and the lab CRL/OCSP issuers.
 // Only tls/*.cpp includes this.
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,13 +14,26 @@ namespace tls::revocation_internal {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// system_clock counts nanoseconds in 64 bits and so ends in 2262, while
+// CRL and OCSP dates run to 9999: a nextUpdate of 9999-12-31 wrapped to 1816
+// ("passed 76947d ago") and UBSan aborted. Clamped as tls/certificate.cpp
+// clamps validity: past the end is time_point::max(), before 1970 is 1970
+// (no revocation data predates it), so `now - this_update` cannot overflow.
 inline Clock::time_point to_time_point(const ASN1_TIME* time) {
   struct tm parts {};
   if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return {};
-  return Clock::from_time_t(timegm(&parts));
+  constexpr auto last =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count();
+  const time_t seconds = timegm(&parts);
+  if (seconds >= last) return Clock::time_point::max();
+  if (seconds <= 0) return Clock::time_point{};
+  return Clock::from_time_t(seconds);
 }
 
+// A clamped date past 2262 is shown as RFC 5280's "no well-defined expiry"
+// value (4.1.2.5), which is what such dates are in practice.
 inline std::string format_time(Clock::time_point time) {
+  if (time == Clock::time_point::max()) return "9999-12-31 23:59:59 UTC (or later than 2262)";
   std::time_t seconds = Clock::to_time_t(time);
   struct tm parts {};
   gmtime_r(&seconds, &parts);
@@ -74,6 +89,39 @@ inline std::string describe_unexpected(const std::string& bytes, const std::stri
   if (!bytes.empty()) text += ", starting \"" + preview + "\"";
   return text;
 }
+
+// `status` as a failed answer of `kind`, typed by `problem`, explained by `error`.
+inline RevocationStatus failed(RevocationStatus status, RevocationStatus::Kind kind,
+                               RevocationProblem problem, std::string error) {
+  status.kind = kind;
+  status.problem = problem;
+  status.error = std::move(error);
+  return status;
+}
+
+// No answer from `url` of `source`, for `problem`.
+inline RevocationStatus unavailable(RevocationSource source, const std::string& url,
+                                    RevocationProblem problem, std::string error) {
+  RevocationStatus status;
+  status.source = source;
+  status.url = url;
+  return failed(std::move(status), RevocationStatus::unavailable, problem, std::move(error));
+}
+
+// Fetches and judges one URL within `budget`.
+using AskUrl =
+    std::function<RevocationStatus(const std::string& url, std::chrono::milliseconds budget)>;
+// An answer for `url` that costs no time (a cache), or nothing.
+using CachedAnswer = std::function<std::optional<RevocationStatus>(const std::string& url)>;
+
+// The attempt loop the CRL and OCSP checks share: each of a source's URLs in
+// order until one answers good or revoked, every attempt recorded, the
+// fetches within what is left of `deadline` (later URLs are recorded as
+// skipped once it is spent). `no_url_error` explains an empty `urls`.
+RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::string>& urls,
+                              const std::string& no_url_error, const RevocationOptions& options,
+                              SteadyClock::time_point deadline, const AskUrl& ask,
+                              const CachedAnswer& cached = nullptr);
 
 // Judges one already-parsed OCSP response (OCSP/stapled share it).
 // `request` is null for stapled responses (no nonce to compare).

@@ -1,0 +1,217 @@
+// `mtlsprobe rollover`: the next BEMS certificate judged beside the current
+// one before the switch: every check rule on both, a side-by-side table of
+// what matters to MTLS, each difference classified.
+#include "probe/rules/rollover.hpp"
+#include "probe/commands/commands.hpp"
+#include "probe/commands/options.hpp"
+#include "probe/diagnosis/facts.hpp"
+#include "probe/online/missing_issuer.hpp"
+#include "probe/rules/requirements.hpp"
+#include "probe/rules/revocation_findings.hpp"
+#include "tls/dns_name.hpp"
+#include "tls/text.hpp"
+
+namespace probe {
+namespace {
+
+struct RolloverFlags {
+  StoreFlags current;
+  StoreFlags next;
+  StoreFlags lync;
+  std::string pool;
+  std::vector<std::string> instances;
+  int warn_days = 30;
+  std::string at;
+  RevocationFlags revocation;
+  ReportFlags report;
+};
+
+std::string store_label(const StoreFlags& flags) {
+  if (!flags.store.empty()) return flags.store;
+  if (!flags.pfx.empty()) return flags.pfx;
+  if (!flags.cert.empty()) return flags.cert;
+  return "the files given";
+}
+
+// A renewal usually replaces only the personal certificate: what the next
+// store does not hold itself (its roots, its intermediates) is the current
+// store's, as it will be on the day of the switch.
+std::vector<std::string> inherit_from(const tls::Store& current, tls::Store& next) {
+  std::vector<std::string> inherited;
+  if (next.trusted_roots.empty()) {
+    next.trusted_roots = current.trusted_roots;
+    inherited.push_back("trusted-root/");
+  }
+  if (next.intermediates.empty()) {
+    next.intermediates = current.intermediates;
+    inherited.push_back("intermediate/");
+  }
+  next.system_roots = next.system_roots || current.system_roots;
+  return inherited;
+}
+
+struct SideRun {
+  std::vector<report::Finding> findings;
+  std::vector<tls::Certificate> chain;
+  boost::json::array revocation;
+};
+
+SideRun run_rules(const OfflineInputs& inputs, const tls::RevocationOptions& revocation,
+                  RevocationMemo& memo, const RevocationCheck& lync_revocation) {
+  SideRun run;
+  run.findings = evaluate_offline(inputs);
+  run.chain = side_chain(inputs, Side::bems);
+  auto bems_revocation = check_chain_revocation(Side::bems, run.chain, revocation, {}, &memo);
+  run.findings.push_back(bems_revocation.finding);
+  run.revocation = std::move(bems_revocation.certificates);
+  if (inputs.lync) run.findings.push_back(lync_revocation.finding);
+  return run;
+}
+
+int run_rollover(const RolloverFlags& flags) {
+  if (flags.current.empty())
+    return fail_input("rollover needs the current BEMS store: --store DIR (or --cert/--pfx)");
+  if (flags.next.empty() && flags.next.key.empty())
+    return fail_input(
+        "rollover needs the next certificate: --next-store DIR, --next-pfx FILE or --next-cert "
+        "FILE --next-key FILE");
+  auto current = load_store_or_report(flags.current, "current BEMS");
+  if (!current) return report::kExitBadInput;
+  auto next = load_store_or_report(flags.next, "next BEMS");
+  if (!next) return report::kExitBadInput;
+  std::optional<tls::Store> lync;
+  if (!flags.lync.empty()) {
+    lync = load_store_or_report(flags.lync, "Lync/Skype");
+    if (!lync) return report::kExitBadInput;
+  }
+  if (!current->leaf)
+    return fail_input("current BEMS store " + store_label(flags.current) +
+                      ": no certificate in personal/ to compare with");
+  if (!next->leaf)
+    return fail_input("next BEMS store " + store_label(flags.next) +
+                      ": no certificate to judge (give --next-store, --next-pfx or --next-cert)");
+  for (const auto& name : flags.instances)
+    if (!tls::is_valid_fqdn(name))
+      return fail_input("--instance " + name + ": not a fully qualified domain name");
+  if (!flags.pool.empty() && !tls::is_valid_fqdn(flags.pool))
+    return fail_input("--pool " + flags.pool + ": not a fully qualified domain name");
+  std::optional<tls::Clock::time_point> at;
+  if (!flags.at.empty()) {
+    at = parse_switch_date(flags.at);
+    if (!at)
+      return fail_input("--at " + flags.at +
+                        ": not a date; give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+  }
+  auto revocation = revocation_options(flags.revocation);
+  if (!revocation) return fail_input(revocation.error().message);
+  const auto inherited = inherit_from(*current, *next);
+
+  // The current certificate describes what is deployed: without --pool and
+  // --instance, its CN and SAN name the pool and the instances to keep.
+  const auto& current_info = current->leaf->certificate.info();
+  const std::string pool = flags.pool.empty() ? current_info.common_name : flags.pool;
+  const bool instances_from_current = flags.instances.empty();
+  const std::vector<std::string> instances =
+      instances_from_current ? instances_from_san(current_info, pool) : flags.instances;
+
+  const auto now = tls::Clock::now();
+  OfflineInputs today;
+  today.bems = &*current;
+  today.lync = lync ? &*lync : nullptr;
+  if (!pool.empty()) today.pool = pool;
+  today.instances = instances;
+  today.warn_days = flags.warn_days;
+  today.now = now;
+  OfflineInputs after = today;
+  after.bems = &*next;
+  after.now = at.value_or(now);
+
+  RevocationMemo memo;
+  RevocationCheck lync_revocation;
+  if (lync)
+    lync_revocation =
+        check_chain_revocation(Side::lync, side_chain(today, Side::lync), *revocation, {}, &memo);
+  SideRun current_run = run_rules(today, *revocation, memo, lync_revocation);
+  SideRun next_run = run_rules(after, *revocation, memo, lync_revocation);
+
+  RolloverInputs inputs;
+  inputs.current = {&*current, current_run.chain, current_run.findings};
+  inputs.next = {&*next, next_run.chain, next_run.findings};
+  inputs.peer = lync ? &*lync : nullptr;
+  inputs.peer_store_name = lync ? "--peer-store " + store_label(flags.lync) : "";
+  inputs.pool = pool;
+  inputs.instances = instances;
+  inputs.instances_from_current = instances_from_current;
+  inputs.now = now;
+  inputs.switch_at = at;
+  RolloverVerdict verdict = judge_rollover(inputs);
+
+  if (!flags.revocation.no_aia && next->leaf)
+    add_missing_issuer_location(verdict.findings, Side::bems, next->leaf->certificate,
+                                certificates_at_hand(*next), revocation->http);
+
+  report::Report result = start_report("rollover");
+  report::Section plan{"Rollover", {}};
+  plan.lines.emplace_back("current", store_label(flags.current));
+  plan.lines.emplace_back(
+      "next", store_label(flags.next) +
+                  (inherited.empty()
+                       ? std::string()
+                       : " (with the current store's " + tls::joined(inherited, " and ") + ")"));
+  plan.lines.emplace_back("peer",
+                          lync ? store_label(flags.lync) : "(none: --peer-store not given)");
+  plan.lines.emplace_back("pool", pool + (flags.pool.empty() ? " (the current CN)" : ""));
+  plan.lines.emplace_back(
+      "instances",
+      (instances.empty() ? "(none)" : tls::joined(instances)) +
+          (instances_from_current ? " (from the current SAN; --instance to name them)" : ""));
+  plan.lines.emplace_back("switch", at ? rfc3339(*at) : "now (--at DATE for a planned date)");
+  result.sections.push_back(std::move(plan));
+
+  result.facts["bems_current"] = store_json(*current);
+  result.facts["bems_next"] = store_json(*next);
+  if (lync) result.facts["lync"] = store_json(*lync);
+  boost::json::object revocation_facts;
+  revocation_facts["bems_current"] = std::move(current_run.revocation);
+  revocation_facts["bems_next"] = std::move(next_run.revocation);
+  if (lync) revocation_facts["lync"] = std::move(lync_revocation.certificates);
+  result.facts["revocation"] = std::move(revocation_facts);
+  result.findings = std::move(verdict.findings);
+  result.comparison = std::move(verdict.comparison);
+  return emit_report(result, flags.report);
+}
+
+}  // namespace
+
+void add_rollover_command(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<RolloverFlags>();
+  auto* command = app.add_subcommand(
+      "rollover",
+      "Before a renewal: judge the next BEMS certificate beside the current one with every check "
+      "rule, compare what matters to MTLS side by side, and classify each difference as "
+      "breaking, risky or neutral.\n"
+      "Example: mtlsprobe rollover --store lab/bems --next-store lab/next --peer-store lab/lync "
+      "--at 2027-03-01");
+  add_store_flags(command, flags->current, "", "current BEMS");
+  add_store_flags(command, flags->next, "next-", "next BEMS");
+  add_store_flags(command, flags->lync, "peer-", "Lync/Skype pool");
+  command->add_option("--pool", flags->pool,
+                      "Trusted application pool FQDN; default: the current certificate's CN");
+  command
+      ->add_option("--instance", flags->instances,
+                   "FQDN of a BEMS instance (repeat); default: the current certificate's SAN "
+                   "names other than the pool")
+      ->delimiter(',');
+  command
+      ->add_option("--warn-days", flags->warn_days, "Warn when a certificate expires within N days")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--at", flags->at,
+                      "Planned switch date, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC): the next "
+                      "certificate is judged valid or not then; default: now");
+  add_revocation_flags(command, flags->revocation);
+  add_report_flags(command, flags->report);
+  command->callback([flags, &action] { action = [flags] { return run_rollover(*flags); }; });
+}
+
+}  // namespace probe

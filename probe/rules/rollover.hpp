@@ -1,0 +1,58 @@
+#pragma once
+// Rollover: the BEMS certificate deployed today beside the one that replaces
+// it. Pure: both sides' facts and the findings of every check rule on each
+// in, the side-by-side comparison and the rollover's findings out. No I/O:
+// `commands/rollover.cpp` loads the stores and runs the rules.
+//
+// A rule that passes (or warns, or is skipped) today and fails with the next
+// certificate is a breaking change. Differences no rule judges (a new
+// issuing CA the pool lacks, a key type the pool may not offer) are
+// classified here, each with its reason.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/findings.hpp"
+#include "probe/rules/requirements.hpp"
+#include "report/model.hpp"
+#include "tls/certificate.hpp"
+#include "tls/store.hpp"
+
+namespace probe {
+
+// One BEMS certificate with what the rules saw.
+struct RolloverSide {
+  const tls::Store* store = nullptr;      // the BEMS store holding it (never null)
+  std::vector<tls::Certificate> chain;    // leaf first, as far as the stores build it
+  std::vector<report::Finding> findings;  // every check rule, judged for this side
+};
+
+struct RolloverInputs {
+  RolloverSide current;
+  RolloverSide next;
+  const tls::Store* peer = nullptr;  // the Lync/Skype pool's store, when given
+  std::string peer_store_name;       // "lab/lync" or "--peer-intermediate ...", for remedies
+  std::string pool;                  // the pool FQDN the rules used
+  std::vector<std::string> instances;
+  bool instances_from_current = false;  // no --instance: the current SAN names them
+  tls::Clock::time_point now = tls::Clock::now();
+  std::optional<tls::Clock::time_point> switch_at;  // --at
+};
+
+struct RolloverVerdict {
+  std::vector<report::Finding> findings;  // check's ids, then rollover.*
+  report::Comparison comparison;
+};
+
+RolloverVerdict judge_rollover(const RolloverInputs& inputs);
+
+// The BEMS instances a rollover guards when none are named: the DNS names
+// of the current certificate's SAN other than the pool (wildcards cannot be
+// dialled, so they are left out).
+std::vector<std::string> instances_from_san(const tls::CertificateInfo& current,
+                                            const std::string& pool);
+
+// "2027-03-01" (midnight UTC) or "2027-03-01T08:00:00Z". nullopt when not one of them.
+std::optional<tls::Clock::time_point> parse_switch_date(const std::string& text);
+
+}  // namespace probe

@@ -1,0 +1,305 @@
+// `mtlsprobe rollover` offline: each renewal a lab makes with `pki reissue`,
+// judged beside the lab's current certificate.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "probe/diagnosis/facts.hpp"
+#include "probe/lab/pki.hpp"
+#include "probe/rules/rollover.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::mentions;
+using testing::run_mtlsprobe;
+using testing::status_of;
+
+namespace {
+
+// A lab and its next certificate, made for one test.
+struct Renewal {
+  testing::TempDir dir;
+  explicit Renewal(const probe::ReissueOptions& next, probe::LabOptions lab = {}) {
+    auto built = probe::build_lab(dir.path(), lab);
+    REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().message));
+    auto reissued = probe::reissue_lab(dir.path(), next);
+    REQUIRE_MESSAGE(reissued.ok(), (reissued.ok() ? "" : reissued.error().message));
+  }
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> all{"rollover",
+                                 "--store",
+                                 (dir / "bems").string(),
+                                 "--next-store",
+                                 (dir / "next").string(),
+                                 "--peer-store",
+                                 (dir / "lync").string(),
+                                 "--no-revocation",
+                                 "--no-aia"};
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  }
+};
+
+probe::ReissueOptions with_flaw(const std::string& flaw) {
+  probe::ReissueOptions options;
+  options.flaw = flaw;
+  return options;
+}
+
+struct Run {
+  int exit_code;
+  boost::json::value report;
+};
+
+Run rollover_json(const Renewal& renewal, std::vector<std::string> extra = {}) {
+  extra.insert(extra.end(), {"--format", "json"});
+  auto result = run_mtlsprobe(renewal.args(extra));
+  INFO(result.err);
+  REQUIRE(result.exit_code != 2);
+  return {result.exit_code, boost::json::parse(result.out)};
+}
+
+// The change of `field`, or an empty object when it did not change.
+boost::json::object change_of(const boost::json::value& report, const std::string& field) {
+  for (const auto& change : report.at("changes").as_array())
+    if (change.at("field").as_string() == field) return change.as_object();
+  return {};
+}
+
+std::string text(const boost::json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+std::string finding_text(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id)
+      return text(finding.as_object(), "detail") + " | " + text(finding.as_object(), "remedy");
+  return {};
+}
+
+std::vector<std::string> breaking_fields(const boost::json::value& report) {
+  std::vector<std::string> fields;
+  for (const auto& change : report.at("changes").as_array())
+    if (change.at("class").as_string() == "breaking")
+      fields.emplace_back(change.at("field").as_string());
+  return fields;
+}
+
+std::string days_from_now(int days) {
+  return probe::rfc3339(tls::Clock::now() + std::chrono::hours(24 * days)).substr(0, 10);
+}
+
+}  // namespace
+
+TEST_CASE("a renewal from the same CA is safe: exit 0, nothing breaking, every rule passes") {
+  Renewal renewal{probe::ReissueOptions{}};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 0);
+  CHECK(breaking_fields(run.report).empty());
+  for (const char* id : {"bems.chain.trusted", "bems.chain.intermediates", "trust.mutual",
+                         "bems.san.instances", "bems.eku", "bems.validity", "bems.key.matches",
+                         "rollover.peer-intermediate", "rollover.risky"}) {
+    CAPTURE(id);
+    CHECK(status_of(run.report, id) == "pass");
+  }
+  CHECK(status_of(run.report, "rollover.switch-date") == "skip");
+  // Both certificates are in the report, and the validity difference is neutral.
+  CHECK(run.report.at("current").at("certificate").at("subject").as_string() ==
+        run.report.at("next").at("certificate").at("subject").as_string());
+  CHECK(run.report.at("current").at("certificate").at("sha256") !=
+        run.report.at("next").at("certificate").at("sha256"));
+  // Issued within the same second (a fast machine), the two validity periods
+  // are equal and there is no validity row at all; otherwise it is neutral.
+  if (!change_of(run.report, "validity").empty()) {
+    CHECK(text(change_of(run.report, "validity"), "class") == "neutral");
+    CHECK(mentions(text(change_of(run.report, "validity"), "reason"), "Overlap"));
+  }
+  CHECK(change_of(run.report, "issuing CA").empty());
+}
+
+TEST_CASE(
+    "a new issuing CA missing from the pool's intermediate store is breaking, with the file") {
+  probe::ReissueOptions next;
+  next.new_issuing_ca = true;
+  Renewal renewal{next};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 1);
+  CHECK(status_of(run.report, "rollover.peer-intermediate") == "fail");
+  const auto explained = finding_text(run.report, "rollover.peer-intermediate");
+  CHECK(mentions(explained, "mtlsprobe Lab Issuing CA 2"));
+  CHECK(mentions(explained, "--peer-store " + (renewal.dir / "lync").string()));
+  CHECK(mentions(explained,
+                 (renewal.dir / "next" / "intermediate" / "lab-issuing-ca-2.crt").string()));
+  auto issuing = change_of(run.report, "issuing CA");
+  CHECK(text(issuing, "class") == "breaking");
+  CHECK(mentions(text(issuing, "after"), "[new]"));
+  CHECK(mentions(text(issuing, "reason"), "intermediate/"));
+  // The root stays the same: no row for it, and the pool still trusts the chain.
+  CHECK(change_of(run.report, "root CA").empty());
+  CHECK(status_of(run.report, "trust.mutual") == "pass");
+}
+
+TEST_CASE("a new root the pool does not trust is breaking through trust.mutual") {
+  probe::ReissueOptions next;
+  next.new_root = true;
+  Renewal renewal{next};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 1);
+  CHECK(status_of(run.report, "trust.mutual") == "fail");
+  CHECK(mentions(finding_text(run.report, "trust.mutual"), "switch breaks it"));
+  auto root = change_of(run.report, "root CA");
+  CHECK(text(root, "class") == "breaking");
+  CHECK(mentions(text(root, "after"), "mtlsprobe Lab Root CA 2"));
+  CHECK(mentions(text(root, "reason"), "trusted-root/"));
+  CHECK(mentions(text(root, "reason"), "trust.mutual"));
+}
+
+TEST_CASE("a SAN that drops an instance is breaking, also when the instances come from the SAN") {
+  Renewal renewal{with_flaw("san-missing-instance")};
+  for (bool named : {false, true}) {
+    CAPTURE(named);
+    std::vector<std::string> extra;
+    if (named)
+      extra = {"--instance", "bemsserver01.example.com", "--instance", "bemsserver02.example.com"};
+    auto run = rollover_json(renewal, extra);
+    CHECK(run.exit_code == 1);
+    CHECK(status_of(run.report, "bems.san.instances") == "fail");
+    auto san = change_of(run.report, "SAN DNS");
+    CHECK(text(san, "class") == "breaking");
+    CHECK(mentions(text(san, "reason"), "bemsserver01.example.com"));
+    CHECK(mentions(text(san, "reason"), "bems.san.instances"));
+    // One defect, one row: the rule is not repeated as a row of its own.
+    CHECK(change_of(run.report, "rule bems.san.instances").empty());
+  }
+}
+
+TEST_CASE("an EKU that loses clientAuth is breaking and names the 2026 change") {
+  Renewal renewal{with_flaw("no-client-auth-eku")};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 1);
+  CHECK(status_of(run.report, "bems.eku") == "fail");
+  auto eku = change_of(run.report, "EKU");
+  CHECK(text(eku, "class") == "breaking");
+  CHECK(text(eku, "before") == "serverAuth, clientAuth");
+  CHECK(text(eku, "after") == "serverAuth");
+  CHECK(mentions(text(eku, "reason"), "2026"));
+  CHECK(mentions(text(eku, "reason"), "clientAuth"));
+}
+
+TEST_CASE("RSA-2048 to P-256 is risky with the reason, not breaking; --strict fails on it") {
+  probe::ReissueOptions next;
+  next.key_type = probe::LabKeyType::ecdsa_p256;
+  Renewal renewal{next};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 0);
+  auto key = change_of(run.report, "key");
+  CHECK(text(key, "before") == "RSA 2048");
+  CHECK(mentions(text(key, "after"), "EC 256"));
+  CHECK(text(key, "class") == "risky");
+  CHECK(mentions(text(key, "reason"), "ECDSA"));
+  CHECK(breaking_fields(run.report).empty());
+  CHECK(status_of(run.report, "rollover.risky") == "warn");
+  CHECK(rollover_json(renewal, {"--strict"}).exit_code == 1);
+}
+
+TEST_CASE("a next certificate not yet valid at --at is breaking; valid at a later date it is not") {
+  Renewal renewal{with_flaw("not-yet-valid")};  // valid from 10 days from now
+  auto early = rollover_json(renewal, {"--at", days_from_now(5)});
+  CHECK(early.exit_code == 1);
+  CHECK(status_of(early.report, "bems.validity") == "fail");
+  auto validity = change_of(early.report, "validity");
+  CHECK(text(validity, "class") == "breaking");
+  CHECK(mentions(text(validity, "reason"), "not valid until"));
+  auto later = rollover_json(renewal, {"--at", days_from_now(12)});
+  CHECK(later.exit_code == 0);
+  CHECK(status_of(later.report, "bems.validity") == "pass");
+  CHECK(status_of(later.report, "rollover.switch-date") == "pass");
+}
+
+TEST_CASE("a current certificate that expires before --at is named") {
+  probe::ReissueOptions next;
+  next.days = 800;
+  Renewal renewal{next};  // the current one lasts 365 days
+  auto run = rollover_json(renewal, {"--at", days_from_now(400)});
+  CHECK(run.exit_code == 1);
+  CHECK(status_of(run.report, "rollover.switch-date") == "fail");
+  CHECK(status_of(run.report, "bems.validity") == "pass");
+  CHECK(text(change_of(run.report, "validity"), "class") == "breaking");
+}
+
+TEST_CASE("the text report shows both certificates side by side with each change's class") {
+  Renewal renewal{with_flaw("no-client-auth-eku")};
+  auto result = run_mtlsprobe(renewal.args({"--no-color"}));
+  CHECK(result.exit_code == 1);
+  CHECK(mentions(result.out, "Changes from the current to the next certificate"));
+  CHECK(mentions(result.out, "BREAKING"));
+  CHECK(mentions(result.out, "FAIL  bems.eku"));
+  CHECK(mentions(result.out, "subject CN"));
+  auto junit = run_mtlsprobe(renewal.args({"--format", "junit"}));
+  CHECK(junit.exit_code == 1);
+  CHECK(mentions(junit.out, "name=\"bems.eku\""));
+  CHECK(mentions(junit.out, "<failure"));
+}
+
+TEST_CASE("rollover refuses bad input with one line and exit 2") {
+  Renewal renewal{probe::ReissueOptions{}};
+  auto no_next = run_mtlsprobe({"rollover", "--store", (renewal.dir / "bems").string()});
+  CHECK(no_next.exit_code == 2);
+  CHECK(mentions(no_next.err, "--next-store"));
+  auto bad_date = run_mtlsprobe(renewal.args({"--at", "next tuesday"}));
+  CHECK(bad_date.exit_code == 2);
+  CHECK(mentions(bad_date.err, "--at next tuesday"));
+  testing::write_file(renewal.dir / "garbage.pfx", "not a pfx");
+  auto garbage = run_mtlsprobe({"rollover", "--store", (renewal.dir / "bems").string(),
+                                "--next-pfx", (renewal.dir / "garbage.pfx").string()});
+  CHECK(garbage.exit_code == 2);
+  CHECK(mentions(garbage.err, "garbage.pfx"));
+}
+
+TEST_CASE("a next .pfx alone is judged with the current store's roots and intermediates") {
+  probe::ReissueOptions next;
+  next.new_issuing_ca = true;
+  Renewal renewal{next};
+  auto result = run_mtlsprobe({"rollover", "--store", (renewal.dir / "bems").string(), "--next-pfx",
+                               (renewal.dir / "next.pfx").string(), "--no-revocation", "--no-aia",
+                               "--format", "json"});
+  CHECK(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  // The new issuing CA came in the .pfx only: BEMS's intermediate/ lacks it.
+  CHECK(status_of(report, "bems.chain.intermediates") == "fail");
+  CHECK(mentions(finding_text(report, "bems.chain.intermediates"), "next.pfx"));
+  CHECK(status_of(report, "rollover.peer-intermediate") == "skip");
+  CHECK(text(change_of(report, "issuing CA"), "class") == "breaking");
+}
+
+TEST_CASE("pki reissue refuses a flaw a next certificate cannot have and a folder without a lab") {
+  testing::TempDir dir;
+  auto missing = run_mtlsprobe({"pki", "reissue", dir.path().string()});
+  CHECK(missing.exit_code == 2);
+  CHECK(mentions(missing.err, "lab.json"));
+  REQUIRE(probe::build_lab(dir.path(), {}).ok());
+  auto wrong =
+      run_mtlsprobe({"pki", "reissue", dir.path().string(), "--flaw", "separate-untrusted-cas"});
+  CHECK(wrong.exit_code == 2);
+  CHECK(mentions(wrong.err, "separate-untrusted-cas"));
+  auto made = run_mtlsprobe({"pki", "reissue", dir.path().string(), "--new-issuing-ca"});
+  CHECK_MESSAGE(made.exit_code == 0, made.err);
+  CHECK(fs::exists(dir / "next" / "personal" / "bems.crt"));
+  CHECK(fs::exists(dir / "ca" / "lab-issuing-ca-2.key"));
+  CHECK(mentions(made.out, "mtlsprobe rollover"));
+}
+
+TEST_CASE("switch dates are a day or an instant in UTC") {
+  CHECK(probe::parse_switch_date("2027-03-01").has_value());
+  CHECK(probe::rfc3339(*probe::parse_switch_date("2027-03-01")) == "2027-03-01T00:00:00Z");
+  CHECK(probe::rfc3339(*probe::parse_switch_date("2027-03-01T08:30:00Z")) ==
+        "2027-03-01T08:30:00Z");
+  for (std::string bad : {"", "2027-03", "01/03/2027", "2027-03-01T08:30:00", "2027-03-01 junk",
+                          "2027-03-01T08:30:0Zx", "2027-13-01", "2027-03-01T08:30:00+"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(probe::parse_switch_date(bad).has_value());
+  }
+}
