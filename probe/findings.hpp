@@ -99,6 +99,10 @@ inline constexpr const char* kSipOverMtls =
   X(sip_options, "sip.options", kSipOverMtls, "the peer answers SIP OPTIONS over the connection")  \
   X(sip_presence, "sip.presence", kSipOverMtls,                                                    \
     "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
+  X(sip_trusted_application, "sip.trusted-application", kSipOverMtls,                              \
+    "serve --sip: the client's certificate names a trusted application of our topology")           \
+  X(sip_requests, "sip.requests", kSipOverMtls,                                                    \
+    "serve --sip: the client spoke SIP over the connection and got a 2xx answer to each request")  \
   X(rollover_peer_intermediate, "rollover.peer-intermediate", kRollover,                           \
     "every CA new in the next chain is in the Lync/Skype pool's intermediate/")                    \
   X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \
