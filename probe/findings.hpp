@@ -104,7 +104,9 @@ inline constexpr const char* kSipOverMtls =
   X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \
     "the current certificate lasts until the planned switch date")                                 \
   X(rollover_risky, "rollover.risky", kRollover,                                                   \
-    "no difference between the current and the next certificate that some peers refuse")
+    "no difference between the current and the next certificate that some peers refuse")           \
+  X(rollover_live, "rollover.live", kRollover,                                                     \
+    "the real pool accepts the next certificate wherever it accepts the current one")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,

@@ -4,7 +4,10 @@
 #include "probe/rules/rollover.hpp"
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
+#include "probe/commands/sip_options.hpp"
 #include "probe/diagnosis/facts.hpp"
+#include "probe/online/connect_target.hpp"
+#include "probe/online/endpoint.hpp"
 #include "probe/online/missing_issuer.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/revocation_findings.hpp"
@@ -22,6 +25,11 @@ struct RolloverFlags {
   std::vector<std::string> instances;
   int warn_days = 30;
   std::string at;
+  std::string live;        // HOST[:PORT] of the real pool
+  std::string connect_to;  // ADDR[:PORT] to dial instead, keeping HOST for SNI and names
+  double timeout_seconds = 10;
+  double verdict_wait_seconds = 1.5;
+  SipConnectFlags sip;
   RevocationFlags revocation;
   ReportFlags report;
 };
@@ -102,6 +110,20 @@ int run_rollover(const RolloverFlags& flags) {
       return fail_input("--at " + flags.at +
                         ": not a date; give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
   }
+  std::optional<ConnectTarget> live_target;
+  if (!flags.live.empty()) {
+    auto parsed = parse_host_port(flags.live, 5061);
+    if (!parsed) return fail_input("--live: " + parsed.error().message);
+    live_target.emplace();
+    live_target->host = parsed->host;
+    live_target->port = parsed->port;
+    if (!flags.connect_to.empty()) {
+      auto other = parse_host_port(flags.connect_to, parsed->port);
+      if (!other) return fail_input("--connect-to: " + other.error().message);
+      live_target->dial_address = other->host;
+      live_target->dial_port = other->port;
+    }
+  }
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
   const auto inherited = inherit_from(*current, *next);
@@ -145,6 +167,39 @@ int run_rollover(const RolloverFlags& flags) {
   inputs.now = now;
   inputs.switch_at = at;
   RolloverVerdict verdict = judge_rollover(inputs);
+  std::optional<boost::json::object> live_facts;
+
+  if (live_target) {
+    const ConnectTarget& target = *live_target;
+    // The same handshake twice, only the BEMS store differs: nothing
+    // deployed is touched, and the peer judges each chain as it will on the day.
+    ConnectSettings settings;
+    settings.us = Side::bems;
+    settings.timeout =
+        std::chrono::milliseconds(static_cast<long long>(flags.timeout_seconds * 1000));
+    settings.verdict_wait =
+        std::chrono::milliseconds(static_cast<long long>(flags.verdict_wait_seconds * 1000));
+    if (!pool.empty()) settings.pool = pool;
+    settings.instances = instances;
+    settings.warn_days = flags.warn_days;
+    settings.revocation = flags.revocation;
+    settings.revocation_options = *revocation;
+    settings.memo = &memo;
+    settings.sip = flags.sip;
+    if (settings.sip.presence_format.empty()) settings.sip.presence_format = "msrtc";
+    settings.store = &*current;
+    TargetOutcome with_current = connect_target(target, settings);
+    settings.store = &*next;
+    settings.announce = false;
+    TargetOutcome with_next = connect_target(target, settings);
+    judge_live({target_label(target), &with_current.report, &with_next.report, flags.sip.enabled()},
+               verdict);
+    boost::json::object live;
+    live["target"] = target_label(target);
+    live["current"] = with_current.report.facts;
+    live["next"] = with_next.report.facts;
+    live_facts = std::move(live);
+  }
 
   if (!flags.revocation.no_aia && next->leaf)
     add_missing_issuer_location(verdict.findings, Side::bems, next->leaf->certificate,
@@ -176,6 +231,7 @@ int run_rollover(const RolloverFlags& flags) {
   revocation_facts["bems_next"] = std::move(next_run.revocation);
   if (lync) revocation_facts["lync"] = std::move(lync_revocation.certificates);
   result.facts["revocation"] = std::move(revocation_facts);
+  if (live_facts) result.facts["live"] = std::move(*live_facts);
   result.findings = std::move(verdict.findings);
   result.comparison = std::move(verdict.comparison);
   return emit_report(result, flags.report);
@@ -209,9 +265,39 @@ void add_rollover_command(CLI::App& app, Action& action) {
   command->add_option("--at", flags->at,
                       "Planned switch date, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC): the next "
                       "certificate is judged valid or not then; default: now");
+  const std::string live = "Live rehearsal";
+  command
+      ->add_option("--live", flags->live,
+                   "HOST[:PORT] of the real Lync/Skype pool (5061 by default): one real MTLS "
+                   "handshake with the current certificate and one with the next, side by side")
+      ->group(live);
+  command
+      ->add_option("--connect-to", flags->connect_to,
+                   "Dial ADDR[:PORT] instead of HOST, keeping HOST for SNI and name checks")
+      ->group(live);
+  command
+      ->add_option("--timeout", flags->timeout_seconds,
+                   "Seconds for the TCP connect and for the handshake, each")
+      ->check(CLI::Range(0.1, 300.0))
+      ->capture_default_str()
+      ->group(live);
+  command
+      ->add_option("--verdict-wait", flags->verdict_wait_seconds,
+                   "TLS 1.3: seconds to wait after the handshake for the pool's verdict on our "
+                   "certificate")
+      ->check(CLI::Range(0.0, 30.0))
+      ->capture_default_str()
+      ->group(live);
   add_revocation_flags(command, flags->revocation);
+  add_sip_connect_flags(command, flags->sip);
   add_report_flags(command, flags->report);
-  command->callback([flags, &action] { action = [flags] { return run_rollover(*flags); }; });
+  command->callback([flags, &action] {
+    if (!flags->connect_to.empty() && flags->live.empty())
+      throw CLI::ValidationError("--connect-to", "needs --live HOST[:PORT]");
+    if (flags->sip.enabled() && flags->live.empty())
+      throw CLI::ValidationError("--sip", "needs --live HOST[:PORT]");
+    action = [flags] { return run_rollover(*flags); };
+  });
 }
 
 }  // namespace probe

@@ -675,7 +675,116 @@ class Judge {
   std::vector<std::pair<tls::Certificate, std::string>> missing_in_peer_;
 };
 
+// One live observation, as a table cell and whether it went well.
+struct Observed {
+  bool ok = false;
+  std::string text;
+};
+
+const report::Finding* find_in(const report::Report& report, FindingId id) {
+  const std::string text = id_text(id);
+  for (const auto& f : report.findings)
+    if (f.id == text) return &f;
+  return nullptr;
+}
+
+// The first sentence of a finding's detail: a table cell, not the whole story.
+std::string first_sentence(const std::string& detail) {
+  const auto end = detail.find(". ");
+  return end == std::string::npos ? detail : detail.substr(0, end + 1);
+}
+
+Observed handshake_outcome(const report::Report& report) {
+  for (FindingId id :
+       {FindingId::handshake_tcp, FindingId::handshake_protocol,
+        FindingId::handshake_no_client_cert, FindingId::handshake_peer_rejected_us}) {
+    const report::Finding* f = find_in(report, id);
+    if (f && f->status == Status::fail)
+      return {false, (id == FindingId::handshake_peer_rejected_us ? "rejected: " : "failed: ") +
+                         first_sentence(f->detail) + " (" + f->id + ")"};
+  }
+  const report::Finding* verdict = find_in(report, FindingId::handshake_peer_rejected_us);
+  if (verdict && verdict->status == Status::skip)
+    return {true, "completed; the peer's verdict was not waited for"};
+  return {true, "accepted"};
+}
+
+// `skip_ok`: a skipped finding is no failure (an empty acceptable-CA list is
+// Windows Server 2012's default); for SIP a skip means no answer came.
+Observed finding_outcome(const report::Report& report, FindingId id, const std::string& good,
+                         bool skip_ok) {
+  const report::Finding* f = find_in(report, id);
+  if (!f) return {false, "(not judged)"};
+  if (f->status == Status::pass) return {true, good};
+  return {f->status == Status::warn || (skip_ok && f->status == Status::skip),
+          std::string(report::to_string(f->status)) + ": " + first_sentence(f->detail)};
+}
+
 }  // namespace
+
+void judge_live(const LiveRehearsal& live, RolloverVerdict& verdict) {
+  struct LiveRow {
+    std::string field;
+    Observed before, after;
+    std::string breaks;  // why the next failing where the current passed breaks the switch
+  };
+  std::vector<LiveRow> live_rows;
+  live_rows.push_back({"live: handshake", handshake_outcome(*live.current),
+                       handshake_outcome(*live.next),
+                       "The pool accepts the current certificate and refuses the next one."});
+  live_rows.push_back(
+      {"live: acceptable CAs",
+       finding_outcome(*live.current, FindingId::handshake_ca_list, "names our issuer or root",
+                       true),
+       finding_outcome(*live.next, FindingId::handshake_ca_list, "names our issuer or root", true),
+       "The pool's acceptable-CA list names neither the next issuer nor its root: clients that "
+       "honour it (schannel, Java) do not offer the next certificate at all."});
+  if (live.sip)
+    live_rows.push_back(
+        {"live: SIP OPTIONS",
+         finding_outcome(*live.current, FindingId::sip_options, "200 OK", false),
+         finding_outcome(*live.next, FindingId::sip_options, "200 OK", false),
+         "SIP OPTIONS over MTLS gets its answer with the current certificate, not with the next."});
+
+  std::vector<std::string> broken, both_failed;
+  for (const auto& live_row : live_rows) {
+    ComparisonRow r = row(live_row.field, live_row.before.text, live_row.after.text);
+    if (live_row.before.ok && !live_row.after.ok) {
+      r.change = ChangeClass::breaking;
+      r.reason = live_row.breaks + " (" + id_text(FindingId::rollover_live) + ")";
+      broken.push_back(live_row.field + ": " + live_row.after.text);
+    } else if (r.before != r.after) {
+      r.change = ChangeClass::neutral;
+      r.reason = live_row.after.ok ? "The next certificate does at least as well as the current."
+                                   : "Fails with the current certificate too.";
+      if (!live_row.after.ok) both_failed.push_back(live_row.field);
+    } else if (!live_row.after.ok) {
+      both_failed.push_back(live_row.field);
+    }
+    verdict.comparison.rows.push_back(std::move(r));
+  }
+
+  auto f = finding(FindingId::rollover_live,
+                   "The real pool accepts the next certificate as it accepts the current one");
+  if (!broken.empty()) {
+    fail(f,
+         "Against " + live.target + ", with the next certificate: " + tls::joined(broken, "; ") +
+             ". With the current certificate the same steps succeed.",
+         "Do not switch yet: make the pool trust the next chain (its root in the pool's Trusted "
+         "Root Certification Authorities, its issuing CA in Intermediate Certification "
+         "Authorities, on every Front End), then rehearse again.");
+  } else if (!both_failed.empty()) {
+    warn(f,
+         "Against " + live.target + ", " + tls::joined(both_failed) +
+             " fail with the current certificate too, so the switch does not change them.",
+         "See the handshake findings of `mtlsprobe connect` against the same target.");
+  } else {
+    pass(f, "Against " + live.target +
+                ", the pool accepts the next certificate as it accepts the current one" +
+                (live.sip ? ", and SIP OPTIONS gets its answer with both." : "."));
+  }
+  verdict.findings.push_back(std::move(f));
+}
 
 RolloverVerdict judge_rollover(const RolloverInputs& inputs) { return Judge(inputs).run(); }
 

@@ -46,6 +46,17 @@ struct RolloverVerdict {
 
 RolloverVerdict judge_rollover(const RolloverInputs& inputs);
 
+// A live rehearsal: the reports of two real handshakes (connect_target) with
+// the current and with the next certificate against the same peer. Adds the
+// live rows to the comparison and the rollover.live finding.
+struct LiveRehearsal {
+  std::string target;  // "lyncpool.example.com:5061 via 10.0.0.5:5061"
+  const report::Report* current = nullptr;
+  const report::Report* next = nullptr;
+  bool sip = false;  // SIP OPTIONS was sent on both connections
+};
+void judge_live(const LiveRehearsal& live, RolloverVerdict& verdict);
+
 // The BEMS instances a rollover guards when none are named: the DNS names
 // of the current certificate's SAN other than the pool (wildcards cannot be
 // dialled, so they are left out).

@@ -1,0 +1,145 @@
+// `mtlsprobe rollover --live`: real MTLS handshakes on loopback with the
+// current and with the next certificate against one real peer (our own
+// `serve` as the Lync pool, and openssl s_server), side by side.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "probe/lab/pki.hpp"
+#include "tests/support/lab_folder.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
+
+using namespace std::chrono_literals;
+using testing::mentions;
+using testing::status_of;
+
+namespace {
+
+// A lab whose next certificate comes from a new root the Lync store does not trust.
+struct NewRootLab : testing::LabFolder {
+  NewRootLab() {
+    probe::ReissueOptions next;
+    next.new_root = true;
+    auto reissued = probe::reissue_lab(dir.path(), next);
+    REQUIRE_MESSAGE(reissued.ok(), (reissued.ok() ? "" : reissued.error().message));
+  }
+  std::vector<std::string> rollover(unsigned short port, std::vector<std::string> extra) const {
+    std::vector<std::string> args{"rollover",
+                                  "--store",
+                                  path("bems"),
+                                  "--next-store",
+                                  path("next"),
+                                  "--live",
+                                  "lyncpool.example.com:" + std::to_string(port),
+                                  "--connect-to",
+                                  "127.0.0.1",
+                                  "--timeout",
+                                  "5",
+                                  "--no-revocation",
+                                  "--no-aia",
+                                  "--format",
+                                  "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+};
+
+boost::json::object change_of(const boost::json::value& report, const std::string& field) {
+  for (const auto& change : report.at("changes").as_array())
+    if (change.at("field").as_string() == field) return change.as_object();
+  return {};
+}
+
+std::string text(const boost::json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+bool wait_until_serving(testing::BackgroundProcess& serve) {
+  for (int i = 0; i < 1000 && serve.running(); ++i) {
+    if (mentions(serve.output(), "serving as")) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "rollover --live against mtlsprobe serve: the pool accepts the current chain and "
+    "rejects the next, and SIP OPTIONS gets 200 only with the current") {
+  NewRootLab lab;
+  const unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--role", "lync", "--sip", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--no-revocation", "--no-revocation-check"});
+  REQUIRE_MESSAGE(wait_until_serving(serve), serve.output());
+  auto result = testing::run_mtlsprobe(lab.rollover(port, {"--sip"}), 90s);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "rollover.live") == "fail");
+  auto handshake = change_of(report, "live: handshake");
+  CHECK(text(handshake, "before") == "accepted");
+  CHECK(mentions(text(handshake, "after"), "rejected"));
+  CHECK(text(handshake, "class") == "breaking");
+  // serve sends the names of its trusted roots: the new root is not among them.
+  auto ca_list = change_of(report, "live: acceptable CAs");
+  CHECK(text(ca_list, "class") == "breaking");
+  CHECK(text(ca_list, "before") == "names our issuer or root");
+  auto sip = change_of(report, "live: SIP OPTIONS");
+  CHECK(text(sip, "before") == "200 OK");
+  CHECK(text(sip, "class") == "breaking");
+  CHECK(report.at("facts").at("live").at("current").is_object());
+  CHECK(report.at("facts").at("live").at("next").is_object());
+}
+
+TEST_CASE("rollover --live against openssl s_server that trusts only the lab root") {
+  NewRootLab lab;
+  const unsigned short port = testing::free_port();
+  testing::BackgroundProcess server(
+      {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+       lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
+       "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
+       "-verify_return_error", "-CAfile", lab.path("lync/trusted-root/lab-root.crt"), "-www"});
+  REQUIRE(testing::wait_for_port(port));
+  auto result = testing::run_mtlsprobe(lab.rollover(port, {"--peer-store", lab.path("lync")}), 90s);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "rollover.live") == "fail");
+  auto handshake = change_of(report, "live: handshake");
+  CHECK(text(handshake, "before") == "accepted");
+  CHECK(mentions(text(handshake, "after"), "rejected"));
+  // Offline, the same defect is named from the pool's store.
+  CHECK(status_of(report, "trust.mutual") == "fail");
+}
+
+TEST_CASE("rollover --live passes when the pool accepts both certificates") {
+  testing::LabFolder lab;
+  REQUIRE(probe::reissue_lab(lab.dir.path(), {}).ok());
+  const unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--role", "lync", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--no-revocation", "--no-revocation-check"});
+  REQUIRE_MESSAGE(wait_until_serving(serve), serve.output());
+  auto result = testing::run_mtlsprobe(
+      {"rollover", "--store", lab.path("bems"), "--next-store", lab.path("next"), "--live",
+       "lyncpool.example.com:" + std::to_string(port), "--connect-to", "127.0.0.1",
+       "--no-revocation", "--no-aia", "--format", "json"},
+      90s);
+  CHECK_MESSAGE(result.exit_code == 0, result.out);
+  CHECK(status_of(result.out, "rollover.live") == "pass");
+}
+
+TEST_CASE("rollover --live refuses a malformed target with exit 2") {
+  testing::LabFolder lab;
+  REQUIRE(probe::reissue_lab(lab.dir.path(), {}).ok());
+  auto result = testing::run_mtlsprobe({"rollover", "--store", lab.path("bems"), "--next-store",
+                                        lab.path("next"), "--live", "host:notaport"});
+  CHECK(result.exit_code == 2);
+  CHECK(mentions(result.err, "--live"));
+}
