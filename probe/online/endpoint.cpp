@@ -47,7 +47,7 @@ mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t de
   result.port = default_port;
   if (authority->has_port()) {
     auto port = parse_port(authority->port());
-    if (!port || *port == 0) return tls::Error{"'" + text + "': the port must be 1-65535"};
+    if (!port || *port == 0) return mtls::Error{"'" + text + "': the port must be 1-65535"};
     result.port = *port;
   }
   return result;
