@@ -36,6 +36,9 @@ inline constexpr const char* kRollover =
     "The next certificate works everywhere the current one does, from the switch date on";
 inline constexpr const char* kSipOverMtls =
     "The Lync/Skype pool accepts our certificate's names and answers SIP over the MTLS connection";
+inline constexpr const char* kPool =
+    "Every server behind a pool name presents the same issuer and chain";
+inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
 }  // namespace requirement
 
 // X(enumerator, id, requirement, what it judges)
@@ -99,6 +102,9 @@ inline constexpr const char* kSipOverMtls =
   X(sip_options, "sip.options", kSipOverMtls, "the peer answers SIP OPTIONS over the connection")  \
   X(sip_presence, "sip.presence", kSipOverMtls,                                                    \
     "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
+  X(pool_consistent, "pool.consistent", kPool,                                                     \
+    "the addresses of one name present the same issuer and chain")                                 \
+  X(dns_srv, "dns.srv", kDns, "the SRV record asked for exists and names servers")                 \
   X(rollover_peer_intermediate, "rollover.peer-intermediate", kRollover,                           \
     "every CA new in the next chain is in the Lync/Skype pool's intermediate/")                    \
   X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \

@@ -53,10 +53,16 @@ bool fails_run(const Report& report, const Finding& finding) {
   return finding.status == Status::fail || (report.strict && finding.status == Status::warn);
 }
 
-Status overall(const Report& report) {
+bool fails(const Report& report, bool strict) {
   for (const Finding& finding : report.findings)
-    if (fails_run(report, finding)) return Status::fail;
-  return Status::pass;
+    if (finding.status == Status::fail || (strict && finding.status == Status::warn)) return true;
+  for (const Report& target : report.targets)
+    if (fails(target, strict)) return true;
+  return false;
+}
+
+Status overall(const Report& report) {
+  return fails(report, report.strict) ? Status::fail : Status::pass;
 }
 
 int exit_code(const Report& report) {

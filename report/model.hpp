@@ -38,6 +38,14 @@ struct Section {
   std::vector<std::pair<std::string, std::string>> lines;
 };
 
+// Rows a person compares at a glance (one per address of a pool); JSON
+// carries the same facts per target.
+struct Table {
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  // each as long as `columns`
+};
+
 // How much a difference between two compared things matters (rollover: the
 // certificate deployed today and the one that replaces it).
 enum class ChangeClass { breaking, risky, neutral };
@@ -71,6 +79,14 @@ struct Report {
   // it through overall(), so text, JSON, JUnit and $? never disagree.
   bool strict = false;
   std::optional<Comparison> comparison;  // commands that compare two things (rollover)
+  // A run over many targets (a pool's addresses, SRV targets, a targets
+  // file): `tables` open the report, `findings` hold what is about the run
+  // as a whole (pool.consistent, dns.srv), and each target has a full
+  // report of its own, named by `target`. Such a run always has a table,
+  // even when DNS gave it no target. It fails when any target fails.
+  std::vector<Table> tables;
+  std::vector<Report> targets;
+  std::string target;  // in a target's report: "host:port via address:port"
 };
 
 struct Counts {
@@ -80,7 +96,10 @@ Counts count(const Report& report);
 
 // The verdict of the whole report: fail when a finding fails, or warns under
 // `strict`; pass otherwise.
+// A run over many targets fails when any target fails.
 Status overall(const Report& report);
+// Whether `report` or any of its targets has a finding that fails (or warns, under `strict`).
+bool fails(const Report& report, bool strict);
 // Whether this finding counts as a failure of the run (a warning does under `strict`).
 bool fails_run(const Report& report, const Finding& finding);
 

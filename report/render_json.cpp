@@ -39,6 +39,19 @@ boost::json::object section_json(const Section& section) {
   return out;
 }
 
+boost::json::object table_json(const Table& table) {
+  boost::json::array columns(table.columns.begin(), table.columns.end());
+  boost::json::array rows;
+  for (const auto& row : table.rows) {
+    boost::json::object cells;
+    for (std::size_t i = 0; i < row.size() && i < table.columns.size(); ++i)
+      cells[table.columns[i]] = row[i];
+    rows.push_back(std::move(cells));
+  }
+  return boost::json::object{
+      {"title", table.title}, {"columns", std::move(columns)}, {"rows", std::move(rows)}};
+}
+
 // Only the rows that differ: a script asks "what changes", the text shows the rest.
 boost::json::array changes_json(const Comparison& comparison) {
   boost::json::array changes;
@@ -53,10 +66,8 @@ boost::json::array changes_json(const Comparison& comparison) {
   return changes;
 }
 
-}  // namespace
-
 // Field names here are the documented interface for scripts; add fields, never rename.
-std::string render_json(const Report& report) {
+boost::json::object report_json(const Report& report) {
   const Counts counts = count(report);
   boost::json::object root;
   root["tool"] = report.tool;
@@ -79,7 +90,27 @@ std::string render_json(const Report& report) {
     root[report.comparison->after_name] = report.comparison->after;
     root["changes"] = changes_json(*report.comparison);
   }
-  return pretty_json(root);
+  if (!report.target.empty()) root["target"] = report.target;
+  if (report.tables.empty() && report.targets.empty()) return root;
+  // A run over many targets: `result` and the summary count the targets.
+  boost::json::array tables;
+  for (const Table& table : report.tables) tables.push_back(table_json(table));
+  root["tables"] = std::move(tables);
+  boost::json::array targets;
+  std::size_t failing = 0;
+  for (const Report& target : report.targets) {
+    if (fails(target, report.strict)) ++failing;
+    targets.push_back(report_json(target));
+  }
+  root["summary"] = boost::json::object{{"targets", report.targets.size()},
+                                        {"pass", report.targets.size() - failing},
+                                        {"fail", failing}};
+  root["targets"] = std::move(targets);
+  return root;
 }
+
+}  // namespace
+
+std::string render_json(const Report& report) { return pretty_json(report_json(report)); }
 
 }  // namespace report

@@ -111,23 +111,45 @@ void write_testcase(std::string& out, const Report& report, const Finding& findi
   out += "    </testcase>\n";
 }
 
-}  // namespace
-
-std::string render_junit(const Report& report) {
+// `run` decides whether a warning fails (--strict) for every suite of it.
+void write_testsuite(std::string& out, const std::string& name, const Report& report,
+                     const Report& run) {
   const Counts counts = count(report);
   const int tests = static_cast<int>(report.findings.size());
   int failures = 0;
   for (const Finding& finding : report.findings)
-    if (fails_run(report, finding)) ++failures;
+    if (fails_run(run, finding)) ++failures;
+  out += "  <testsuite" + attribute("name", name) + attribute("tests", tests) +
+         attribute("failures", failures) + attribute("errors", 0) +
+         attribute("skipped", counts.skip) + attribute("timestamp", run.generated_at) + ">\n";
+  for (const Finding& finding : report.findings) write_testcase(out, run, finding);
+  out += "  </testsuite>\n";
+}
+
+}  // namespace
+
+// A run over many targets has one testsuite for the run's own findings and
+// one per target, named after it, so CI lists each server on its own.
+std::string render_junit(const Report& report) {
+  int tests = 0, failures = 0, skipped = 0;
+  auto add = [&](const Report& part) {
+    tests += static_cast<int>(part.findings.size());
+    skipped += count(part).skip;
+    for (const Finding& finding : part.findings)
+      if (fails_run(report, finding)) ++failures;
+  };
+  add(report);
+  for (const Report& target : report.targets) add(target);
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<testsuites" + attribute("name", report.tool) + attribute("tests", tests) +
-         attribute("failures", failures) + attribute("errors", 0) +
-         attribute("skipped", counts.skip) + ">\n";
-  out += "  <testsuite" + attribute("name", report.tool + " " + report.command) +
-         attribute("tests", tests) + attribute("failures", failures) + attribute("errors", 0) +
-         attribute("skipped", counts.skip) + attribute("timestamp", report.generated_at) + ">\n";
-  for (const Finding& finding : report.findings) write_testcase(out, report, finding);
-  out += "  </testsuite>\n</testsuites>\n";
+         attribute("failures", failures) + attribute("errors", 0) + attribute("skipped", skipped) +
+         ">\n";
+  const std::string suite = report.tool + " " + report.command;
+  if (report.targets.empty() || !report.findings.empty())
+    write_testsuite(out, suite, report, report);
+  for (const Report& target : report.targets)
+    write_testsuite(out, suite + " " + target.target, target, report);
+  out += "</testsuites>\n";
   return out;
 }
 

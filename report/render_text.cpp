@@ -280,14 +280,73 @@ void write_comparison(std::string& out, const Comparison& comparison, const Text
   }
 }
 
-std::string summary(const Report& report, const TextOptions& options) {
+// "1 failed, 2 warnings, 3 passed, 0 skipped", for the summary lines.
+std::string counts_line(const Report& report) {
   const Counts counts = count(report);
-  const Status result = overall(report);
   const bool warnings_failed = report.strict && counts.warn > 0;
-  return "Result: " + coloured(result, options) + " - " + std::to_string(counts.fail) +
-         " failed, " + std::to_string(counts.warn) + (counts.warn == 1 ? " warning" : " warnings") +
+  return std::to_string(counts.fail) + " failed, " + std::to_string(counts.warn) +
+         (counts.warn == 1 ? " warning" : " warnings") +
          (warnings_failed ? " (failing under --strict), " : ", ") + std::to_string(counts.pass) +
          " passed, " + std::to_string(counts.skip) + " skipped\n";
+}
+
+std::string summary(const Report& report, const TextOptions& options) {
+  return "Result: " + coloured(overall(report), options) + " - " + counts_line(report);
+}
+
+void write_table(std::string& out, const Table& table) {
+  out += '\n';
+  out += printable(table.title) + '\n';
+  std::vector<std::size_t> widths(table.columns.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], columns(printable(row[i])));
+  };
+  measure(table.columns);
+  for (const auto& row : table.rows) measure(row);
+  auto write_row = [&](const std::vector<std::string>& row) {
+    std::string line(kFindingIndent, ' ');
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      line += pad(printable(row[i]), widths[i] + 2);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + '\n';
+  };
+  write_row(table.columns);
+  for (const auto& row : table.rows) write_row(row);
+}
+
+// Findings grouped by requirement, in the order each requirement first
+// appears, so the command decides the order. `all`: passing ones too.
+void write_findings(std::string& out, const std::vector<Finding>& findings,
+                    const TextOptions& options, bool all) {
+  std::vector<std::string> requirements;
+  std::size_t id_width = 0;
+  for (const Finding& finding : findings) {
+    if (!all && finding.status == Status::pass) continue;
+    if (std::find(requirements.begin(), requirements.end(), finding.requirement) ==
+        requirements.end()) {
+      requirements.push_back(finding.requirement);
+    }
+    id_width = std::max(id_width, columns(printable(finding.id)));
+  }
+  for (const std::string& requirement : requirements) {
+    out += '\n';
+    out += wrap(printable(requirement.empty() ? "Other findings" : requirement), 0);
+    for (const Finding& finding : findings) {
+      if (finding.requirement != requirement) continue;
+      if (!all && finding.status == Status::pass) continue;
+      write_finding(out, finding, id_width, options);
+    }
+  }
+}
+
+std::string fleet_summary(const Report& report, const TextOptions& options) {
+  std::size_t failing = 0;
+  for (const Report& target : report.targets)
+    if (fails(target, report.strict)) ++failing;
+  return "Result: " + coloured(overall(report), options) + " - " + std::to_string(failing) +
+         " of " + std::to_string(report.targets.size()) +
+         " targets fail; checks of the run: " + counts_line(report);
 }
 
 }  // namespace
@@ -299,29 +358,22 @@ std::string render_text(const Report& report, const TextOptions& options) {
   }
   out += '\n';
 
+  for (const Table& table : report.tables) write_table(out, table);
   for (const Section& section : report.sections) write_section(out, section);
   if (report.comparison) write_comparison(out, *report.comparison, options);
+  write_findings(out, report.findings, options, true);
 
-  // Groups in the order their requirement first appears, so the command decides the order.
-  std::vector<std::string> requirements;
-  std::size_t id_width = 0;
-  for (const Finding& finding : report.findings) {
-    if (std::find(requirements.begin(), requirements.end(), finding.requirement) ==
-        requirements.end()) {
-      requirements.push_back(finding.requirement);
-    }
-    id_width = std::max(id_width, columns(printable(finding.id)));
-  }
-  for (const std::string& requirement : requirements) {
-    out += '\n';
-    out += wrap(printable(requirement.empty() ? "Other findings" : requirement), 0);
-    for (const Finding& finding : report.findings) {
-      if (finding.requirement == requirement) write_finding(out, finding, id_width, options);
-    }
+  // Targets that pass are a table row; the others get their details.
+  for (const Report& target : report.targets) {
+    if (!fails(target, report.strict) && !options.verbose) continue;
+    out += "\n== " + printable(target.target) + " ==\n";
+    for (const Section& section : target.sections) write_section(out, section);
+    write_findings(out, target.findings, options, options.verbose);
   }
 
   out += '\n';
-  out += summary(report, options);
+  out += report.targets.empty() && report.tables.empty() ? summary(report, options)
+                                                         : fleet_summary(report, options);
   return out;
 }
 

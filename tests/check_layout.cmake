@@ -26,12 +26,12 @@ foreach(folder probe report tests)
 endforeach()
 forbid(tls "\"(probe|report)/" "tls/ is the mechanism and knows nothing of probe/ or report/")
 forbid(report "\"(tls|probe)/" "report/ knows nothing of OpenSSL or the domain")
-forbid(probe/sip "\"(report/|probe/(findings|lab|rules|diagnosis|online|commands)[/.])"
+forbid(probe/sip "\"(report/|probe/(findings|lab|rules|diagnosis|online|fleet|commands)[/.])"
        "probe/sip/ uses tls/ only")
-forbid(probe/lab "\"(report/|probe/(findings|sip|rules|diagnosis|online|commands)[/.])"
+forbid(probe/lab "\"(report/|probe/(findings|sip|rules|diagnosis|online|fleet|commands)[/.])"
        "probe/lab/ uses tls/ only")
-forbid(probe/rules "\"probe/(online|commands)/" "rules/ do no I/O and know no command")
-forbid(probe/diagnosis "\"probe/(online|commands)/" "diagnosis/ does no I/O and knows no command")
+forbid(probe/rules "\"probe/(online|fleet|commands)/" "rules/ do no I/O and know no command")
+forbid(probe/diagnosis "\"probe/(online|fleet|commands)/" "diagnosis/ does no I/O and knows no command")
 
 if(problems)
   list(JOIN problems "\n  " text)

@@ -99,3 +99,47 @@ TEST_CASE("a Java client with a trusted certificate is accepted by serve") {
   CHECK(status_of(report, "handshake.we-rejected-peer") == "pass");
   CHECK(status_of(report, "bems.chain.trusted") == "pass");
 }
+
+TEST_CASE("connect to a Java server that refuses our serverAuth-only certificate blames bems.eku") {
+  testing::OpensslLeafSpec server_only;
+  server_only.eku = "serverAuth";
+  JavaLab lab(server_only);
+  // The Java server (the Lync side here) has its own certificate from the
+  // other PKI and trusts our root, so the EKU is the only thing wrong.
+  testing::make_java_truststore(lab.dir / "trusts-both.p12",
+                                {lab.ours.root_cert, lab.other.root_cert});
+  fs::copy_file(lab.other.root_cert, lab.dir / "our-store" / "trusted-root" / "other-root.pem");
+  fs::copy_file(lab.other.intermediate_cert,
+                lab.dir / "our-store" / "intermediate" / "other-issuing.pem");
+  for (const std::string protocol : {"TLSv1.2", "TLSv1.3"}) {
+    CAPTURE(protocol);
+    unsigned short port = testing::free_port();
+    testing::BackgroundProcess java(testing::java_peer_command(
+        {"server", std::to_string(port), lab.path("other.p12"), lab.path("trusts-both.p12"),
+         testing::kJavaStorePassword, protocol}));
+    REQUIRE_MESSAGE(wait_for_line(java, "listening"), java.output());
+    auto result = testing::run_mtlsprobe(
+        {"connect", "bemsapppool.example.com:" + std::to_string(port), "--connect-to", "127.0.0.1",
+         "--store", lab.path("our-store"), "--format", "json", "--no-revocation"},
+        60s);
+    java.wait(20s);
+    CHECK_MESSAGE(mentions(java.output(), "does not permit use for TLS client authentication"),
+                  java.output());
+    CHECK(result.exit_code == 1);
+    auto report = boost::json::parse(result.out);
+    CHECK(status_of(report, "bems.eku") == "fail");
+    CHECK(status_of(report, "handshake.peer-rejected-us") == "fail");
+    CHECK(status_of(report, "handshake.ca-list") == "pass");
+    CHECK(status_of(report, "bems.chain.trusted") == "pass");
+    for (const auto& finding : report.at("findings").as_array()) {
+      if (finding.at("id").as_string() != "handshake.peer-rejected-us") continue;
+      std::string detail(finding.at("detail").as_string());
+      CHECK_MESSAGE(mentions(detail, "certificate_unknown (46)"), detail);
+      CHECK_MESSAGE(mentions(detail, "Likely cause, from our own checks of what we sent: bems.eku"),
+                    detail);
+      // handshake.ca-list passes: no sentence may say our CA is not listed.
+      CHECK_FALSE(mentions(detail, "not in the peer's acceptable-CA list"));
+      CHECK(mentions(detail, "Java sends this for any trust-manager failure"));
+    }
+  }
+}

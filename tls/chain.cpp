@@ -208,9 +208,33 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
     return result;
   }
   clear_openssl_errors();
+  // OpenSSL's SSL-server purpose also accepts Netscape / Microsoft Server
+  // Gated Crypto in a CA's EKU; an EKU on a CA constrains its leaves (as on
+  // Windows and in browsers), and SGC alone does not allow serverAuth.
+  if (policy.purpose == Purpose::server_auth) {
+    for (size_t depth = 1; depth < result.chain.size(); ++depth) {
+      const CertificateInfo& info = result.chain[depth].info();
+      auto names = [&](const char* usage) {
+        return std::find(info.eku.begin(), info.eku.end(), usage) != info.eku.end();
+      };
+      if (!info.has_eku || names("serverAuth") || names("anyExtendedKeyUsage")) continue;
+      result.error = "the Extended Key Usage of this CA does not include serverAuth";
+      result.error_depth = static_cast<int>(depth);
+      result.error_certificate = info;
+      result.reason = ChainError::wrong_purpose;
+      result.openssl_code = X509_V_ERR_INVALID_PURPOSE;
+      return result;
+    }
+  }
   if (policy.strict && breaks_strict_policy(policy, result)) return result;
   result.trusted = true;
   return result;
+}
+
+// Whether the failed path reached an anchor and was refused only for its
+// purpose or by our stricter profile, which OpenSSL checks after building it.
+bool path_complete(const ChainVerification& result) {
+  return result.reason == ChainError::strict_policy || result.reason == ChainError::wrong_purpose;
 }
 
 // OpenSSL builds one path and does not backtrack when that path fails
@@ -237,7 +261,9 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
   clear_openssl_errors();
 
   std::vector<std::vector<bool>> pending{std::vector<bool>(untrusted.size(), false)};
-  std::optional<ChainVerification> first_failure;
+  // The failure to report: a path OpenSSL accepted and only our stricter rules
+  // refused says more than an earlier candidate's "unable to get local issuer".
+  std::optional<ChainVerification> best_failure;
   for (int attempt = 0; attempt < kMaxPathAttempts && !pending.empty(); ++attempt) {
     std::vector<bool> excluded = pending.front();
     pending.erase(pending.begin());
@@ -255,9 +281,10 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
           pending.push_back(std::move(next));
       }
     }
-    if (!first_failure) first_failure = std::move(result);
+    if (!best_failure || (path_complete(result) && !path_complete(*best_failure)))
+      best_failure = std::move(result);
   }
-  return std::move(*first_failure);
+  return std::move(*best_failure);
 }
 
 }  // namespace tls

@@ -250,6 +250,47 @@ void fail(HandshakeRecord& record, HandshakeError error, std::string message) {
   record.error_message = std::move(message);
 }
 
+using SecurityCallback = int (*)(const SSL*, const SSL_CTX*, int, int, int, void*, void*);
+
+// OpenSSL's own policy (ssl_security_default_callback is not exported).
+SecurityCallback default_security_callback() {
+  static const SecurityCallback callback = [] {
+    SslCtxPtr context(SSL_CTX_new(TLS_method()));
+    return context ? SSL_CTX_get_security_callback(context.get()) : nullptr;
+  }();
+  return callback;
+}
+
+// The default security policy, except for the key and signature checks of
+// our own certificates (op without SSL_SECOP_PEER).
+int allow_own_weak_certificates(const SSL* ssl, const SSL_CTX* ctx, int op, int bits, int nid,
+                                void* other, void* ex) {
+  const bool own = (op & SSL_SECOP_PEER) == 0;
+  const int check = op & ~SSL_SECOP_PEER;
+  if (own && (check == SSL_SECOP_EE_KEY || check == SSL_SECOP_CA_KEY || check == SSL_SECOP_CA_MD))
+    return 1;
+  SecurityCallback fallback = default_security_callback();
+  return fallback ? fallback(ssl, ctx, op, bits, nid, other, ex) : 1;
+}
+
+// OpenSSL's reason ("ee key too small", "ca md too weak") when its security
+// level would refuse our own certificate or chain; empty when it accepts them.
+std::string own_chain_security_problem(SSL_CTX* ctx, const Credentials& credentials) {
+  std::string problem;
+  X509StackPtr chain(sk_X509_new_null());
+  for (const Certificate& extra : credentials.chain) {
+    X509_up_ref(extra.native());
+    sk_X509_push(chain.get(), extra.native());
+  }
+  SslPtr probe(SSL_new(ctx));
+  if (probe && SSL_use_certificate(probe.get(), credentials.leaf.native()) != 1)
+    problem = take_openssl_errors();
+  if (probe && problem.empty() && SSL_set1_chain(probe.get(), chain.get()) != 1)
+    problem = take_openssl_errors();
+  clear_openssl_errors();
+  return problem;
+}
+
 }  // namespace
 
 int openssl_version(TlsVersion version) {
@@ -331,6 +372,13 @@ Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_versio
   if (role == HandshakeRole::server) SSL_CTX_set_num_tickets(ctx, 0);
 
   if (credentials) {
+    // OpenSSL's security level refuses to send a weak key or a SHA-1 signed
+    // certificate of our own; the BEMS (Java) and Lync (schannel) we stand in
+    // for send them, and the peer's verdict on them is what we are here to
+    // see. The weakness is judged by the key-strength rule, not here.
+    record.own_chain_below_security_level = own_chain_security_problem(ctx, *credentials);
+    if (!record.own_chain_below_security_level.empty())
+      SSL_CTX_set_security_callback(ctx, allow_own_weak_certificates);
     if (SSL_CTX_use_certificate(ctx, credentials->leaf.native()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, credentials->key.native()) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)

@@ -94,6 +94,10 @@ struct HandshakeRecord {
   std::optional<TlsVersion> min_version_allowed;  // as configured; unset when that failed
   std::optional<TlsVersion> max_version_allowed;
   bool security_level_lowered = false;  // only when TLS 1.0 / 1.1 was asked for
+  // OpenSSL's reason ("ee key too small", "ca md too weak") when its default
+  // security level would refuse to send our own certificate or chain; we send
+  // it anyway, as the BEMS or Lync server we stand in for would.
+  std::string own_chain_below_security_level;
 
   // The peer's certificates exactly as they arrived, leaf first.
   bool peer_sent_certificate = false;

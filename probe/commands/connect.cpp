@@ -1,11 +1,15 @@
 // `mtlsprobe connect HOST[:PORT]`: a real mutual-TLS handshake as the BEMS
 // (or Lync) side against a live peer, diagnosed against the requirements.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
 #include "probe/commands/sip_options.hpp"
+#include "probe/fleet/fleet.hpp"
+#include "probe/fleet/targets.hpp"
 #include "probe/online/connect_target.hpp"
 #include "probe/online/endpoint.hpp"
 
@@ -14,6 +18,12 @@ namespace {
 
 struct ConnectFlags {
   std::string target;
+  std::string targets_file;
+  std::vector<std::string> target_lines;  // --target, the config's `target = [...]`
+  std::string srv;
+  std::vector<std::string> dns_servers;
+  bool first_address = false;
+  std::size_t concurrency = 16;
   std::string role = "bems";
   StoreFlags store;
   std::string sni;
@@ -45,30 +55,15 @@ mtls::Status save_chain(const std::string& folder, const std::vector<tls::Certif
   return mtls::Done{};
 }
 
-int run_connect(const ConnectFlags& flags) {
-  auto parsed = parse_host_port(flags.target, 5061);
-  if (!parsed) return fail_input(parsed.error().message);
-  ConnectTarget target;
-  target.host = parsed->host;
-  target.port = parsed->port;
-  target.sni = flags.sni;
-  target.expect_name = flags.expect_name;
-  if (!flags.connect_to.empty()) {
-    auto other = parse_host_port(flags.connect_to, parsed->port);
-    if (!other) return fail_input("--connect-to: " + other.error().message);
-    target.dial_address = other->host;
-    target.dial_port = other->port;
-  }
+mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const tls::Store& store,
+                                               RevocationMemo& memo) {
   auto revocation = revocation_options(flags.revocation);
-  if (!revocation) return fail_input(revocation.error().message);
+  if (!revocation) return revocation.error();
   auto range = tls_range(flags.live);
-  if (!range) return fail_input(range.error().message);
+  if (!range) return range.error();
   ConnectSettings settings;
   settings.us = flags.role == "lync" ? Side::lync : Side::bems;
-  auto store = load_store_or_report(flags.store, side_name(settings.us));
-  if (!store) return report::kExitBadInput;
-  RevocationMemo memo;
-  settings.store = &*store;
+  settings.store = &store;
   settings.min_version = range->first;
   settings.max_version = range->second;
   settings.timeout =
@@ -82,15 +77,128 @@ int run_connect(const ConnectFlags& flags) {
   settings.revocation_options = *revocation;
   settings.memo = &memo;
   settings.sip = flags.sip;
-  if (settings.sip.presence_format.empty())
-    settings.sip.presence_format = settings.us == Side::bems ? "msrtc" : "pidf";
+  return settings;
+}
 
+mtls::Result<tls::DnsOptions> dns_options(const ConnectFlags& flags) {
+  tls::DnsOptions dns;
+  dns.timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+  for (const std::string& text : flags.dns_servers) {
+    auto server = parse_host_port(text, 53);
+    if (!server || !is_ip_literal(server->host))
+      return mtls::Error{"--dns-server " + text + ": expected ADDR[:PORT] with an IP address"};
+    dns.servers.push_back({server->host, server->port});
+  }
+  return dns;
+}
+
+// One target, dialled once: today's connect, with --save-chain.
+int run_single(const ConnectFlags& flags, const ConnectTarget& target,
+               const ConnectSettings& settings,
+               const std::optional<tls::HandshakeRecord>& unresolved) {
+  if (unresolved) return emit_report(diagnose_target(*unresolved, target, settings), flags.report);
   TargetOutcome outcome = connect_target(target, settings);
   if (!flags.save_chain.empty() && !outcome.record.peer_chain.empty()) {
     auto saved = save_chain(flags.save_chain, outcome.record.peer_chain);
     if (!saved) return fail_input(saved.error().message);
   }
   return emit_report(outcome.report, flags.report);
+}
+
+int run_connect(const ConnectFlags& flags) {
+  const bool many =
+      !flags.targets_file.empty() || !flags.target_lines.empty() || !flags.srv.empty();
+  if (flags.target.empty() && !many)
+    return fail_input("connect: give a target HOST[:PORT], --targets FILE or --srv");
+  if (many && !flags.connect_to.empty())
+    return fail_input("--connect-to dials one target; it cannot be used with --targets or --srv");
+  if (many && !flags.save_chain.empty())
+    return fail_input(
+        "--save-chain saves one target's chain; it cannot be used with --targets or --srv");
+
+  fleet::FleetOptions fleet;
+  fleet.first_address = flags.first_address;
+  fleet.concurrency = flags.concurrency;
+  fleet.expect_name = flags.expect_name;
+  fleet.progress = isatty(STDERR_FILENO) != 0;
+  auto dns = dns_options(flags);
+  if (!dns) return fail_input(dns.error().message);
+  fleet.dns = *dns;
+  if (!flags.srv.empty()) {
+    // federation / internal are asked for under the domain given as target.
+    auto name = fleet::srv_name(flags.srv, flags.target);
+    if (!name) return fail_input(name.error().message);
+    if (flags.srv[0] != '_' && flags.target.empty())
+      return fail_input("--srv " + flags.srv + ": give the domain as target");
+    fleet.srv = *name;
+  } else if (!flags.target.empty()) {
+    auto spec = fleet::parse_target_line(flags.target, 5061);
+    if (!spec) return fail_input(spec.error().message);
+    spec->sni = flags.sni;
+    spec->origin = "command line";
+    fleet.targets.push_back(*spec);
+  }
+  for (const std::string& line : flags.target_lines) {
+    auto spec = fleet::parse_target_line(line, 5061);
+    if (!spec) return fail_input("--target " + line + ": " + spec.error().message);
+    spec->origin = "--target";
+    fleet.targets.push_back(*spec);
+  }
+  if (!flags.targets_file.empty()) {
+    auto specs = fleet::read_targets_file(flags.targets_file, 5061);
+    if (!specs) return fail_input(specs.error().message);
+    fleet.targets.insert(fleet.targets.end(), specs->begin(), specs->end());
+  }
+  if (fleet.targets.size() > fleet::kMaxTargets)
+    return fail_input("more than " + std::to_string(fleet::kMaxTargets) +
+                      " targets; split them into several runs");
+
+  const Side us = flags.role == "lync" ? Side::lync : Side::bems;
+  auto store = load_store_or_report(flags.store, side_name(us));
+  if (!store) return report::kExitBadInput;
+  RevocationMemo memo;
+  auto settings = connect_settings(flags, *store, memo);
+  if (!settings) return fail_input(settings.error().message);
+
+  if (!many) {
+    const fleet::TargetSpec& spec = fleet.targets.front();
+    ConnectTarget target;
+    target.host = spec.host;
+    target.port = spec.port;
+    target.sni = flags.sni;
+    target.expect_name = flags.expect_name;
+    if (!flags.connect_to.empty()) {
+      auto other = parse_host_port(flags.connect_to, spec.port);
+      if (!other) return fail_input("--connect-to: " + other.error().message);
+      target.dial_address = other->host;
+      target.dial_port = other->port;
+    }
+    if (!flags.connect_to.empty() || flags.first_address || is_ip_literal(spec.host))
+      return run_single(flags, target, *settings, std::nullopt);
+    // A name: every address it has. One address is today's single report.
+    auto answer = tls::resolve_addresses(spec.host, fleet.dns);
+    if (answer.addresses.empty()) {
+      tls::HandshakeRecord record;
+      record.target = target_label(target);
+      record.error = tls::HandshakeError::dns_failure;
+      record.error_message = answer.message;
+      return run_single(flags, target, *settings, record);
+    }
+    if (answer.addresses.size() == 1) {
+      target.dial_address = answer.addresses.front();
+      return run_single(flags, target, *settings, std::nullopt);
+    }
+    if (!flags.save_chain.empty())
+      return fail_input("--save-chain: " + spec.host + " has " +
+                        std::to_string(answer.addresses.size()) +
+                        " addresses; choose one with --connect-to");
+  }
+  auto result = fleet::run_fleet(fleet, *settings);
+  if (!result) return fail_input(result.error().message);
+  // Each target's own `result` follows --strict as the run's does.
+  for (auto& target : result->targets) target.strict = flags.report.strict;
+  return emit_report(*result, flags.report);
 }
 
 }  // namespace
@@ -102,8 +210,39 @@ void add_connect_command(CLI::App& app, Action& action) {
       "Live: dial a Lync/Skype pool (or a BEMS server with --role lync), perform a real mutual-TLS "
       "handshake with our certificate, and explain what each side presented and why it failed.\n"
       "Example: mtlsprobe connect lyncpool.example.com:5061 --store bems-store");
-  command->add_option("target", flags->target, "HOST[:PORT] of the peer (port 5061 by default)")
-      ->required();
+  command->add_option("target", flags->target,
+                      "HOST[:PORT] of the peer (port 5061 by default); every address of a name is "
+                      "tested. With --srv federation|internal: the domain");
+  const std::string fleet_group = "Many servers";
+  command
+      ->add_option("--targets", flags->targets_file,
+                   "File of targets, one `host[:port] [sni=NAME] [role=bems|lync]` a line, # "
+                   "comments")
+      ->group(fleet_group);
+  command
+      ->add_option("--target", flags->target_lines,
+                   "Another target line (repeatable; a `target = [...]` list in the config file)")
+      ->group(fleet_group);
+  command
+      ->add_option("--srv", flags->srv,
+                   "Test every server an SRV record names: federation "
+                   "(_sipfederationtls._tcp.DOMAIN), internal (_sipinternaltls._tcp.DOMAIN) or "
+                   "_service._proto.domain")
+      ->group(fleet_group);
+  command
+      ->add_option("--dns-server", flags->dns_servers,
+                   "Ask this DNS server, ADDR[:PORT] (repeatable; split-horizon: inside and "
+                   "outside views differ); default: the system's")
+      ->group(fleet_group);
+  command
+      ->add_flag("--first-address", flags->first_address,
+                 "Dial each name once, keeping the first address that accepts TCP (do not test "
+                 "every address)")
+      ->group(fleet_group);
+  command->add_option("--concurrency", flags->concurrency, "Targets tested at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str()
+      ->group(fleet_group);
   command
       ->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
       ->check(CLI::IsMember({"bems", "lync"}))

@@ -10,6 +10,7 @@
 #include "probe/diagnosis/handshake_facts.hpp"
 #include "probe/lab/pki.hpp"
 #include "probe/online/endpoint.hpp"
+#include "probe/rules/requirements.hpp"
 
 namespace probe {
 namespace {
@@ -152,11 +153,15 @@ void report_direction(const Direction& direction, const DirectionResult& run,
     direction_facts["server"] = handshake_json(*run.server);
     std::vector<report::Finding> server_findings;
     for (auto& finding : diagnose_handshake(*run.server, server_view)) {
-      // The client view already judged TCP, versions and the client's own sending.
+      // The client view already judged TCP, versions and the client's own
+      // sending, and shows a rejection the client received.
       if (finding.id == id_text(FindingId::handshake_tcp) ||
           finding.id == id_text(FindingId::handshake_protocol) ||
           finding.id == id_text(FindingId::handshake_ca_list) ||
           finding.id == id_text(FindingId::handshake_peer_rejected_us))
+        continue;
+      if (finding.id == id_text(FindingId::handshake_we_rejected_peer) &&
+          run.client.peer_rejected_us)
         continue;
       server_findings.push_back(std::move(finding));
     }
@@ -200,6 +205,16 @@ int run_pair(const PairFlags& flags) {
 
   // 2. Each direction over loopback, judged from both ends.
   report::Report result = start_report("pair");
+  // Each certificate is judged once, with the offline rules; the handshake
+  // findings of both directions show on the wire what those findings blame.
+  OfflineInputs offline;
+  offline.bems = &*bems;
+  offline.lync = &*lync;
+  offline.pool = pool;
+  offline.instances = instances;
+  offline.warn_days = flags.live.warn_days;
+  const std::vector<report::Finding> judged = evaluate_offline(offline);
+  result.findings = judged;
   const Direction directions[] = {{"bems-to-lync.", "BEMS dials the Lync/Skype pool", Side::bems},
                                   {"lync-to-bems.", "The Lync/Skype pool dials BEMS", Side::lync}};
   boost::json::array facts;
@@ -219,6 +234,8 @@ int run_pair(const PairFlags& flags) {
     client_view.warn_days = flags.live.warn_days;
     client_view.pool = pool;
     client_view.instances = instances;
+    client_view.own_judged = &judged;
+    client_view.peer_judged = &judged;
     LiveContext server_view = client_view;
     server_view.us = direction.client == Side::bems ? Side::lync : Side::bems;
     server_view.ours = &server_store;

@@ -119,6 +119,29 @@ bool name_in_list(const std::vector<std::uint8_t>& der, const std::vector<tls::C
                      [&](const tls::CaName& name) { return name.der == der; });
 }
 
+// Whether the server's acceptable-CA list names a CA of our chain: a server
+// accepts a chain whose certificates name a listed CA as issuer (or are one),
+// so the chain we can build locally counts, root included. Empty when it
+// cannot be judged (no list, nothing sent, or our chain stops at our leaf).
+std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
+                                     const LiveContext& context) {
+  const auto& names = record.acceptable_ca_names;
+  if (names.empty() || !record.our_certificate_sent) return std::nullopt;
+  std::vector<tls::Certificate> ours{*record.our_certificate_sent};
+  ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
+  if (context.ours) {
+    auto built = own_chain(record, *context.ours);
+    if (!built.trusted && built.reason == tls::ChainError::issuer_not_found &&
+        built.error_depth == 0)
+      return std::nullopt;
+    ours.insert(ours.end(), built.chain.begin(), built.chain.end());
+  }
+  return std::any_of(ours.begin(), ours.end(), [&](const tls::Certificate& certificate) {
+    return name_in_list(certificate.info().issuer_der, names) ||
+           name_in_list(certificate.info().subject_der, names);
+  });
+}
+
 report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
   auto f =
       finding(FindingId::handshake_ca_list, "Our chain is among the client CAs the server accepts");
@@ -146,30 +169,18 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
   }
   if (!record.our_certificate_sent)
     return skip(f, "we sent no certificate to compare (" + counted + ")");
-  // A server accepts a chain whose certificates name a listed CA as issuer
-  // (or are one); compare the chain we can build locally, root included.
-  std::vector<tls::Certificate> ours{*record.our_certificate_sent};
-  ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
-  if (context.ours) {
-    auto built = own_chain(record, *context.ours);
-    if (!built.trusted && built.reason == tls::ChainError::issuer_not_found &&
-        built.error_depth == 0) {
-      return warn(f,
-                  "The server accepts client certificates from " + counted +
-                      "; our chain cannot be built "
-                      "past our certificate to compare (see " +
-                      id_text(for_side(context.us, FindingId::bems_chain_intermediates,
-                                       FindingId::lync_chain_intermediates)) +
-                      ").",
-                  "Complete our intermediate/ so the chain can be sent and compared.");
-    }
-    ours.insert(ours.end(), built.chain.begin(), built.chain.end());
-  }
-  bool listed = std::any_of(ours.begin(), ours.end(), [&](const tls::Certificate& certificate) {
-    return name_in_list(certificate.info().issuer_der, names) ||
-           name_in_list(certificate.info().subject_der, names);
-  });
+  std::optional<bool> listed = chain_in_ca_list(record, context);
   if (!listed) {
+    return warn(f,
+                "The server accepts client certificates from " + counted +
+                    "; our chain cannot be built "
+                    "past our certificate to compare (see " +
+                    id_text(for_side(context.us, FindingId::bems_chain_intermediates,
+                                     FindingId::lync_chain_intermediates)) +
+                    ").",
+                "Complete our intermediate/ so the chain can be sent and compared.");
+  }
+  if (!*listed) {
     return fail(f,
                 "The server accepts client certificates from " + counted +
                     ", and none is the issuer of our "
@@ -185,7 +196,7 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
                 "Remove unneeded roots from the peer's Trusted Root store, or set "
                 "SendTrustedIssuerList=0.");
   }
-  return pass(f, "Our issuer is in the server's acceptable-CA list (" + counted + ").");
+  return pass(f, "A CA of our chain is in the server's acceptable-CA list (" + counted + ").");
 }
 
 report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
@@ -221,8 +232,42 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
   return pass(f, "We sent " + in_quotes(record.our_certificate_sent->info().subject) + ".");
 }
 
+// Our own failing findings (or the peer's) that explain a rejection, the ones
+// this alert points at first, then the rest in a fixed order.
+std::vector<const report::Finding*> likely_causes(const std::vector<report::Finding>& judged,
+                                                  Side side, std::optional<int> alert_code) {
+  using Pair = std::pair<FindingId, FindingId>;
+  const Pair intermediates{FindingId::bems_chain_intermediates,
+                           FindingId::lync_chain_intermediates};
+  const Pair trusted{FindingId::bems_chain_trusted, FindingId::lync_chain_trusted};
+  const Pair validity_ids{FindingId::bems_validity, FindingId::lync_validity};
+  const Pair eku_ids{FindingId::bems_eku, FindingId::lync_eku};
+  const Pair strength{FindingId::bems_key_strength, FindingId::lync_key_strength};
+  const Pair revocation{FindingId::bems_revocation, FindingId::lync_revocation};
+  std::vector<Pair> order;
+  if (alert_code == tls::alert::certificate_expired) order = {validity_ids};
+  if (alert_code == tls::alert::unsupported_certificate) order = {eku_ids, strength};
+  if (alert_code == tls::alert::unknown_ca) order = {intermediates, trusted};
+  if (alert_code == tls::alert::certificate_revoked) order = {revocation};
+  for (const Pair& usual : {intermediates, trusted, validity_ids, eku_ids, strength, revocation,
+                            Pair{FindingId::bems_subject_cn_fqdn, FindingId::bems_subject_cn_fqdn},
+                            Pair{FindingId::bems_san_pool, FindingId::bems_san_pool},
+                            Pair{FindingId::bems_san_instances, FindingId::bems_san_instances}})
+    if (std::find(order.begin(), order.end(), usual) == order.end()) order.push_back(usual);
+  std::vector<const report::Finding*> causes;
+  for (const Pair& ids : order) {
+    // The BEMS-only name rules count for the BEMS side only.
+    if (ids.first == ids.second && side != Side::bems) continue;
+    const std::string id = id_text(for_side(side, ids.first, ids.second));
+    for (const report::Finding& finding : judged)
+      if (finding.status == report::Status::fail && finding.id == id) causes.push_back(&finding);
+  }
+  return causes;
+}
+
 report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
-                                      const LiveContext& context) {
+                                      const LiveContext& context,
+                                      const std::vector<report::Finding>& own) {
   auto f = finding(FindingId::handshake_peer_rejected_us, "The peer accepted our certificate");
   if (!record.tcp_connected) return skip(f, "no TCP connection");
   if (record.our_certificate_sent) about(f, record.our_certificate_sent->info());
@@ -233,15 +278,33 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
             ? " right after the handshake (TLS 1.3 sends the verdict on a client certificate then)"
             : " during the handshake";
     std::string detail = "The peer sent the alert " + alert.name + " (" +
-                         std::to_string(alert.code) + ")" + when + ". " +
-                         explain_rejection_alert(alert.code);
-    if (!record.acceptable_ca_names.empty() && record.our_certificate_sent &&
-        !name_in_list(record.our_certificate_sent->info().issuer_der, record.acceptable_ca_names))
-      detail += " Our issuer " + in_quotes(record.our_certificate_sent->info().issuer) +
-                " is not in the peer's acceptable-CA list.";
+                         std::to_string(alert.code) + ")" + when + ".";
+    auto causes = likely_causes(own, context.us, alert.code);
+    if (!causes.empty()) {
+      detail += " Likely cause, from our own checks of what we sent: " + causes.front()->id + " (" +
+                causes.front()->detail + ")";
+      if (causes.size() > 1) {
+        detail += "; also failing:";
+        for (size_t i = 1; i < causes.size(); ++i)
+          detail += std::string(i == 1 ? " " : ", ") + causes[i]->id;
+      }
+      detail += ". What the alert means: " + explain_rejection_alert(alert.code);
+      return fail(f, detail,
+                  "Fix " + causes.front()->id + " first (its own fix above), then try again.");
+    }
+    detail += " " + explain_rejection_alert(alert.code);
+    std::optional<bool> listed = chain_in_ca_list(record, context);
+    if (listed && !*listed) {
+      detail += " No CA of our chain is in the peer's acceptable-CA list (see handshake.ca-list).";
+    } else if (record.our_certificate_sent) {
+      detail +=
+          " Our own checks of the certificate and chain we sent pass, so look at the peer: "
+          "its trusted roots, its intermediate store, and whether it can reach our CRL or "
+          "OCSP responder.";
+    }
     return fail(f, detail,
-                "Fix the requirement named above on our " + side_name(context.us) +
-                    " certificate, or import our root CA into the peer's Trusted Root store.");
+                "Import our root CA into the peer's Trusted Root store (and our intermediate into "
+                "its Intermediate store), or fix the requirement the peer's log names.");
   }
   if (record.role == tls::HandshakeRole::server) {
     if (!record.handshake_completed)
@@ -261,8 +324,8 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
           : "The server finished the handshake after seeing our certificate.");
 }
 
-report::Finding we_rejected_finding(const tls::HandshakeRecord& record,
-                                    const LiveContext& context) {
+report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const LiveContext& context,
+                                    const std::vector<report::Finding>& peer) {
   auto f = finding(FindingId::handshake_we_rejected_peer, "We accept the peer's certificate");
   if (!record.peer_verification) {
     return skip(f, record.peer_sent_certificate ? "the peer's certificate was not verified"
@@ -280,11 +343,21 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record,
                              in_quotes(verification.error_certificate->subject) + ")"
                        : "";
   if (verification.error_certificate) about(f, *verification.error_certificate);
+  // The defect itself is blamed by the peer's own finding; this one shows it
+  // on the wire and points there.
+  std::vector<std::string> blamed;
+  for (const report::Finding* cause : likely_causes(peer, other(context.us), std::nullopt))
+    blamed.push_back(cause->id);
+  std::string see;
+  for (size_t i = 0; i < blamed.size(); ++i)
+    see += (i == 0 ? "" : i + 1 == blamed.size() ? " and " : ", ") + blamed[i];
   return fail(f,
-              "Our verification of the " + side_name(other(context.us)) + " certificate failed" +
-                  at + ": " + verification.error + ".",
-              "See the " + side_id(other(context.us)) +
-                  ".* findings below for the requirement and the fix.");
+              "We refused the " + side_name(other(context.us)) + " certificate" + at + ": " +
+                  verification.error + "." +
+                  (see.empty() ? std::string() : " The defect is reported by " + see + "."),
+              see.empty() ? "See the " + side_id(other(context.us)) +
+                                ".* findings below for the requirement and the fix."
+                          : "Fix " + blamed.front() + " (its own fix above).");
 }
 
 report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
@@ -313,10 +386,11 @@ report::Finding peer_name_finding(const tls::HandshakeRecord& record, const Live
 }
 
 // The peer's chain as presented, judged with the offline rules against our store.
-void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& context,
-                         std::vector<report::Finding>& findings) {
+std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& record,
+                                                 const LiveContext& context) {
+  std::vector<report::Finding> findings;
   Side peer = other(context.us);
-  if (record.peer_chain.empty() || !context.ours) return;
+  if (record.peer_chain.empty() || !context.ours) return findings;
   SideFacts facts{
       peer, nullptr, record.peer_chain.front(),
       std::vector<tls::Certificate>(record.peer_chain.begin() + 1, record.peer_chain.end())};
@@ -377,14 +451,17 @@ void peer_chain_findings(const tls::HandshakeRecord& record, const LiveContext& 
     if (!context.instances.empty())
       findings.push_back(san_instances(*facts.leaf, context.instances));
   }
+  return findings;
 }
 
-// What we sent, judged against our own store: a chain our own trusted roots
-// do not accept, or that we had to send without an intermediate, is the
-// likely reason a peer rejects us.
-void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& context,
-                        std::vector<report::Finding>& findings) {
-  if (!record.our_certificate_sent || !context.ours) return;
+// What we sent, judged against our own store with the offline rules: a chain
+// our own trusted roots do not accept, one we had to send without an
+// intermediate, dates, purpose, key strength and (as BEMS) names are the
+// likely reasons a peer rejects us.
+std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord& record,
+                                                      const LiveContext& context) {
+  std::vector<report::Finding> findings;
+  if (!record.our_certificate_sent || !context.ours) return findings;
   const FindingId intermediates_id = for_side(context.us, FindingId::bems_chain_intermediates,
                                               FindingId::lync_chain_intermediates);
   auto built = own_chain(record, *context.ours);
@@ -425,41 +502,76 @@ void own_chain_findings(const tls::HandshakeRecord& record, const LiveContext& c
   }
   findings.push_back(trusted);
   findings.push_back(intermediates);
+
+  const tls::Certificate& leaf = *record.our_certificate_sent;
+  std::vector<tls::Certificate> chain = built.chain.empty() ? std::vector{leaf} : built.chain;
+  findings.push_back(validity(context.us, chain, context.now, context.warn_days));
+  findings.push_back(eku(context.us, leaf.info()));
+  auto strength = key_strength(context.us, chain);
+  if (strength.status == report::Status::fail && !record.own_chain_below_security_level.empty())
+    strength.detail += " OpenSSL's default security level refuses to send it too (" +
+                       record.own_chain_below_security_level +
+                       "); the probe sent it anyway, as the endpoint it stands in for would.";
+  findings.push_back(strength);
+  // As BEMS with the topology's names given, the pool and every instance
+  // must be in what we present.
+  if (context.us == Side::bems && (context.pool || !context.instances.empty())) {
+    findings.push_back(subject_cn(leaf.info(), context.pool));
+    if (context.pool) findings.push_back(san_pool(leaf, *context.pool, false));
+    if (!context.instances.empty()) findings.push_back(san_instances(leaf, context.instances));
+  }
+  return findings;
 }
 
 }  // namespace
 
+// What each common stack means by an alert it sends about a client or server
+// certificate (OpenSSL: ssl_x509err2alert; Java: CertificateMessage's
+// getCertificateAlert; Go: processCertsFromClient; GnuTLS:
+// gnutls_error_to_alert; Windows schannel as seen from Lync/Skype).
 std::string explain_rejection_alert(int alert_code) {
   namespace alert = tls::alert;
   switch (alert_code) {
     case alert::unknown_ca:
-      return "The peer does not trust the CA that issued our certificate: the requirement that "
-             "both certificates are signed by a CA both sides trust (its Trusted Root store lacks "
-             "our root, or its Intermediate store our intermediate).";
+      return "The peer does not trust the CA that issued our certificate: its Trusted Root store "
+             "lacks our root, or it lacks our intermediate and we did not send it (the requirement "
+             "that both certificates are signed by a CA both sides trust). OpenSSL-based peers "
+             "(Kamailio, s_server), GnuTLS, Go and Windows schannel send this; Java sends "
+             "certificate_unknown instead.";
     case alert::bad_certificate:
-      return "The peer refused our certificate as invalid for this use: often the Extended Key "
-             "Usage lacks clientAuth, the signature cannot be verified, or the names do not match "
-             "its topology.";
+      return "The peer refused our certificate as invalid. Go and GnuTLS send this for any "
+             "verification failure other than an unknown CA or expiry, EKU without clientAuth "
+             "included; OpenSSL for a not-yet-valid certificate, a weak key or signature (below "
+             "its "
+             "security level) or a broken CA constraint; Java for a bad signature or a certificate "
+             "not yet valid.";
     case alert::unsupported_certificate:
-      return "The peer refused the certificate's type or usage: the Extended Key Usage lacks "
-             "clientAuth (or serverAuth).";
+      return "The peer refused the certificate's purpose or algorithms: OpenSSL-based peers "
+             "(Kamailio, s_server) send this when the Extended Key Usage lacks clientAuth (or "
+             "serverAuth); Java when an algorithm or key size is disabled by its security "
+             "properties.";
     case alert::certificate_unknown:
-      return "The peer refused our certificate without saying why: Windows peers send this when "
-             "the chain is untrusted or when the revocation check fails (CRL distribution point "
-             "unreachable).";
+      return "The peer refused our certificate without saying why. Java sends this for any "
+             "trust-manager failure: an untrusted or incomplete chain, an Extended Key Usage "
+             "without clientAuth, a failed revocation check. Windows peers send it when the chain "
+             "is untrusted or the revocation check fails (CRL distribution point unreachable).";
     case alert::certificate_expired:
-      return "A certificate of our chain is expired or not yet valid (the validity requirement).";
+      return "A certificate of our chain is expired (the validity requirement); OpenSSL, Java, Go "
+             "and GnuTLS all send this for an expired certificate.";
     case alert::certificate_revoked:
       return "The issuing CA revoked a certificate of our chain.";
     case alert::certificate_required:
       return "The peer requires a client certificate and we sent none (TLS 1.3).";
     case alert::handshake_failure:
       return "TLS 1.2 peers send this when the client sent no certificate, or when no parameters "
-             "are common.";
+             "are "
+             "common.";
     case alert::access_denied:
       return "The peer's policy refused our identity after verifying it.";
     case alert::decrypt_error:
-      return "A signature check failed: the private key may not belong to the certificate.";
+      return "A signature check failed: OpenSSL sends this when a certificate's signature does not "
+             "verify, and any stack when our CertificateVerify does not (the private key may not "
+             "belong to the certificate).";
     case alert::protocol_version:
       return "No TLS version both sides allow.";
     case alert::insufficient_security:
@@ -470,18 +582,25 @@ std::string explain_rejection_alert(int alert_code) {
 
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
                                                 const LiveContext& context) {
+  std::vector<report::Finding> own = own_certificate_findings(record, context);
+  std::vector<report::Finding> peer = peer_chain_findings(record, context);
+  // With the certificates judged elsewhere in the same report (pair), their
+  // findings there are the ones the handshake findings point to.
+  const std::vector<report::Finding>& own_judged = context.own_judged ? *context.own_judged : own;
+  const std::vector<report::Finding>& peer_judged =
+      context.peer_judged ? *context.peer_judged : peer;
   std::vector<report::Finding> findings;
   findings.push_back(tcp_finding(record));
   findings.push_back(protocol_finding(record));
   if (record.role == tls::HandshakeRole::client)
     findings.push_back(ca_list_finding(record, context));
   findings.push_back(no_client_cert_finding(record, context));
-  findings.push_back(peer_rejected_finding(record, context));
-  findings.push_back(we_rejected_finding(record, context));
+  findings.push_back(peer_rejected_finding(record, context, own_judged));
+  findings.push_back(we_rejected_finding(record, context, peer_judged));
   if (record.role == tls::HandshakeRole::client)
     findings.push_back(peer_name_finding(record, context));
-  own_chain_findings(record, context, findings);
-  peer_chain_findings(record, context, findings);
+  if (!context.own_judged) findings.insert(findings.end(), own.begin(), own.end());
+  if (!context.peer_judged) findings.insert(findings.end(), peer.begin(), peer.end());
   return findings;
 }
 

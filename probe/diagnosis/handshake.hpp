@@ -21,12 +21,18 @@ struct LiveContext {
   std::vector<std::string> instances;
   int warn_days = 30;
   tls::Clock::time_point now = tls::Clock::now();
+  // When the report already judges our certificate or the peer's with the
+  // offline rules (pair), these are those findings: the handshake findings
+  // point to them and the certificate findings are not repeated per handshake.
+  const std::vector<report::Finding>* own_judged = nullptr;
+  const std::vector<report::Finding>* peer_judged = nullptr;
 };
 
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
                                                 const LiveContext& context);
 
-// The explanation of a received alert in terms of the requirements.
+// The explanation of a received alert in terms of the requirements, and of
+// which TLS stacks send it for what.
 std::string explain_rejection_alert(int alert_code);
 
 }  // namespace probe

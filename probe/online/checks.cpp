@@ -38,7 +38,7 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
   auto available = certificates_at_hand(ours);
   available.insert(available.end(), record.peer_chain.begin(), record.peer_chain.end());
   add_missing_issuer_location(result.findings, peer, record.peer_chain.front(), available,
-                              options.http);
+                              options.http, memo ? &memo->issuers : nullptr);
 }
 
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
@@ -52,7 +52,8 @@ void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const t
   add_revocation_facts(result, us, std::move(mine.certificates));
   if (flags.no_aia || !record.our_certificate_sent) return;
   add_missing_issuer_location(result.findings, us, *record.our_certificate_sent,
-                              certificates_at_hand(ours), options.http);
+                              certificates_at_hand(ours), options.http,
+                              memo ? &memo->issuers : nullptr);
 }
 
 }  // namespace probe

@@ -72,15 +72,6 @@ report::Report diagnose_target(const tls::HandshakeRecord& record, const Connect
   result.facts["handshake"] = handshake_json(record);
   result.facts["store"] = store_json(store);
   result.findings = diagnose_handshake(record, context);
-  // As BEMS with the topology's names given, our own certificate's names are
-  // judged too: the pool and every instance must be in what we present.
-  if (settings.us == Side::bems && store.leaf && (context.pool || !context.instances.empty())) {
-    const tls::Certificate& leaf = store.leaf->certificate;
-    result.findings.push_back(rules::subject_cn(leaf.info(), context.pool));
-    if (context.pool) result.findings.push_back(rules::san_pool(leaf, *context.pool, false));
-    if (!context.instances.empty())
-      result.findings.push_back(rules::san_instances(leaf, context.instances));
-  }
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
   check_own_chain_online(record, settings.us, store, settings.revocation,

@@ -28,6 +28,11 @@ tls::PeerTrust trust_from(const tls::Store& store) {
   trust.roots = store.root_certificates();
   trust.intermediates = store.intermediate_certificates();
   trust.policy.system_roots = store.system_roots;
+  // On the wire we accept and refuse as the peers we stand in for do: the
+  // path (anchor, signatures, CA constraints, dates) and the purpose, which
+  // every stack checks. Weak keys, SHA-1, a missing EKU or SAN are each
+  // blamed by their own requirement finding, not by a refused handshake.
+  trust.policy.strict = false;
   return trust;
 }
 
@@ -42,7 +47,7 @@ mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t de
   result.port = default_port;
   if (authority->has_port()) {
     auto port = parse_port(authority->port());
-    if (!port || *port == 0) return tls::Error{"'" + text + "': the port must be 1-65535"};
+    if (!port || *port == 0) return mtls::Error{"'" + text + "': the port must be 1-65535"};
     result.port = *port;
   }
   return result;

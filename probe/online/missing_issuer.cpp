@@ -32,7 +32,8 @@ std::optional<tls::Certificate> certificate_missing_its_issuer(
 void add_missing_issuer_location(std::vector<report::Finding>& findings, Side side,
                                  const tls::Certificate& leaf,
                                  const std::vector<tls::Certificate>& available,
-                                 const tls::HttpClientOptions& http) {
+                                 const tls::HttpClientOptions& http,
+                                 OncePerKey<std::vector<tls::IssuerDownload>>* downloads) {
   const std::string id = id_text(
       for_side(side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
   report::Finding* target = nullptr;
@@ -47,9 +48,12 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
                       " names no AIA caIssuers URL to download " + missing + " from.";
     return;
   }
-  std::cerr << "mtlsprobe: looking for " << report::one_line_printable(stuck->info().issuer)
-            << " at the AIA caIssuers URL...\n";
-  auto tried = tls::download_issuer(*stuck, http);
+  auto fetch = [&] {
+    std::cerr << "mtlsprobe: looking for " << report::one_line_printable(stuck->info().issuer)
+              << " at the AIA caIssuers URL...\n";
+    return tls::download_issuer(*stuck, http);
+  };
+  auto tried = downloads ? downloads->get(stuck->info().sha256, fetch) : fetch();
   for (const auto& download : tried) {
     if (!download.issuer) continue;
     const auto& info = download.issuer->info();

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "probe/findings.hpp"
+#include "probe/once_per_key.hpp"
 #include "report/model.hpp"
+#include "tls/aia_issuer.hpp"
 #include "tls/certificate.hpp"
 #include "tls/http_client.hpp"
 #include "tls/store.hpp"
@@ -26,10 +28,12 @@ std::optional<tls::Certificate> certificate_missing_its_issuer(
 
 // When `side`'s *.chain.intermediates finding failed, downloads the caIssuers of the certificate
 // that lacks its issuer and adds where it is (or why it could not be had) to
-// the finding's detail and remedy. Network I/O, bounded by `http`.
+// the finding's detail and remedy. Network I/O, bounded by `http`;
+// `downloads`, when given, shares each download across the run's targets.
 void add_missing_issuer_location(std::vector<report::Finding>& findings, Side side,
                                  const tls::Certificate& leaf,
                                  const std::vector<tls::Certificate>& available,
-                                 const tls::HttpClientOptions& http);
+                                 const tls::HttpClientOptions& http,
+                                 OncePerKey<std::vector<tls::IssuerDownload>>* downloads = nullptr);
 
 }  // namespace probe

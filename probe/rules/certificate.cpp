@@ -200,9 +200,10 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
     return fail(
         f,
         "The Extended Key Usage (" + joined(leaf.eku) +
-            ") lacks clientAuth: the same certificate is "
-            "sent as a client certificate when this endpoint dials out, and OpenSSL, Java and .NET "
-            "peers reject it (alert 43, unsupported_certificate).",
+            ") lacks clientAuth: the same certificate is sent as a client certificate when this "
+            "endpoint dials out, and peers refuse it: OpenSSL-based ones (Kamailio, s_server) "
+            "with alert 43 unsupported_certificate, Java with 46 certificate_unknown, Go and "
+            "GnuTLS with 42 bad_certificate; Windows schannel refuses it too.",
         remedy);
   }
   return pass(f, "Extended Key Usage names serverAuth and clientAuth.");
@@ -224,7 +225,9 @@ report::Finding key_strength(Side side, const std::vector<tls::Certificate>& cha
       about(f, info);
       return fail(f,
                   in_quotes(info.subject) + " has a " + std::to_string(info.key_bits) + "-bit " +
-                      info.key_type + " key; at least RSA 2048 or EC 256 is required.",
+                      info.key_type +
+                      " key; at least RSA 2048 or EC 256 is required (OpenSSL at its default "
+                      "security level refuses it; Java and Windows still accept RSA 1024).",
                   "Replace " + in_quotes(info.subject) + "." + renew);
     }
     if (info.key_type == "RSA-PSS" || (below_root(certificate) && info.signature_is_pss)) {
@@ -239,7 +242,9 @@ report::Finding key_strength(Side side, const std::vector<tls::Certificate>& cha
       about(f, info);
       return fail(f,
                   in_quotes(info.subject) + " is signed with " + info.signature_digest + " (" +
-                      info.signature_algorithm + "), which current TLS stacks refuse.",
+                      info.signature_algorithm +
+                      "), which OpenSSL at its default security level and browsers refuse; Java "
+                      "and Windows still accept it from a private CA, for now.",
                   "Replace " + in_quotes(info.subject) + "." + renew);
     }
   }

@@ -84,18 +84,12 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
     if (i == 0 && stapled_leaf && stapled_leaf->decisive()) {
       status = *stapled_leaf;
     } else {
-      const std::string& key = certificate.info().sha256;
-      const tls::RevocationStatus* remembered = nullptr;
-      if (memo)
-        if (auto found = memo->find(key); found != memo->end()) remembered = &found->second;
-      if (remembered) {
-        status = *remembered;
-      } else {
+      auto fetch = [&] {
         std::cerr << "mtlsprobe: checking revocation of "
                   << report::one_line_printable(certificate.info().subject) << "...\n";
-        status = tls::check_revocation(certificate, chain[i + 1], options);
-        if (memo) (*memo)[key] = status;
-      }
+        return tls::check_revocation(certificate, chain[i + 1], options);
+      };
+      status = memo ? memo->revocation.get(certificate.info().sha256, fetch) : fetch();
       // A stapled response that could not be used is worth saying even when
       // the responder itself answers: strict clients reject such a server.
       if (i == 0 && stapled_leaf)

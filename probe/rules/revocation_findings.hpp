@@ -5,8 +5,10 @@
 #include <map>
 #include <optional>
 
+#include "probe/once_per_key.hpp"
 #include "probe/rules/requirements.hpp"
 #include "report/model.hpp"
+#include "tls/aia_issuer.hpp"
 #include "tls/revocation.hpp"
 
 // The flags' registration only needs the type; the .cpp includes CLI11.
@@ -27,8 +29,13 @@ void add_revocation_flags(CLI::App* command, RevocationFlags& flags);
 mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& flags);
 
 // Answers already fetched in this run, by certificate SHA-256: both sides
-// often share their CAs, and an unreachable server should cost its timeout once.
-using RevocationMemo = std::map<std::string, tls::RevocationStatus>;
+// and every target of a fleet often share their CAs, and an unreachable
+// server should cost its timeout once. Shared by threads.
+struct RevocationMemo {
+  OncePerKey<tls::RevocationStatus> revocation;
+  // The AIA caIssuers downloads that locate a certificate's missing issuer.
+  OncePerKey<std::vector<tls::IssuerDownload>> issuers;
+};
 
 struct RevocationCheck {
   report::Finding finding;

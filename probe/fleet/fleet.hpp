@@ -1,0 +1,60 @@
+#pragma once
+// Many live targets in one run: every address of a pool name (DNS load
+// balancing puts each Front End behind the same FQDN), every target an SRV
+// record names, every line of a targets file; each dialled by address with
+// the name kept for SNI and checks, run by connect_target() on a bounded
+// number of threads, in one report with a row per address.
+//
+// Run-level findings:
+//   pool.consistent  the addresses of one name:port present the same issuer
+//                    and chain (one Front End with an old or wrong
+//                    certificate shows up as intermittent failures)
+//   dns.srv          the SRV record asked for exists and names servers
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/fleet/targets.hpp"
+#include "probe/online/connect_target.hpp"
+#include "report/model.hpp"
+#include "tls/dns.hpp"
+#include "tls/result.hpp"
+
+namespace probe::fleet {
+
+struct FleetOptions {
+  std::vector<TargetSpec> targets;
+  std::optional<std::string> srv;  // _service._proto.domain; its targets are added
+  tls::DnsOptions dns;
+  // Dial each name once, keeping whichever address accepts TCP first (the
+  // system's resolver; connect's behaviour before fleets).
+  bool first_address = false;
+  std::size_t concurrency = 16;
+  bool progress = false;    // "done / total, failing" on stderr while it runs
+  std::string expect_name;  // for every target; empty: each target's host
+};
+
+// A report with `targets` (one per address), the table and the run-level
+// findings. Errors: the DNS options cannot be used (exit 2).
+mtls::Result<report::Report> run_fleet(const FleetOptions& options,
+                                       const ConnectSettings& settings);
+
+// What the table and the pool comparison need from one handshake, kept
+// instead of the whole record.
+struct ServerFacts {
+  std::string group;    // "host:port" the address belongs to
+  std::string address;  // as dialled
+  bool certificate_seen = false;
+  std::string version, cipher;
+  std::string subject, issuer, sha256, not_after;
+  std::vector<std::string> sent_after_leaf;  // SHA-256 of each, as presented
+  // The issuing certificate's SHA-256, when it is known (sent, or in our
+  // store): two CAs may carry the same name.
+  std::string issuer_sha256;
+};
+
+// pool.consistent for the servers of one name:port (pure: facts in, finding out).
+report::Finding pool_consistency(const std::string& group, const std::vector<ServerFacts>& servers);
+
+}  // namespace probe::fleet

@@ -1,0 +1,303 @@
+// `connect` over many servers, end to end: a real DNS server (dnsmasq on
+// loopback) names a pool whose addresses 127.0.0.2 / .3 / .4 are a good
+// server (mtlsprobe serve), one with a certificate from another CA (openssl
+// s_server) and one where nothing listens; an SRV record names the pool.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "probe/fleet/fleet.hpp"
+#include "probe/fleet/targets.hpp"
+#include "probe/lab/pki.hpp"
+#include "tests/support/dns_server.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/report_reading.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using testing::mentions;
+using testing::run_mtlsprobe;
+using testing::status_of;
+
+bool accepts(const std::string& address, unsigned short port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &to.sin_addr);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+  close(fd);
+  return ok;
+}
+
+bool wait_for(const std::string& address, unsigned short port) {
+  for (int i = 0; i < 200; ++i) {
+    if (accepts(address, port)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+struct Lab {
+  testing::TempDir dir;
+  Lab() {
+    probe::LabOptions options;
+    options.key_type = probe::LabKeyType::ecdsa_p256;
+    REQUIRE(probe::build_lab(dir.path(), options).ok());
+  }
+  std::string path(const std::string& relative) const { return (dir.path() / relative).string(); }
+};
+
+// The pool: .2 serves the lab's Lync certificate, .3 a certificate of
+// another lab's CA, .4 has nothing listening. Same port on each.
+struct Pool {
+  Lab lab, other;
+  unsigned short port = testing::free_port();
+  std::unique_ptr<testing::BackgroundProcess> good, wrong;
+  testing::DnsServer dns;
+
+  static testing::DnsRecords records(unsigned short port) {
+    testing::DnsRecords records;
+    records.addresses = {{"lyncpool.example.com", "127.0.0.2"},
+                         {"lyncpool.example.com", "127.0.0.3"},
+                         {"lyncpool.example.com", "127.0.0.4"},
+                         {"fe1.lab.test", "127.0.0.2"}};
+    records.srv = {{"_sipfederationtls._tcp.lab.test", "lyncpool.example.com", port, 10, 10}};
+    return records;
+  }
+
+  Pool() : dns(records(port)) {
+    good = std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
+        MTLSPROBE_BIN, "serve", "--listen", "127.0.0.2:" + std::to_string(port), "--store",
+        lab.path("lync"), "--no-revocation"});
+    wrong = std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
+        "openssl", "s_server", "-accept", "127.0.0.3:" + std::to_string(port), "-cert",
+        other.path("lync/personal/lync.crt"), "-key", other.path("lync/personal/lync.key"),
+        "-cert_chain", other.path("lync/intermediate/lab-issuing-ca.crt"), "-verify", "1", "-www"});
+    REQUIRE_MESSAGE(wait_for("127.0.0.2", port), good->output());
+    REQUIRE_MESSAGE(wait_for("127.0.0.3", port), wrong->output());
+  }
+
+  std::vector<std::string> connect(std::vector<std::string> extra) const {
+    std::vector<std::string> args = {"connect",
+                                     "--store",
+                                     lab.path("bems"),
+                                     "--dns-server",
+                                     dns.address(),
+                                     "--timeout",
+                                     "3",
+                                     "--verdict-wait",
+                                     "0",
+                                     "--no-revocation",
+                                     "--no-aia"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+};
+
+// "address=verdict first-failing" for each row of the JSON table.
+std::string rows(const boost::json::value& report) {
+  std::string text;
+  for (const auto& row : report.at("tables").at(0).at("rows").as_array())
+    text += std::string(row.at("address").as_string()) + "=" +
+            std::string(row.at("verdict").as_string()) + " " +
+            std::string(row.at("first failing finding").as_string()) + "; ";
+  return text;
+}
+
+const boost::json::value* target_report(const boost::json::value& report,
+                                        const std::string& address_part) {
+  for (const auto& target : report.at("targets").as_array())
+    if (mentions(std::string(target.at("target").as_string()), address_part)) return &target;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("pool.consistent names the server whose certificate comes from another issuer") {
+  std::vector<probe::fleet::ServerFacts> servers(3);
+  servers[0] = {"pool:5061", "127.0.0.2", true, "TLSv1.3", "", "CN=pool",
+                "CN=CA",     "AA",        "",   {"I1"},    ""};
+  servers[1] = {"pool:5061", "127.0.0.3", true, "TLSv1.3", "", "CN=pool",
+                "CN=Other",  "BB",        "",   {"I2"},    ""};
+  servers[2] = {"pool:5061", "127.0.0.4", false, "", "", "", "", "", "", {}, ""};
+  auto finding = probe::fleet::pool_consistency("pool:5061", servers);
+  CHECK(finding.status == report::Status::fail);
+  CHECK(mentions(finding.detail, "Issuers differ: 127.0.0.2: 'CN=CA'; 127.0.0.3: 'CN=Other'"));
+  CHECK(mentions(finding.detail,
+                 "Not compared (no certificate seen; see their own findings): "
+                 "127.0.0.4"));
+
+  servers[1].issuer = "CN=CA";
+  servers[1].sent_after_leaf = {};
+  finding = probe::fleet::pool_consistency("pool:5061", servers);
+  CHECK(finding.status == report::Status::fail);
+  CHECK(mentions(finding.detail, "The chains sent differ"));
+  CHECK(mentions(finding.detail, "127.0.0.3: 0 certificates after the leaf"));
+
+  servers[1].sent_after_leaf = {"I1"};
+  finding = probe::fleet::pool_consistency("pool:5061", servers);
+  CHECK(finding.status == report::Status::pass);
+  CHECK(mentions(finding.detail, "2 certificates of their own from the same issuer"));
+
+  finding = probe::fleet::pool_consistency("pool:5061", {servers[0], servers[2]});
+  CHECK(finding.status == report::Status::skip);
+}
+
+TEST_CASE("target lines: host, port, sni and role; anything else is refused with the reason") {
+  auto spec =
+      probe::fleet::parse_target_line("edge.example.com:5062 sni=sip.example.com role=lync", 5061);
+  REQUIRE(spec.ok());
+  CHECK(spec->host == "edge.example.com");
+  CHECK(spec->port == 5062);
+  CHECK(spec->sni == "sip.example.com");
+  CHECK(spec->role == probe::Side::lync);
+  CHECK(probe::fleet::parse_target_line("[::1]", 5061)->port == 5061);
+  CHECK(!probe::fleet::parse_target_line("a.example.com colour=blue", 5061).ok());
+  CHECK(!probe::fleet::parse_target_line("a.example.com:99999", 5061).ok());
+  CHECK(*probe::fleet::srv_name("federation", "example.com") ==
+        "_sipfederationtls._tcp.example.com");
+  CHECK(*probe::fleet::srv_name("internal", "example.com") == "_sipinternaltls._tcp.example.com");
+  CHECK(!probe::fleet::srv_name("federaton", "example.com").ok());
+}
+
+TEST_CASE("connect NAME tests every address of the pool: a row each, the failures explained") {
+  Pool pool;
+  auto result = run_mtlsprobe(
+      pool.connect({"lyncpool.example.com:" + std::to_string(pool.port), "--format", "json"}));
+  CHECK_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(rows(report) ==
+        "127.0.0.2=pass -; 127.0.0.3=fail handshake.we-rejected-peer; "
+        "127.0.0.4=fail handshake.tcp; ");
+  CHECK(report.at("summary").at("targets").as_int64() == 3);
+  CHECK(report.at("summary").at("fail").as_int64() == 2);
+  CHECK(report.at("result").as_string() == "fail");
+
+  // Each address has the full report a single connect gives, SNI the name.
+  auto* good = target_report(report, "via 127.0.0.2:");
+  REQUIRE(good);
+  CHECK(status_of(*good, "handshake.tcp") == "pass");
+  CHECK(status_of(*good, "peer.name") == "pass");
+  CHECK(good->at("facts").at("handshake").at("sni_sent").as_string() == "lyncpool.example.com");
+  auto* refused = target_report(report, "via 127.0.0.4:");
+  REQUIRE(refused);
+  CHECK(status_of(*refused, "handshake.tcp") == "fail");
+  auto* wrong = target_report(report, "via 127.0.0.3:");
+  REQUIRE(wrong);
+  CHECK(status_of(*wrong, "handshake.we-rejected-peer") == "fail");
+
+  // The pool comparison: .3's issuer differs, .4 showed no certificate.
+  CHECK(status_of(report, "pool.consistent") == "fail");
+  std::string detail;
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == "pool.consistent")
+      detail = std::string(finding.at("detail").as_string());
+  CHECK(mentions(detail, "Issuers differ"));
+  CHECK(mentions(detail, "127.0.0.3: 'CN="));
+  CHECK(mentions(detail, "Not compared (no certificate seen; see their own findings): 127.0.0.4"));
+
+  // The text report opens with the table and details only the failing addresses.
+  auto text = run_mtlsprobe(
+      pool.connect({"lyncpool.example.com:" + std::to_string(pool.port), "--no-color"}));
+  CHECK(text.exit_code == 1);
+  CHECK(mentions(text.out, "Servers (3)"));
+  CHECK(mentions(text.out, "first failing finding"));
+  CHECK(mentions(text.out,
+                 "== lyncpool.example.com:" + std::to_string(pool.port) + " via 127.0.0.4:"));
+  CHECK(!mentions(text.out,
+                  "== lyncpool.example.com:" + std::to_string(pool.port) + " via 127.0.0.2:"));
+  CHECK(mentions(text.out, "Result: FAIL - 2 of 3 targets fail"));
+
+  // --first-address keeps the old behaviour: one handshake, one report.
+  auto first =
+      run_mtlsprobe(pool.connect({"127.0.0.2:" + std::to_string(pool.port), "--expect-name",
+                                  "lyncpool.example.com", "--format", "json"}));
+  CHECK_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(!boost::json::parse(first.out).as_object().contains("targets"));
+}
+
+TEST_CASE("--srv federation tests every server the SRV record names; a missing record is dns.srv") {
+  Pool pool;
+  auto result =
+      run_mtlsprobe(pool.connect({"lab.test", "--srv", "federation", "--format", "json"}));
+  CHECK_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "dns.srv") == "pass");
+  CHECK(report.at("targets").as_array().size() == 3);
+  CHECK(report.at("facts").at("dns").at("srv").at("records").as_array().size() == 1);
+
+  auto missing = run_mtlsprobe(pool.connect({"lab.test", "--srv", "internal", "--format", "json"}));
+  CHECK(missing.exit_code == 1);
+  auto without = boost::json::parse(missing.out);
+  CHECK(status_of(without, "dns.srv") == "fail");
+  CHECK(without.at("targets").as_array().empty());
+  std::string detail;
+  for (const auto& finding : without.at("findings").as_array())
+    if (finding.at("id").as_string() == "dns.srv")
+      detail = std::string(finding.at("detail").as_string());
+  CHECK(mentions(detail, "_sipinternaltls._tcp.lab.test"));
+  CHECK(mentions(detail, pool.dns.address()));
+}
+
+TEST_CASE("a name that does not resolve, and a DNS server that never answers, are handshake.tcp") {
+  Pool pool;
+  auto nxdomain = run_mtlsprobe(pool.connect({"nothere.lab.test", "--format", "json"}));
+  CHECK(nxdomain.exit_code == 1);
+  CHECK(status_of(nxdomain.out, "handshake.tcp") == "fail");
+  CHECK(mentions(nxdomain.out, "NXDOMAIN"));
+
+  testing::SilentDnsServer silent;
+  auto timed_out = run_mtlsprobe({"connect", "lyncpool.example.com", "--store",
+                                  pool.lab.path("bems"), "--dns-server", silent.address(),
+                                  "--timeout", "1", "--format", "json", "--no-revocation"});
+  CHECK(timed_out.exit_code == 1);
+  CHECK(status_of(timed_out.out, "handshake.tcp") == "fail");
+  CHECK(mentions(timed_out.out, "within 1000 ms"));
+  CHECK(mentions(timed_out.out, silent.address()));
+}
+
+TEST_CASE("--targets FILE: a row per line and address, one JUnit testsuite per target") {
+  Pool pool;
+  testing::TempDir dir;
+  const std::string port = std::to_string(pool.port);
+  testing::write_file(dir / "targets.txt",
+                      "# the pool's first front end by address, then by name\n"
+                      "127.0.0.2:" +
+                          port +
+                          " sni=lyncpool.example.com\n"
+                          "\n"
+                          "fe1.lab.test:" +
+                          port +
+                          "   # resolves to 127.0.0.2\n"
+                          "nothere.lab.test:" +
+                          port + "\n");
+  auto result = run_mtlsprobe(
+      pool.connect({"--targets", (dir / "targets.txt").string(), "--expect-name",
+                    "lyncpool.example.com", "--format", "json", "--concurrency", "2"}));
+  CHECK_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(rows(report) == "127.0.0.2=pass -; 127.0.0.2=pass -; -=fail handshake.tcp; ");
+
+  auto junit =
+      run_mtlsprobe(pool.connect({"--targets", (dir / "targets.txt").string(), "--expect-name",
+                                  "lyncpool.example.com", "--format", "junit"}));
+  std::size_t suites = 0;
+  for (auto at = junit.out.find("<testsuite "); at != std::string::npos;
+       at = junit.out.find("<testsuite ", at + 1))
+    ++suites;
+  CHECK(suites == 3);
+
+  testing::write_file(dir / "bad.txt", "127.0.0.2:" + port + "\n# fine\nhost:notaport sni=x\n");
+  auto bad = run_mtlsprobe(pool.connect({"--targets", (dir / "bad.txt").string()}));
+  CHECK(bad.exit_code == 2);
+  CHECK(mentions(bad.err, "bad.txt:3"));
+  CHECK(bad.out.empty());
+}
