@@ -102,6 +102,10 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(sip_options, "sip.options", kSipOverMtls, "the peer answers SIP OPTIONS over the connection")  \
   X(sip_presence, "sip.presence", kSipOverMtls,                                                    \
     "the peer accepts a presence SUBSCRIBE and sends its NOTIFY")                                  \
+  X(sip_trusted_application, "sip.trusted-application", kSipOverMtls,                              \
+    "serve --sip: the client's certificate names a trusted application of our topology")           \
+  X(sip_requests, "sip.requests", kSipOverMtls,                                                    \
+    "serve --sip: the client spoke SIP over the connection and got a 2xx answer to each request")  \
   X(pool_consistent, "pool.consistent", kPool,                                                     \
     "the addresses of one name present the same issuer and chain")                                 \
   X(dns_srv, "dns.srv", kDns, "the SRV record asked for exists and names servers")                 \

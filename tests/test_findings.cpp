@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -77,6 +78,31 @@ std::set<std::string> report_ids(const std::string& json) {
   return ids;
 }
 
+// The rows of README's "Which finding blames which defect" table: flaw ->
+// the ids blamed, one per defect row.
+std::map<std::string, std::multiset<std::string>> readme_blame_table() {
+  std::ifstream file(std::string(MTLSPROBE_SOURCE_DIR) + "/README.md");
+  REQUIRE(file);
+  std::map<std::string, std::multiset<std::string>> table;
+  const std::regex quoted("`([^`]+)`");
+  bool in_section = false;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.starts_with("#")) in_section = line == "### Which finding blames which defect";
+    if (!in_section || !line.starts_with("| `")) continue;
+    auto row = cells(line);
+    REQUIRE(row.size() >= 3);
+    std::smatch flaw;
+    REQUIRE(std::regex_search(row[0], flaw, quoted));
+    std::vector<std::string> ids;
+    for (std::sregex_iterator m(row[2].begin(), row[2].end(), quoted), end; m != end; ++m)
+      ids.push_back((*m)[1]);
+    CHECK_MESSAGE(ids.size() == 1, line);  // one finding blames each defect
+    for (const auto& id : ids) table[flaw[1]].insert(id);
+  }
+  return table;
+}
+
 }  // namespace
 
 TEST_CASE("every catalogued finding id has a row in the README's id tables") {
@@ -141,6 +167,53 @@ TEST_CASE("the SIP findings are in the catalogue") {
   tls::HandshakeRecord record;
   for (const auto& finding :
        {probe::sip_options_finding(std::nullopt, record),
-        probe::sip_presence_finding(std::nullopt, "user@example.com", record)})
+        probe::sip_presence_finding(std::nullopt, "user@example.com", record),
+        probe::sip_trusted_application_finding(record, std::nullopt, {}, {}),
+        probe::sip_requests_finding(record, std::nullopt, std::chrono::milliseconds(0))})
     CHECK_MESSAGE(probe::find_finding_kind(finding.id) != nullptr, finding.id);
+}
+
+TEST_CASE(
+    "the README's blame table: each flaw's defects, each blamed by exactly the finding named") {
+  auto table = readme_blame_table();
+  auto flaws = testing::run_mtlsprobe({"pki", "flaws"});
+  REQUIRE(flaws.exit_code == 0);
+  std::set<std::string> listed;
+  std::istringstream lines(flaws.out);
+  std::string line;
+  std::getline(lines, line);  // the heading
+  while (lines >> line) {
+    listed.insert(line);  // the name, then the rest of the line is its description
+    std::getline(lines, line);
+  }
+  CHECK(listed.size() >= 16);
+  for (const auto& flaw : listed) CHECK_MESSAGE(table.count(flaw) == 1, flaw);
+  for (const auto& [flaw, ids] : table) {
+    CAPTURE(flaw);
+    CHECK(listed.count(flaw) == 1);
+    for (const auto& id : ids) CHECK_MESSAGE(probe::find_finding_kind(id) != nullptr, id);
+    // `check` on a lab with this flaw fails (or warns) exactly these ids.
+    testing::TempDir dir;
+    const std::string lab = (dir / "lab").string();
+    auto init =
+        testing::run_mtlsprobe({"pki", "init", lab, "--key-type", "ecdsa-p256", "--flaw", flaw});
+    REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+    // The lab's topology, as `pki init` suggests checking it.
+    auto check = testing::run_mtlsprobe(
+        {"check", "--store", lab + "/bems", "--peer-store", lab + "/lync", "--pool",
+         "bemsapppool.example.com", "--instance", "bemsserver01.example.com", "--instance",
+         "bemsserver02.example.com", "--no-revocation", "--format", "json"});
+    INFO("check: " << check.err);
+    const boost::json::value report = boost::json::parse(check.out);
+    std::multiset<std::string> not_passing;
+    for (const auto& finding : report.at("findings").as_array()) {
+      const std::string status(finding.at("status").as_string());
+      if (status == "fail" || status == "warn")
+        not_passing.insert(std::string(finding.at("id").as_string()));
+    }
+    std::string expected, seen;
+    for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) expected += id + " ";
+    for (const auto& id : not_passing) seen += id + " ";
+    CHECK(seen == expected);
+  }
 }

@@ -303,3 +303,106 @@ TEST_CASE("sipsak sends OPTIONS over TLS with its client certificate option to t
   CHECK(log.find("OPTIONS sip:") != std::string::npos);
   CHECK(log.find("-> 200 OK") != std::string::npos);
 }
+
+namespace {
+
+// serve's own report (--output FILE), after its one session was reported.
+struct ServeReport {
+  boost::json::object report;
+  std::string status(const std::string& id) const {
+    for (const auto& value : report.at("findings").as_array())
+      if (value.as_object().at("id").as_string() == id)
+        return std::string(value.as_object().at("status").as_string());
+    return "(absent)";
+  }
+  std::string text(const std::string& id) const {
+    for (const auto& value : report.at("findings").as_array()) {
+      const auto& f = value.as_object();
+      if (f.at("id").as_string() != id) continue;
+      std::string out;
+      for (const char* field : {"detail", "reason", "remedy"})
+        if (f.contains(field)) out += std::string(f.at(field).as_string()) + " ";
+      return out;
+    }
+    return "";
+  }
+};
+
+ServeReport serve_report(MockLync& server, const fs::path& file) {
+  std::string log = server.finished_log();
+  INFO("server log: " << log);
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(testing::read_file(file), ec);
+  REQUIRE_MESSAGE(!ec, "serve wrote no JSON report");
+  return ServeReport{parsed.as_object()};
+}
+
+bool says(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("serve --sip reports the SIP exchange of a client it served: sip.requests") {
+  testing::TempDir work;
+  MockLync server({"--output", (work / "serve.json").string(), "--no-revocation-check"});
+  ConnectRun run = connect_sip(server);
+  CHECK(run.status("sip.options") == "pass");
+  ServeReport served = serve_report(server, work / "serve.json");
+  CHECK(served.status("handshake.we-rejected-peer") == "pass");
+  CHECK(served.status("sip.requests") == "pass");
+  CHECK(says(served.text("sip.requests"), "OPTIONS sip:lyncpool.example.com:"));
+  CHECK(says(served.text("sip.requests"), "-> 200 OK"));
+  CHECK(served.status("sip.trusted-application") == "skip");
+  const auto& sip = served.report.at("facts").at("sip").as_object();
+  CHECK(sip.at("requests").as_array().at(0).at("status").as_int64() == 200);
+}
+
+TEST_CASE("serve --sip blames a client certificate naming no trusted application once") {
+  testing::TempDir work;
+  MockLync server({"--output", (work / "serve.json").string(), "--no-revocation-check",
+                   "--trusted-app", "otherpool.example.com"});
+  connect_sip(server);
+  ServeReport served = serve_report(server, work / "serve.json");
+  CHECK(served.status("sip.trusted-application") == "fail");
+  CHECK(says(served.text("sip.trusted-application"), "bemsapppool.example.com"));
+  CHECK(says(served.text("sip.trusted-application"), "otherpool.example.com"));
+  // Not served: said once, by the finding above.
+  CHECK(served.status("sip.requests") == "skip");
+  CHECK(says(served.text("sip.requests"), "sip.trusted-application"));
+}
+
+TEST_CASE("serve --sip shows the SIP side of a client it rejected in the handshake") {
+  // BEMS's certificate comes from a root the pool does not trust: serve
+  // refuses it in the handshake, and the SIP side says no session ran.
+  testing::LabFolder rogue(testing::quick_lab("untrusted-root"));
+  testing::TempDir work;
+  MockLync server({"--output", (work / "serve.json").string(), "--no-revocation-check"});
+  auto run =
+      testing::run_mtlsprobe({"connect", server.address(), "--sip", "--store", rogue.path("bems"),
+                              "--format", "json", "--timeout", "5", "--no-revocation"},
+                             60s);
+  CHECK(run.exit_code == 1);
+  ServeReport served = serve_report(server, work / "serve.json");
+  CHECK(served.status("handshake.we-rejected-peer") == "fail");
+  // No SIP session: the handshake finding is the one that blames it.
+  for (const char* id : {"sip.trusted-application", "sip.requests"}) {
+    CAPTURE(id);
+    CHECK(served.status(id) == "skip");
+    CHECK(says(served.text(id), "the handshake did not complete (see handshake.we-rejected-peer)"));
+  }
+  CHECK(served.report.at("facts").at("sip").at("session").as_bool() == false);
+}
+
+TEST_CASE("serve --sip says when a client sent no SIP at all") {
+  testing::TempDir work;
+  MockLync server({"--output", (work / "serve.json").string(), "--no-revocation-check"});
+  auto run = testing::run_mtlsprobe({"connect", server.address(), "--store", lab().store("bems"),
+                                     "--format", "json", "--timeout", "5", "--no-revocation"},
+                                    60s);
+  CHECK(run.out.find("\"handshake.peer-rejected-us\"") != std::string::npos);
+  ServeReport served = serve_report(server, work / "serve.json");
+  CHECK(served.status("handshake.we-rejected-peer") == "pass");
+  CHECK(served.status("sip.requests") == "skip");
+  CHECK(says(served.text("sip.requests"), "without a SIP request"));
+}

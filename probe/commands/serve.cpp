@@ -197,6 +197,19 @@ int run_serve(const ServeFlags& flags) {
     options.ocsp_staple = first->der;
     staple = std::move(*first);
   }
+  const auto sip_wait = options.handshake_timeout;
+  auto add_sip_side =
+      [&](const tls::HandshakeRecord& record, const std::shared_ptr<SipSessionWatch>& watch,
+          std::chrono::steady_clock::time_point handshake_done, report::Report& result) {
+        std::optional<SipSessionFacts> facts;
+        if (watch)
+          facts = watch->wait_until(stopping->load() ? std::chrono::steady_clock::now()
+                                                     : handshake_done + sip_wait);
+        auto side = sip_serve_result(record, facts, *sip, sip_wait, result.findings);
+        result.findings.insert(result.findings.end(), side.findings.begin(), side.findings.end());
+        result.sections.push_back(std::move(side.section));
+        result.facts["sip"] = std::move(side.facts);
+      };
   std::atomic<std::size_t> reported{0};
   std::atomic<std::size_t> not_judged{0};
   int last_exit = report::kExitPass;
@@ -216,7 +229,14 @@ int run_serve(const ServeFlags& flags) {
     // The SIP session starts at once; the judgement (with its bounded HTTP
     // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
     // server never holds the SIP answer or the next handshake.
-    if (flags.sip.sip) start_sip_session(record, connection, *sip, log);
+    // The report waits (up to the handshake timeout) for the client's first
+    // SIP request or the session's end, so it shows the SIP side too.
+    std::shared_ptr<SipSessionWatch> sip_watch;
+    const auto handshake_done = std::chrono::steady_clock::now();
+    if (flags.sip.sip && connection) {
+      sip_watch = std::make_shared<SipSessionWatch>();
+      start_sip_session(record, connection, *sip, log, sip_watch);
+    }
     const std::string host = client_host(record.peer_address);
     const auto admission = queue.admit(host);
     if (admission == JudgementQueue::Admission::refused) {
@@ -225,7 +245,7 @@ int run_serve(const ServeFlags& flags) {
           " not judged: " + std::to_string(kQueuedOverall) + " judgements are already waiting");
       return;
     }
-    boost::asio::post(judge, [&, record, host, admission] {
+    boost::asio::post(judge, [&, record, host, admission, sip_watch, handshake_done] {
       report::Report result = start_report("serve");
       result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
       result.facts["handshake"] = handshake_json(record);
@@ -244,6 +264,7 @@ int run_serve(const ServeFlags& flags) {
         check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result,
                                 nullptr, untrusted_urls);
       }
+      if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);
       queue.done(host, admission);
       std::lock_guard lock(output);
       last_exit = emit_report(result, flags.report);

@@ -118,13 +118,60 @@ mtls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags) {
 
 void start_sip_session(const tls::HandshakeRecord& record,
                        std::shared_ptr<tls::EstablishedConnection> connection,
-                       const SipServerConfig& config, SipLog log) {
+                       const SipServerConfig& config, SipLog log,
+                       std::shared_ptr<SipSessionWatch> watch) {
   if (!connection) return;
   auto local = parse_host_port(record.local_address, 5061);
   SipServerConfig session_config = config;
   if (local) session_config.mock.local_host = local->host;
-  std::make_shared<SipServerSession>(std::move(connection), record, session_config, std::move(log))
+  std::make_shared<SipServerSession>(std::move(connection), record, session_config, std::move(log),
+                                     std::move(watch))
       ->start();
+}
+
+SipServeResult sip_serve_result(const tls::HandshakeRecord& record,
+                                const std::optional<SipSessionFacts>& facts,
+                                const SipServerConfig& config, std::chrono::milliseconds waited,
+                                const std::vector<report::Finding>& judged) {
+  SipServeResult result;
+  result.findings.push_back(
+      sip_trusted_application_finding(record, facts, config.trusted_applications, judged));
+  result.findings.push_back(sip_requests_finding(record, facts, waited));
+  result.section.title = "SIP over the MTLS connection (we are the pool)";
+  if (!facts || !facts->started) {
+    result.section.lines.emplace_back("session", "none: the handshake did not complete");
+    result.facts["session"] = false;
+    return result;
+  }
+  result.facts["session"] = true;
+  boost::json::array requests;
+  for (const sip::ServedRequest& served : facts->requests) {
+    result.section.lines.emplace_back(served.request,
+                                      served.answers.empty() ? "no answer due" : served.answers);
+    boost::json::object item;
+    item["request"] = served.request;
+    item["method"] = served.method;
+    item["status"] = served.status;
+    item["answers"] = served.answers;
+    requests.push_back(std::move(item));
+  }
+  result.facts["requests"] = std::move(requests);
+  result.facts["keep_alives"] = facts->keep_alives;
+  if (facts->keep_alives)
+    result.section.lines.emplace_back("keep-alives", std::to_string(facts->keep_alives));
+  if (facts->untrusted_application) {
+    result.facts["untrusted_application"] = *facts->untrusted_application;
+    result.section.lines.emplace_back("closed at once", *facts->untrusted_application);
+  }
+  if (!facts->framing_error.empty()) result.facts["framing_error"] = facts->framing_error;
+  if (facts->ended) {
+    result.facts["ended"] = *facts->ended;
+    result.section.lines.emplace_back("ended", *facts->ended);
+  } else {
+    result.facts["ended"] = nullptr;
+    result.section.lines.emplace_back("session", "still open when this report was made");
+  }
+  return result;
 }
 
 void add_sip_connect_flags(CLI::App* command, SipConnectFlags& flags) {

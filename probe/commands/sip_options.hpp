@@ -30,10 +30,25 @@ struct SipServeFlags {
 void add_sip_serve_flags(CLI::App* command, SipServeFlags& flags);
 // Checks the flags; the error names the option.
 mtls::Result<SipServerConfig> sip_server_config(const SipServeFlags& flags);
-// Starts the SIP session on a connection the server handed over.
+// Starts the SIP session on a connection the server handed over; `watch`
+// (may be null) is told what it sees.
 void start_sip_session(const tls::HandshakeRecord& record,
                        std::shared_ptr<tls::EstablishedConnection> connection,
-                       const SipServerConfig& config, SipLog log);
+                       const SipServerConfig& config, SipLog log,
+                       std::shared_ptr<SipSessionWatch> watch = nullptr);
+// The SIP side of one served connection: sip.trusted-application and
+// sip.requests, a text section and JSON facts. `facts` is nullopt when no
+// session ran (the handshake failed); `waited` is how long the report waited
+// for a first request; `judged` holds the report's other findings.
+struct SipServeResult {
+  std::vector<report::Finding> findings;
+  report::Section section;
+  boost::json::object facts;
+};
+SipServeResult sip_serve_result(const tls::HandshakeRecord& record,
+                                const std::optional<SipSessionFacts>& facts,
+                                const SipServerConfig& config, std::chrono::milliseconds waited,
+                                const std::vector<report::Finding>& judged);
 
 struct SipConnectFlags {
   bool sip = false;

@@ -233,31 +233,35 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
 }
 
 // Our own failing findings (or the peer's) that explain a rejection, the ones
-// this alert points at first, then the rest in a fixed order.
+// this alert points at first, then the rest in a fixed order: an untrusted
+// root before a missing intermediate (importing the intermediate alone does
+// not help then), the cross-store trust.mutual after both.
 std::vector<const report::Finding*> likely_causes(const std::vector<report::Finding>& judged,
                                                   Side side, std::optional<int> alert_code) {
   using Pair = std::pair<FindingId, FindingId>;
   const Pair intermediates{FindingId::bems_chain_intermediates,
                            FindingId::lync_chain_intermediates};
   const Pair trusted{FindingId::bems_chain_trusted, FindingId::lync_chain_trusted};
+  const Pair mutual{FindingId::trust_mutual, FindingId::trust_mutual};
   const Pair validity_ids{FindingId::bems_validity, FindingId::lync_validity};
   const Pair eku_ids{FindingId::bems_eku, FindingId::lync_eku};
   const Pair strength{FindingId::bems_key_strength, FindingId::lync_key_strength};
   const Pair revocation{FindingId::bems_revocation, FindingId::lync_revocation};
+  // The name rules exist for the BEMS certificate only.
+  const Pair names[] = {{FindingId::bems_subject_cn_fqdn, FindingId::bems_subject_cn_fqdn},
+                        {FindingId::bems_san_pool, FindingId::bems_san_pool},
+                        {FindingId::bems_san_instances, FindingId::bems_san_instances}};
   std::vector<Pair> order;
   if (alert_code == tls::alert::certificate_expired) order = {validity_ids};
   if (alert_code == tls::alert::unsupported_certificate) order = {eku_ids, strength};
-  if (alert_code == tls::alert::unknown_ca) order = {intermediates, trusted};
+  if (alert_code == tls::alert::unknown_ca) order = {trusted, intermediates, mutual};
   if (alert_code == tls::alert::certificate_revoked) order = {revocation};
-  for (const Pair& usual : {intermediates, trusted, validity_ids, eku_ids, strength, revocation,
-                            Pair{FindingId::bems_subject_cn_fqdn, FindingId::bems_subject_cn_fqdn},
-                            Pair{FindingId::bems_san_pool, FindingId::bems_san_pool},
-                            Pair{FindingId::bems_san_instances, FindingId::bems_san_instances}})
+  for (const Pair& usual :
+       {trusted, intermediates, mutual, validity_ids, eku_ids, strength, revocation})
     if (std::find(order.begin(), order.end(), usual) == order.end()) order.push_back(usual);
+  if (side == Side::bems) order.insert(order.end(), std::begin(names), std::end(names));
   std::vector<const report::Finding*> causes;
   for (const Pair& ids : order) {
-    // The BEMS-only name rules count for the BEMS side only.
-    if (ids.first == ids.second && side != Side::bems) continue;
     const std::string id = id_text(for_side(side, ids.first, ids.second));
     for (const report::Finding& finding : judged)
       if (finding.status == report::Status::fail && finding.id == id) causes.push_back(&finding);

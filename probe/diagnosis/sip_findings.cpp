@@ -1,10 +1,13 @@
 #include "probe/diagnosis/sip_findings.hpp"
 
+#include <algorithm>
+
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
 #include "probe/sip/builders.hpp"
 #include "probe/sip/ms_diagnostics.hpp"
 #include "probe/sip/presence_formats.hpp"
+#include "tls/text.hpp"
 
 namespace probe {
 namespace {
@@ -85,7 +88,122 @@ std::string fix_for(const sip::Message& response, std::string otherwise) {
   return otherwise;
 }
 
+// The handshake finding that says why no SIP session ran.
+FindingId handshake_cause(const tls::HandshakeRecord& record) {
+  switch (record.error) {
+    case tls::HandshakeError::we_rejected_peer:
+      return FindingId::handshake_we_rejected_peer;
+    case tls::HandshakeError::peer_rejected_us:
+      return FindingId::handshake_peer_rejected_us;
+    case tls::HandshakeError::no_peer_certificate:
+      return FindingId::handshake_no_client_cert;
+    case tls::HandshakeError::no_common_version:
+    case tls::HandshakeError::no_common_cipher:
+    case tls::HandshakeError::not_tls:
+    case tls::HandshakeError::tls_error:
+      return FindingId::handshake_protocol;
+    default:
+      return FindingId::handshake_tcp;
+  }
+}
+
+std::string no_session(const tls::HandshakeRecord& record) {
+  return "no SIP session: the handshake did not complete (see " + id_text(handshake_cause(record)) +
+         ")";
+}
+
+// The client's certificate names a Lync topology looks it up by.
+std::vector<std::string> client_names(const tls::HandshakeRecord& record) {
+  std::vector<std::string> names;
+  if (record.peer_chain.empty()) return names;
+  const tls::CertificateInfo& leaf = record.peer_chain.front().info();
+  if (!leaf.common_name.empty()) names.push_back(leaf.common_name);
+  for (const std::string& dns : leaf.san_dns)
+    if (std::find(names.begin(), names.end(), dns) == names.end()) names.push_back(dns);
+  return names;
+}
+
 }  // namespace
+
+report::Finding sip_trusted_application_finding(const tls::HandshakeRecord& record,
+                                                const std::optional<SipSessionFacts>& facts,
+                                                const std::vector<std::string>& trusted,
+                                                const std::vector<report::Finding>& judged) {
+  auto f = finding(FindingId::sip_trusted_application,
+                   "The client's certificate names a trusted application of our topology");
+  if (!record.peer_chain.empty()) about(f, record.peer_chain.front().info());
+  if (!facts || !facts->started) return skip(f, no_session(record));
+  if (trusted.empty())
+    return skip(f, "no --trusted-app given: every client that completes the handshake is served");
+  if (facts->untrusted_application) {
+    std::string detail = "The " + *facts->untrusted_application +
+                         ": Lync/Skype closes such a connection right after the handshake, "
+                         "without a word of SIP, and so did we.";
+    // A name rule of the same report may already blame the certificate.
+    for (FindingId id : {FindingId::bems_subject_cn_fqdn, FindingId::bems_san_pool,
+                         FindingId::bems_san_instances}) {
+      for (const report::Finding& other : judged) {
+        if (other.id != id_text(id) || other.status != report::Status::fail) continue;
+        return fail(f, detail + " The defect in the certificate is reported by " + other.id + ".",
+                    "Fix " + other.id + " (its own fix above).");
+      }
+    }
+    return fail(
+        f, detail,
+        "Register the client's pool in the Lync/Skype topology (New-CsTrustedApplicationPool "
+        "-Identity <pool FQDN>, New-CsTrustedApplication, then Enable-CsTopology), or give "
+        "its certificate the registered pool FQDN as Subject CN and in the SAN.");
+  }
+  for (const std::string& name : client_names(record))
+    for (const std::string& fqdn : trusted)
+      if (tls::iequals(name, fqdn))
+        return pass(f, "The client's certificate names " + in_quotes(name) +
+                           ", a trusted application of our topology.");
+  return pass(f, "The client's certificate names a trusted application of our topology.");
+}
+
+report::Finding sip_requests_finding(const tls::HandshakeRecord& record,
+                                     const std::optional<SipSessionFacts>& facts,
+                                     std::chrono::milliseconds waited) {
+  auto f = finding(FindingId::sip_requests, "The client's SIP requests were answered");
+  if (!facts || !facts->started) return skip(f, no_session(record));
+  if (facts->untrusted_application)
+    return skip(f, "not served: we closed the connection at once (see " +
+                       id_text(FindingId::sip_trusted_application) + ")");
+  std::string seen;
+  std::vector<const sip::ServedRequest*> refused;
+  for (const sip::ServedRequest& served : facts->requests) {
+    if (served.status == 0) continue;  // an ACK: no answer is due
+    seen += (seen.empty() ? "" : "; ") + served.request + " -> " + served.answers;
+    if (served.status >= 300) refused.push_back(&served);
+  }
+  if (facts->keep_alives)
+    seen += (seen.empty() ? "" : "; ") + std::to_string(facts->keep_alives) +
+            " CRLFCRLF keep-alive(s) answered";
+  if (!facts->framing_error.empty()) {
+    return fail(f,
+                (seen.empty() ? std::string() : seen + ". ") +
+                    "The client sent bytes that are not SIP (" + facts->framing_error +
+                    "); we answered 400 Bad Request and closed the connection, as a Front End "
+                    "does.",
+                "Check that the client speaks SIP over TLS on this port (BEMS's Lync/Skype "
+                "connection: the pool FQDN, port 5061, TLS).");
+  }
+  if (facts->requests.empty() || seen.empty()) {
+    std::string why =
+        facts->ended ? "the client ended the session without a SIP request (" + *facts->ended + ")"
+                     : "the client sent no SIP request within " +
+                           milliseconds_text(waited.count()) + " of the handshake";
+    return skip(f, why + (facts->keep_alives ? "; " + seen : std::string()));
+  }
+  if (!refused.empty()) {
+    return warn(f, "We answered " + seen + ".",
+                "The mock pool knows only the presence users given with --presence "
+                "user@domain=state and implements OPTIONS and presence SUBSCRIBE; the real pool "
+                "answers for its own users.");
+  }
+  return pass(f, "We answered " + seen + ".");
+}
 
 report::Finding sip_options_finding(const std::optional<sip::Exchange>& exchange,
                                     const tls::HandshakeRecord& record) {

@@ -50,7 +50,14 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
     findings.push_back(subject_cn(info, inputs.pool));
     bool pool_from_cn = !pool;
     if (!pool && !info.common_name.empty()) pool = info.common_name;
-    if (pool) {
+    if (pool_from_cn && findings.back().status == report::Status::fail) {
+      // A CN that is not the pool FQDN says nothing of the pool: the CN
+      // rule blames it, and the SAN cannot be judged against it.
+      auto f = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");
+      findings.push_back(
+          skip(f, "no --pool given and the CN is not a pool FQDN to take it from (see " +
+                      id_text(FindingId::bems_subject_cn_fqdn) + ")"));
+    } else if (pool) {
       findings.push_back(san_pool(*bems.leaf, *pool, pool_from_cn));
     } else {
       auto f = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");

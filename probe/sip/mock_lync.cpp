@@ -287,20 +287,30 @@ SessionOutput MockLyncSession::feed(std::string_view bytes) {
     if (std::holds_alternative<KeepAlivePing>(event)) {
       out.to_send.emplace_back("\r\n");  // RFC 5626 3.5.1 pong
       out.log.emplace_back("keep-alive CRLFCRLF -> CRLF");
+      ++out.keep_alives;
     } else if (auto* error = std::get_if<ParseError>(&event)) {
       out.to_send.push_back(serialize(bad_request_for(*error)));
       out.log.push_back("malformed SIP (" + error->reason + ") -> 400 Bad Request, closing");
       out.close_now = true;
+      out.framing_error = error->reason;
     } else {
       const Message& message = std::get<Message>(event);
       std::vector<Message> answers = respond_to(message, config_, notify_cseq_);
       std::string line = start_line_text(message) + " ->";
       if (answers.empty()) line += " no answer";
+      ServedRequest served;
       for (const Message& answer : answers) {
         line += " " + start_line_text(answer);
+        served.answers += (served.answers.empty() ? "" : " + ") + start_line_text(answer);
+        if (answer.is_response() && served.status == 0) served.status = answer.status_code;
         out.to_send.push_back(serialize(answer));
       }
       out.log.push_back(std::move(line));
+      if (message.is_request()) {
+        served.request = start_line_text(message);
+        served.method = message.method;
+        out.served.push_back(std::move(served));
+      }
     }
   }
   return out;

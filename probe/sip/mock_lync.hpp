@@ -66,10 +66,21 @@ std::vector<Message> respond_to(const Message& message, const MockLyncConfig& co
 // the reason goes in a Warning header (399, RFC 3261 20.43).
 Message bad_request_for(const ParseError& error);
 
+// One request the mock answered, for serve's report.
+struct ServedRequest {
+  std::string request;  // its start line
+  std::string method;
+  int status = 0;       // our final answer's code; 0 when none is due (ACK)
+  std::string answers;  // the start lines of what we sent, "200 OK + NOTIFY ..."
+};
+
 struct SessionOutput {
   std::vector<std::string> to_send;  // wire bytes, in order
   bool close_now = false;            // after sending to_send
   std::vector<std::string> log;      // one line per event, for the server log
+  std::vector<ServedRequest> served;
+  unsigned keep_alives = 0;
+  std::string framing_error;  // why the bytes were not SIP, when close_now
 };
 
 class MockLyncSession {

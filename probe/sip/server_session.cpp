@@ -27,19 +27,41 @@ std::optional<std::string> untrusted_application(const tls::HandshakeRecord& rec
          ", none of the trusted applications (" + tls::joined(trusted) + ")";
 }
 
+void SipSessionWatch::update(const std::function<void(SipSessionFacts&)>& change) {
+  {
+    std::lock_guard lock(mutex_);
+    change(facts_);
+  }
+  changed_.notify_all();
+}
+
+SipSessionFacts SipSessionWatch::wait_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_until(lock, deadline, [this] { return facts_.settled(); });
+  return facts_;
+}
+
 SipServerSession::SipServerSession(std::shared_ptr<tls::EstablishedConnection> connection,
                                    const tls::HandshakeRecord& record,
-                                   const SipServerConfig& config, SipLog log)
+                                   const SipServerConfig& config, SipLog log,
+                                   std::shared_ptr<SipSessionWatch> watch)
     : connection_(std::move(connection)),
       record_(record),
       config_(config),
       log_(std::move(log)),
+      watch_(std::move(watch)),
       mock_(config.mock) {}
 
+void SipServerSession::note(const std::function<void(SipSessionFacts&)>& change) {
+  if (watch_) watch_->update(change);
+}
+
 void SipServerSession::start() {
+  note([](SipSessionFacts& facts) { facts.started = true; });
   // Lync accepts the TLS connection, then looks the certificate's names up
   // in its topology and, finding none, closes without a word of SIP.
   if (auto why = untrusted_application(record_, config_.trusted_applications)) {
+    note([&](SipSessionFacts& facts) { facts.untrusted_application = *why; });
     return close("closing: " + *why);
   }
   log_("SIP session with " + record_.peer_address + " started");
@@ -57,6 +79,13 @@ void SipServerSession::on_read(mtls::Result<std::string> bytes) {
   if (!bytes) return close("SIP session ended: " + bytes.error().message);
   sip::SessionOutput out = mock_.feed(*bytes);
   for (const std::string& line : out.log) log_(line);
+  if (!out.served.empty() || out.keep_alives || !out.framing_error.empty()) {
+    note([&](SipSessionFacts& facts) {
+      facts.requests.insert(facts.requests.end(), out.served.begin(), out.served.end());
+      facts.keep_alives += out.keep_alives;
+      if (facts.framing_error.empty()) facts.framing_error = out.framing_error;
+    });
+  }
   for (std::string& wire : out.to_send) outbox_.push_back(std::move(wire));
   close_after_writing_ = out.close_now;
   if (outbox_.empty()) {
@@ -82,6 +111,7 @@ void SipServerSession::on_write(mtls::Status written) {
 }
 
 void SipServerSession::close(const std::string& why) {
+  note([&](SipSessionFacts& facts) { facts.ended = why; });
   log_(record_.peer_address + ": " + why);
   connection_->close();
 }
