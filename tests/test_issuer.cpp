@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/chain.hpp"
 #include "tls/issuer.hpp"
@@ -253,4 +254,56 @@ TEST_CASE("writing into a missing folder fails naming the file") {
   auto status = tls::write_pem(dir / "missing" / "leaf.crt", chain.leaf);
   REQUIRE_FALSE(status.ok());
   CHECK(status.error().message.find("leaf.crt") != std::string::npos);
+}
+
+// Issue 11 item 5: AD CS puts a critical Microsoft Application Policies
+// extension (1.3.6.1.4.1.311.21.10) on certificates and schannel accepts
+// it; OpenSSL alone refuses any critical extension it does not know. The
+// certificates come from the openssl CLI, which can write any extension.
+TEST_CASE("a critical Microsoft Application Policies extension verifies; another unknown one not") {
+  testing::TempDir dir;
+  auto openssl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"openssl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto run = testing::run_process(argv, std::chrono::seconds(30));
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  };
+  const std::string root_key = (dir / "root.key").string(), root = (dir / "root.crt").string();
+  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", root_key, "-out", root, "-days", "30", "-subj", "/CN=AD CS Root", "-addext",
+           "basicConstraints=critical,CA:TRUE", "-addext",
+           "keyUsage=critical,keyCertSign,cRLSign"});
+  // SEQUENCE { SEQUENCE { OID serverAuth } }: the policies name serverAuth.
+  const std::string microsoft =
+      "1.3.6.1.4.1.311.21.10=critical,DER:30:0c:30:0a:06:08:2b:06:01:05:05:07:03:01";
+  auto leaf = [&](const std::string& name, const std::string& extension) {
+    const std::string key = (dir / (name + ".key")).string(),
+                      csr = (dir / (name + ".csr")).string(),
+                      crt = (dir / (name + ".crt")).string(),
+                      ext = (dir / (name + ".ext")).string();
+    testing::write_file(ext,
+                        "basicConstraints=critical,CA:FALSE\n"
+                        "keyUsage=critical,digitalSignature\n"
+                        "extendedKeyUsage=serverAuth,clientAuth\n"
+                        "subjectAltName=DNS:pool.example.com\n" +
+                            extension + "\n");
+    openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=pool.example.com"});
+    openssl({"x509", "-req", "-in", csr, "-CA", root, "-CAkey", root_key, "-CAcreateserial", "-out",
+             crt, "-days", "10", "-extfile", ext});
+    return tls::Certificate::from_pem(testing::read_file(crt)).value();
+  };
+  auto anchor = tls::Certificate::from_pem(testing::read_file(root)).value();
+  tls::VerifyPolicy policy;
+  policy.purpose = tls::Purpose::server_auth;
+  policy.peer_name = "pool.example.com";
+
+  auto accepted = tls::verify_chain(leaf("adcs", microsoft), {}, {anchor}, policy);
+  CHECK_MESSAGE(accepted.trusted, accepted.error);
+
+  auto refused =
+      tls::verify_chain(leaf("other", "1.2.3.4.5=critical,DER:05:00"), {}, {anchor}, policy);
+  CHECK_FALSE(refused.trusted);
+  CHECK(refused.reason == tls::ChainError::other);
+  CHECK(refused.error_depth == 0);
 }

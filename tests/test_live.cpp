@@ -322,3 +322,43 @@ TEST_CASE(
   CHECK(status_of(result.out, "handshake.protocol") == "pass");
   CHECK(mentions(result.out, "bemsserver01.example.com"));
 }
+
+TEST_CASE(
+    "openssl s_server refusing our serverAuth-only certificate: connect blames bems.eku, alert "
+    "43") {
+  // Issue 11 item 1 with an OpenSSL peer (Kamailio's stack): it checks the
+  // client certificate's purpose and sends unsupported_certificate.
+  Lab lab("no-client-auth-eku");
+  for (const std::string version : {"-tls1_2", "-tls1_3"}) {
+    CAPTURE(version);
+    unsigned short port = testing::free_port();
+    testing::BackgroundProcess server(
+        {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), version, "-cert",
+         lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
+         "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
+         "-verify_return_error", "-CAfile", lab.path("lync/trusted-root/lab-root.crt"),
+         "-chainCAfile", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
+    REQUIRE(testing::wait_for_port(port));
+    auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
+                                 "lyncpool.example.com", "--store", lab.path("bems"), "--format",
+                                 "json", "--timeout", "5", "--no-revocation"});
+    CHECK(result.exit_code == 1);
+    auto report = boost::json::parse(result.out);
+    CHECK(status_of(report, "bems.eku") == "fail");
+    CHECK(status_of(report, "handshake.ca-list") == "pass");
+    CHECK(status_of(report, "bems.chain.trusted") == "pass");
+    CHECK(status_of(report, "handshake.peer-rejected-us") == "fail");
+    const std::string detail = testing::detail_of(report, "handshake.peer-rejected-us");
+    CHECK_MESSAGE(mentions(detail, "unsupported_certificate (43)"), detail);
+    CHECK_MESSAGE(mentions(detail, "Likely cause, from our own checks of what we sent: bems.eku"),
+                  detail);
+    CHECK_FALSE(mentions(detail, "not in the peer's acceptable-CA list"));
+    // The only failures: the defect, and the rejection that shows it (in TLS
+    // 1.2 it comes before a version is agreed: handshake.protocol is skip).
+    const std::string protocol = version == "-tls1_2" ? "handshake.protocol=skip " : "";
+    CHECK(not_passing(result.out) ==
+          "bems.eku=fail bems.revocation=skip "
+          "handshake.peer-rejected-us=fail " +
+              protocol + "lync.revocation=skip ");
+  }
+}

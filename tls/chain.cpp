@@ -101,9 +101,37 @@ ChainError chain_error_of(int openssl_code) {
   }
 }
 
+// Microsoft's Application Policies (1.3.6.1.4.1.311.21.10), which AD CS
+// marks critical and schannel understands; OpenSSL knows nothing of it.
+constexpr const char* kMicrosoftApplicationPolicies = "1.3.6.1.4.1.311.21.10";
+
+// Whether every critical extension OpenSSL does not handle is Microsoft's
+// Application Policies: the stacks this certificate is made for accept it.
+bool only_microsoft_critical_extensions(X509* certificate) {
+  ASN1_OBJECT* policies = OBJ_txt2obj(kMicrosoftApplicationPolicies, 1);
+  bool only = policies != nullptr;
+  for (int i = 0; only && i < X509_get_ext_count(certificate); ++i) {
+    X509_EXTENSION* extension = X509_get_ext(certificate, i);
+    if (!X509_EXTENSION_get_critical(extension) || X509_supported_extension(extension)) continue;
+    only = OBJ_cmp(X509_EXTENSION_get_object(extension), policies) == 0;
+  }
+  ASN1_OBJECT_free(policies);
+  clear_openssl_errors();
+  return only;
+}
+
 // RFC 5280 4.1.2.5: the validity period includes notAfter itself, while
-// OpenSSL calls a certificate expired at that very second.
+// OpenSSL calls a certificate expired at that very second. A critical
+// Application Policies extension is accepted, as schannel does.
 int accept_exact_not_after(int ok, X509_STORE_CTX* context) {
+  if (!ok && X509_STORE_CTX_get_error(context) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION) {
+    X509* certificate = X509_STORE_CTX_get_current_cert(context);
+    if (certificate && only_microsoft_critical_extensions(certificate)) {
+      X509_STORE_CTX_set_error(context, X509_V_OK);
+      return 1;
+    }
+    return ok;
+  }
   if (ok || X509_STORE_CTX_get_error(context) != X509_V_ERR_CERT_HAS_EXPIRED) return ok;
   X509* certificate = X509_STORE_CTX_get_current_cert(context);
   time_t at = X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(context));
