@@ -213,6 +213,12 @@ start_healthcheck_driver() {
 # Runs one direction of the lab and echoes the client's exit code.
 run_direction() {
   local client=$1 log=$2 code=0
+  # bems-server serves one handshake (--once) and exits. Compose may still
+  # call the exiting container "up-to-date" and start lync-client against a
+  # port nobody listens on: a fresh one is created and waited for instead.
+  if [[ $client == lync-client ]]; then
+    "${compose[@]}" rm --stop --force bems-server >/dev/null 2>&1 || true
+  fi
   "${compose[@]}" up --no-color --abort-on-container-exit --exit-code-from "$client" "$client" \
     >"$log" 2>&1 || code=$?
   echo "$code"

@@ -1,6 +1,8 @@
 // `mtlsprobe check` end to end on stores made with the openssl CLI.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <boost/json.hpp>
@@ -318,4 +320,40 @@ TEST_CASE("an unreachable revocation server is a warning with the URL and the er
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "bems.revocation") == "warn");
   CHECK(mentions(result.out, "127.0.0.1:" + std::to_string(closed)));
+}
+
+TEST_CASE("a key this account cannot read is bems.key.readable, and the rest is still judged") {
+  // Issue 16 item 15: it used to be a load error (exit 2) with no report.
+  Fixture f;
+  const fs::path key = f.bems / "personal" / "key.pem";
+  std::vector<std::string> argv;
+  if (geteuid() == 0) {
+    // root reads every file: judge as `nobody`, who may enter the folders and
+    // read the certificates but not the key (root's, mode 600).
+    for (fs::path dir = key.parent_path(); dir != f.dir.path().parent_path();
+         dir = dir.parent_path())
+      fs::permissions(dir, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+    for (const auto& entry : fs::recursive_directory_iterator(f.dir.path()))
+      if (entry.is_regular_file())
+        fs::permissions(entry.path(), fs::perms::others_read, fs::perm_options::add);
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MTLSPROBE_BIN};
+  } else {
+    fs::permissions(key, fs::perms::none, fs::perm_options::replace);
+    argv = {MTLSPROBE_BIN};
+  }
+  for (const auto& arg : f.args({"--format", "json"})) argv.push_back(arg);
+  auto result = testing::run_process(argv);
+  REQUIRE_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "bems.key.readable") == "fail");
+  CHECK(status_of(report, "bems.key.present") == "skip");
+  CHECK(status_of(report, "bems.key.matches") == "skip");
+  CHECK(status_of(report, "bems.chain.trusted") == "pass");
+  CHECK(status_of(report, "lync.chain.trusted") == "pass");
+  CHECK(mentions(result.out, "key.pem is not readable by this account"));
+  // Only the key's permissions are blamed.
+  for (const auto& entry : report.at("findings").as_array())
+    if (entry.at("id").as_string() != "bems.key.readable")
+      CHECK_MESSAGE(entry.at("status").as_string() != "fail", entry.at("id").as_string());
 }

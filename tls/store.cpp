@@ -1,6 +1,9 @@
 #include "tls/store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace tls {
 namespace fs = std::filesystem;
@@ -57,6 +60,11 @@ void load_personal(const std::vector<fs::path>& files, const std::optional<Secre
                    std::uint64_t max_iterations, Store& store,
                    std::vector<StoredCertificate>& certificates) {
   for (const fs::path& file : files) {
+    std::error_code ec;
+    if (fs::is_regular_file(file, ec) && ::access(file.c_str(), R_OK) != 0 && errno == EACCES) {
+      store.unreadable_personal.push_back(file);
+      continue;
+    }
     auto contents = load_credential_file(file, password, max_iterations);
     if (!contents) {
       store.problems.push_back({file, contents.error().message});

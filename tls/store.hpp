@@ -43,6 +43,11 @@ struct Store {
   std::optional<PrivateKey> key;
   std::optional<std::filesystem::path> key_file;
   bool key_found_but_mismatched = false;  // a key was found, but no personal certificate matches it
+  // Files of personal/ (or --key/--cert/--pfx) that exist but this account
+  // may not read: on a server usually the key, whose permissions are the
+  // requirement "readable by the service account". Not load problems, so the
+  // rest of the store is still judged.
+  std::vector<std::filesystem::path> unreadable_personal;
 
   std::vector<StoredCertificate> trusted_roots;
   std::vector<StoredCertificate> intermediates;

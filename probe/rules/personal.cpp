@@ -10,6 +10,12 @@ namespace probe::rules {
 report::Finding key_present(const tls::Store& bems) {
   auto f =
       finding(FindingId::bems_key_present, "BEMS certificate and its private key are in personal/");
+  // A file we may not read may well be the key (or the .pfx): whether it is
+  // present cannot be told, and bems.key.readable blames the permissions.
+  if (!bems.unreadable_personal.empty() && (!bems.leaf || !bems.key))
+    return skip(f, "personal/ holds " + bems.unreadable_personal.front().string() +
+                       ", which this account cannot read (see " +
+                       id_text(FindingId::bems_key_readable) + ")");
   if (!bems.leaf) {
     return fail(
         f, "personal/ holds no certificate for BEMS.",
@@ -28,6 +34,8 @@ report::Finding key_present(const tls::Store& bems) {
 
 report::Finding key_matches(const tls::Store& bems) {
   auto f = finding(FindingId::bems_key_matches, "The private key belongs to the BEMS certificate");
+  if (!bems.unreadable_personal.empty() && !bems.key)
+    return skip(f, "the key could not be read (see " + id_text(FindingId::bems_key_readable) + ")");
   if (!bems.leaf || !bems.key)
     return skip(f, "needs both a certificate and a key in personal/ (see " +
                        id_text(FindingId::bems_key_present) + ")");
@@ -49,6 +57,20 @@ report::Finding key_readable(const tls::Store& bems) {
   auto f =
       finding(FindingId::bems_key_readable,
               "The private key is readable by the account running the check, and by no one else");
+  if (!bems.unreadable_personal.empty() && !bems.key) {
+    if (bems.leaf) about(f, bems.leaf->certificate.info());
+    std::string files;
+    for (const auto& file : bems.unreadable_personal)
+      files += (files.empty() ? "" : ", ") + file.string();
+    return fail(
+        f,
+        files + (bems.unreadable_personal.size() == 1 ? " is" : " are") +
+            " not readable by this account (permission denied), so no private key could be "
+            "loaded.",
+        "Grant the service account read access to the key (Linux: chown/chmod the file for the "
+        "account; Windows: right-click the certificate > All Tasks > Manage Private Keys > add "
+        "the BEMS service account with Read).");
+  }
   if (!bems.key || !bems.key_file)
     return skip(f, "no private key was found (see " + id_text(FindingId::bems_key_present) + ")");
   if (bems.leaf) about(f, bems.leaf->certificate.info());
