@@ -58,7 +58,18 @@ bool fails(const Report& report, bool strict) {
     if (finding.status == Status::fail || (strict && finding.status == Status::warn)) return true;
   for (const Report& target : report.targets)
     if (fails(target, strict)) return true;
-  return false;
+  return report.streamed_failing > 0;
+}
+
+std::size_t target_count(const Report& report) {
+  return report.targets.size() + report.streamed_targets;
+}
+
+std::size_t failing_targets(const Report& report) {
+  std::size_t failing = report.streamed_failing;
+  for (const Report& target : report.targets)
+    if (fails(target, report.strict)) ++failing;
+  return failing;
 }
 
 Status overall(const Report& report) {

@@ -1,5 +1,6 @@
 #pragma once
 // The one result model every renderer reads. Plain data: no OpenSSL here.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,9 @@ struct Report {
   std::vector<Table> tables;
   std::vector<Report> targets;
   std::string target;  // in a target's report: "host:port via address:port"
+  // Targets written out as they finished and not kept (report/target_stream.hpp):
+  // only counted, each judged under the run's `strict`.
+  std::size_t streamed_targets = 0, streamed_failing = 0;
 };
 
 struct Counts {
@@ -98,6 +102,10 @@ Counts count(const Report& report);
 // `strict`; pass otherwise.
 // A run over many targets fails when any target fails.
 Status overall(const Report& report);
+
+// A run over many targets: how many it has, kept or streamed, and how many fail.
+std::size_t target_count(const Report& report);
+std::size_t failing_targets(const Report& report);
 // Whether `report` or any of its targets has a finding that fails (or warns, under `strict`).
 bool fails(const Report& report, bool strict);
 // Whether this finding counts as a failure of the run (a warning does under `strict`).

@@ -65,4 +65,10 @@ std::string pretty_json(const boost::json::value& value) {
   return out;
 }
 
+std::string pretty_json_nested(const boost::json::value& value, int depth) {
+  std::string out;
+  write_value(out, value, depth);
+  return out;
+}
+
 }  // namespace report

@@ -11,4 +11,8 @@ namespace report {
 // always parses back.
 std::string pretty_json(const boost::json::value& value);
 
+// `value` as it reads nested `depth` levels deep (its inner lines indented to
+// match), without a newline before or after: for documents written in parts.
+std::string pretty_json_nested(const boost::json::value& value, int depth);
+
 }  // namespace report

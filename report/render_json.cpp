@@ -1,5 +1,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
 #include "report/pretty_json.hpp"
@@ -91,20 +93,16 @@ boost::json::object report_json(const Report& report) {
     root["changes"] = changes_json(*report.comparison);
   }
   if (!report.target.empty()) root["target"] = report.target;
-  if (report.tables.empty() && report.targets.empty()) return root;
+  if (report.tables.empty() && target_count(report) == 0) return root;
   // A run over many targets: `result` and the summary count the targets.
   boost::json::array tables;
   for (const Table& table : report.tables) tables.push_back(table_json(table));
   root["tables"] = std::move(tables);
+  const std::size_t total = target_count(report), failing = failing_targets(report);
+  root["summary"] =
+      boost::json::object{{"targets", total}, {"pass", total - failing}, {"fail", failing}};
   boost::json::array targets;
-  std::size_t failing = 0;
-  for (const Report& target : report.targets) {
-    if (fails(target, report.strict)) ++failing;
-    targets.push_back(report_json(target));
-  }
-  root["summary"] = boost::json::object{{"targets", report.targets.size()},
-                                        {"pass", report.targets.size() - failing},
-                                        {"fail", failing}};
+  for (const Report& target : report.targets) targets.push_back(report_json(target));
   root["targets"] = std::move(targets);
   return root;
 }
@@ -112,5 +110,40 @@ boost::json::object report_json(const Report& report) {
 }  // namespace
 
 std::string render_json(const Report& report) { return pretty_json(report_json(report)); }
+
+// The streamed document puts `targets` right after the header, the rest of the
+// run (which depends on every target) after them; JSON readers do not care
+// about member order.
+namespace streamed {
+
+namespace {
+constexpr const char* kHeaderFields[] = {"tool", "version", "command", "generated_at"};
+}  // namespace
+
+std::string json_head(const Report& run) {
+  const boost::json::object root = report_json(run);
+  std::string out = "{";
+  for (const char* field : kHeaderFields)
+    out += "\n  " + boost::json::serialize(boost::json::string(field)) + ": " +
+           pretty_json_nested(root.at(field), 1) + ",";
+  return out + "\n  \"targets\": [";
+}
+
+std::string json_target(const Report& target, bool first) {
+  return std::string(first ? "" : ",") + "\n    " + pretty_json_nested(report_json(target), 2);
+}
+
+std::string json_tail(const Report& run, bool any_target) {
+  boost::json::object root = report_json(run);
+  for (const char* field : kHeaderFields) root.erase(field);
+  root.erase("targets");
+  std::string out = any_target ? "\n  ]" : "]";
+  for (const auto& member : root)
+    out += ",\n  " + boost::json::serialize(boost::json::string(member.key())) + ": " +
+           pretty_json_nested(member.value(), 1);
+  return out + "\n}\n";
+}
+
+}  // namespace streamed
 
 }  // namespace report

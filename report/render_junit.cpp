@@ -153,4 +153,28 @@ std::string render_junit(const Report& report) {
   return out;
 }
 
+// Streamed, the totals are not known when <testsuites> opens; it carries
+// none (they are optional there) and each <testsuite> has its own.
+namespace streamed {
+
+std::string junit_head(const Report& run) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites" + attribute("name", run.tool) +
+         ">\n";
+}
+
+std::string junit_target(const Report& target, const Report& run) {
+  std::string out;
+  write_testsuite(out, run.tool + " " + run.command + " " + target.target, target, run);
+  return out;
+}
+
+std::string junit_tail(const Report& run, bool any_target) {
+  std::string out;
+  if (!any_target || !run.findings.empty())
+    write_testsuite(out, run.tool + " " + run.command, run, run);
+  return out + "</testsuites>\n";
+}
+
+}  // namespace streamed
+
 }  // namespace report

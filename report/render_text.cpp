@@ -341,11 +341,8 @@ void write_findings(std::string& out, const std::vector<Finding>& findings,
 }
 
 std::string fleet_summary(const Report& report, const TextOptions& options) {
-  std::size_t failing = 0;
-  for (const Report& target : report.targets)
-    if (fails(target, report.strict)) ++failing;
-  return "Result: " + coloured(overall(report), options) + " - " + std::to_string(failing) +
-         " of " + std::to_string(report.targets.size()) +
+  return "Result: " + coloured(overall(report), options) + " - " +
+         std::to_string(failing_targets(report)) + " of " + std::to_string(target_count(report)) +
          " targets fail; checks of the run: " + counts_line(report);
 }
 
@@ -372,8 +369,8 @@ std::string render_text(const Report& report, const TextOptions& options) {
   }
 
   out += '\n';
-  out += report.targets.empty() && report.tables.empty() ? summary(report, options)
-                                                         : fleet_summary(report, options);
+  out += target_count(report) == 0 && report.tables.empty() ? summary(report, options)
+                                                            : fleet_summary(report, options);
   return out;
 }
 

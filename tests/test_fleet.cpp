@@ -9,12 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "probe/fleet/fleet.hpp"
 #include "probe/fleet/targets.hpp"
 #include "probe/lab/pki.hpp"
+#include "probe/once_per_key.hpp"
 #include "tests/support/dns_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
@@ -168,6 +171,45 @@ TEST_CASE("target lines: host, port, sni and role; anything else is refused with
   CHECK(!probe::fleet::srv_name("federaton", "example.com").ok());
 }
 
+TEST_CASE(
+    "OncePerKey: threads asking for one key share one fetch; a fetch that throws is retried") {
+  probe::OncePerKey<std::string> answers;
+  std::atomic<int> fetches{0};
+  std::vector<std::string> seen(8);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    threads.emplace_back([&, i] {
+      seen[i] = answers.get("ca", [&] {
+        ++fetches;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return std::string("good");
+      });
+    });
+  for (auto& thread : threads) thread.join();
+  CHECK(fetches == 1);
+  for (const auto& answer : seen) CHECK(answer == "good");
+
+  CHECK_THROWS_AS(answers.get("other", []() -> std::string { throw std::runtime_error("down"); }),
+                  std::runtime_error);
+  CHECK(answers.get("other", [] { return std::string("second try"); }) == "second try");
+}
+
+TEST_CASE("a targets file over the limit is refused with exit 2, naming the line") {
+  testing::TempDir dir;
+  std::string lines;
+  for (std::size_t i = 0; i <= probe::fleet::kMaxTargets; ++i) lines += "fe.example.com\n";
+  testing::write_file(dir / "huge.txt", lines);
+  auto huge = probe::fleet::read_targets_file((dir / "huge.txt").string(), 5061);
+  REQUIRE(!huge.ok());
+  CHECK(mentions(huge.error().message,
+                 "huge.txt:" + std::to_string(probe::fleet::kMaxTargets + 1) + ": more than"));
+  auto cli = run_mtlsprobe(
+      {"connect", "--targets", (dir / "huge.txt").string(), "--store", (dir / "nowhere").string()});
+  CHECK(cli.exit_code == 2);
+  CHECK(mentions(cli.err, "more than"));
+  CHECK(cli.out.empty());
+}
+
 TEST_CASE("connect NAME tests every address of the pool: a row each, the failures explained") {
   Pool pool;
   auto result = run_mtlsprobe(
@@ -294,6 +336,16 @@ TEST_CASE("--targets FILE: a row per line and address, one JUnit testsuite per t
        at = junit.out.find("<testsuite ", at + 1))
     ++suites;
   CHECK(suites == 3);
+
+  // The config file's `target` list is the same as --target lines.
+  testing::write_file(dir / "fleet.toml",
+                      "[connect]\ntarget = [\"127.0.0.2:" + port +
+                          " sni=lyncpool.example.com\", \"fe1.lab.test:" + port + "\"]\n");
+  auto configured =
+      run_mtlsprobe(pool.connect({"--config", (dir / "fleet.toml").string(), "--expect-name",
+                                  "lyncpool.example.com", "--format", "json"}));
+  CHECK_MESSAGE(configured.exit_code == 0, configured.err);
+  CHECK(rows(boost::json::parse(configured.out)) == "127.0.0.2=pass -; 127.0.0.2=pass -; ");
 
   testing::write_file(dir / "bad.txt", "127.0.0.2:" + port + "\n# fine\nhost:notaport sni=x\n");
   auto bad = run_mtlsprobe(pool.connect({"--targets", (dir / "bad.txt").string()}));

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
 
 #include <boost/json/parse.hpp>
@@ -7,6 +8,7 @@
 
 #include "report/model.hpp"
 #include "report/render.hpp"
+#include "report/target_stream.hpp"
 #include "report/utf8.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -332,4 +334,80 @@ TEST_CASE(
   CHECK(report::one_line_printable("\xEF\xBB\xBFz\xE2\x80\x8B") == "\\u{FEFF}z\\u{200B}");
   CHECK(report::one_line_printable("\x1B[31mred") == "\\x1B[31mred");
   CHECK(report::one_line_printable("caf\xC3\xA9 \xE4\xB8\xAD") == "caf\xC3\xA9 \xE4\xB8\xAD");
+}
+
+namespace {
+
+// A run over three targets (the middle one fails) with a run-level finding.
+report::Report fleet_run() {
+  report::Report run;
+  run.version = "0.1.0";
+  run.command = "connect";
+  run.generated_at = "2024-05-01T12:00:00Z";
+  run.tables.push_back(
+      {"Servers (3)", {"address", "verdict"}, {{"a", "pass"}, {"b", "fail"}, {"c", "pass"}}});
+  run.findings.push_back({"pool.consistent", "Pool", report::Status::pass, "Same issuer",
+                          "All 3 servers present the same chain.", "", std::nullopt});
+  for (const std::string name : {"a", "b", "c"}) {
+    report::Report target;
+    target.command = "connect";
+    target.target = "pool:5061 via " + name + ":5061";
+    target.findings.push_back({"handshake.tcp", "Handshake",
+                               name == "b" ? report::Status::fail : report::Status::pass,
+                               "TCP connects", "to " + name, "", std::nullopt});
+    run.targets.push_back(target);
+  }
+  return run;
+}
+
+// The run streamed target by target, as connect over many targets writes it.
+std::string streamed(report::Format format, const report::Report& whole, bool verbose = false) {
+  std::ostringstream out;
+  report::TargetStream stream(format, {.color = false, .verbose = verbose}, whole, out);
+  report::Report run = whole;
+  run.targets.clear();
+  for (const report::Report& target : whole.targets) stream.add(target);
+  const report::Report finished = stream.finish(run);
+  CHECK(report::exit_code(finished) == report::exit_code(whole));
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("a run streamed target by target reads as the same JSON as the run kept whole") {
+  const report::Report whole = fleet_run();
+  auto kept = boost::json::parse(report::render_json(whole)).as_object();
+  auto streamed_json = boost::json::parse(streamed(report::Format::json, whole)).as_object();
+  CHECK(streamed_json.size() == kept.size());
+  for (const auto& member : kept) {
+    INFO(member.key());
+    REQUIRE(streamed_json.contains(member.key()));
+    CHECK(streamed_json.at(member.key()) == member.value());
+  }
+  CHECK(streamed_json.at("summary").at("fail").as_int64() == 1);
+  CHECK(streamed_json.at("result").as_string() == "fail");
+
+  report::Report empty = whole;
+  empty.targets.clear();
+  auto none = boost::json::parse(streamed(report::Format::json, empty)).as_object();
+  CHECK(none.at("targets").as_array().empty());
+  CHECK(none.at("summary").at("targets").as_int64() == 0);
+}
+
+TEST_CASE("a run streamed target by target: the same text, and JUnit suites per target") {
+  const report::Report whole = fleet_run();
+  for (bool verbose : {false, true}) {
+    CHECK(streamed(report::Format::text, whole, verbose) ==
+          report::render_text(whole, {.color = false, .verbose = verbose}));
+  }
+  const std::string xml = streamed(report::Format::junit, whole);
+  CHECK(occurrences(xml, "<testsuite ") == 4);  // three targets and the run's own findings
+  CHECK(occurrences(xml, "<failure ") == 1);
+  CHECK(xml.find("<testsuite name=\"mtlsprobe connect pool:5061 via b:5061\" tests=\"1\" "
+                 "failures=\"1\"") != std::string::npos);
+  testing::TempDir dir;
+  testing::write_file(dir / "fleet.xml", xml);
+  const testing::ProcessResult lint =
+      testing::run_process({"xmllint", "--noout", (dir / "fleet.xml").string()});
+  CHECK_MESSAGE(lint.exit_code == 0, lint.err);
 }

@@ -12,6 +12,7 @@
 #include "probe/fleet/targets.hpp"
 #include "probe/online/connect_target.hpp"
 #include "probe/online/endpoint.hpp"
+#include "report/target_stream.hpp"
 
 namespace probe {
 namespace {
@@ -106,6 +107,28 @@ int run_single(const ConnectFlags& flags, const ConnectTarget& target,
   return emit_report(outcome.report, flags.report);
 }
 
+// Many targets: each one's report is written as it finishes (JSON, JUnit) and
+// not kept, so a long targets file does not fill memory.
+int run_many(const ConnectFlags& flags, const fleet::FleetOptions& fleet,
+             const ConnectSettings& settings) {
+  std::ofstream file;
+  if (!flags.report.output.empty()) {
+    file.open(flags.report.output, std::ios::binary | std::ios::trunc);
+    if (!file) return fail_input(flags.report.output + ": cannot write the report");
+  }
+  std::ostream& out = flags.report.output.empty() ? std::cout : file;
+  report::Report header = start_report("connect");
+  header.strict = flags.report.strict;
+  report::TargetStream stream(report_format(flags.report), text_options(flags.report), header, out);
+  auto result = fleet::run_fleet(fleet, settings,
+                                 [&](report::Report target) { stream.add(std::move(target)); });
+  if (!result) return fail_input(result.error().message);
+  result->generated_at = header.generated_at;
+  const report::Report run = stream.finish(std::move(*result));
+  if (!out) return fail_input(flags.report.output + ": cannot write the report");
+  return report::exit_code(run);
+}
+
 int run_connect(const ConnectFlags& flags) {
   const bool many =
       !flags.targets_file.empty() || !flags.target_lines.empty() || !flags.srv.empty();
@@ -194,11 +217,7 @@ int run_connect(const ConnectFlags& flags) {
                         std::to_string(answer.addresses.size()) +
                         " addresses; choose one with --connect-to");
   }
-  auto result = fleet::run_fleet(fleet, *settings);
-  if (!result) return fail_input(result.error().message);
-  // Each target's own `result` follows --strict as the run's does.
-  for (auto& target : result->targets) target.strict = flags.report.strict;
-  return emit_report(*result, flags.report);
+  return run_many(flags, fleet, *settings);
 }
 
 }  // namespace

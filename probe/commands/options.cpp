@@ -134,18 +134,31 @@ void add_report_flags(CLI::App* command, ReportFlags& flags) {
       ->group(group);
 }
 
+report::Format report_format(const ReportFlags& flags) {
+  if (flags.format == "json") return report::Format::json;
+  if (flags.format == "junit") return report::Format::junit;
+  return report::Format::text;
+}
+
+report::TextOptions text_options(const ReportFlags& flags) {
+  const bool terminal = flags.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+  return {.color = terminal && !flags.no_color, .verbose = flags.verbose};
+}
+
 int emit_report(const report::Report& unmarked, const ReportFlags& flags) {
   report::Report report = unmarked;
   report.strict = flags.strict;
   std::string rendered;
-  if (flags.format == "json") {
-    rendered = report::render_json(report);
-  } else if (flags.format == "junit") {
-    rendered = report::render_junit(report);
-  } else {
-    bool terminal = flags.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-    rendered = report::render_text(
-        report, {.color = terminal && !flags.no_color, .verbose = flags.verbose});
+  switch (report_format(flags)) {
+    case report::Format::json:
+      rendered = report::render_json(report);
+      break;
+    case report::Format::junit:
+      rendered = report::render_junit(report);
+      break;
+    case report::Format::text:
+      rendered = report::render_text(report, text_options(flags));
+      break;
   }
   if (flags.output.empty()) {
     std::cout << rendered << std::flush;

@@ -54,6 +54,10 @@ struct ReportFlags {
 
 void add_report_flags(CLI::App* command, ReportFlags& flags);
 
+// What --format and --no-color/--verbose ask for (colour only on a terminal).
+report::Format report_format(const ReportFlags& flags);
+report::TextOptions text_options(const ReportFlags& flags);
+
 // Renders the report to --output or stdout and returns the exit code.
 int emit_report(const report::Report& report, const ReportFlags& flags);
 

@@ -275,17 +275,18 @@ report::Finding pool_consistency(const std::string& group,
                      leaves + " with the same chain." + not_compared);
 }
 
-mtls::Result<report::Report> run_fleet(const FleetOptions& options,
-                                       const ConnectSettings& settings) {
+mtls::Result<report::Report> run_fleet(const FleetOptions& options, const ConnectSettings& settings,
+                                       const TargetSink& sink) {
   auto discovered = discover(options);
   if (!discovered) return discovered.error();
   Discovery& found = *discovered;
   const std::size_t total = found.jobs.size();
 
-  std::vector<report::Report> reports(total);
+  std::vector<report::Report> reports(sink ? 0 : total);
   std::vector<ServerFacts> facts(total);
+  std::vector<std::pair<std::string, std::string>> verdicts(total);  // verdict, first failing
   std::atomic<std::size_t> next{0};
-  std::mutex progress_mutex;
+  std::mutex done_mutex;
   std::size_t done = 0, failing = 0;
   auto worker = [&] {
     for (std::size_t i = next++; i < total; i = next++) {
@@ -294,19 +295,26 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options,
       own.announce = false;
       if (job.role) own.us = *job.role;
       tls::HandshakeRecord record;
+      report::Report report;
       if (job.unresolved) {
         record = *job.unresolved;
-        reports[i] = diagnose_target(record, job.target, own);
+        report = diagnose_target(record, job.target, own);
       } else {
         TargetOutcome outcome = connect_target(job.target, own);
         record = std::move(outcome.record);
-        reports[i] = std::move(outcome.report);
+        report = std::move(outcome.report);
       }
-      reports[i].target = target_label(job.target);
+      report.target = target_label(job.target);
       facts[i] = server_facts(job, record);
-      std::lock_guard lock(progress_mutex);
+      verdicts[i] = {verdict(report), first_failing(report)};
+      const bool failed = report::fails(report, false);
+      std::lock_guard lock(done_mutex);
       ++done;
-      if (report::fails(reports[i], false)) ++failing;
+      if (failed) ++failing;
+      if (sink)
+        sink(std::move(report));
+      else
+        reports[i] = std::move(report);
       if (options.progress)
         std::cerr << "\rmtlsprobe: " << done << "/" << total << " targets done, " << failing
                   << " failing" << (done == total ? "\n" : "") << std::flush;
@@ -330,23 +338,23 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options,
         {server.group, server.address, server.version.empty() ? "-" : server.version,
          server.cipher.empty() ? "-" : server.cipher, server.subject.empty() ? "-" : server.subject,
          server.sha256.empty() ? "-" : short_fingerprint(server.sha256),
-         server.not_after.empty() ? "-" : server.not_after, verdict(reports[i]),
-         first_failing(reports[i])});
+         server.not_after.empty() ? "-" : server.not_after, verdicts[i].first, verdicts[i].second});
   }
   result.tables.push_back(std::move(table));
   if (found.srv_finding) result.findings.push_back(*found.srv_finding);
-  // pool.consistent for every name that resolved to more than one address.
+  // pool.consistent for every name that resolved to more than one address,
+  // in the order the names first appear.
   std::vector<std::string> groups;
-  for (std::size_t i = 0; i < total; ++i)
-    if (!found.jobs[i].target.dial_address.empty() &&
-        std::find(groups.begin(), groups.end(), facts[i].group) == groups.end())
-      groups.push_back(facts[i].group);
-  for (const std::string& group : groups) {
-    std::vector<ServerFacts> members;
-    for (const auto& server : facts)
-      if (server.group == group) members.push_back(server);
-    if (members.size() > 1) result.findings.push_back(pool_consistency(group, members));
+  std::map<std::string, std::vector<ServerFacts>> members;
+  for (std::size_t i = 0; i < total; ++i) {
+    if (found.jobs[i].target.dial_address.empty()) continue;
+    auto& servers = members[facts[i].group];
+    if (servers.empty()) groups.push_back(facts[i].group);
+    servers.push_back(facts[i]);
   }
+  for (const std::string& group : groups)
+    if (members[group].size() > 1)
+      result.findings.push_back(pool_consistency(group, members[group]));
   result.facts["dns"] = std::move(found.facts);
   result.targets = std::move(reports);
   return result;

@@ -11,6 +11,7 @@
 //                    certificate shows up as intermittent failures)
 //   dns.srv          the SRV record asked for exists and names servers
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,16 @@ struct FleetOptions {
   std::string expect_name;  // for every target; empty: each target's host
 };
 
-// A report with `targets` (one per address), the table and the run-level
-// findings. Errors: the DNS options cannot be used (exit 2).
-mtls::Result<report::Report> run_fleet(const FleetOptions& options,
-                                       const ConnectSettings& settings);
+// Receives each target's report as it finishes, one call at a time.
+using TargetSink = std::function<void(report::Report)>;
+
+// A report with the table (a row per address, in the order of the targets),
+// the run-level findings and, without a sink, `targets` (one per address).
+// With a sink the targets go there instead and are not kept, so memory does
+// not grow with the targets done. Errors: the DNS options cannot be used, or
+// the SRV lookup ended without an answer (exit 2; no target was tested).
+mtls::Result<report::Report> run_fleet(const FleetOptions& options, const ConnectSettings& settings,
+                                       const TargetSink& sink = {});
 
 // What the table and the pool comparison need from one handshake, kept
 // instead of the whole record.

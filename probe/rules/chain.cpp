@@ -109,7 +109,7 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
 }
 
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
-                                    const KnownCertificates& known) {
+                                    const KnownCertificates& known, MissingIntermediates* blamed) {
   const std::string trusted_id =
       id_text(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted));
   auto f = finding(
@@ -139,6 +139,17 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
   }
   const auto& stuck = *result.error_certificate;
   auto issuer = known_issuer(known, stuck);
+  const bool missing = (issuer && !issuer->first.info().self_signed) || result.error_depth <= 0;
+  if (missing && blamed) {
+    if (std::find(blamed->begin(), blamed->end(), stuck.issuer_der) != blamed->end()) {
+      return skip(f, "the chain needs " + in_quotes(stuck.issuer) +
+                         ", the intermediate CA whose absence from BEMS's intermediate/ is "
+                         "reported by " +
+                         id_text(for_side(other(side.side), FindingId::bems_chain_intermediates,
+                                          FindingId::lync_chain_intermediates)));
+    }
+    blamed->push_back(stuck.issuer_der);
+  }
   if (issuer && !issuer->first.info().self_signed) {
     return fail(f,
                 "Intermediate CA " + in_quotes(stuck.issuer) + " (issuer of " +

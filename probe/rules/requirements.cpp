@@ -40,8 +40,9 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   findings.push_back(store_issuer_list(bems_store));
 
   // Intermediates.
-  findings.push_back(chain_intermediates(bems, bems_store, known));
-  findings.push_back(chain_intermediates(lync, bems_store, known));
+  MissingIntermediates missing;  // one absent file, one finding
+  findings.push_back(chain_intermediates(bems, bems_store, known, &missing));
+  findings.push_back(chain_intermediates(lync, bems_store, known, &missing));
 
   // Names.
   std::optional<std::string> pool = inputs.pool;

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to probe/: the individual rules evaluate_offline() runs. Each
 // returns one finding (always, with `skip` and a reason when it cannot judge).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,13 @@ report::Finding key_readable(const tls::Store& bems);
 // Chains and stores.
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
                               const KnownCertificates& known);
+// The intermediate CAs missing from BEMS's intermediate/, by DER subject:
+// `blamed` holds those an earlier call (the other side) already blames, and
+// the call adds the one it blames. One missing file is blamed once.
+using MissingIntermediates = std::vector<std::vector<std::uint8_t>>;
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
-                                    const KnownCertificates& known);
+                                    const KnownCertificates& known,
+                                    MissingIntermediates* blamed = nullptr);
 report::Finding store_placement(Side side, const tls::Store* store);
 report::Finding store_issuer_list(const tls::Store& bems);
 report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
