@@ -10,9 +10,11 @@
 # Scenarios: the clean lab twice in a row without taking it down (both
 # directions; revocation answered by the pki-http service), FLAW=$LAB_FLAW
 # and FLAW=revoked live (the mock Lync refuses the revoked certificate), the
-# clean lab again (the servers are recreated for it), every flaw of `pki
-# flaws` plus revoked through the `check` service (each fails with the
-# finding it is about), and an unknown FLAW (the pki service exits 3).
+# clean lab again (the servers are recreated for it), a renewal from the same
+# CA and one under a new root through the `rollover` service (ROLLOVER=...),
+# every flaw of `pki flaws` plus revoked through the `check` service (each
+# fails with the finding it is about), and an unknown FLAW (the pki service
+# exits 3).
 #
 # Stops only what it started: the podman system service it launched and the
 # compose project it created (named per run). Images are kept as a cache.
@@ -31,6 +33,8 @@ export COMPOSE_PROJECT_NAME=mtlsprobeci$$
 # The classic builder through the API, which Podman serves in the docker
 # image format: the OCI format would drop HEALTHCHECK.
 export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
+# No next certificate unless a phase asks for one (run_rollover).
+export ROLLOVER=''
 compose=(docker-compose --project-directory "$docker_dir" -f "$docker_dir/compose.yaml")
 podman_service_pid=
 healthcheck_driver_pid=
@@ -315,6 +319,27 @@ run_all_scenarios() {
   done
 }
 
+# run_rollover ROLLOVER CODE TEXT: the next certificate the pki service makes
+# for ROLLOVER, rehearsed by the rollover service (offline and live against
+# the mock Lync), must exit CODE and show TEXT.
+run_rollover() {
+  local scenario=$1 expected=$2 must_show=$3 code=0 log=$work_dir/rollover.log
+  export FLAW='' ROLLOVER="$scenario"
+  "${compose[@]}" up --no-color --abort-on-container-exit --exit-code-from rollover rollover \
+    >"$log" 2>&1 || code=$?
+  export ROLLOVER=''
+  echo "--- rollover (ROLLOVER=$scenario) exited $code"
+  sed 's/^/    /' "$log"
+  if [[ $code != "$expected" ]]; then
+    show_lab_logs
+    fail "ROLLOVER=$scenario: rollover exited $code, not $expected"
+  fi
+  if ! grep -qF -- "$must_show" "$log"; then
+    show_lab_logs
+    fail "ROLLOVER=$scenario: the rollover report does not show \"$must_show\""
+  fi
+}
+
 # An unknown scenario is a setup error, not a verdict: pki exits 3 with one
 # line in its own log, and nothing is served.
 run_unknown_scenario() {
@@ -391,6 +416,11 @@ begin_phase "clean lab after the flaws (servers recreated)"
 run_scenario "" pass "PASS  bems.revocation"
 end_phase
 
+begin_phase "ROLLOVER=same-ca, new-root (live)"
+run_rollover same-ca 0 "PASS  rollover.live"
+run_rollover new-root 1 "FAIL  rollover.live"
+end_phase
+
 begin_phase "every scenario through the check service"
 run_all_scenarios
 end_phase
@@ -407,4 +437,5 @@ end_phase
 
 echo
 echo "lab: PASS (clean lab passed twice and after the flaws; FLAW=$lab_flaw and FLAW=revoked failed" \
-  "live; every scenario failed its own finding in check; an unknown FLAW stopped pki with 3)"
+  "live; ROLLOVER=same-ca passed and ROLLOVER=new-root failed rollover.live; every scenario" \
+  "failed its own finding in check; an unknown FLAW stopped pki with 3)"

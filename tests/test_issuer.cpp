@@ -256,6 +256,53 @@ TEST_CASE("writing into a missing folder fails naming the file") {
   CHECK(status.error().message.find("leaf.crt") != std::string::npos);
 }
 
+TEST_CASE("certificate policies and the AD CS template extension round-trip") {
+  Chain chain;
+  auto spec = leaf_spec();
+  spec.policies = {"1.3.6.1.4.1.311.21.8.1.2.3", "2.5.29.32.0"};
+  spec.certificate_template = tls::CertificateSpec::Template{"1.3.6.1.4.1.311.21.8.1.2.4", 100, 7};
+  const auto& key = chain.leaf_key;
+  auto leaf = tls::issue_certificate(spec, key, &chain.issuing, chain.issuing_key);
+  REQUIRE(leaf.ok());
+  CHECK(leaf->info().policies ==
+        std::vector<std::string>{"1.3.6.1.4.1.311.21.8.1.2.3", "anyPolicy"});
+  CHECK(leaf->info().template_id == "1.3.6.1.4.1.311.21.8.1.2.4");
+  CHECK(leaf->info().template_major == 100);
+  CHECK(leaf->info().template_minor == 7);
+  // Without them: no extension, nothing read.
+  CHECK(chain.leaf.info().policies.empty());
+  CHECK(chain.leaf.info().template_id.empty());
+  CHECK(chain.leaf.info().template_major == -1);
+  spec.policies = {"1.2.3,4.5"};
+  CHECK_FALSE(tls::issue_certificate(spec, key, &chain.issuing, chain.issuing_key).ok());
+}
+
+TEST_CASE("template extensions written by openssl: v1 name, v2 OID and version, malformed") {
+  testing::TempDir dir;
+  auto made_by_openssl = [&](const std::string& extension) {
+    auto result = testing::run_process(
+        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", (dir / "k.pem").string(), "-out", (dir / "c.pem").string(), "-subj",
+         "/CN=t.example.com", "-days", "2", "-addext", extension});
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    auto loaded = tls::load_credential_file(dir / "c.pem", std::nullopt);
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->certificates.size() == 1);
+    return loaded->certificates.front().info();
+  };
+  auto v1 = made_by_openssl("1.3.6.1.4.1.311.20.2=ASN1:BMPSTRING:WebServer");
+  CHECK(v1.template_id == "WebServer");
+  CHECK(v1.template_major == -1);
+  // SEQUENCE { OID 1.2.3.4, INTEGER 100, INTEGER 5 }
+  auto v2 = made_by_openssl("1.3.6.1.4.1.311.21.7=DER:300B06032A0304020164020105");
+  CHECK(v2.template_id == "1.2.3.4");
+  CHECK(v2.template_major == 100);
+  CHECK(v2.template_minor == 5);
+  // SEQUENCE { INTEGER 1 }: no OID first, so no template.
+  auto malformed = made_by_openssl("1.3.6.1.4.1.311.21.7=DER:3003020101");
+  CHECK(malformed.template_id.empty());
+}
+
 // Issue 11 item 5: AD CS puts a critical Microsoft Application Policies
 // extension (1.3.6.1.4.1.311.21.10) on certificates and schannel accepts
 // it; OpenSSL alone refuses any critical extension it does not know. The

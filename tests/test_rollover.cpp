@@ -118,6 +118,34 @@ TEST_CASE("a renewal from the same CA is safe: exit 0, nothing breaking, every r
     CHECK(mentions(text(change_of(run.report, "validity"), "reason"), "Overlap"));
   }
   CHECK(change_of(run.report, "issuing CA").empty());
+  // The lab issues from an AD CS template under an issuance policy, both kept.
+  CHECK(!run.report.at("next").at("certificate").at("template").as_string().empty());
+  CHECK(!run.report.at("next").at("certificate").at("policies").as_array().empty());
+  CHECK(change_of(run.report, "certificate template").empty());
+  CHECK(change_of(run.report, "certificate policies").empty());
+}
+
+TEST_CASE("another template without the lab's policy is risky, with the reason; nothing breaks") {
+  probe::ReissueOptions next;
+  next.other_template = true;
+  Renewal renewal{next};
+  auto run = rollover_json(renewal);
+  CHECK(run.exit_code == 0);
+  CHECK(breaking_fields(run.report).empty());
+  auto issued_from = change_of(run.report, "certificate template");
+  CHECK(text(issued_from, "class") == "risky");
+  CHECK(
+      mentions(text(issued_from, "before"), "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.101 v100.1"));
+  CHECK(
+      mentions(text(issued_from, "after"), "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.102 v100.0"));
+  CHECK(mentions(text(issued_from, "reason"), "key usage"));
+  auto policies = change_of(run.report, "certificate policies");
+  CHECK(text(policies, "class") == "risky");
+  CHECK(text(policies, "after") == "(none)");
+  CHECK(mentions(text(policies, "reason"), "Drops 1.3.6.1.4.1.311.21.8.7340081.4710341.1.2.1"));
+  CHECK(status_of(run.report, "rollover.risky") == "warn");
+  CHECK(mentions(finding_text(run.report, "rollover.risky"), "certificate template"));
+  CHECK(rollover_json(renewal, {"--strict"}).exit_code == 1);
 }
 
 TEST_CASE(

@@ -176,6 +176,60 @@ void read_distribution_points(X509* x509, CertificateInfo& info) {
   }
 }
 
+void read_policies(X509* x509, CertificateInfo& info) {
+  using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+  PoliciesPtr policies(static_cast<CERTIFICATEPOLICIES*>(
+      X509_get_ext_d2i(x509, NID_certificate_policies, nullptr, nullptr)));
+  if (!policies) return;
+  for (int i = 0; i < sk_POLICYINFO_num(policies.get()); ++i)
+    info.policies.push_back(object_name(sk_POLICYINFO_value(policies.get(), i)->policyid));
+}
+
+// The DER contents of the extension `oid`, when the certificate has it.
+const ASN1_OCTET_STRING* extension_data(X509* x509, const char* oid) {
+  Asn1ObjectPtr object(OBJ_txt2obj(oid, 1));
+  if (!object) return nullptr;
+  const int index = X509_get_ext_by_OBJ(x509, object.get(), -1);
+  if (index < 0) return nullptr;
+  return X509_EXTENSION_get_data(X509_get_ext(x509, index));
+}
+
+int small_integer(const ASN1_TYPE* value) {
+  if (!value || value->type != V_ASN1_INTEGER) return -1;
+  long number = ASN1_INTEGER_get(value->value.integer);
+  return number < 0 || number > 0x7FFFFFFF ? -1 : static_cast<int>(number);
+}
+
+// v2: SEQUENCE { templateID OID, majorVersion INTEGER, minorVersion INTEGER OPTIONAL };
+// v1: a BMPString. Both decoded by OpenSSL; a malformed one is left out.
+void read_template(X509* x509, CertificateInfo& info) {
+  if (const ASN1_OCTET_STRING* data = extension_data(x509, kTemplateV2Oid)) {
+    const unsigned char* cursor = ASN1_STRING_get0_data(data);
+    Asn1TypeStackPtr fields(d2i_ASN1_SEQUENCE_ANY(nullptr, &cursor, ASN1_STRING_length(data)));
+    if (fields && sk_ASN1_TYPE_num(fields.get()) >= 1 &&
+        sk_ASN1_TYPE_value(fields.get(), 0)->type == V_ASN1_OBJECT) {
+      char oid[128] = {};
+      OBJ_obj2txt(oid, sizeof oid, sk_ASN1_TYPE_value(fields.get(), 0)->value.object, 1);
+      info.template_id = oid;
+      if (sk_ASN1_TYPE_num(fields.get()) >= 2)
+        info.template_major = small_integer(sk_ASN1_TYPE_value(fields.get(), 1));
+      if (sk_ASN1_TYPE_num(fields.get()) >= 3)
+        info.template_minor = small_integer(sk_ASN1_TYPE_value(fields.get(), 2));
+      return;
+    }
+  }
+  if (const ASN1_OCTET_STRING* data = extension_data(x509, kTemplateV1Oid)) {
+    const unsigned char* cursor = ASN1_STRING_get0_data(data);
+    Asn1TypePtr name(d2i_ASN1_TYPE(nullptr, &cursor, ASN1_STRING_length(data)));
+    if (!name || name->type != V_ASN1_BMPSTRING) return;
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, name->value.bmpstring);
+    if (length < 0) return;
+    info.template_id.assign(reinterpret_cast<char*>(utf8), static_cast<size_t>(length));
+    OPENSSL_free(utf8);
+  }
+}
+
 void read_key(X509* x509, CertificateInfo& info) {
   EVP_PKEY* key = X509_get0_pubkey(x509);
   if (!key) {
@@ -286,6 +340,8 @@ CertificateInfo read_info(X509* x509) {
   read_subject_alt_names(x509, info);
   read_key_usages(x509, info);
   read_distribution_points(x509, info);
+  read_policies(x509, info);
+  read_template(x509, info);
   read_key(x509, info);
   read_signature(x509, info);
   clear_openssl_errors();

@@ -53,6 +53,14 @@ struct CertificateInfo {
   std::vector<std::string> ocsp_urls;       // AIA OCSP
   std::vector<std::string> ca_issuer_urls;  // AIA caIssuers
 
+  std::vector<std::string> policies;  // certificatePolicies OIDs ("anyPolicy" by name)
+  // The AD CS certificate template the CA issued it from: the v2 extension's
+  // template OID (with its version), or the v1 extension's template name.
+  // Empty when the certificate carries neither (public and non-Windows CAs).
+  std::string template_id;
+  int template_major = -1;  // v2 only; -1 when absent
+  int template_minor = -1;
+
   std::size_t subject_der_size = 0;  // DER size of the subject name (acceptable-CA lists)
   std::vector<std::uint8_t> subject_der;
   std::vector<std::uint8_t> issuer_der;

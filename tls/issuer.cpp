@@ -59,6 +59,59 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& va
   return Done{};
 }
 
+// certificatePolicies from typed values (OpenSSL's config syntax for it wants
+// a config database).
+Status add_policies(X509* cert, const std::vector<std::string>& oids) {
+  using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+  PoliciesPtr policies(sk_POLICYINFO_new_null());
+  if (!policies) return Error{"cannot build the certificate policies: " + take_openssl_errors()};
+  for (const auto& oid : oids) {
+    POLICYINFO* policy = POLICYINFO_new();
+    if (!policy || sk_POLICYINFO_push(policies.get(), policy) <= 0) {
+      POLICYINFO_free(policy);
+      return Error{"cannot build the certificate policies: " + take_openssl_errors()};
+    }
+    ASN1_OBJECT_free(policy->policyid);
+    policy->policyid = OBJ_txt2obj(oid.c_str(), 1);
+    if (!policy->policyid)
+      return Error{"policy '" + oid + "' is not an OID: " + take_openssl_errors()};
+  }
+  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return Error{"cannot add the certificate policies: " + take_openssl_errors()};
+  return Done{};
+}
+
+// The v2 template extension, encoded by OpenSSL from typed values.
+Status add_template(X509* cert, const CertificateSpec::Template& wanted) {
+  Asn1TypeStackPtr fields(sk_ASN1_TYPE_new_null());
+  auto push = [&fields](int type, void* value) {
+    Asn1TypePtr field(ASN1_TYPE_new());
+    if (!field || !value) return false;
+    ASN1_TYPE_set(field.get(), type, value);
+    return sk_ASN1_TYPE_push(fields.get(), field.release()) > 0;
+  };
+  auto integer = [](int number) {
+    ASN1_INTEGER* value = ASN1_INTEGER_new();
+    if (value) ASN1_INTEGER_set(value, number);
+    return value;
+  };
+  if (!fields || !push(V_ASN1_OBJECT, OBJ_txt2obj(wanted.oid.c_str(), 1)) ||
+      !push(V_ASN1_INTEGER, integer(wanted.major_version)) ||
+      !push(V_ASN1_INTEGER, integer(wanted.minor_version)))
+    return Error{"certificate template '" + wanted.oid + "': " + take_openssl_errors()};
+  unsigned char* der = nullptr;
+  const int size = i2d_ASN1_SEQUENCE_ANY(fields.get(), &der);
+  std::unique_ptr<unsigned char, OpensslFree> owned(der);
+  Asn1ObjectPtr oid(OBJ_txt2obj(kTemplateV2Oid, 1));
+  std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>> data(ASN1_OCTET_STRING_new());
+  if (size <= 0 || !oid || !data || ASN1_OCTET_STRING_set(data.get(), der, size) != 1)
+    return Error{"cannot encode the certificate template: " + take_openssl_errors()};
+  X509ExtensionPtr extension(X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 0, data.get()));
+  if (!extension || X509_add_ext(cert, extension.get(), -1) != 1)
+    return Error{"cannot add the certificate template: " + take_openssl_errors()};
+  return Done{};
+}
+
 Status set_name(X509_NAME* name, const CertificateSpec& spec) {
   auto add = [name](const char* field, const std::string& value) {
     if (value.empty()) return true;
@@ -134,6 +187,10 @@ Status add_extensions(X509* cert, const CertificateSpec& spec, const PrivateKey&
       aia += (aia.empty() ? "" : ",") + join(spec.ca_issuer_urls, "caIssuers;URI:");
     if (auto s = add_extension(cert, &ctx, NID_info_access, aia); !s) return s;
   }
+  if (!spec.policies.empty())
+    if (auto s = add_policies(cert, spec.policies); !s) return s;
+  if (spec.certificate_template)
+    if (auto s = add_template(cert, *spec.certificate_template); !s) return s;
   return Done{};
 }
 
@@ -150,6 +207,8 @@ Status check_spec(const CertificateSpec& spec) {
   for (const auto& list : {spec.eku, spec.key_usage})
     for (const auto& usage : list)
       if (auto s = check_config_value("key usage", usage); !s) return s;
+  for (const auto& policy : spec.policies)
+    if (auto s = check_config_value("policy", policy); !s) return s;
   if (spec.not_after <= spec.not_before) return Error{"notAfter must be later than notBefore"};
   return Done{};
 }

@@ -40,6 +40,14 @@ struct CertificateSpec {
   std::vector<std::string> crl_urls;
   std::vector<std::string> ocsp_urls;
   std::vector<std::string> ca_issuer_urls;
+  std::vector<std::string> policies;  // certificatePolicies OIDs; empty = no extension
+  // An AD CS v2 certificate template extension, as an enterprise CA adds it.
+  struct Template {
+    std::string oid;
+    int major_version = 100;
+    int minor_version = 0;
+  };
+  std::optional<Template> certificate_template;
   std::optional<std::vector<std::uint8_t>> serial;  // big-endian; random 16 bytes when empty
 };
 

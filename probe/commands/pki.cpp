@@ -134,6 +134,8 @@ int run_reissue(ReissueArguments& arguments) {
   else if (reissue.new_issuing_ca)
     std::cout << ", issued by a new issuing CA (mtlsprobe Lab Issuing CA 2) that the Lync "
                  "store's intermediate/ does not hold";
+  if (reissue.other_template)
+    std::cout << ", from another certificate template without the lab's issuance policy";
   if (reissue.flaw)
     std::cout << " with flaw " << *reissue.flaw << ": "
               << find_lab_flaw(*reissue.flaw)->description;
@@ -219,6 +221,9 @@ void add_pki_command(CLI::App& app, Action& action) {
                  "intermediate/ does not hold");
   next->add_flag("--new-root", reissue->reissue.new_root,
                  "Issue it under a new root (and issuing CA) that the Lync store does not trust");
+  next->add_flag("--other-template", reissue->reissue.other_template,
+                 "Issue it from another AD CS certificate template, without the lab's issuance "
+                 "policy");
   next->add_option("--key-type", reissue->key_type,
                    "Key of the next certificate [default: the lab's]")
       ->check(CLI::IsMember({"rsa2048", "ecdsa-p256"}));

@@ -40,6 +40,13 @@ std::string age_text(std::chrono::seconds age) {
   return std::to_string(s / 86400) + " d";
 }
 
+std::string template_text(const tls::CertificateInfo& info) {
+  if (info.template_id.empty()) return {};
+  if (info.template_major < 0) return info.template_id;
+  return info.template_id + " v" + std::to_string(info.template_major) +
+         (info.template_minor < 0 ? std::string() : "." + std::to_string(info.template_minor));
+}
+
 boost::json::object certificate_json(const tls::CertificateInfo& info) {
   boost::json::object object;
   object["subject"] = info.subject;
@@ -58,6 +65,8 @@ boost::json::object certificate_json(const tls::CertificateInfo& info) {
   object["self_signed"] = info.self_signed;
   object["crl_urls"] = strings(info.crl_urls);
   object["ocsp_urls"] = strings(info.ocsp_urls);
+  object["policies"] = strings(info.policies);
+  object["template"] = template_text(info);
   return object;
 }
 

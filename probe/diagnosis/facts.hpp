@@ -10,6 +10,9 @@
 namespace probe {
 
 boost::json::object certificate_json(const tls::CertificateInfo& info);
+// The AD CS template as one string: "1.3.6.1.4.1.311.21.8.. v100.2", a v1
+// template's name, or empty when the certificate names none.
+std::string template_text(const tls::CertificateInfo& info);
 std::string rfc3339(tls::Clock::time_point when);
 std::string milliseconds_text(double milliseconds);  // "12 ms"
 std::string age_text(std::chrono::seconds age);      // "40 s", "12 min", "3 h", "2 d"

@@ -14,6 +14,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The lab forest's AD CS object identifiers (AD CS makes them under
+// Microsoft's 1.3.6.1.4.1.311.21.8 arc with per-forest random numbers).
+constexpr std::string_view kBemsTemplateOid = "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.101";
+constexpr std::string_view kOtherTemplateOid = "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.102";
+constexpr std::string_view kLabPolicyOid = "1.3.6.1.4.1.311.21.8.7340081.4710341.1.2.1";
+
 constexpr FlawInfo kFlaws[] = {
     {LabFlaw::missing_key, "missing-key",
      "BEMS personal/ holds its certificate but no private key file"},
@@ -152,10 +158,15 @@ class LabPlan {
 
   // The BEMS certificate's spec with the flaw, if it is one of the
   // certificate's own, applied.
-  tls::CertificateSpec bems_spec(const Authority& issuer) const {
+  tls::CertificateSpec bems_spec(const Authority& issuer, bool other_template = false) const {
     std::vector<std::string> names{options_.pool};
     names.insert(names.end(), options_.instances.begin(), options_.instances.end());
     auto spec = leaf_spec(options_.pool, names, issuer);
+    // As an enterprise CA (AD CS) issues it, so a rollover has a template and
+    // policies to compare.
+    spec.certificate_template = {std::string(other_template ? kOtherTemplateOid : kBemsTemplateOid),
+                                 100, other_template ? 0 : 1};
+    if (!other_template) spec.policies = {std::string(kLabPolicyOid)};
     if (flawed(LabFlaw::cn_not_fqdn))
       spec.common_name = options_.pool.substr(0, options_.pool.find('.'));
     if (flawed(LabFlaw::san_missing_pool)) spec.dns_names.erase(spec.dns_names.begin());
@@ -590,8 +601,8 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
   auto key = plan.flawed(LabFlaw::weak_key) ? tls::generate_key({tls::KeySpec::rsa, 1024, ""})
                                             : plan.key();
   if (!key) return key.error();
-  auto certificate =
-      tls::issue_certificate(plan.bems_spec(issuer), *key, &issuer.certificate, issuer.key);
+  auto certificate = tls::issue_certificate(plan.bems_spec(issuer, reissue.other_template), *key,
+                                            &issuer.certificate, issuer.key);
   if (!certificate) return tls::Error{"next BEMS certificate: " + certificate.error().message};
 
   std::error_code ec;
@@ -625,6 +636,9 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
   if (!plan.flawed(LabFlaw::missing_intermediate)) chain.push_back(issuer.certificate);
   steps.push_back(write.pkcs12(next.pfx, *key, *certificate, chain, options.pfx_password));
   for (const auto& authority : created) {
+    // A CRL left by an earlier reissue is signed by that CA's older key:
+    // `pki serve` issues a missing one at start, so remove it.
+    fs::remove(folder / layout.ca_folder / (authority.file + ".crl"), ec);
     steps.push_back(write.certificate(layout.ca_folder / crt(authority), authority.certificate));
     steps.push_back(write.key(layout.ca_folder / (authority.file + ".key"), authority.key));
   }
@@ -647,6 +661,7 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
       {"issuer", issuer.certificate.info().subject},
       {"new_issuing_ca", reissue.new_issuing_ca || reissue.new_root},
       {"new_root", reissue.new_root},
+      {"other_template", reissue.other_template},
       {"flaw", reissue.flaw ? boost::json::value(*reissue.flaw) : nullptr},
       {"key_type", key_type_name(options.key_type)},
   };

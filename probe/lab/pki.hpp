@@ -95,6 +95,7 @@ mtls::Result<LabResult> build_lab(const std::filesystem::path& folder, const Lab
 struct ReissueOptions {
   bool new_issuing_ca = false;         // a second issuing CA under the lab root
   bool new_root = false;               // a new root and issuing CA no Lync store holds
+  bool other_template = false;         // another AD CS template, without the lab's policy
   std::optional<std::string> flaw;     // one of reissue_flaws()
   std::optional<LabKeyType> key_type;  // default: the lab's
   std::optional<int> days;             // default: the lab's

@@ -170,6 +170,9 @@ class Judge {
     rows.push_back(urls("CRL URLs", cur().crl_urls, nxt().crl_urls, true));
     rows.push_back(urls("OCSP URLs", cur().ocsp_urls, nxt().ocsp_urls, true));
     rows.push_back(urls("CA issuers URLs", cur().ca_issuer_urls, nxt().ca_issuer_urls, false));
+    if (!cur().template_id.empty() || !nxt().template_id.empty())
+      rows.push_back(certificate_template());
+    if (!cur().policies.empty() || !nxt().policies.empty()) rows.push_back(policies());
     for (auto& unexplained : rule_rows()) rows.push_back(std::move(unexplained));
 
     verdict.findings = rule_findings();
@@ -564,6 +567,62 @@ class Judge {
           j.add(ChangeClass::neutral, "The same server" + std::string(after.empty() ? "" : "s") +
                                           ", other paths (as a new CA publishes).");
       }
+    }
+    settle(r, j);
+    return r;
+  }
+
+  // Lync/Skype never read the template extension; what it decides (EKU, key,
+  // names) has rows of its own, but key usage and application policies do not.
+  ComparisonRow certificate_template() {
+    auto text = [](const tls::CertificateInfo& info) {
+      const std::string t = template_text(info);
+      return t.empty() ? std::string("(none)") : t;
+    };
+    auto r = row("certificate template", text(cur()), text(nxt()));
+    Judgement j;
+    if (r.before != r.after) {
+      if (nxt().template_id.empty())
+        j.add(ChangeClass::risky,
+              "The next certificate names no AD CS template: it does not come from the "
+              "enterprise CA's template the current one was issued from but from a CA with its "
+              "own profile (a public or standalone CA), whose key usage and application "
+              "policies no row here compares. Rehearse it against the pool (--live).");
+      else if (cur().template_id.empty())
+        j.add(ChangeClass::neutral,
+              "Now issued from an AD CS template; Lync/Skype do not read it, and what it "
+              "decides (EKU, key, names) is compared in the rows above.");
+      else if (cur().template_id == nxt().template_id)
+        j.add(ChangeClass::neutral,
+              "The same template in another version: its settings were edited, and what they "
+              "decide (EKU, key, names) is compared in the rows above.");
+      else
+        j.add(ChangeClass::risky,
+              "Issued from another template: Lync/Skype do not read the template, but it "
+              "decides EKU, key usage, key size and names, and key usage and application "
+              "policies are compared by no row here. Check that " +
+                  in_quotes(nxt().template_id) +
+                  " is the template meant for MTLS, or rehearse it against the pool (--live).");
+    }
+    settle(r, j);
+    return r;
+  }
+
+  ComparisonRow policies() {
+    auto r = row("certificate policies", joined(cur().policies), joined(nxt().policies));
+    Judgement j;
+    if (r.before != r.after) {
+      const auto dropped = missing_from(cur().policies, nxt().policies);
+      const auto added = missing_from(nxt().policies, cur().policies);
+      if (!dropped.empty())
+        j.add(ChangeClass::risky,
+              "Drops " + joined(dropped) +
+                  ": Lync/Skype require no policy by default, but a peer that does (a CA of its "
+                  "trust with requireExplicitPolicy, a Windows qualified subordination, an "
+                  "issuance policy in a trust rule) refuses the next certificate.");
+      if (!added.empty())
+        j.add(ChangeClass::neutral,
+              "Adds " + joined(added) + ": a policy more restricts nothing a peer checks.");
     }
     settle(r, j);
     return r;

@@ -57,6 +57,18 @@ struct X509StackFree {
 };
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 
+struct Asn1TypeStackFree {
+  void operator()(STACK_OF(ASN1_TYPE) * s) const { sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_free); }
+};
+using Asn1TypeStackPtr = std::unique_ptr<STACK_OF(ASN1_TYPE), Asn1TypeStackFree>;
+using Asn1TypePtr = std::unique_ptr<ASN1_TYPE, Free<ASN1_TYPE_free>>;
+using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
+
+// Microsoft's certificate template extensions (AD CS): v2 holds the
+// template's OID and version, v1 (Windows 2000 templates) its name.
+inline constexpr const char* kTemplateV2Oid = "1.3.6.1.4.1.311.21.7";
+inline constexpr const char* kTemplateV1Oid = "1.3.6.1.4.1.311.20.2";
+
 struct X509NameStackFree {
   void operator()(STACK_OF(X509_NAME) * s) const { sk_X509_NAME_pop_free(s, X509_NAME_free); }
 };
