@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "probe/lab/pki.hpp"
+#include "tests/support/dns_server.hpp"
 #include "tests/support/lab_folder.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
 
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using testing::mentions;
 using testing::status_of;
 
@@ -56,6 +58,12 @@ boost::json::object change_of(const boost::json::value& report, const std::strin
 std::string text(const boost::json::object& object, const char* key) {
   auto* value = object.if_contains(key);
   return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+std::string finding_detail(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id) return text(finding.as_object(), "detail");
+  return {};
 }
 
 bool wait_until_serving(testing::BackgroundProcess& serve) {
@@ -116,6 +124,58 @@ TEST_CASE("rollover --live against openssl s_server that trusts only the lab roo
   CHECK(mentions(text(handshake, "after"), "rejected"));
   // Offline, the same defect is named from the pool's store.
   CHECK(status_of(report, "trust.mutual") == "fail");
+}
+
+TEST_CASE(
+    "rollover --live rehearses every address of the pool's name: one Front End lacks the new "
+    "root") {
+  NewRootLab lab;
+  // Front End 2 trusts the next root as well, Front End 1 does not.
+  const fs::path fe2 = lab.dir.path() / "lync-fe2";
+  fs::copy(lab.dir.path() / "lync", fe2, fs::copy_options::recursive);
+  fs::copy_file(lab.dir.path() / "ca" / "lab-root-2.crt", fe2 / "trusted-root" / "lab-root-2.crt");
+  const unsigned short port = testing::free_port();
+  auto serving = [&](const std::string& address, const fs::path& store) {
+    return std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
+        MTLSPROBE_BIN, "serve", "--role", "lync", "--listen", address + ":" + std::to_string(port),
+        "--store", store.string(), "--no-revocation", "--no-revocation-check"});
+  };
+  auto fe1_server = serving("127.0.0.2", lab.dir.path() / "lync");
+  auto fe2_server = serving("127.0.0.3", fe2);
+  REQUIRE_MESSAGE(wait_until_serving(*fe1_server), fe1_server->output());
+  REQUIRE_MESSAGE(wait_until_serving(*fe2_server), fe2_server->output());
+  testing::DnsRecords records;
+  records.addresses = {{"lyncpool.example.com", "127.0.0.2"},
+                       {"lyncpool.example.com", "127.0.0.3"}};
+  testing::DnsServer dns(records);
+
+  auto result = testing::run_mtlsprobe(
+      {"rollover", "--store", lab.path("bems"), "--next-store", lab.path("next"), "--live",
+       "lyncpool.example.com:" + std::to_string(port), "--dns-server", dns.address(), "--timeout",
+       "5", "--no-revocation", "--no-aia", "--format", "json"},
+      90s);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "rollover.live") == "fail");
+  auto fe1 = change_of(report, "live: handshake at 127.0.0.2");
+  CHECK(text(fe1, "before") == "accepted");
+  CHECK(mentions(text(fe1, "after"), "rejected"));
+  CHECK(text(fe1, "class") == "breaking");
+  // Front End 2 accepts both: no change there, and it was dialled.
+  CHECK(change_of(report, "live: handshake at 127.0.0.3").empty());
+  const auto& dialled = report.at("facts").at("live").at("addresses").as_array();
+  REQUIRE(dialled.size() == 2);
+  CHECK(mentions(text(dialled[1].as_object(), "target"), "via 127.0.0.3"));
+  const std::string detail = finding_detail(report, "rollover.live");
+  CHECK(mentions(detail, "127.0.0.2"));
+  CHECK(mentions(detail, "The other addresses (127.0.0.3) accept the next certificate"));
+
+  // Without --live, --dns-server has nothing to resolve.
+  auto bad = testing::run_mtlsprobe({"rollover", "--store", lab.path("bems"), "--next-store",
+                                     lab.path("next"), "--dns-server", dns.address()});
+  CHECK(bad.exit_code == 2);
+  CHECK(mentions(bad.err, "--live"));
 }
 
 TEST_CASE("rollover --live passes when the pool accepts both certificates") {

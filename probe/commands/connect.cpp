@@ -82,16 +82,9 @@ mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const 
 }
 
 mtls::Result<tls::DnsOptions> dns_options(const ConnectFlags& flags) {
-  tls::DnsOptions dns;
-  dns.timeout =
-      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
-  for (const std::string& text : flags.dns_servers) {
-    auto server = parse_host_port(text, 53);
-    if (!server || !is_ip_literal(server->host))
-      return mtls::Error{"--dns-server " + text + ": expected ADDR[:PORT] with an IP address"};
-    dns.servers.push_back({server->host, server->port});
-  }
-  return dns;
+  return dns_options_from(
+      flags.dns_servers,
+      std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000)));
 }
 
 // One target, dialled once: today's connect, with --save-chain.

@@ -27,6 +27,8 @@ struct RolloverFlags {
   std::string at;
   std::string live;        // HOST[:PORT] of the real pool
   std::string connect_to;  // ADDR[:PORT] to dial instead, keeping HOST for SNI and names
+  std::vector<std::string> dns_servers;
+  bool first_address = false;  // dial HOST once by name, not each of its addresses
   double timeout_seconds = 10;
   double verdict_wait_seconds = 1.5;
   SipConnectFlags sip;
@@ -74,6 +76,45 @@ SideRun run_rules(const OfflineInputs& inputs, const tls::RevocationOptions& rev
   run.revocation = std::move(bems_revocation.certificates);
   if (inputs.lync) run.findings.push_back(lync_revocation.finding);
   return run;
+}
+
+// Where the live rehearsal dials: each address of the pool's name (each
+// Front End behind it may trust other CAs), or the one --connect-to gives.
+struct LiveDial {
+  ConnectTarget target;
+  std::string address;                             // as dialled: names the rows
+  std::optional<tls::HandshakeRecord> unresolved;  // the name did not resolve
+};
+
+// A handshake pair each, one after the other: a bound on the run's length.
+constexpr std::size_t kMaxLiveAddresses = 16;
+
+std::vector<LiveDial> live_dials(const ConnectTarget& target, const RolloverFlags& flags,
+                                 const tls::DnsOptions& dns, std::string& note) {
+  if (!target.dial_address.empty() || flags.first_address || is_ip_literal(target.host))
+    return {{target, target.dial_address.empty() ? target.host : target.dial_address, {}}};
+  const tls::AddressAnswer answer = tls::resolve_addresses(target.host, dns);
+  if (answer.addresses.empty()) {
+    tls::HandshakeRecord record;
+    record.role = tls::HandshakeRole::client;
+    record.target = target_label(target);
+    record.error = tls::HandshakeError::dns_failure;
+    record.error_message = answer.message;
+    note = answer.message;
+    return {{target, target.host, record}};
+  }
+  std::vector<LiveDial> dials;
+  for (const auto& address : answer.addresses) {
+    if (dials.size() == kMaxLiveAddresses) {
+      note = "the first " + std::to_string(kMaxLiveAddresses) + " of " +
+             std::to_string(answer.addresses.size()) + " addresses";
+      break;
+    }
+    LiveDial dial{target, address, {}};
+    dial.target.dial_address = address;
+    dials.push_back(std::move(dial));
+  }
+  return dials;
 }
 
 int run_rollover(const RolloverFlags& flags) {
@@ -126,6 +167,10 @@ int run_rollover(const RolloverFlags& flags) {
   }
   auto revocation = revocation_options(flags.revocation);
   if (!revocation) return fail_input(revocation.error().message);
+  const auto live_timeout =
+      std::chrono::milliseconds(static_cast<long long>(flags.timeout_seconds * 1000));
+  auto dns = dns_options_from(flags.dns_servers, live_timeout);
+  if (!dns) return fail_input(dns.error().message);
   const auto inherited = inherit_from(*current, *next);
 
   // The current certificate describes what is deployed: without --pool and
@@ -168,6 +213,7 @@ int run_rollover(const RolloverFlags& flags) {
   inputs.switch_at = at;
   RolloverVerdict verdict = judge_rollover(inputs);
   std::optional<boost::json::object> live_facts;
+  std::string live_plan;
 
   if (live_target) {
     const ConnectTarget& target = *live_target;
@@ -175,8 +221,7 @@ int run_rollover(const RolloverFlags& flags) {
     // deployed is touched, and the peer judges each chain as it will on the day.
     ConnectSettings settings;
     settings.us = Side::bems;
-    settings.timeout =
-        std::chrono::milliseconds(static_cast<long long>(flags.timeout_seconds * 1000));
+    settings.timeout = live_timeout;
     settings.verdict_wait =
         std::chrono::milliseconds(static_cast<long long>(flags.verdict_wait_seconds * 1000));
     if (!pool.empty()) settings.pool = pool;
@@ -187,18 +232,42 @@ int run_rollover(const RolloverFlags& flags) {
     settings.memo = &memo;
     settings.sip = flags.sip;
     if (settings.sip.presence_format.empty()) settings.sip.presence_format = "msrtc";
-    settings.store = &*current;
-    TargetOutcome with_current = connect_target(target, settings);
-    settings.store = &*next;
-    settings.announce = false;
-    TargetOutcome with_next = connect_target(target, settings);
-    judge_live({target_label(target), &with_current.report, &with_next.report, flags.sip.enabled()},
-               verdict);
+    std::string note;
+    const std::vector<LiveDial> dials = live_dials(target, flags, *dns, note);
+    auto run = [&](const LiveDial& dial, const tls::Store& store) {
+      settings.store = &store;
+      if (dial.unresolved) return diagnose_target(*dial.unresolved, dial.target, settings);
+      report::Report report = connect_target(dial.target, settings).report;
+      settings.announce = false;
+      return report;
+    };
+    std::vector<std::pair<report::Report, report::Report>> reports;
+    for (const auto& dial : dials) {
+      report::Report with_current = run(dial, *current);
+      reports.emplace_back(std::move(with_current), run(dial, *next));
+    }
+    std::vector<LiveRehearsal> rehearsals;
+    boost::json::array addresses;
+    std::vector<std::string> dialled;
+    for (std::size_t i = 0; i < dials.size(); ++i) {
+      rehearsals.push_back({target_label(dials[i].target), dials[i].address, &reports[i].first,
+                            &reports[i].second, flags.sip.enabled()});
+      addresses.push_back({{"target", target_label(dials[i].target)},
+                           {"current", reports[i].first.facts},
+                           {"next", reports[i].second.facts}});
+      dialled.push_back(dials[i].address);
+    }
+    judge_live(target_label(target), rehearsals, verdict);
     boost::json::object live;
     live["target"] = target_label(target);
-    live["current"] = with_current.report.facts;
-    live["next"] = with_next.report.facts;
+    if (reports.size() == 1) {
+      live["current"] = reports.front().first.facts;
+      live["next"] = reports.front().second.facts;
+    }
+    live["addresses"] = std::move(addresses);
     live_facts = std::move(live);
+    live_plan = target_label(target) + ": " + tls::joined(dialled) +
+                (note.empty() ? std::string() : " (" + note + ")");
   }
 
   if (!flags.revocation.no_aia && next->leaf)
@@ -221,6 +290,7 @@ int run_rollover(const RolloverFlags& flags) {
       (instances.empty() ? "(none)" : tls::joined(instances)) +
           (instances_from_current ? " (from the current SAN; --instance to name them)" : ""));
   plan.lines.emplace_back("switch", at ? rfc3339(*at) : "now (--at DATE for a planned date)");
+  if (!live_plan.empty()) plan.lines.emplace_back("live", live_plan);
   result.sections.push_back(std::move(plan));
 
   result.facts["bems_current"] = store_json(*current);
@@ -276,6 +346,15 @@ void add_rollover_command(CLI::App& app, Action& action) {
                    "Dial ADDR[:PORT] instead of HOST, keeping HOST for SNI and name checks")
       ->group(live);
   command
+      ->add_option("--dns-server", flags->dns_servers,
+                   "Resolve HOST at this DNS server, ADDR[:PORT] (repeatable); default: the "
+                   "system's. Each address of HOST is rehearsed")
+      ->group(live);
+  command
+      ->add_flag("--first-address", flags->first_address,
+                 "Dial HOST once by name instead of each of its addresses")
+      ->group(live);
+  command
       ->add_option("--timeout", flags->timeout_seconds,
                    "Seconds for the TCP connect and for the handshake, each")
       ->check(CLI::Range(0.1, 300.0))
@@ -296,6 +375,10 @@ void add_rollover_command(CLI::App& app, Action& action) {
       throw CLI::ValidationError("--connect-to", "needs --live HOST[:PORT]");
     if (flags->sip.enabled() && flags->live.empty())
       throw CLI::ValidationError("--sip", "needs --live HOST[:PORT]");
+    if ((!flags->dns_servers.empty() || flags->first_address) && flags->live.empty())
+      throw CLI::ValidationError("--dns-server/--first-address", "needs --live HOST[:PORT]");
+    if (!flags->dns_servers.empty() && !flags->connect_to.empty())
+      throw CLI::ValidationError("--dns-server", "excludes --connect-to (which names the address)");
     action = [flags] { return run_rollover(*flags); };
   });
 }

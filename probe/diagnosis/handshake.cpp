@@ -214,6 +214,9 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
                       "issuer is not in "
                       "the acceptable-CA list or the certificate lacks clientAuth.");
     }
+    // A record is built from what OpenSSL kept: a sent certificate without a
+    // kept chain must not be dereferenced.
+    if (record.peer_chain.empty()) return pass(f, "The client sent a certificate.");
     return pass(f, "The client sent " + in_quotes(record.peer_chain.front().info().subject) + ".");
   }
   if (!context.ours || !context.ours->leaf || !context.ours->key ||

@@ -70,6 +70,19 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+tls::Result<tls::DnsOptions> dns_options_from(const std::vector<std::string>& servers,
+                                              std::chrono::milliseconds timeout) {
+  tls::DnsOptions dns;
+  dns.timeout = timeout;
+  for (const std::string& text : servers) {
+    auto server = parse_host_port(text, 53);
+    if (!server || !is_ip_literal(server->host))
+      return tls::Error{"--dns-server " + text + ": expected ADDR[:PORT] with an IP address"};
+    dns.servers.push_back({server->host, server->port});
+  }
+  return dns;
+}
+
 void add_live_flags(CLI::App* command, LiveFlags& flags) {
   const std::string group = "Handshake";
   command

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "probe/commands/options.hpp"
+#include "tls/dns.hpp"
 #include "tls/handshake.hpp"
 #include "tls/store.hpp"
 
@@ -32,6 +33,10 @@ tls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t def
 // port_number() wraps 99999 to 34463). nullopt otherwise.
 std::optional<std::uint16_t> parse_port(std::string_view digits);
 bool is_ip_literal(const std::string& host);
+
+// --dns-server ADDR[:PORT] (repeatable, IP literals) and the whole lookup's deadline.
+tls::Result<tls::DnsOptions> dns_options_from(const std::vector<std::string>& servers,
+                                              std::chrono::milliseconds timeout);
 
 // Options every live command shares.
 struct LiveFlags {

@@ -781,12 +781,15 @@ Observed finding_outcome(const report::Report& report, FindingId id, const std::
 
 }  // namespace
 
-void judge_live(const LiveRehearsal& live, RolloverVerdict& verdict) {
-  struct LiveRow {
-    std::string field;
-    Observed before, after;
-    std::string breaks;  // why the next failing where the current passed breaks the switch
-  };
+namespace {
+
+struct LiveRow {
+  std::string field;
+  Observed before, after;
+  std::string breaks;  // why the next failing where the current passed breaks the switch
+};
+
+std::vector<LiveRow> live_rows_of(const LiveRehearsal& live) {
   std::vector<LiveRow> live_rows;
   live_rows.push_back({"live: handshake", handshake_outcome(*live.current),
                        handshake_outcome(*live.next),
@@ -804,43 +807,70 @@ void judge_live(const LiveRehearsal& live, RolloverVerdict& verdict) {
          finding_outcome(*live.current, FindingId::sip_options, "200 OK", false),
          finding_outcome(*live.next, FindingId::sip_options, "200 OK", false),
          "SIP OPTIONS over MTLS gets its answer with the current certificate, not with the next."});
+  return live_rows;
+}
 
-  std::vector<std::string> broken, both_failed;
-  for (const auto& live_row : live_rows) {
-    ComparisonRow r = row(live_row.field, live_row.before.text, live_row.after.text);
-    if (live_row.before.ok && !live_row.after.ok) {
-      r.change = ChangeClass::breaking;
-      r.reason = live_row.breaks + " (" + id_text(FindingId::rollover_live) + ")";
-      broken.push_back(live_row.field + ": " + live_row.after.text);
-    } else if (r.before != r.after) {
-      r.change = ChangeClass::neutral;
-      r.reason = live_row.after.ok ? "The next certificate does at least as well as the current."
-                                   : "Fails with the current certificate too.";
-      if (!live_row.after.ok) both_failed.push_back(live_row.field);
-    } else if (!live_row.after.ok) {
-      both_failed.push_back(live_row.field);
+}  // namespace
+
+void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehearsals,
+                RolloverVerdict& verdict) {
+  const bool several = rehearsals.size() > 1;
+  std::vector<std::string> broken, both_failed, accepting;
+  bool sip = false;
+  for (const auto& live : rehearsals) {
+    sip = sip || live.sip;
+    const std::string at = several ? " at " + live.address : std::string();
+    std::vector<std::string> broken_here;
+    bool fails_here = false;
+    for (const auto& live_row : live_rows_of(live)) {
+      fails_here = fails_here || !live_row.after.ok;
+      ComparisonRow r = row(live_row.field + at, live_row.before.text, live_row.after.text);
+      if (live_row.before.ok && !live_row.after.ok) {
+        r.change = ChangeClass::breaking;
+        r.reason = live_row.breaks + " (" + id_text(FindingId::rollover_live) + ")";
+        broken_here.push_back(live_row.field + ": " + live_row.after.text);
+      } else if (r.before != r.after) {
+        r.change = ChangeClass::neutral;
+        r.reason = live_row.after.ok ? "The next certificate does at least as well as the current."
+                                     : "Fails with the current certificate too.";
+        if (!live_row.after.ok) both_failed.push_back(r.field);
+      } else if (!live_row.after.ok) {
+        both_failed.push_back(r.field);
+      }
+      verdict.comparison.rows.push_back(std::move(r));
     }
-    verdict.comparison.rows.push_back(std::move(r));
+    if (!broken_here.empty())
+      broken.push_back((several ? live.target + ": " : std::string()) +
+                       tls::joined(broken_here, "; "));
+    else if (!fails_here)
+      accepting.push_back(live.address);
   }
 
   auto f = finding(FindingId::rollover_live,
                    "The real pool accepts the next certificate as it accepts the current one");
   if (!broken.empty()) {
+    // Some servers of one pool refusing is a pool whose Front Ends differ.
+    const std::string others =
+        several && !accepting.empty()
+            ? " The other addresses (" + tls::joined(accepting) +
+                  ") accept the next certificate: the pool's servers do not trust the same CAs."
+            : std::string();
     fail(f,
-         "Against " + live.target + ", with the next certificate: " + tls::joined(broken, "; ") +
-             ". With the current certificate the same steps succeed.",
+         "Against " + name + ", with the next certificate: " + tls::joined(broken, "; ") +
+             ". With the current certificate the same steps succeed." + others,
          "Do not switch yet: make the pool trust the next chain (its root in the pool's Trusted "
          "Root Certification Authorities, its issuing CA in Intermediate Certification "
          "Authorities, on every Front End), then rehearse again.");
   } else if (!both_failed.empty()) {
     warn(f,
-         "Against " + live.target + ", " + tls::joined(both_failed) +
+         "Against " + name + ", " + tls::joined(both_failed) +
              " fail with the current certificate too, so the switch does not change them.",
          "See the handshake findings of `mtlsprobe connect` against the same target.");
   } else {
-    pass(f, "Against " + live.target +
+    pass(f, "Against " + name +
+                (several ? " (every address: " + tls::joined(accepting) + ")" : "") +
                 ", the pool accepts the next certificate as it accepts the current one" +
-                (live.sip ? ", and SIP OPTIONS gets its answer with both." : "."));
+                (sip ? ", and SIP OPTIONS gets its answer with both." : "."));
   }
   verdict.findings.push_back(std::move(f));
 }

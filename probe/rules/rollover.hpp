@@ -46,16 +46,21 @@ struct RolloverVerdict {
 
 RolloverVerdict judge_rollover(const RolloverInputs& inputs);
 
-// A live rehearsal: the reports of two real handshakes (connect_target) with
-// the current and with the next certificate against the same peer. Adds the
-// live rows to the comparison and the rollover.live finding.
+// A live rehearsal at one address: the reports of two real handshakes
+// (connect_target) with the current and with the next certificate against
+// the same server.
 struct LiveRehearsal {
-  std::string target;  // "lyncpool.example.com:5061 via 10.0.0.5:5061"
+  std::string target;   // "lyncpool.example.com:5061 via 10.0.0.5:5061"
+  std::string address;  // "10.0.0.5": names the rows when the name has several
   const report::Report* current = nullptr;
   const report::Report* next = nullptr;
   bool sip = false;  // SIP OPTIONS was sent on both connections
 };
-void judge_live(const LiveRehearsal& live, RolloverVerdict& verdict);
+// Every address of the pool's name (each Front End behind it may trust other
+// CAs): the live rows of each, and one rollover.live finding for them all.
+// `name` is what was rehearsed against ("lyncpool.example.com:5061").
+void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehearsals,
+                RolloverVerdict& verdict);
 
 // The BEMS instances a rollover guards when none are named: the DNS names
 // of the current certificate's SAN other than the pool (wildcards cannot be

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   record.role = input.ConsumeBool() ? tls::HandshakeRole::server : tls::HandshakeRole::client;
   record.tcp_connected = input.ConsumeBool();
   record.handshake_completed = input.ConsumeBool();
-  record.protocol_version = input.PickValueInArray({"TLSv1.3", "TLSv1.2", "TLSv1.1", "", "SSLv3"});
+  const int version = input.ConsumeIntegralInRange<int>(-1, 3);
+  if (version >= 0) record.protocol_version = static_cast<tls::TlsVersion>(version);
   record.peer_sent_certificate = input.ConsumeBool();
   record.certificate_request_received = input.ConsumeBool();
   record.peer_rejected_us = input.ConsumeBool();
