@@ -20,32 +20,8 @@ for tool in wrk prometheus-blackbox-exporter curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 2; }
 done
 
-work=$(mktemp -d /tmp/mtlsprobe-bench-exporter.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  local candidate
-  while :; do
-    candidate=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { echo "$candidate"; return; }
-  done
-}
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
-    sleep 0.05
-  done
-  echo "bench: nothing listens on $1" >&2
-  exit 1
-}
-# CPU seconds (user + system) a process has used so far, from /proc.
-cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
-rss_mib_of() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+source "$(dirname "$0")/common.sh"
+bench_begin bench-exporter
 
 lab=$work/lab
 "$bin" pki init "$lab" --key-type ecdsa-p256 >/dev/null

@@ -25,33 +25,8 @@ concurrency=${CONCURRENCY:-16}
 bin=${MTLSPROBE:-$root/build/probe/mtlsprobe}
 [[ -x $bin ]] || { echo "bench: build mtlsprobe first (scripts/build.sh)" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "bench: openssl is not installed" >&2; exit 2; }
-ticks=$(getconf CLK_TCK)
-
-work=$(mktemp -d /tmp/mtlsprobe-fleet.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  local candidate
-  while :; do
-    candidate=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { echo "$candidate"; return; }
-  done
-}
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
-    sleep 0.05
-  done
-  echo "bench: nothing listens on 127.0.0.1:$1" >&2
-  exit 1
-}
-# CPU seconds (user + system) a process has used so far.
-cpu_of() { awk -v t="$ticks" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
+source "$(dirname "$0")/common.sh"
+bench_begin fleet
 
 echo "mtlsprobe fleet scan: $count targets, --concurrency $concurrency, $(nproc) cores, $(openssl version)"
 printf '  %-40s %8s %10s %12s %12s %10s\n' case "wall s" targets/s "client ms" "server ms" "peak MiB"

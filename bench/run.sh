@@ -52,14 +52,7 @@ measure() {
   awk -v l="$label" -v m="$median" -v p="$p90" 'BEGIN { printf "  %-64s %9.1f %9.1f\n", l, m / 1000, p / 1000 }'
 }
 
-# A loopback port nothing listens on.
-free_port() {
-  local candidate
-  while :; do
-    candidate=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { echo "$candidate"; return; }
-  done
-}
+source "$(dirname "$0")/common.sh"
 
 lab=$work/lab
 "$bin" pki init "$lab" --key-type rsa2048 >/dev/null
