@@ -295,6 +295,23 @@ TEST_CASE("hostile peers get a clear finding and a bounded run") {
     CHECK(status_of(result.out, "handshake.protocol") == "fail");
     CHECK(mentions(result.out, "HTTP"));
   }
+  // Issue 16 item 9: an alert before any ServerHello is not a verdict on
+  // our certificate, whatever its number.
+  for (unsigned char code : {42, 47}) {
+    SUBCASE(("a server that answers the ClientHello with alert " + std::to_string(code)).c_str()) {
+      RawServer alerting([code](int fd) {
+        char buffer[4096];
+        (void)!read(fd, buffer, sizeof buffer);
+        const unsigned char record[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, code};
+        (void)!write(fd, record, sizeof record);
+      });
+      auto result = connect(alerting.port());
+      CHECK(result.exit_code == 1);
+      CHECK(status_of(result.out, "handshake.protocol") == "fail");
+      CHECK(status_of(result.out, "handshake.peer-rejected-us") != "fail");
+      CHECK(status_of(result.out, "bems.eku") != "fail");
+    }
+  }
   SUBCASE("nothing listens") {
     auto result = connect(testing::free_port());
     CHECK(result.exit_code == 1);

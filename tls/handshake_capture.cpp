@@ -231,9 +231,11 @@ int openssl_reason(const boost::system::error_code& ec) {
   return ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
 }
 
-// no_certificate .. access_denied are all about a certificate (RFC 5246 7.2.2).
+// The alerts about a certificate (RFC 5246 7.2.2, RFC 8446 6.2): 41-46, 48
+// and 49, not illegal_parameter (47), which is about any handshake field.
 bool is_certificate_alert(int code) {
-  return (code >= alert::no_certificate && code <= alert::access_denied) ||
+  return (code >= alert::no_certificate && code <= alert::access_denied &&
+          code != alert::illegal_parameter) ||
          code == alert::certificate_required;
 }
 
@@ -527,11 +529,18 @@ bool failed_by_peer_alert(Capture& capture) {
   if (received->code == alert::protocol_version) {
     fail(record, HandshakeError::no_common_version,
          "the peer sent protocol_version: no TLS version both sides allow");
-  } else if (is_certificate_alert(received->code) ||
-             (received->code == alert::handshake_failure && after_our_certificate)) {
+  } else if (after_our_certificate && (is_certificate_alert(received->code) ||
+                                        received->code == alert::handshake_failure)) {
+    // The phase decides, not only the number: a verdict on our certificate
+    // can only come once the peer has it (or has asked for it).
     record.peer_rejected_us = true;
     record.rejection_alert = received;
     fail(record, HandshakeError::peer_rejected_us, "the peer rejected us with " + received->name);
+  } else if (is_certificate_alert(received->code)) {
+    fail(record, HandshakeError::tls_error,
+         "the peer sent " + received->name +
+             " before it had seen our certificate: it objected to our hello or to its own "
+             "configuration, not to our certificate");
   } else if (received->code == alert::handshake_failure ||
              received->code == alert::insufficient_security) {
     fail(record, HandshakeError::no_common_cipher,
