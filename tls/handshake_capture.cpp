@@ -529,8 +529,8 @@ bool failed_by_peer_alert(Capture& capture) {
   if (received->code == alert::protocol_version) {
     fail(record, HandshakeError::no_common_version,
          "the peer sent protocol_version: no TLS version both sides allow");
-  } else if (after_our_certificate && (is_certificate_alert(received->code) ||
-                                        received->code == alert::handshake_failure)) {
+  } else if (after_our_certificate &&
+             (is_certificate_alert(received->code) || received->code == alert::handshake_failure)) {
     // The phase decides, not only the number: a verdict on our certificate
     // can only come once the peer has it (or has asked for it).
     record.peer_rejected_us = true;
