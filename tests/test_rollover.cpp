@@ -12,9 +12,11 @@
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using testing::change_of;
 using testing::mentions;
 using testing::run_mtlsprobe;
 using testing::status_of;
+using testing::string_field;
 
 namespace {
 
@@ -61,22 +63,11 @@ Run rollover_json(const Renewal& renewal, std::vector<std::string> extra = {}) {
   return {result.exit_code, boost::json::parse(result.out)};
 }
 
-// The change of `field`, or an empty object when it did not change.
-boost::json::object change_of(const boost::json::value& report, const std::string& field) {
-  for (const auto& change : report.at("changes").as_array())
-    if (change.at("field").as_string() == field) return change.as_object();
-  return {};
-}
-
-std::string text(const boost::json::object& object, const char* key) {
-  auto* value = object.if_contains(key);
-  return value && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 std::string finding_text(const boost::json::value& report, const std::string& id) {
   for (const auto& finding : report.at("findings").as_array())
     if (finding.at("id").as_string() == id)
-      return text(finding.as_object(), "detail") + " | " + text(finding.as_object(), "remedy");
+      return string_field(finding.as_object(), "detail") + " | " +
+             string_field(finding.as_object(), "remedy");
   return {};
 }
 
@@ -114,8 +105,8 @@ TEST_CASE("a renewal from the same CA is safe: exit 0, nothing breaking, every r
   // Issued within the same second (a fast machine), the two validity periods
   // are equal and there is no validity row at all; otherwise it is neutral.
   if (!change_of(run.report, "validity").empty()) {
-    CHECK(text(change_of(run.report, "validity"), "class") == "neutral");
-    CHECK(mentions(text(change_of(run.report, "validity"), "reason"), "Overlap"));
+    CHECK(string_field(change_of(run.report, "validity"), "class") == "neutral");
+    CHECK(mentions(string_field(change_of(run.report, "validity"), "reason"), "Overlap"));
   }
   CHECK(change_of(run.report, "issuing CA").empty());
   // The lab issues from an AD CS template under an issuance policy, both kept.
@@ -133,16 +124,17 @@ TEST_CASE("another template without the lab's policy is risky, with the reason; 
   CHECK(run.exit_code == 0);
   CHECK(breaking_fields(run.report).empty());
   auto issued_from = change_of(run.report, "certificate template");
-  CHECK(text(issued_from, "class") == "risky");
-  CHECK(
-      mentions(text(issued_from, "before"), "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.101 v100.1"));
-  CHECK(
-      mentions(text(issued_from, "after"), "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.102 v100.0"));
-  CHECK(mentions(text(issued_from, "reason"), "key usage"));
+  CHECK(string_field(issued_from, "class") == "risky");
+  CHECK(mentions(string_field(issued_from, "before"),
+                 "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.101 v100.1"));
+  CHECK(mentions(string_field(issued_from, "after"),
+                 "1.3.6.1.4.1.311.21.8.7340081.4710341.1.1.102 v100.0"));
+  CHECK(mentions(string_field(issued_from, "reason"), "key usage"));
   auto policies = change_of(run.report, "certificate policies");
-  CHECK(text(policies, "class") == "risky");
-  CHECK(text(policies, "after") == "(none)");
-  CHECK(mentions(text(policies, "reason"), "Drops 1.3.6.1.4.1.311.21.8.7340081.4710341.1.2.1"));
+  CHECK(string_field(policies, "class") == "risky");
+  CHECK(string_field(policies, "after") == "(none)");
+  CHECK(mentions(string_field(policies, "reason"),
+                 "Drops 1.3.6.1.4.1.311.21.8.7340081.4710341.1.2.1"));
   CHECK(status_of(run.report, "rollover.risky") == "warn");
   CHECK(mentions(finding_text(run.report, "rollover.risky"), "certificate template"));
   CHECK(rollover_json(renewal, {"--strict"}).exit_code == 1);
@@ -162,9 +154,9 @@ TEST_CASE(
   CHECK(mentions(explained,
                  (renewal.dir / "next" / "intermediate" / "lab-issuing-ca-2.crt").string()));
   auto issuing = change_of(run.report, "issuing CA");
-  CHECK(text(issuing, "class") == "breaking");
-  CHECK(mentions(text(issuing, "after"), "[new]"));
-  CHECK(mentions(text(issuing, "reason"), "intermediate/"));
+  CHECK(string_field(issuing, "class") == "breaking");
+  CHECK(mentions(string_field(issuing, "after"), "[new]"));
+  CHECK(mentions(string_field(issuing, "reason"), "intermediate/"));
   // The root stays the same: no row for it, and the pool still trusts the chain.
   CHECK(change_of(run.report, "root CA").empty());
   CHECK(status_of(run.report, "trust.mutual") == "pass");
@@ -179,10 +171,10 @@ TEST_CASE("a new root the pool does not trust is breaking through trust.mutual")
   CHECK(status_of(run.report, "trust.mutual") == "fail");
   CHECK(mentions(finding_text(run.report, "trust.mutual"), "switch breaks it"));
   auto root = change_of(run.report, "root CA");
-  CHECK(text(root, "class") == "breaking");
-  CHECK(mentions(text(root, "after"), "mtlsprobe Lab Root CA 2"));
-  CHECK(mentions(text(root, "reason"), "trusted-root/"));
-  CHECK(mentions(text(root, "reason"), "trust.mutual"));
+  CHECK(string_field(root, "class") == "breaking");
+  CHECK(mentions(string_field(root, "after"), "mtlsprobe Lab Root CA 2"));
+  CHECK(mentions(string_field(root, "reason"), "trusted-root/"));
+  CHECK(mentions(string_field(root, "reason"), "trust.mutual"));
 }
 
 TEST_CASE("a SAN that drops an instance is breaking, also when the instances come from the SAN") {
@@ -196,9 +188,9 @@ TEST_CASE("a SAN that drops an instance is breaking, also when the instances com
     CHECK(run.exit_code == 1);
     CHECK(status_of(run.report, "bems.san.instances") == "fail");
     auto san = change_of(run.report, "SAN DNS");
-    CHECK(text(san, "class") == "breaking");
-    CHECK(mentions(text(san, "reason"), "bemsserver01.example.com"));
-    CHECK(mentions(text(san, "reason"), "bems.san.instances"));
+    CHECK(string_field(san, "class") == "breaking");
+    CHECK(mentions(string_field(san, "reason"), "bemsserver01.example.com"));
+    CHECK(mentions(string_field(san, "reason"), "bems.san.instances"));
     // One defect, one row: the rule is not repeated as a row of its own.
     CHECK(change_of(run.report, "rule bems.san.instances").empty());
   }
@@ -210,11 +202,11 @@ TEST_CASE("an EKU that loses clientAuth is breaking and names the 2026 change") 
   CHECK(run.exit_code == 1);
   CHECK(status_of(run.report, "bems.eku") == "fail");
   auto eku = change_of(run.report, "EKU");
-  CHECK(text(eku, "class") == "breaking");
-  CHECK(text(eku, "before") == "serverAuth, clientAuth");
-  CHECK(text(eku, "after") == "serverAuth");
-  CHECK(mentions(text(eku, "reason"), "2026"));
-  CHECK(mentions(text(eku, "reason"), "clientAuth"));
+  CHECK(string_field(eku, "class") == "breaking");
+  CHECK(string_field(eku, "before") == "serverAuth, clientAuth");
+  CHECK(string_field(eku, "after") == "serverAuth");
+  CHECK(mentions(string_field(eku, "reason"), "2026"));
+  CHECK(mentions(string_field(eku, "reason"), "clientAuth"));
 }
 
 TEST_CASE("RSA-2048 to P-256 is risky with the reason, not breaking; --strict fails on it") {
@@ -224,10 +216,10 @@ TEST_CASE("RSA-2048 to P-256 is risky with the reason, not breaking; --strict fa
   auto run = rollover_json(renewal);
   CHECK(run.exit_code == 0);
   auto key = change_of(run.report, "key");
-  CHECK(text(key, "before") == "RSA 2048");
-  CHECK(mentions(text(key, "after"), "EC 256"));
-  CHECK(text(key, "class") == "risky");
-  CHECK(mentions(text(key, "reason"), "ECDSA"));
+  CHECK(string_field(key, "before") == "RSA 2048");
+  CHECK(mentions(string_field(key, "after"), "EC 256"));
+  CHECK(string_field(key, "class") == "risky");
+  CHECK(mentions(string_field(key, "reason"), "ECDSA"));
   CHECK(breaking_fields(run.report).empty());
   CHECK(status_of(run.report, "rollover.risky") == "warn");
   CHECK(rollover_json(renewal, {"--strict"}).exit_code == 1);
@@ -239,8 +231,8 @@ TEST_CASE("a next certificate not yet valid at --at is breaking; valid at a late
   CHECK(early.exit_code == 1);
   CHECK(status_of(early.report, "bems.validity") == "fail");
   auto validity = change_of(early.report, "validity");
-  CHECK(text(validity, "class") == "breaking");
-  CHECK(mentions(text(validity, "reason"), "not valid until"));
+  CHECK(string_field(validity, "class") == "breaking");
+  CHECK(mentions(string_field(validity, "reason"), "not valid until"));
   auto later = rollover_json(renewal, {"--at", days_from_now(12)});
   CHECK(later.exit_code == 0);
   CHECK(status_of(later.report, "bems.validity") == "pass");
@@ -255,7 +247,7 @@ TEST_CASE("a current certificate that expires before --at is named") {
   CHECK(run.exit_code == 1);
   CHECK(status_of(run.report, "rollover.switch-date") == "fail");
   CHECK(status_of(run.report, "bems.validity") == "pass");
-  CHECK(text(change_of(run.report, "validity"), "class") == "breaking");
+  CHECK(string_field(change_of(run.report, "validity"), "class") == "breaking");
 }
 
 TEST_CASE("the text report shows both certificates side by side with each change's class") {
@@ -300,7 +292,7 @@ TEST_CASE("a next .pfx alone is judged with the current store's roots and interm
   CHECK(status_of(report, "bems.chain.intermediates") == "fail");
   CHECK(mentions(finding_text(report, "bems.chain.intermediates"), "next.pfx"));
   CHECK(status_of(report, "rollover.peer-intermediate") == "skip");
-  CHECK(text(change_of(report, "issuing CA"), "class") == "breaking");
+  CHECK(string_field(change_of(report, "issuing CA"), "class") == "breaking");
 }
 
 TEST_CASE("pki reissue refuses a flaw a next certificate cannot have and a folder without a lab") {

@@ -15,8 +15,10 @@
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::change_of;
 using testing::mentions;
 using testing::status_of;
+using testing::string_field;
 
 namespace {
 
@@ -49,23 +51,6 @@ struct NewRootLab : testing::LabFolder {
   }
 };
 
-boost::json::object change_of(const boost::json::value& report, const std::string& field) {
-  for (const auto& change : report.at("changes").as_array())
-    if (change.at("field").as_string() == field) return change.as_object();
-  return {};
-}
-
-std::string text(const boost::json::object& object, const char* key) {
-  auto* value = object.if_contains(key);
-  return value && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-std::string finding_detail(const boost::json::value& report, const std::string& id) {
-  for (const auto& finding : report.at("findings").as_array())
-    if (finding.at("id").as_string() == id) return text(finding.as_object(), "detail");
-  return {};
-}
-
 bool wait_until_serving(testing::BackgroundProcess& serve) {
   for (int i = 0; i < 1000 && serve.running(); ++i) {
     if (mentions(serve.output(), "serving as")) return true;
@@ -91,16 +76,16 @@ TEST_CASE(
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "rollover.live") == "fail");
   auto handshake = change_of(report, "live: handshake");
-  CHECK(text(handshake, "before") == "accepted");
-  CHECK(mentions(text(handshake, "after"), "rejected"));
-  CHECK(text(handshake, "class") == "breaking");
+  CHECK(string_field(handshake, "before") == "accepted");
+  CHECK(mentions(string_field(handshake, "after"), "rejected"));
+  CHECK(string_field(handshake, "class") == "breaking");
   // serve sends the names of its trusted roots: the new root is not among them.
   auto ca_list = change_of(report, "live: acceptable CAs");
-  CHECK(text(ca_list, "class") == "breaking");
-  CHECK(text(ca_list, "before") == "names our issuer or root");
+  CHECK(string_field(ca_list, "class") == "breaking");
+  CHECK(string_field(ca_list, "before") == "names our issuer or root");
   auto sip = change_of(report, "live: SIP OPTIONS");
-  CHECK(text(sip, "before") == "200 OK");
-  CHECK(text(sip, "class") == "breaking");
+  CHECK(string_field(sip, "before") == "200 OK");
+  CHECK(string_field(sip, "class") == "breaking");
   CHECK(report.at("facts").at("live").at("current").is_object());
   CHECK(report.at("facts").at("live").at("next").is_object());
 }
@@ -120,8 +105,8 @@ TEST_CASE("rollover --live against openssl s_server that trusts only the lab roo
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "rollover.live") == "fail");
   auto handshake = change_of(report, "live: handshake");
-  CHECK(text(handshake, "before") == "accepted");
-  CHECK(mentions(text(handshake, "after"), "rejected"));
+  CHECK(string_field(handshake, "before") == "accepted");
+  CHECK(mentions(string_field(handshake, "after"), "rejected"));
   // Offline, the same defect is named from the pool's store.
   CHECK(status_of(report, "trust.mutual") == "fail");
 }
@@ -159,15 +144,15 @@ TEST_CASE(
   auto report = boost::json::parse(result.out);
   CHECK(status_of(report, "rollover.live") == "fail");
   auto fe1 = change_of(report, "live: handshake at 127.0.0.2");
-  CHECK(text(fe1, "before") == "accepted");
-  CHECK(mentions(text(fe1, "after"), "rejected"));
-  CHECK(text(fe1, "class") == "breaking");
+  CHECK(string_field(fe1, "before") == "accepted");
+  CHECK(mentions(string_field(fe1, "after"), "rejected"));
+  CHECK(string_field(fe1, "class") == "breaking");
   // Front End 2 accepts both: no change there, and it was dialled.
   CHECK(change_of(report, "live: handshake at 127.0.0.3").empty());
   const auto& dialled = report.at("facts").at("live").at("addresses").as_array();
   REQUIRE(dialled.size() == 2);
-  CHECK(mentions(text(dialled[1].as_object(), "target"), "via 127.0.0.3"));
-  const std::string detail = finding_detail(report, "rollover.live");
+  CHECK(mentions(string_field(dialled[1].as_object(), "target"), "via 127.0.0.3"));
+  const std::string detail = testing::detail_of(report, "rollover.live");
   CHECK(mentions(detail, "127.0.0.2"));
   CHECK(mentions(detail, "The other addresses (127.0.0.3) accept the next certificate"));
 

@@ -29,4 +29,18 @@ inline std::string detail_of(const boost::json::value& report, const std::string
   return "";
 }
 
+// The string `key` of a JSON object, or "" when it is absent or not a string.
+inline std::string string_field(const boost::json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+// The change of `field` in a rollover report, or an empty object when it did
+// not change.
+inline boost::json::object change_of(const boost::json::value& report, const std::string& field) {
+  for (const auto& change : report.at("changes").as_array())
+    if (change.at("field").as_string() == field) return change.as_object();
+  return {};
+}
+
 }  // namespace testing
