@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include "tests/support/process.hpp"
 #include "tests/support/raw_tcp_server.hpp"
@@ -49,6 +50,7 @@ struct Lab {
   std::vector<tls::OcspAuthority> authorities;                   // answer /ocsp from these
   std::function<std::string(const std::string&)> ocsp_override;  // request DER -> response DER
   std::atomic<int> crl_downloads{0};
+  std::atomic<int> ocsp_requests{0};
   std::unique_ptr<tls::HttpServer> server;
 
   Lab() {
@@ -61,6 +63,7 @@ struct Lab {
                       }});
     routes.push_back({"/ocsp", [this](const tls::HttpServerRequest& request) {
                         std::lock_guard lock(mutex);
+                        ++ocsp_requests;
                         if (ocsp_override)
                           return reply(200, "application/ocsp-response",
                                        ocsp_override(request.body));
@@ -493,4 +496,148 @@ TEST_CASE("an expired OCSP answer is not called a stale CRL") {
       *tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key), certificate, lab.ca);
   CHECK(expired.kind == tls::RevocationStatus::unavailable);
   CHECK_FALSE(expired.stale);
+}
+
+namespace {
+
+// A run's cache whose clock a test moves on instead of waiting.
+struct MovableClock {
+  std::shared_ptr<std::atomic<long long>> hours_on = std::make_shared<std::atomic<long long>>(0);
+  std::shared_ptr<tls::RevocationCache> cache() const {
+    tls::RevocationCache::Limits limits;
+    limits.clock = [hours = hours_on] {
+      return tls::Clock::now() + std::chrono::hours(hours->load());
+    };
+    return std::make_shared<tls::RevocationCache>(limits);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("with a run's cache, a CRL is fetched once for every check and thread until nextUpdate") {
+  Lab lab;
+  tls::CrlSpec spec;
+  spec.this_update = tls::Clock::now() - std::chrono::minutes(5);
+  spec.next_update = tls::Clock::now() + std::chrono::hours(1);
+  lab.publish_crl(spec);
+  auto first = lab.crl_leaf();
+  auto second = lab.crl_leaf();
+  MovableClock clock;
+  auto options = testing::quick_revocation(tls::RevocationMode::crl);
+  options.cache = clock.cache();
+
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      auto status = tls::check_revocation(i % 2 ? first : second, lab.ca, options);
+      if (status.kind == tls::RevocationStatus::good) ++good;
+    });
+  for (auto& thread : threads) thread.join();
+  CHECK(good == 8);
+  CHECK(lab.crl_downloads == 1);
+  auto again = tls::check_revocation(first, lab.ca, options);
+  CHECK(again.kind == tls::RevocationStatus::good);
+  REQUIRE(again.attempts.size() == 1);
+  CHECK(again.attempts[0].from_cache);
+  CHECK(lab.crl_downloads == 1);
+  CHECK(options.cache->counts().crls == 1);
+
+  // Past its nextUpdate the CRL is fetched again.
+  *clock.hours_on = 2;
+  auto later = tls::check_revocation(first, lab.ca, options);
+  CHECK(later.kind == tls::RevocationStatus::good);
+  CHECK(lab.crl_downloads == 2);
+
+  // Without a cache every check fetches.
+  auto uncached = testing::quick_revocation(tls::RevocationMode::crl);
+  tls::check_revocation(first, lab.ca, uncached);
+  tls::check_revocation(first, lab.ca, uncached);
+  CHECK(lab.crl_downloads == 4);
+}
+
+TEST_CASE("a CRL past its nextUpdate is not kept: each check fetches it again") {
+  Lab lab;
+  tls::CrlSpec spec;
+  spec.this_update = tls::Clock::now() - std::chrono::hours(48);
+  spec.next_update = tls::Clock::now() - std::chrono::hours(24);
+  lab.publish_crl(spec);
+  auto certificate = lab.crl_leaf();
+  auto options = testing::quick_revocation(tls::RevocationMode::crl);
+  options.cache = std::make_shared<tls::RevocationCache>();
+  for (int i = 0; i < 2; ++i) {
+    auto status = tls::check_revocation(certificate, lab.ca, options);
+    CHECK(status.stale);
+  }
+  CHECK(lab.crl_downloads == 2);
+}
+
+TEST_CASE("a kept CRL still says revoked for the serial it lists, and good for another") {
+  Lab lab;
+  auto revoked = lab.crl_leaf();
+  auto good = lab.crl_leaf();
+  tls::CrlSpec spec;
+  spec.revoked.push_back({revoked.info().serial_hex, tls::Clock::now(), "keyCompromise"});
+  lab.publish_crl(spec);
+  auto options = testing::quick_revocation(tls::RevocationMode::crl);
+  options.cache = std::make_shared<tls::RevocationCache>();
+  CHECK(tls::check_revocation(revoked, lab.ca, options).kind == tls::RevocationStatus::revoked);
+  CHECK(tls::check_revocation(good, lab.ca, options).kind == tls::RevocationStatus::good);
+  auto again = tls::check_revocation(revoked, lab.ca, options);
+  CHECK(again.kind == tls::RevocationStatus::revoked);
+  CHECK(again.reason == "keyCompromise");
+  CHECK(lab.crl_downloads == 1);
+}
+
+TEST_CASE("with a run's cache, an OCSP answer is asked once per certificate until its nextUpdate") {
+  Lab lab;
+  auto first = lab.ocsp_leaf();
+  auto second = lab.ocsp_leaf();
+  lab.revoke(second, "superseded");
+  MovableClock clock;
+  auto options = testing::quick_revocation(tls::RevocationMode::ocsp);
+  options.cache = clock.cache();
+
+  for (int i = 0; i < 3; ++i) {
+    CHECK(tls::check_revocation(first, lab.ca, options).kind == tls::RevocationStatus::good);
+    auto revoked = tls::check_revocation(second, lab.ca, options);
+    CHECK(revoked.kind == tls::RevocationStatus::revoked);
+    CHECK(revoked.reason == "superseded");
+  }
+  CHECK(lab.ocsp_requests == 2);  // one per certificate
+  CHECK(options.cache->counts().answers == 2);
+
+  // A week on, past any nextUpdate the responder gave (or the hour kept
+  // without one), the answer is asked for again.
+  *clock.hours_on = 24 * 7;
+  CHECK(tls::check_revocation(first, lab.ca, options).kind == tls::RevocationStatus::good);
+  CHECK(lab.ocsp_requests == 3);
+}
+
+TEST_CASE("a responder that never answers costs one timeout per run, not one per check") {
+  Lab lab;
+  testing::SilentListener silent;
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/ocsp";
+  auto certificate = lab.leaf({}, {url});
+  auto options = testing::quick_revocation(tls::RevocationMode::ocsp);
+  options.http.timeout = std::chrono::milliseconds(300);
+  options.cache = std::make_shared<tls::RevocationCache>();
+  auto first = tls::check_revocation(certificate, lab.ca, options);
+  CHECK(first.kind == tls::RevocationStatus::unavailable);
+  REQUIRE(first.attempts.size() == 1);
+  CHECK_FALSE(first.attempts[0].from_cache);
+  auto second = tls::check_revocation(certificate, lab.ca, options);
+  CHECK(second.kind == tls::RevocationStatus::unavailable);
+  CHECK(testing::mentions(second.error, "no answer within 300 ms"));
+  REQUIRE(second.attempts.size() == 1);
+  CHECK(second.attempts[0].from_cache);
+
+  // cached_only: what is not kept is not asked.
+  auto other = lab.leaf({}, {lab.url("/ocsp")});
+  auto cached_only = options;
+  cached_only.cached_only = true;
+  auto unasked = tls::check_revocation(other, lab.ca, cached_only);
+  CHECK(unasked.kind == tls::RevocationStatus::unavailable);
+  CHECK(unasked.problem == tls::RevocationProblem::budget_spent);
+  CHECK(lab.ocsp_requests == 0);
 }

@@ -87,22 +87,27 @@ struct ServerOptions {
   // A DER OCSP response for our leaf, stapled when a client asks; empty:
   // none (the client's status_request is not acknowledged).
   std::vector<std::uint8_t> ocsp_staple;
-  // Asked on the server's thread, inside the handshake, once the client's
-  // chain verified, with that chain as built (leaf first). A value rejects
-  // the client certificate as revoked (alert certificate_revoked), as a
-  // Windows server checking revocation in the handshake does. It may block
-  // the server's thread: the caller bounds it.
+  // Asked on one of the server's threads, inside the handshake, once the
+  // client's chain verified, with that chain as built (leaf first); several
+  // handshakes may ask at once. A value rejects the client certificate as
+  // revoked (alert certificate_revoked), as a Windows server checking
+  // revocation in the handshake does. It may block that thread (the other
+  // threads go on serving): the caller bounds it.
   std::function<std::optional<ClientRevocation>(const std::vector<Certificate>& chain)>
       client_revocation_check;
   // Connections held at once. 0: derived from the descriptor limit, which
   // listen() raises to the hard limit (tls/descriptors.hpp). At the cap the
   // oldest connection still in its handshake is closed for the newcomer.
   std::size_t max_connections = 0;
+  // Threads running handshakes (and the sessions' reads and writes); each
+  // connection's handlers run one at a time, on whichever thread is free.
+  std::size_t threads = 1;
 };
 
 // An established TLS connection for the application protocol (SIP). Reads
 // and writes have deadlines. On the server its handlers run on the server's
-// thread and it must not outlive the HandshakeServer; on the client the
+// threads, one at a time (its own strand), and it must not outlive the
+// HandshakeServer; on the client the
 // blocking calls drive the client's own loop. Not thread-safe: use it from
 // the thread that runs it.
 class EstablishedConnection {
@@ -145,7 +150,9 @@ HandshakeRecord run_client_handshake(const ClientOptions& options);
 
 class HandshakeServer {
  public:
-  // Called once per handshake (success or failure) on the server's thread.
+  // Called once per handshake (success or failure) on one of the server's
+  // threads; with ServerOptions::threads > 1, calls for different
+  // connections run at the same time.
   // `connection` is null when the handshake failed; keep it to talk on it,
   // drop it to have the server close the connection politely.
   using Callback =
@@ -160,8 +167,9 @@ class HandshakeServer {
   // Loads the credentials and binds; errors name the address or the file.
   Status listen();
   std::uint16_t port() const;
-  // Serves until stop() or until max_handshakes handshakes were recorded
-  // and their sessions ended.
+  // Serves (on ServerOptions::threads threads, this one among them) until
+  // stop() or until max_handshakes handshakes were recorded and their
+  // sessions ended.
   void run();
   // Thread-safe: stops accepting and ends every session.
   void stop();

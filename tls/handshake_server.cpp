@@ -3,8 +3,11 @@
 #include <chrono>
 #include <list>
 #include <mutex>
+#include <thread>
 
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "tls/alerts.hpp"
 #include "tls/descriptors.hpp"
@@ -64,6 +67,13 @@ void drain_then_close(const std::shared_ptr<EstablishedConnection::Impl>& connec
 
 }  // namespace
 
+// Threads: one io_context run by ServerOptions::threads threads, each
+// connection on its own strand. Not an io_context per thread: a handshake
+// thread may block (bounded) in the client revocation check, and with one
+// shared context the other threads go on serving every other connection,
+// where a context per thread would stall all the connections the acceptor
+// had handed to the blocked one. Handshakes are CPU-bound, so the shared
+// reactor is not what limits the rate.
 class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServer::Impl> {
  public:
   Impl(ServerOptions options_in, Callback callback_in)
@@ -71,8 +81,9 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
 
   Status listen();
   void accept_next();
-  void retry_accept_later();
-  bool make_room();
+  void accept_next_locked();
+  void retry_accept_later_locked();
+  bool make_room_locked();
   void start_session(tcp::socket socket);
   void finish_session(const std::shared_ptr<EstablishedConnection::Impl>& connection,
                       Steady::time_point started, boost::system::error_code ec, bool timed_out);
@@ -81,26 +92,31 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   ServerOptions options;
   Callback callback;
   asio::io_context io;
-  tcp::acceptor acceptor;
-  asio::steady_timer accept_retry{io};
   std::shared_ptr<asio::ssl::context> ssl_context;
   HandshakeRecord record_template;
   std::string alpn_wire;
   std::optional<int> reject_with_verify_error;
+  std::atomic<std::size_t> recorded{0};
+  std::atomic<std::size_t> evicted{0};
+  std::mutex staple_mutex;
+  std::shared_ptr<const std::vector<std::uint8_t>> ocsp_staple;
+
+  // What the sessions share, whichever thread runs them: the acceptor, the
+  // counts for max_handshakes and the connection lists. Never held while a
+  // handshake runs or the callback is called.
+  std::mutex state;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_retry{io};
   // For max_handshakes: sessions under way, and finished ones that count.
   std::size_t in_flight = 0;
   std::size_t counted = 0;
   bool accept_pending = false;
-  std::atomic<std::size_t> recorded{0};
   bool stopping = false;
-  std::mutex staple_mutex;
-  std::shared_ptr<const std::vector<std::uint8_t>> ocsp_staple;
   std::list<std::weak_ptr<EstablishedConnection::Impl>> live;
   // Connections still in their handshake, oldest first: the ones closed to
   // make room when the connection cap is reached.
   std::list<std::weak_ptr<EstablishedConnection::Impl>> handshaking;
   std::size_t max_connections = 0;
-  std::atomic<std::size_t> evicted{0};
 };
 
 Status HandshakeServer::Impl::listen() {
@@ -181,11 +197,17 @@ Status HandshakeServer::Impl::listen() {
   return Done{};
 }
 
+void HandshakeServer::Impl::accept_next() {
+  std::lock_guard lock(state);
+  accept_next_locked();
+}
+
 // With a limit, no more is accepted while the sessions under way could reach
 // it; the listening socket stays open (new connections wait in the backlog)
 // until the limit is reached by handshakes that count, since a port check
-// that finishes does not.
-void HandshakeServer::Impl::accept_next() {
+// that finishes does not. `state` is held, so however many threads finish
+// handshakes at once, the limit is never passed.
+void HandshakeServer::Impl::accept_next_locked() {
   if (stopping || accept_pending || !acceptor.is_open()) return;
   if (options.max_handshakes != 0) {
     if (counted >= options.max_handshakes) {
@@ -197,21 +219,25 @@ void HandshakeServer::Impl::accept_next() {
   }
   accept_pending = true;
   acceptor.async_accept(
+      asio::any_io_executor(asio::make_strand(io)),
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        self->accept_pending = false;
-        if (self->stopping || ec == asio::error::operation_aborted) return;
-        if (is_resource_shortage(ec)) {
-          // Free a descriptor for the next client and wait before trying
-          // again: an immediate retry fails the same way at 100% of a core.
-          self->make_room();
-          return self->retry_accept_later();
+        {
+          std::lock_guard lock(self->state);
+          self->accept_pending = false;
+          if (self->stopping || ec == asio::error::operation_aborted) return;
+          if (is_resource_shortage(ec)) {
+            // Free a descriptor for the next client and wait before trying
+            // again: an immediate retry fails the same way at 100% of a core.
+            self->make_room_locked();
+            return self->retry_accept_later_locked();
+          }
         }
         if (!ec) self->start_session(std::move(socket));
         self->accept_next();
       });
 }
 
-void HandshakeServer::Impl::retry_accept_later() {
+void HandshakeServer::Impl::retry_accept_later_locked() {
   accept_retry.expires_after(std::chrono::milliseconds(100));
   accept_retry.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->accept_next();
@@ -220,36 +246,44 @@ void HandshakeServer::Impl::retry_accept_later() {
 
 // At the cap, the oldest connection still in its handshake is closed: an
 // idle client holding a slot should not lock out the one arriving now.
-// Established connections (a SIP session under way) are left alone.
-bool HandshakeServer::Impl::make_room() {
+// Established connections (a SIP session under way) are left alone. The
+// close runs on the connection's strand, where its handshake runs.
+bool HandshakeServer::Impl::make_room_locked() {
   handshaking.remove_if([](const auto& weak) { return weak.expired(); });
   while (!handshaking.empty()) {
     auto oldest = handshaking.front().lock();
     handshaking.pop_front();
-    if (!oldest || oldest->closed) continue;
-    oldest->evicted = true;
-    boost::system::error_code ignored;
-    oldest->timer.cancel();
-    oldest->stream.lowest_layer().close(ignored);
+    if (!oldest) continue;
+    asio::post(oldest->stream.get_executor(), [oldest] {
+      if (oldest->closed) return;
+      oldest->evicted = true;
+      boost::system::error_code ignored;
+      oldest->timer.cancel();
+      oldest->stream.lowest_layer().close(ignored);
+    });
     return true;
   }
   return false;
 }
 
 void HandshakeServer::Impl::start_session(tcp::socket socket) {
-  live.remove_if([](const auto& weak) { return weak.expired(); });
-  if (live.size() >= max_connections && !make_room()) {
-    // Every slot holds an established session: the newcomer waits for none.
-    boost::system::error_code ignored;
-    socket.close(ignored);
-    ++evicted;
-    return;
+  std::shared_ptr<EstablishedConnection::Impl> connection;
+  {
+    std::lock_guard lock(state);
+    live.remove_if([](const auto& weak) { return weak.expired(); });
+    if (live.size() >= max_connections && !make_room_locked()) {
+      // Every slot holds an established session: the newcomer waits for none.
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      ++evicted;
+      return;
+    }
+    ++in_flight;
+    connection =
+        std::make_shared<EstablishedConnection::Impl>(std::move(socket), ssl_context, nullptr);
+    live.push_back(connection);
+    handshaking.push_back(connection);
   }
-  ++in_flight;
-  auto connection =
-      std::make_shared<EstablishedConnection::Impl>(std::move(socket), ssl_context, nullptr);
-  live.push_back(connection);
-  handshaking.push_back(connection);
   detail::Capture& capture = connection->capture;
   capture.record = record_template;
   capture.trust = options.trust;
@@ -273,32 +307,38 @@ void HandshakeServer::Impl::start_session(tcp::socket socket) {
 
   auto started = Steady::now();
   auto self = shared_from_this();
-  connection->with_deadline(
-      options.handshake_timeout,
-      [connection](auto done) {
-        connection->stream.async_handshake(
-            asio::ssl::stream_base::server,
-            [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
-      },
-      [self, connection, started](boost::system::error_code ec, std::size_t, bool timed_out) {
-        self->finish_session(connection, started, ec, timed_out);
-      });
+  // From here on the connection is touched only on its strand.
+  asio::post(connection->stream.get_executor(), [self, connection, started] {
+    connection->with_deadline(
+        self->options.handshake_timeout,
+        [connection](auto done) {
+          connection->stream.async_handshake(
+              asio::ssl::stream_base::server,
+              [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+        },
+        [self, connection, started](boost::system::error_code ec, std::size_t, bool timed_out) {
+          self->finish_session(connection, started, ec, timed_out);
+        });
+  });
 }
 
 void HandshakeServer::Impl::finish_session(
     const std::shared_ptr<EstablishedConnection::Impl>& connection, Steady::time_point started,
     boost::system::error_code ec, bool timed_out) {
-  if (stopping) return;
-  handshaking.remove_if([&connection](const auto& weak) {
-    auto held = weak.lock();
-    return !held || held == connection;
-  });
-  if (connection->evicted) {
-    // Closed by make_room(), not by the peer: nothing to diagnose.
-    --in_flight;
-    ++evicted;
-    connection->closed = true;
-    return accept_next();
+  {
+    std::lock_guard lock(state);
+    if (stopping) return;
+    handshaking.remove_if([&connection](const auto& weak) {
+      auto held = weak.lock();
+      return !held || held == connection;
+    });
+    if (connection->evicted) {
+      // Closed by make_room_locked(), not by the peer: nothing to diagnose.
+      --in_flight;
+      ++evicted;
+      connection->closed = true;
+      return accept_next_locked();
+    }
   }
   detail::Capture& capture = connection->capture;
   HandshakeRecord& record = capture.record;
@@ -323,9 +363,12 @@ void HandshakeServer::Impl::finish_session(
     connection->stream.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
     drain_then_close(connection, timed_out ? Steady::now() : Steady::now() + kDrainTime, 0);
   }
-  --in_flight;
   const bool port_check = record.error == HandshakeError::peer_closed && record.peer_sent_nothing;
-  if (!port_check) ++counted;
+  {
+    std::lock_guard lock(state);
+    --in_flight;
+    if (!port_check) ++counted;
+  }
   ++recorded;
   HandshakeRecord copy = record;
   if (callback) callback(copy, std::move(established));
@@ -333,13 +376,18 @@ void HandshakeServer::Impl::finish_session(
 }
 
 void HandshakeServer::Impl::stop_now() {
+  std::lock_guard lock(state);
   stopping = true;
   boost::system::error_code ignored;
   acceptor.close(ignored);
+  accept_retry.cancel();
   for (auto& weak : live) {
     if (auto connection = weak.lock()) {
-      connection->timer.cancel();
-      connection->stream.lowest_layer().close(ignored);
+      asio::post(connection->stream.get_executor(), [connection] {
+        boost::system::error_code ignored;
+        connection->timer.cancel();
+        connection->stream.lowest_layer().close(ignored);
+      });
     }
   }
   live.clear();
@@ -359,12 +407,19 @@ HandshakeServer::~HandshakeServer() {
 Status HandshakeServer::listen() { return impl_->listen(); }
 
 std::uint16_t HandshakeServer::port() const {
+  std::lock_guard lock(impl_->state);
   boost::system::error_code ec;
   auto endpoint = impl_->acceptor.local_endpoint(ec);
   return ec ? 0 : endpoint.port();
 }
 
-void HandshakeServer::run() { impl_->io.run(); }
+void HandshakeServer::run() {
+  std::vector<std::thread> more;
+  for (std::size_t i = 1; i < std::max<std::size_t>(1, impl_->options.threads); ++i)
+    more.emplace_back([impl = impl_] { impl->io.run(); });
+  impl_->io.run();
+  for (auto& thread : more) thread.join();
+}
 
 void HandshakeServer::stop() {
   asio::post(impl_->io, [impl = impl_] { impl->stop_now(); });

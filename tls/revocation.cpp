@@ -142,6 +142,9 @@ RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::st
       answer = unavailable(source, url, RevocationProblem::budget_spent,
                            url + ": skipped, the revocation time budget of " +
                                std::to_string(options.total_timeout.count()) + " ms was used up");
+    } else if (options.cached_only) {
+      answer = unavailable(source, url, RevocationProblem::budget_spent,
+                           url + ": not asked, no time to wait for it here and no answer kept");
     } else {
       answer = ask(url, remaining);
     }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +82,8 @@ struct RevocationAttempt {
   bool from_cache = false;  // CRL read from the on-disk cache
 };
 
+class RevocationCache;
+
 struct RevocationOptions {
   RevocationMode mode = RevocationMode::both;
   HttpClientOptions http;  // per-request timeout, size limit, redirects, proxy
@@ -90,6 +94,52 @@ struct RevocationOptions {
   bool ocsp_nonce = true;
   // Clock skew allowed on OCSP thisUpdate / nextUpdate and CRL thisUpdate.
   std::chrono::seconds skew = std::chrono::minutes(5);
+  // Answers remembered across checks (and threads) of one run; null: none.
+  std::shared_ptr<RevocationCache> cache;
+  // Answer from `cache` alone: what it does not hold is unavailable
+  // (budget_spent), nothing is fetched and nothing waited for.
+  bool cached_only = false;
+};
+
+// Revocation answers remembered within one run and shared by every check
+// and thread that holds it (connect's targets, serve's handshakes, a fleet
+// scan): per CRL URL the parsed CRL (parsed once; its signature verified
+// once per issuer) until its nextUpdate, per (issuer, serial, responder)
+// the OCSP answer until its nextUpdate, either at most `keep_undated` when
+// it names none; and a fetch that failed for `keep_failure`, so a dead
+// server costs one timeout per `keep_failure`, not one per certificate.
+// A URL is fetched by one caller at a time; the others wait for that answer
+// within their own deadline. Bounded: past the limits the entry that
+// expires first is dropped. Thread-safe.
+class RevocationCache {
+ public:
+  struct Limits {
+    std::size_t max_crls = 64;         // a CRL of 100,000 entries is a few MB parsed
+    std::size_t max_answers = 10'000;  // OCSP answers (a few KB each)
+    std::chrono::seconds keep_undated = std::chrono::hours(1);
+    std::chrono::seconds keep_failure = std::chrono::seconds(30);
+    // Tests move time on; null: Clock::now.
+    std::function<Clock::time_point()> clock;
+  };
+  RevocationCache();
+  explicit RevocationCache(Limits limits);
+  ~RevocationCache();
+  RevocationCache(const RevocationCache&) = delete;
+  RevocationCache& operator=(const RevocationCache&) = delete;
+
+  struct Counts {
+    std::size_t crls = 0;     // CRL URLs held (parsed CRLs and remembered failures)
+    std::size_t answers = 0;  // OCSP answers held
+    std::size_t fetches = 0;  // fetches made through the cache
+    std::size_t hits = 0;     // answers given without a fetch
+  };
+  Counts counts() const;
+
+  class Impl;  // tls/detail/revocation_internal.hpp
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 // `issuer` must be the certificate that issued `certificate` (its key signs

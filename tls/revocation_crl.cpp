@@ -79,23 +79,36 @@ void write_cache(const std::filesystem::path& file, const std::string& bytes) {
 RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& certificate,
                               const Certificate& issuer, const RevocationOptions& options,
                               const std::string& url) {
+  CachedCrl held;
+  held.url = url;
+  held.crl = parse_crl(crl_bytes);
+  if (!held.crl) {
+    RevocationStatus status;
+    status.source = RevocationSource::crl;
+    status.url = url;
+    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_parsable,
+                  (url.empty() ? std::string("the data") : "the answer from " + url) +
+                      " is not a CRL (" + describe_unexpected(crl_bytes, "") + ")");
+  }
+  return judge_crl(held, certificate, issuer, options);
+}
+
+RevocationStatus revocation_internal::judge_crl(CachedCrl& held, const Certificate& certificate,
+                                                const Certificate& issuer,
+                                                const RevocationOptions& options) {
+  const std::string& url = held.url;
   RevocationStatus status;
   status.source = RevocationSource::crl;
   status.url = url;
   const std::string where = url.empty() ? "the CRL" : "the CRL from " + url;
-
-  X509CrlPtr crl = parse_crl(crl_bytes);
-  if (!crl)
-    return failed(status, RevocationStatus::unavailable, RevocationProblem::not_parsable,
-                  (url.empty() ? std::string("the data") : "the answer from " + url) +
-                      " is not a CRL (" + describe_unexpected(crl_bytes, "") + ")");
+  X509_CRL* crl = held.crl.get();
 
   X509* issuer_x509 = issuer.native();
-  if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer_x509)) != 0)
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer_x509)) != 0)
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
-                  where + " is issued by " + name_text(X509_CRL_get_issuer(crl.get())) +
+                  where + " is issued by " + name_text(X509_CRL_get_issuer(crl)) +
                       ", not by the certificate's issuer " + issuer.info().subject);
-  if (auto scope = outside_crl_scope(crl.get(), certificate))
+  if (auto scope = outside_crl_scope(crl, certificate))
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + ": " + *scope);
   if ((X509_get_extension_flags(issuer_x509) & EXFLAG_KUSAGE) &&
@@ -103,7 +116,19 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " cannot be trusted: the issuer " + issuer.info().subject +
                       " has a keyUsage without cRLSign");
-  if (X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer_x509)) != 1) {
+  // A shared CRL is verified once per issuer key, not once per certificate.
+  const std::string& issuer_id = issuer.info().sha256;
+  bool verified = false;
+  {
+    std::lock_guard lock(held.mutex);
+    verified = held.verified_by.contains(issuer_id);
+  }
+  if (!verified && X509_CRL_verify(crl, X509_get0_pubkey(issuer_x509)) == 1) {
+    verified = true;
+    std::lock_guard lock(held.mutex);
+    held.verified_by.insert(issuer_id);
+  }
+  if (!verified) {
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " has a signature that does not verify with the key of " +
@@ -111,8 +136,8 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
   }
 
   const auto now = Clock::now();
-  status.this_update = to_time_point(X509_CRL_get0_lastUpdate(crl.get()));
-  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()))
+  status.this_update = to_time_point(X509_CRL_get0_lastUpdate(crl));
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl))
     status.next_update = to_time_point(next);
   stamp_age(status);
   if (*status.this_update > now + options.skew)
@@ -121,8 +146,7 @@ RevocationStatus evaluate_crl(const std::string& crl_bytes, const Certificate& c
         where + " is not valid yet: its thisUpdate is " + format_time(*status.this_update));
 
   X509_REVOKED* entry = nullptr;
-  if (X509_CRL_get0_by_serial(crl.get(), &entry, X509_get0_serialNumber(certificate.native())) ==
-      1) {
+  if (X509_CRL_get0_by_serial(crl, &entry, X509_get0_serialNumber(certificate.native())) == 1) {
     // Listed stays revoked even in a stale CRL: revocation is permanent
     // (certificateHold aside, which the reason shows).
     status.kind = RevocationStatus::revoked;
@@ -160,38 +184,101 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
                                                       const Certificate& issuer,
                                                       const RevocationOptions& options,
                                                       SteadyClock::time_point deadline) {
+  RevocationCache::Impl* cache = options.cache ? &options.cache->impl() : nullptr;
   auto cache_of = [&](const std::string& url) -> std::optional<std::filesystem::path> {
     if (!options.crl_cache_dir) return std::nullopt;
     return cache_file(*options.crl_cache_dir, url);
   };
-  // Reused only while fresh; a stale or broken cached CRL is fetched again.
+  auto judge = [&](const CrlAnswer& answer) {
+    return answer.crl ? judge_crl(*answer.crl, certificate, issuer, options) : answer.failure;
+  };
+  // How long the run's cache keeps what a URL gave.
+  auto kept_until = [&](const CrlAnswer& answer) -> std::optional<Clock::time_point> {
+    if (!cache) return std::nullopt;
+    if (!answer.crl) {
+      if (fetch_cancelled(options) || answer.failure.problem == RevocationProblem::budget_spent)
+        return std::nullopt;
+      return cache->keep_failure_until();
+    }
+    std::optional<Clock::time_point> next_update;
+    if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(answer.crl->crl.get()))
+      next_update = to_time_point(next);
+    return cache->keep_until(next_update);
+  };
+  auto parsed = [](const std::string& url, const std::string& bytes) {
+    CrlAnswer answer;
+    answer.crl = std::make_shared<CachedCrl>();
+    answer.crl->url = url;
+    answer.crl->crl = parse_crl(bytes);
+    if (!answer.crl->crl) answer.crl.reset();
+    return answer;
+  };
+  // The run's cache first (what an earlier check fetched, still fresh), then
+  // the on-disk cache, reused only while fresh: a stale or broken cached CRL
+  // is fetched again.
   auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
+    if (cache) {
+      if (auto kept = cache->crls.kept(url, cache->now())) return judge(*kept);
+    }
     auto file = cache_of(url);
     if (!file) return std::nullopt;
     auto bytes = read_cache(*file);
     if (!bytes) return std::nullopt;
-    auto from_disk = evaluate_crl(*bytes, certificate, issuer, options, url);
-    if (!from_disk.decisive() || from_disk.stale) return std::nullopt;
-    return from_disk;
+    CrlAnswer from_disk = parsed(url, *bytes);
+    if (!from_disk.crl) return std::nullopt;
+    auto status = judge(from_disk);
+    if (!status.decisive() || status.stale) return std::nullopt;
+    if (cache) {
+      using Fetched = Remembered<CrlAnswer>::Fetched;
+      cache->crls.get(url, cache->now(), deadline, [&] {
+        return Fetched{from_disk, kept_until(from_disk)};
+      });
+    }
+    return status;
   };
-  auto fetch = [&](const std::string& url, std::chrono::milliseconds budget) {
+  auto download = [&](const std::string& url, std::chrono::milliseconds budget) {
     HttpClientOptions http = options.http;
     http.timeout = std::min(http.timeout, budget);
     HttpRequest request;
     request.url = url;
     request.accept = "application/pkix-crl, application/x-pkcs7-crl, */*";
     HttpResult fetched = http_fetch(request, http);
-    if (!fetched.ok())
-      return unavailable(RevocationSource::crl, url, RevocationProblem::fetch_failed,
-                         fetched.error);
-    RevocationStatus answer = evaluate_crl(fetched.body, certificate, issuer, options, url);
-    // Only here is the Content-Type known, which often shows "an HTML error page".
-    if (answer.problem == RevocationProblem::not_parsable)
-      answer.error = url + " answered something that is not a CRL (" +
-                     describe_unexpected(fetched.body, fetched.content_type) + ")";
+    if (!fetched.ok()) {
+      CrlAnswer answer;
+      answer.failure =
+          unavailable(RevocationSource::crl, url, RevocationProblem::fetch_failed, fetched.error);
+      return answer;
+    }
+    CrlAnswer answer = parsed(url, fetched.body);
+    if (!answer.crl) {
+      // Only here is the Content-Type known, which often shows "an HTML error page".
+      answer.failure =
+          unavailable(RevocationSource::crl, url, RevocationProblem::not_parsable,
+                      url + " answered something that is not a CRL (" +
+                          describe_unexpected(fetched.body, fetched.content_type) + ")");
+      return answer;
+    }
     auto file = cache_of(url);
-    if (file && answer.decisive() && !answer.stale) write_cache(*file, fetched.body);
+    if (file) {
+      auto status = judge(answer);
+      if (status.decisive() && !status.stale) write_cache(*file, fetched.body);
+    }
     return answer;
+  };
+  auto fetch = [&](const std::string& url, std::chrono::milliseconds budget) {
+    if (!cache) return judge(download(url, budget));
+    using Fetched = Remembered<CrlAnswer>::Fetched;
+    auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
+      CrlAnswer got = download(url, budget);
+      return Fetched{got, kept_until(got)};
+    });
+    if (!answer)
+      return unavailable(RevocationSource::crl, url, RevocationProblem::budget_spent,
+                         url +
+                             ": another check was fetching this CRL and it did not arrive "
+                             "within the " +
+                             std::to_string(budget.count()) + " ms left");
+    return judge(*answer);
   };
   return ask_each_url(RevocationSource::crl, certificate.info().crl_urls,
                       "the certificate names no CRL distribution point", options, deadline, fetch,

@@ -202,11 +202,41 @@ FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate
 RevocationStatus check_ocsp_until(const Certificate& certificate, const Certificate& issuer,
                                   const RevocationOptions& options,
                                   SteadyClock::time_point deadline) {
+  RevocationCache::Impl* cache = options.cache ? &options.cache->impl() : nullptr;
+  // RFC 6960 4.1.1: a CertID is the issuer and the serial; the responder is
+  // part of the key because two responders may well disagree.
+  auto key = [&](const std::string& url) {
+    return issuer.info().sha256 + "|" + certificate.info().serial_hex + "|" + url;
+  };
+  auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
+    if (!cache) return std::nullopt;
+    auto kept = cache->answers.kept(key(url), cache->now());
+    if (kept) stamp_age(*kept);
+    return kept;
+  };
   auto query = [&](const std::string& url, std::chrono::milliseconds budget) {
-    return query_ocsp(certificate, issuer, url, options, budget).status;
+    if (!cache) return query_ocsp(certificate, issuer, url, options, budget).status;
+    using Fetched = Remembered<RevocationStatus>::Fetched;
+    auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
+      Fetched got{query_ocsp(certificate, issuer, url, options, budget).status, std::nullopt};
+      const RevocationStatus& status = got.value;
+      if (status.decisive() || status.kind == RevocationStatus::unknown)
+        got.until = cache->keep_until(status.next_update);
+      else if (!fetch_cancelled(options) && status.problem != RevocationProblem::out_of_date)
+        got.until = cache->keep_failure_until();
+      return got;
+    });
+    if (!answer)
+      return unavailable(RevocationSource::ocsp, url, RevocationProblem::budget_spent,
+                         url +
+                             ": another check was asking this responder and its answer did "
+                             "not arrive within the " +
+                             std::to_string(budget.count()) + " ms left");
+    stamp_age(*answer);
+    return *answer;
   };
   return ask_each_url(RevocationSource::ocsp, certificate.info().ocsp_urls,
-                      "the certificate names no OCSP responder", options, deadline, query);
+                      "the certificate names no OCSP responder", options, deadline, query, cached);
 }
 
 }  // namespace revocation_internal

@@ -4,10 +4,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
+#include <deque>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -42,6 +45,7 @@ struct ServeFlags {
   bool once = false;
   bool no_revocation_check = false;
   std::size_t max_handshakes = 0;
+  std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   std::string reject_with;
   std::string metrics_listen;
   LiveFlags live;
@@ -52,10 +56,10 @@ struct ServeFlags {
   ReportFlags report;
 };
 
-// Judgements wait for revocation servers one at a time, so a client that
-// handshakes faster than they answer would queue work without end. Past
-// these, its handshakes are judged without going to the network, and past
-// the overall bound they are logged and not judged at all.
+// Judgements wait for revocation servers, so a client that handshakes
+// faster than they answer would queue work without end. Past
+// kQueuedOnlinePerClient, its handshakes are judged without going to the
+// network, and past kQueuedOverall they are counted and not judged at all.
 constexpr std::size_t kQueuedOnlinePerClient = 2;
 constexpr std::size_t kQueuedOverall = 64;
 
@@ -65,33 +69,103 @@ std::string client_host(const std::string& peer_address) {
   return peer_address.substr(0, peer_address.rfind(':'));
 }
 
-// How many judgements wait (or run), overall and with online checks per
-// client host. Shared by the server thread (which adds) and the judge.
-class JudgementQueue {
+// The judgement of each handshake (diagnosis, online checks, the report) on
+// threads of its own, so the handshake threads never wait for it: a bounded
+// queue the handshake threads add to and the judges take from, in arrival
+// order.
+class Judges {
  public:
   enum class Admission { online, offline, refused };
+  using Job = std::function<void(Admission)>;
 
-  Admission admit(const std::string& host) {
+  explicit Judges(std::size_t threads) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+      workers_.emplace_back([this] { work(); });
+  }
+  ~Judges() { drop_and_join(); }
+  Judges(const Judges&) = delete;
+  Judges& operator=(const Judges&) = delete;
+
+  // Queues `job` unless kQueuedOverall wait already (refused: not queued).
+  Admission submit(const std::string& host, Job job) {
     std::lock_guard lock(mutex_);
-    if (total_ >= kQueuedOverall) return Admission::refused;
-    ++total_;
+    if (ending_ != Ending::no || queue_.size() + running_ >= kQueuedOverall)
+      return Admission::refused;
     auto& online = online_[host];
-    if (online >= kQueuedOnlinePerClient) return Admission::offline;
-    ++online;
-    return Admission::online;
+    Admission admission = Admission::offline;
+    if (online < kQueuedOnlinePerClient) {
+      ++online;
+      admission = Admission::online;
+    }
+    queue_.push_back(Item{host, admission, std::move(job)});
+    ready_.notify_one();
+    return admission;
   }
-  void done(const std::string& host, Admission admission) {
+
+  std::size_t waiting() const {
     std::lock_guard lock(mutex_);
-    --total_;
-    if (admission != Admission::online) return;
-    if (auto found = online_.find(host); found != online_.end() && --found->second == 0)
-      online_.erase(found);
+    return queue_.size() + running_;
   }
+
+  // Judges what is queued, then ends (serve reached --once/--max-handshakes).
+  void finish_and_join() { end(Ending::finish); }
+
+  // Drops what is queued and not started (serve was told to stop); the
+  // judgements under way end quickly, their fetches cancelled. Returns how
+  // many were dropped.
+  std::size_t drop_and_join() { return end(Ending::drop); }
 
  private:
-  std::mutex mutex_;
-  std::size_t total_ = 0;
-  std::map<std::string, std::size_t> online_;
+  enum class Ending { no, finish, drop };
+  struct Item {
+    std::string host;
+    Admission admission;
+    Job job;
+  };
+
+  std::size_t end(Ending how) {
+    std::size_t dropped = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (ending_ == Ending::no) ending_ = how;
+      if (ending_ == Ending::drop) {
+        dropped = queue_.size();
+        queue_.clear();
+      }
+      ready_.notify_all();
+    }
+    for (auto& worker : workers_)
+      if (worker.joinable()) worker.join();
+    return dropped;
+  }
+
+  void work() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return ending_ != Ending::no || !queue_.empty(); });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        ++running_;
+      }
+      item.job(item.admission);
+      std::lock_guard lock(mutex_);
+      --running_;
+      if (item.admission != Admission::online) continue;
+      if (auto found = online_.find(item.host); found != online_.end() && --found->second == 0)
+        online_.erase(found);
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Item> queue_;
+  std::size_t running_ = 0;
+  std::map<std::string, std::size_t> online_;  // per client host: queued with online checks
+  Ending ending_ = Ending::no;
+  std::vector<std::thread> workers_;
 };
 
 int run_serve(const ServeFlags& flags) {
@@ -130,6 +204,7 @@ int run_serve(const ServeFlags& flags) {
       std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
   options.reject_with = flags.reject_with;
   options.max_handshakes = flags.once ? 1 : flags.max_handshakes;
+  options.threads = flags.threads;
   if (flags.ca_list == "none") {
     options.ca_list = tls::CaListMode::none;
   } else if (flags.ca_list == "roots") {
@@ -156,30 +231,36 @@ int run_serve(const ServeFlags& flags) {
   };
   // A Front End checks the revocation of a client chain it trusts inside
   // the handshake and refuses a revoked certificate (certificate_revoked),
-  // so the mock Lync does too. Answers are kept a minute: a pool of BEMS
-  // instances reconnecting must not cost a fetch each.
-  std::map<std::string, std::pair<tls::RevocationStatus, std::chrono::steady_clock::time_point>>
-      recent;
-  // The check runs inside the handshake: a third of its deadline for all of
-  // it, so an unreachable CRL server costs an answer, not the handshake.
-  tls::RevocationOptions in_handshake = *revocation;
-  auto third = options.handshake_timeout / 3;
-  in_handshake.total_timeout = std::min(in_handshake.total_timeout, third);
-  in_handshake.http.timeout = std::min(in_handshake.http.timeout, third);
+  // so the mock Lync does too. The answers come from the run's revocation
+  // cache, which the judgements share: one fetch per CRL or OCSP answer
+  // until its nextUpdate, not one per handshake.
   if (us == Side::lync && !flags.no_revocation_check) {
+    // All of it within a third of the handshake's deadline, so an
+    // unreachable CRL server costs an answer, not the handshake.
+    const auto budget = options.handshake_timeout / 3;
+    // At most this many handshake threads wait for revocation servers at
+    // once; the others answer from the cache alone, so a responder that
+    // never answers cannot hold every thread (and every other client).
+    const std::size_t may_wait = std::max<std::size_t>(1, flags.threads - 1);
+    auto waiting = std::make_shared<std::atomic<std::size_t>>(0);
     options.client_revocation_check =
-        [&recent, in_handshake,
+        [in_handshake = *revocation, budget, may_wait, waiting,
          log](const std::vector<tls::Certificate>& chain) -> std::optional<tls::ClientRevocation> {
-      auto now = std::chrono::steady_clock::now();
-      std::erase_if(recent, [&](const auto& entry) { return entry.second.second < now; });
+      const auto deadline = std::chrono::steady_clock::now() + budget;
+      const bool may_fetch = waiting->fetch_add(1) < may_wait;
+      struct Release {
+        std::atomic<std::size_t>& count;
+        ~Release() { --count; }
+      } release{*waiting};
+      tls::RevocationOptions asked = in_handshake;
+      asked.cached_only = !may_fetch;
       for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-        const std::string& key = chain[i].info().sha256;
-        auto known = recent.find(key);
-        if (known == recent.end()) {
-          auto status = tls::check_revocation(chain[i], chain[i + 1], in_handshake);
-          known = recent.emplace(key, std::pair{status, now + std::chrono::minutes(1)}).first;
-        }
-        const tls::RevocationStatus& status = known->second.first;
+        if (chain[i].info().self_signed) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        asked.total_timeout = std::max(left, std::chrono::milliseconds(0));
+        asked.http.timeout = std::min(in_handshake.http.timeout, asked.total_timeout);
+        const tls::RevocationStatus status = tls::check_revocation(chain[i], chain[i + 1], asked);
         if (status.kind != tls::RevocationStatus::revoked) continue;
         std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
                           revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
@@ -202,6 +283,9 @@ int run_serve(const ServeFlags& flags) {
     staple = std::move(*first);
   }
   HandshakeCounts counts;
+  std::atomic<std::size_t> reported{0};
+  std::atomic<std::size_t> not_judged{0};
+  Judges judges(flags.threads);
   std::unique_ptr<tls::HttpServer> metrics;
   if (!flags.metrics_listen.empty()) {
     auto where = parse_host_port(flags.metrics_listen, 0);
@@ -209,9 +293,22 @@ int run_serve(const ServeFlags& flags) {
       return fail_input("--metrics-listen '" + flags.metrics_listen + "': give ADDRESS:PORT");
     std::vector<tls::HttpRoute> routes;
     routes.push_back(
-        {"/metrics", [&counts](const tls::HttpServerRequest&) {
-           return tls::HttpServerResponse{
-               200, std::string(report::kPrometheusContentType), counts.exposition(), {}};
+        {"/metrics", [&counts, &not_judged, &judges](const tls::HttpServerRequest&) {
+           report::Exposition judged;
+           judged.family("mtlsprobe_serve_unjudged_total", report::MetricType::counter,
+                         "Handshakes counted but not judged (no report): the judgement queue "
+                         "was full.");
+           judged.sample("mtlsprobe_serve_unjudged_total", {},
+                         static_cast<double>(not_judged.load()));
+           judged.family("mtlsprobe_serve_judgements_waiting", report::MetricType::gauge,
+                         "Handshakes waiting for (or in) their judgement; at " +
+                             std::to_string(kQueuedOverall) + " new ones are not judged.");
+           judged.sample("mtlsprobe_serve_judgements_waiting", {},
+                         static_cast<double>(judges.waiting()));
+           return tls::HttpServerResponse{200,
+                                          std::string(report::kPrometheusContentType),
+                                          counts.exposition() + judged.text(),
+                                          {}};
          }});
     auto started = tls::HttpServer::listen(where->host, where->port, std::move(routes));
     if (!started) return fail_input("--metrics-listen: " + started.error().message);
@@ -230,14 +327,39 @@ int run_serve(const ServeFlags& flags) {
         result.sections.push_back(std::move(side.section));
         result.facts["sip"] = std::move(side.facts);
       };
-  std::atomic<std::size_t> reported{0};
-  std::atomic<std::size_t> not_judged{0};
   int last_exit = report::kExitPass;
   int worst_exit = report::kExitPass;
-  JudgementQueue queue;
-  boost::asio::thread_pool judge(1);  // one at a time, in arrival order
+  std::atomic<bool> queue_full{false};
   const auto untrusted_urls =
       flags.fetch_untrusted_urls ? UntrustedChainUrls::fetch : UntrustedChainUrls::skip;
+  auto judge = [&](const tls::HandshakeRecord& record, const std::string& host,
+                   Judges::Admission admission, const std::shared_ptr<SipSessionWatch>& sip_watch,
+                   std::chrono::steady_clock::time_point handshake_done) {
+    report::Report result = start_report("serve");
+    result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
+    result.facts["handshake"] = handshake_json(record);
+    LiveContext now_context = context;
+    now_context.now = tls::Clock::now();
+    result.findings = diagnose_handshake(record, now_context);
+    const Side peer = us == Side::bems ? Side::lync : Side::bems;
+    if (stopping->load() || admission == Judges::Admission::offline) {
+      auto finding = revocation_finding(peer);
+      skip(finding, admission == Judges::Admission::offline
+                        ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
+                              " judgements from " + host +
+                              " are already waiting for revocation servers"
+                        : "not checked: serve is stopping");
+      result.findings.push_back(std::move(finding));
+    } else {
+      check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result, nullptr,
+                              untrusted_urls);
+    }
+    if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);
+    // One writer at a time: a report's lines never interleave with another's.
+    std::lock_guard lock(output);
+    last_exit = emit_report(result, flags.report);
+    worst_exit = std::max(worst_exit, last_exit);
+  };
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
                                            std::shared_ptr<tls::EstablishedConnection> connection) {
     if (record.error == tls::HandshakeError::peer_closed && record.peer_sent_nothing) {
@@ -249,8 +371,8 @@ int run_serve(const ServeFlags& flags) {
     ++reported;
     counts.count(record);
     // The SIP session starts at once; the judgement (with its bounded HTTP
-    // fetches for revocation) runs on its own thread, so a slow CRL or OCSP
-    // server never holds the SIP answer or the next handshake.
+    // fetches for revocation) runs on the judges' threads, so a slow CRL or
+    // OCSP server never holds the SIP answer or the next handshake.
     // The report waits (up to the handshake timeout) for the client's first
     // SIP request or the session's end, so it shows the SIP side too.
     std::shared_ptr<SipSessionWatch> sip_watch;
@@ -260,38 +382,23 @@ int run_serve(const ServeFlags& flags) {
       start_sip_session(record, connection, *sip, log, sip_watch);
     }
     const std::string host = client_host(record.peer_address);
-    const auto admission = queue.admit(host);
-    if (admission == JudgementQueue::Admission::refused) {
+    const auto admission = judges.submit(
+        host, [&judge, record, host, sip_watch, handshake_done](Judges::Admission admitted) {
+          judge(record, host, admitted, sip_watch, handshake_done);
+        });
+    if (admission == Judges::Admission::refused) {
       ++not_judged;
-      log("handshake from " + record.peer_address +
-          " not judged: " + std::to_string(kQueuedOverall) + " judgements are already waiting");
+      // Said once per overload, not once per handshake: a flood must not
+      // flood the log too.
+      if (!queue_full.exchange(true))
+        log("judgement queue full (" + std::to_string(kQueuedOverall) +
+            " waiting): handshakes from " + record.peer_address +
+            " on are counted but not judged until it drains");
       return;
     }
-    boost::asio::post(judge, [&, record, host, admission, sip_watch, handshake_done] {
-      report::Report result = start_report("serve");
-      result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
-      result.facts["handshake"] = handshake_json(record);
-      context.now = tls::Clock::now();
-      result.findings = diagnose_handshake(record, context);
-      const Side peer = us == Side::bems ? Side::lync : Side::bems;
-      if (stopping->load() || admission == JudgementQueue::Admission::offline) {
-        auto finding = revocation_finding(peer);
-        skip(finding, admission == JudgementQueue::Admission::offline
-                          ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
-                                " judgements from " + host +
-                                " are already waiting for revocation servers"
-                          : "not checked: serve is stopping");
-        result.findings.push_back(std::move(finding));
-      } else {
-        check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result,
-                                nullptr, untrusted_urls);
-      }
-      if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);
-      queue.done(host, admission);
-      std::lock_guard lock(output);
-      last_exit = emit_report(result, flags.report);
-      worst_exit = std::max(worst_exit, last_exit);
-    });
+    if (queue_full.exchange(false))
+      log("judging again; " + std::to_string(not_judged.load()) +
+          " handshake(s) not judged so far");
   });
   auto listening = server.listen();
   if (!listening) return fail_input(listening.error().message);
@@ -320,10 +427,16 @@ int run_serve(const ServeFlags& flags) {
   server.run();
   signals_io.stop();
   signal_thread.join();
-  judge.join();  // every handshake is reported (offline once stopping) before we exit
+  // Told to stop: whatever waits is dropped (serve ends within a second);
+  // at --once / --max-handshakes every handshake is reported.
+  const std::size_t dropped = stopping->load() ? judges.drop_and_join() : 0;
+  judges.finish_and_join();
   if (metrics) metrics->stop();
   std::cerr << "mtlsprobe: stopped after " << reported.load() << " handshake(s)"
             << (not_judged ? " (" + std::to_string(not_judged.load()) + " not judged)" : "")
+            << (dropped ? "; " + std::to_string(dropped) +
+                              " judgement(s) still queued were dropped at stop"
+                        : "")
             << (server.connections_evicted()
                     ? "; " + std::to_string(server.connections_evicted()) +
                           " unfinished handshake(s) closed to make room for new clients"
@@ -364,6 +477,12 @@ void add_serve_command(CLI::App& app, Action& action) {
                     "does)");
   command->add_option("--max-handshakes", flags->max_handshakes,
                       "Exit after N handshakes (0: until Ctrl-C)");
+  command
+      ->add_option("--threads", flags->threads,
+                   "Threads running handshakes, and as many judging them (default: the number "
+                   "of cores)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   command->add_option("--reject-with", flags->reject_with,
                       "Lab: reject every client certificate with this TLS alert (e.g. unknown_ca)");
   command->add_option("--metrics-listen", flags->metrics_listen,

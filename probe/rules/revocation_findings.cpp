@@ -49,6 +49,10 @@ mtls::Result<tls::RevocationOptions> revocation_options(const RevocationFlags& f
       std::chrono::milliseconds(static_cast<long long>(flags.timeout_seconds * 1000));
   options.total_timeout = 3 * options.http.timeout;
   if (!flags.crl_cache.empty()) options.crl_cache_dir = flags.crl_cache;
+  // One cache per run, shared by every copy of these options: connect's
+  // targets, serve's handshakes and judgements, a fleet scan's threads.
+  if (options.mode != tls::RevocationMode::off)
+    options.cache = std::make_shared<tls::RevocationCache>();
   return options;
 }
 

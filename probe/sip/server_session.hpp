@@ -6,7 +6,7 @@
 //   start -> [trusted-application check] -> read -> feed -> write... -> read ...
 //
 // and it ends on the peer's close, an idle deadline, a write failure or the
-// mock's close_now. Runs on the HandshakeServer's thread.
+// mock's close_now. Runs on its connection's strand in the HandshakeServer's threads.
 #include <chrono>
 #include <condition_variable>
 #include <deque>

@@ -1,9 +1,15 @@
 #pragma once
 // Pieces shared by the CRL and OCSP checks and the lab CRL/OCSP issuers.
 // Only tls/*.cpp includes this.
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +114,159 @@ inline RevocationStatus unavailable(RevocationSource source, const std::string& 
   return failed(std::move(status), RevocationStatus::unavailable, problem, std::move(error));
 }
 
+// A parsed CRL as the cache shares it between checks and threads. OpenSSL
+// takes the CRL's own lock to sort its entries on the first lookup, so
+// concurrent lookups are safe.
+struct CachedCrl {
+  X509CrlPtr crl;
+  std::string url;
+  std::mutex mutex;
+  std::set<std::string> verified_by;  // sha256 of the issuers whose key verified it
+};
+
+// What one CRL URL gave: the CRL, or the failed attempt's status.
+struct CrlAnswer {
+  std::shared_ptr<CachedCrl> crl;
+  RevocationStatus failure;  // when crl is null
+};
+
+// Values by key, each kept until its time, at most `max` of them; one fetch
+// per key at a time, the other callers waiting for its value.
+template <class Value>
+class Remembered {
+ public:
+  struct Fetched {
+    Value value;
+    std::optional<Clock::time_point> until;  // nullopt: not kept
+  };
+
+  explicit Remembered(std::size_t max) : max_(std::max<std::size_t>(1, max)) {}
+
+  std::optional<Value> kept(const std::string& key, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    return kept_locked(key, now);
+  }
+
+  // The kept value, or fetch()'s. While another caller fetches the same key
+  // this one waits for that value until `deadline` (nullopt when it passes).
+  std::optional<Value> get(const std::string& key, Clock::time_point now,
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::function<Fetched()>& fetch, bool* fetched = nullptr) {
+    std::unique_lock lock(mutex_);
+    if (auto value = kept_locked(key, now)) return value;
+    if (auto flight = flights_.find(key); flight != flights_.end()) {
+      auto waiting = flight->second;
+      if (!done_.wait_until(lock, deadline, [&] { return waiting->done; })) return std::nullopt;
+      if (waiting->value) return waiting->value;
+      // The fetch threw: this caller tries itself.
+    }
+    auto flight = std::make_shared<Flight>();
+    flights_[key] = flight;
+    lock.unlock();
+    std::optional<Fetched> result;
+    try {
+      result = fetch();
+    } catch (...) {
+      lock.lock();
+      flights_.erase(key);
+      flight->done = true;
+      done_.notify_all();
+      throw;
+    }
+    if (fetched) *fetched = true;
+    lock.lock();
+    ++fetches_;
+    flights_.erase(key);
+    flight->value = result->value;
+    flight->done = true;
+    if (result->until && *result->until > now) keep_locked(key, result->value, *result->until, now);
+    done_.notify_all();
+    return std::move(result->value);
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return kept_.size();
+  }
+  std::size_t fetches() const {
+    std::lock_guard lock(mutex_);
+    return fetches_;
+  }
+  std::size_t hits() const {
+    std::lock_guard lock(mutex_);
+    return hits_;
+  }
+
+ private:
+  struct Flight {
+    bool done = false;
+    std::optional<Value> value;
+  };
+  struct Entry {
+    Value value;
+    Clock::time_point until;
+  };
+
+  std::optional<Value> kept_locked(const std::string& key, Clock::time_point now) {
+    auto found = kept_.find(key);
+    if (found == kept_.end()) return std::nullopt;
+    if (found->second.until <= now) {
+      kept_.erase(found);
+      return std::nullopt;
+    }
+    ++hits_;
+    return found->second.value;
+  }
+
+  void keep_locked(const std::string& key, Value value, Clock::time_point until,
+                   Clock::time_point now) {
+    if (kept_.size() >= max_ && !kept_.contains(key)) {
+      std::erase_if(kept_, [&](const auto& entry) { return entry.second.until <= now; });
+      while (kept_.size() >= max_) {
+        auto first = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
+          return a.second.until < b.second.until;
+        });
+        kept_.erase(first);
+      }
+    }
+    kept_.insert_or_assign(key, Entry{std::move(value), until});
+  }
+
+  const std::size_t max_;
+  mutable std::mutex mutex_;
+  std::condition_variable done_;
+  std::map<std::string, Entry> kept_;
+  std::map<std::string, std::shared_ptr<Flight>> flights_;
+  std::size_t fetches_ = 0;
+  std::size_t hits_ = 0;
+};
+
+}  // namespace tls::revocation_internal
+
+namespace tls {
+
+class RevocationCache::Impl {
+ public:
+  explicit Impl(Limits limits_in)
+      : limits(std::move(limits_in)), crls(limits.max_crls), answers(limits.max_answers) {}
+
+  Clock::time_point now() const { return limits.clock ? limits.clock() : Clock::now(); }
+  // Until when an answer dated `next_update` is kept; a failure for keep_failure.
+  Clock::time_point keep_until(const std::optional<Clock::time_point>& next_update) const {
+    return next_update ? *next_update : now() + limits.keep_undated;
+  }
+  Clock::time_point keep_failure_until() const { return now() + limits.keep_failure; }
+
+  Limits limits;
+  revocation_internal::Remembered<revocation_internal::CrlAnswer> crls;  // by URL
+  // By issuer sha256, serial and responder URL.
+  revocation_internal::Remembered<RevocationStatus> answers;
+};
+
+}  // namespace tls
+
+namespace tls::revocation_internal {
+
 // Fetches and judges one URL within `budget`.
 using AskUrl =
     std::function<RevocationStatus(const std::string& url, std::chrono::milliseconds budget)>;
@@ -122,6 +281,17 @@ RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::st
                               const std::string& no_url_error, const RevocationOptions& options,
                               SteadyClock::time_point deadline, const AskUrl& ask,
                               const CachedAnswer& cached = nullptr);
+
+// Judges a parsed CRL (`held`, perhaps shared through the cache) for
+// `certificate` issued by `issuer`; its signature is verified once per issuer.
+RevocationStatus judge_crl(CachedCrl& held, const Certificate& certificate,
+                           const Certificate& issuer, const RevocationOptions& options);
+
+// True when the caller told the fetch to stop (serve stopping): such a
+// failure says nothing about the server and is not remembered.
+inline bool fetch_cancelled(const RevocationOptions& options) {
+  return options.http.cancelled && options.http.cancelled->load();
+}
 
 // Judges one already-parsed OCSP response (OCSP/stapled share it).
 // `request` is null for stapled responses (no nonce to compare).
