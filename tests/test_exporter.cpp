@@ -282,6 +282,7 @@ TEST_CASE("the exporter answers a good and a rejecting peer over HTTP, and refus
                          "mtlsprobe_serve_handshakes_total{outcome=\"success\","
                          "client_subject=\"CN=bemsapppool.example.com"),
                 served.body);
+  CHECK(mentions(served.body, "mtlsprobe_serve_unjudged_total 0\n"));
   CHECK_MESSAGE(promtool_problems(served.body).empty(), promtool_problems(served.body));
 }
 

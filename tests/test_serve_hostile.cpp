@@ -117,10 +117,12 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   Lab lab("http://127.0.0.1:" + std::to_string(silent.port()));
   unsigned short port = testing::free_port();
   // One judge: the first judgement waits for the silent server, the other
-  // three wait behind it.
-  testing::BackgroundProcess serve(
-      {MTLSPROBE_BIN, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--store",
-       lab.path("lync"), "--revocation-timeout", "20", "--format", "json", "--threads", "1"});
+  // three wait behind it. No in-handshake check: the failures of its shorter
+  // fetches would be what the judgements find remembered.
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--revocation-timeout", "20", "--format",
+                                    "json", "--threads", "1", "--no-revocation-check"});
   REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
   for (int i = 0; i < 4; ++i) handshake_as_bems(lab, port);
   // The first judgement is waiting for the silent server.
@@ -136,7 +138,7 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   // Issue 17: the backlog is dropped, and said so; the judgement under way
   // ends with its fetch cancelled.
   CHECK(mentions(output, "stopped after 4 handshake(s)"));
-  CHECK(mentions(output, "3 judgement(s) still queued were dropped at stop"));
+  CHECK_MESSAGE(mentions(output, "3 judgement(s) still queued were dropped at stop"), output);
   CHECK(mentions(output, "Handshake from 127.0.0.1"));
 }
 
