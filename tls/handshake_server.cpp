@@ -267,13 +267,17 @@ bool HandshakeServer::Impl::make_room_locked() {
 }
 
 void HandshakeServer::Impl::start_session(tcp::socket socket) {
+  // Read before the connection is listed: from then on stop_now() may close
+  // it on its strand.
+  boost::system::error_code ignored;
+  const std::string peer_address = endpoint_text(socket.remote_endpoint(ignored));
+  const std::string local_address = endpoint_text(socket.local_endpoint(ignored));
   std::shared_ptr<EstablishedConnection::Impl> connection;
   {
     std::lock_guard lock(state);
     live.remove_if([](const auto& weak) { return weak.expired(); });
     if (live.size() >= max_connections && !make_room_locked()) {
       // Every slot holds an established session: the newcomer waits for none.
-      boost::system::error_code ignored;
       socket.close(ignored);
       ++evicted;
       return;
@@ -298,12 +302,9 @@ void HandshakeServer::Impl::start_session(tcp::socket socket) {
     std::lock_guard lock(staple_mutex);
     capture.ocsp_staple = ocsp_staple;
   }
-  boost::system::error_code ignored;
   capture.record.tcp_connected = true;
-  capture.record.peer_address =
-      endpoint_text(connection->stream.lowest_layer().remote_endpoint(ignored));
-  capture.record.local_address =
-      endpoint_text(connection->stream.lowest_layer().local_endpoint(ignored));
+  capture.record.peer_address = peer_address;
+  capture.record.local_address = local_address;
 
   auto started = Steady::now();
   auto self = shared_from_this();

@@ -7,7 +7,8 @@ namespace tls {
 
 RevocationCache::RevocationCache() : RevocationCache(Limits()) {}
 
-RevocationCache::RevocationCache(Limits limits) : impl_(std::make_unique<Impl>(std::move(limits))) {}
+RevocationCache::RevocationCache(Limits limits)
+    : impl_(std::make_unique<Impl>(std::move(limits))) {}
 
 RevocationCache::~RevocationCache() = default;
 
