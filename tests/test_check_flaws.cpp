@@ -24,7 +24,9 @@ const std::map<std::string, Expected>& expected_by_flaw() {
       {"missing-key",
        {{"bems.key.present", fail}, {"bems.key.matches", skip}, {"bems.key.readable", skip}}},
       {"key-mismatch", {{"bems.key.matches", fail}}},
-      {"untrusted-root", {{"bems.chain.trusted", fail}, {"trust.mutual", fail}}},
+      // The root is in neither store: bems.chain.trusted blames it for both,
+      // trust.mutual points there.
+      {"untrusted-root", {{"bems.chain.trusted", fail}, {"trust.mutual", skip}}},
       {"missing-intermediate",
        // One absent file, blamed once: the pool's chain needs the same CA.
        {{"bems.chain.intermediates", fail}, {"lync.chain.intermediates", skip}}},
@@ -37,15 +39,18 @@ const std::map<std::string, Expected>& expected_by_flaw() {
       {"no-client-auth-eku", {{"bems.eku", fail}}},
       {"weak-key", {{"bems.key.strength", fail}}},
       {"sha1-signature", {{"bems.key.strength", fail}}},
+      // Two separate PKIs: trust.mutual names both imports (the pool's
+      // issuing CA with its root); the chain findings point there.
       {"separate-untrusted-cas",
-       {{"lync.chain.trusted", fail}, {"lync.chain.intermediates", fail}, {"trust.mutual", fail}}},
+       {{"lync.chain.trusted", skip}, {"lync.chain.intermediates", skip}, {"trust.mutual", fail}}},
       {"intermediate-in-root-store", {{"bems.store.placement", fail}}},
       {"no-revocation-info", {{"bems.revocation.published", warn}}},
   };
   return table;
 }
 
-Expected not_passing(const std::optional<std::string>& flaw, report::Finding* sample = nullptr) {
+Expected not_passing(const std::optional<std::string>& flaw, report::Finding* sample = nullptr,
+                     const std::string& sample_id = {}) {
   probe::LabOptions options;  // RSA keys, as `pki init` makes them by default
   options.flaw = flaw;
   testing::LabFolder lab(options);
@@ -63,7 +68,9 @@ Expected not_passing(const std::optional<std::string>& flaw, report::Finding* sa
     if (finding.status != report::Status::pass) {
       seen[finding.id] = finding.status;
       CHECK_MESSAGE((finding.status == skip || !finding.remedy.empty()), finding.id);
-      if (sample && finding.status == fail && sample->id.empty()) *sample = finding;
+      if (sample && finding.status == fail && sample->id.empty() &&
+          (sample_id.empty() || finding.id == sample_id))
+        *sample = finding;
     }
   }
   return seen;
@@ -99,4 +106,25 @@ TEST_CASE("a failing finding names the certificate and the store folder to fix")
   CHECK(finding.certificate->subject.find("bemsapppool.example.com") != std::string::npos);
   CHECK(finding.certificate->sha256.size() == 95);
   CHECK(finding.remedy.find("intermediate/") != std::string::npos);
+}
+
+TEST_CASE("a root missing from both stores is blamed once, with the fix for both stores") {
+  report::Finding finding;
+  not_passing(std::string("untrusted-root"), &finding, "bems.chain.trusted");
+  REQUIRE(finding.id == "bems.chain.trusted");
+  CHECK(finding.remedy.find("Rogue Root CA") != std::string::npos);
+  CHECK(finding.remedy.find("pool's trusted-root/") != std::string::npos);
+}
+
+TEST_CASE("two separate PKIs are blamed once by trust.mutual, naming both stores and files") {
+  report::Finding finding;
+  not_passing(std::string("separate-untrusted-cas"), &finding, "trust.mutual");
+  REQUIRE(finding.id == "trust.mutual");
+  // BEMS's root for the pool's store, the pool's root and issuing CA for BEMS's.
+  CHECK(finding.remedy.find("mtlsprobe Lab Root CA") != std::string::npos);
+  CHECK(finding.remedy.find("Partner Root CA") != std::string::npos);
+  CHECK(finding.remedy.find("lync/trusted-root/") != std::string::npos);
+  CHECK(finding.remedy.find("Partner Issuing CA") != std::string::npos);
+  CHECK(finding.remedy.find("BEMS's intermediate/") != std::string::npos);
+  CHECK(finding.remedy.find("the Lync/Skype pool's trusted-root/") != std::string::npos);
 }

@@ -32,17 +32,19 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   findings.push_back(key_matches(bems_store));
   findings.push_back(key_readable(bems_store));
 
-  // Trusted roots, placement, the acceptable-CA list.
-  findings.push_back(chain_trusted(bems, bems_store, known));
-  findings.push_back(chain_trusted(lync, bems_store, known));
+  // Trusted roots, placement, the acceptable-CA list. One missing root can
+  // break several verdicts: `cross` decides which finding blames it.
+  const CrossTrust cross = cross_trust(bems, lync, bems_store, inputs.lync, known);
+  findings.push_back(chain_trusted(bems, bems_store, known, &cross));
+  findings.push_back(chain_trusted(lync, bems_store, known, &cross));
   findings.push_back(store_placement(Side::bems, inputs.bems));
   findings.push_back(store_placement(Side::lync, inputs.lync));
   findings.push_back(store_issuer_list(bems_store));
 
   // Intermediates.
   MissingIntermediates missing;  // one absent file, one finding
-  findings.push_back(chain_intermediates(bems, bems_store, known, &missing));
-  findings.push_back(chain_intermediates(lync, bems_store, known, &missing));
+  findings.push_back(chain_intermediates(bems, bems_store, known, &missing, &cross));
+  findings.push_back(chain_intermediates(lync, bems_store, known, &missing, &cross));
 
   // Names.
   std::optional<std::string> pool = inputs.pool;
@@ -77,7 +79,7 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   }
 
   // Mutual trust.
-  findings.push_back(trust_mutual(bems, lync, bems_store, inputs.lync));
+  findings.push_back(trust_mutual(bems, lync, bems_store, inputs.lync, known, cross));
 
   // Validity, purpose, strength, revocation data.
   for (const SideFacts* side : {&bems, &lync}) {
