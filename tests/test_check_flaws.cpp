@@ -9,6 +9,7 @@
 #include "probe/rules/requirements.hpp"
 #include "tests/support/lab_folder.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tls/issuer.hpp"
 #include "tls/store.hpp"
 
 namespace {
@@ -127,4 +128,58 @@ TEST_CASE("two separate PKIs are blamed once by trust.mutual, naming both stores
   CHECK(finding.remedy.find("Partner Issuing CA") != std::string::npos);
   CHECK(finding.remedy.find("BEMS's intermediate/") != std::string::npos);
   CHECK(finding.remedy.find("the Lync/Skype pool's trusted-root/") != std::string::npos);
+}
+
+// Issue 16 item 16: two CAs certifying each other with no root above them.
+// The fix is the missing root, not a copy of a file already in intermediate/.
+TEST_CASE("two CAs certifying each other are named as a loop, blamed once") {
+  auto key_a = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  auto key_b = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  auto leaf_key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  auto anchor_key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  REQUIRE((key_a.ok() && key_b.ok() && leaf_key.ok() && anchor_key.ok()));
+  tls::CertificateSpec ca;
+  ca.is_ca = true;
+  ca.common_name = "Loop CA A";
+  auto a_alone = tls::issue_certificate(ca, *key_a, nullptr, *key_a);  // only to sign B
+  REQUIRE(a_alone.ok());
+  ca.common_name = "Loop CA B";
+  auto b = tls::issue_certificate(ca, *key_b, &*a_alone, *key_a);
+  REQUIRE(b.ok());
+  ca.common_name = "Loop CA A";
+  auto a = tls::issue_certificate(ca, *key_a, &*b, *key_b);
+  REQUIRE(a.ok());
+  ca.common_name = "Unrelated Root CA";
+  auto unrelated = tls::issue_certificate(ca, *anchor_key, nullptr, *anchor_key);
+  REQUIRE(unrelated.ok());
+  tls::CertificateSpec leaf_spec;
+  leaf_spec.common_name = "bemsapppool.example.com";
+  leaf_spec.dns_names = {"bemsapppool.example.com"};
+  leaf_spec.eku = {"serverAuth", "clientAuth"};
+  leaf_spec.crl_urls = {"http://pki.example.com/loop.crl"};
+  auto leaf = tls::issue_certificate(leaf_spec, *leaf_key, &*a, *key_a);
+  REQUIRE(leaf.ok());
+
+  tls::Store bems;
+  bems.leaf = tls::StoredCertificate{*leaf, "bems/personal/bems.crt"};
+  bems.key = *leaf_key;
+  bems.intermediates = {{*a, "bems/intermediate/loop-a.crt"}, {*b, "bems/intermediate/loop-b.crt"}};
+  bems.trusted_roots = {{*unrelated, "bems/trusted-root/unrelated.crt"}};
+  probe::OfflineInputs inputs;
+  inputs.bems = &bems;
+  std::map<std::string, report::Finding> by_id;
+  for (auto& finding : probe::evaluate_offline(inputs)) by_id[finding.id] = finding;
+
+  const report::Finding& trusted = by_id["bems.chain.trusted"];
+  CHECK(trusted.status == fail);
+  CHECK_MESSAGE(trusted.detail.find("certify each other") != std::string::npos, trusted.detail);
+  CHECK(trusted.detail.find("Loop CA A") != std::string::npos);
+  CHECK(trusted.detail.find("Loop CA B") != std::string::npos);
+  CHECK_MESSAGE(trusted.remedy.find("real root") != std::string::npos, trusted.remedy);
+  CHECK(by_id["bems.chain.intermediates"].status == report::Status::pass);
+  for (const auto& [id, finding] : by_id) {
+    CAPTURE(id);
+    CHECK(finding.remedy.find("Copy bems/intermediate/") == std::string::npos);
+    if (id != "bems.chain.trusted") CHECK(finding.status != fail);
+  }
 }

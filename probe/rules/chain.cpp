@@ -103,6 +103,33 @@ std::string intermediates_lacking(const tls::ChainVerification& result, const tl
   return text;
 }
 
+// CAs that certify each other with no root above them (A issued by B, B by
+// A): path building stops where the next issuer is already in the chain.
+// Their names in chain order, or empty when the chain does not loop.
+std::vector<std::string> certification_loop(const tls::ChainVerification& result) {
+  if (result.trusted || result.reason != tls::ChainError::issuer_not_found ||
+      !result.error_certificate || result.error_depth <= 0)
+    return {};
+  const auto& stuck = *result.error_certificate;
+  const auto last = std::min(result.chain.size(), static_cast<std::size_t>(result.error_depth) + 1);
+  for (std::size_t i = 1; i < last; ++i) {
+    if (result.chain[i].info().subject_der != stuck.issuer_der) continue;
+    std::vector<std::string> loop;
+    for (std::size_t j = i; j < last; ++j)
+      loop.push_back(in_quotes(result.chain[j].info().subject));
+    if (loop.size() < 2) return {};
+    return loop;
+  }
+  return {};
+}
+
+std::string and_joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return text;
+}
+
 }  // namespace
 
 bool root_untrusted(const tls::ChainVerification& result) {
@@ -167,8 +194,8 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
   if (result.trusted) {
     return pass(f, "Chain " + chain_text(result.chain) + " ends at a root in trusted-root/.");
   }
-  const std::string intermediates_id = id_text(
-      for_side(side.side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
+  const std::string intermediates_id = id_text(for_side(
+      side.side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
   if (cross && side.side == Side::lync && cross->separate_pkis()) {
     return skip(f, "BEMS's trusted-root/ lacks the pool's root " +
                        in_quotes(result.chain.back().info().subject) +
@@ -181,9 +208,23 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
   const bool pool_lacks_it_too =
       cross && side.side == Side::bems && cross->bems_root_missing_in_both();
   const std::string pool_too =
-      pool_lacks_it_too ? " The Lync/Skype pool's trusted-root/ lacks it too: import it there as "
-                          "well, or the pool refuses the BEMS certificate."
+      pool_lacks_it_too ? " The Lync/Skype pool's trusted-root/ lacks it too: import the root into "
+                          "both sides' trusted-root/, or the pool refuses the BEMS certificate."
                         : "";
+  if (auto loop = certification_loop(result); !loop.empty()) {
+    return fail(f,
+                and_joined(loop) +
+                    " certify each other and neither is a self-signed root: the chain " +
+                    chain_text(result.chain) +
+                    " goes round in a loop and never reaches a root in "
+                    "trusted-root/.",
+                "Get the real root CA above " + and_joined(loop) +
+                    " (a self-signed certificate) from the CA administrator and import it into " +
+                    judge_store_name(Side::bems) + "; copying " + and_joined(loop) +
+                    " again does not help, they are already in the stores and cannot anchor "
+                    "the chain." +
+                    pool_too);
+  }
   if (result.reason == tls::ChainError::issuer_not_found && result.error_certificate) {
     const auto& stuck = *result.error_certificate;
     // The certificate's own issuer, in no store: that missing file is
@@ -255,6 +296,11 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
                        trusted_id + ".");
   }
   const auto& stuck = *result.error_certificate;
+  if (auto loop = certification_loop(result); !loop.empty()) {
+    return pass(f, "Every CA of the chain is in intermediate/; " + and_joined(loop) +
+                       " certify each other without a root above them, which " + trusted_id +
+                       " judges.");
+  }
   auto issuer = known_issuer(known, stuck);
   const bool missing = (issuer && !issuer->first.info().self_signed) || result.error_depth <= 0;
   // Under a root BEMS does not trust, the missing intermediate is part of a
@@ -263,14 +309,14 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
   const std::optional<tls::ChainVerification>* full =
       cross ? (side.side == Side::bems ? &cross->bems_by_bems : &cross->lync_by_bems) : nullptr;
   if (missing && full && *full && ends_at_untrusted_root(**full)) {
-    const FindingId owner = side.side == Side::lync && cross->separate_pkis()
-                                ? FindingId::trust_mutual
-                                : for_side(side.side, FindingId::bems_chain_trusted,
-                                           FindingId::lync_chain_trusted);
-    return skip(f, in_quotes(stuck.issuer) + " is not in BEMS's intermediate/, but the chain ends at " +
-                       in_quotes((*full)->chain.back().info().subject) +
-                       ", a root BEMS does not trust: " + id_text(owner) +
-                       " names every CA file of that hierarchy to import");
+    const FindingId owner =
+        side.side == Side::lync && cross->separate_pkis()
+            ? FindingId::trust_mutual
+            : for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted);
+    return skip(
+        f, in_quotes(stuck.issuer) + " is not in BEMS's intermediate/, but the chain ends at " +
+               in_quotes((*full)->chain.back().info().subject) + ", a root BEMS does not trust: " +
+               id_text(owner) + " names every CA file of that hierarchy to import");
   }
   if (missing && blamed) {
     if (std::find(blamed->begin(), blamed->end(), stuck.issuer_der) != blamed->end()) {
@@ -374,7 +420,8 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
   const tls::ChainVerification& bems_view = *cross.lync_by_bems;  // BEMS judging the pool
   const std::string bems_trusted_id = id_text(FindingId::bems_chain_trusted);
   const std::string lync_trusted_id = id_text(FindingId::lync_chain_trusted);
-  const std::string either_way = " Or have both certificates issued by one CA that both sides trust.";
+  const std::string either_way =
+      " Or have both certificates issued by one CA that both sides trust.";
   if (pool_view.trusted && bems_view.trusted) {
     return pass(f, "The Lync/Skype pool trusts BEMS through " +
                        in_quotes(pool_view.chain.back().info().subject) +
@@ -396,8 +443,7 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
             " into " + judge_store_name(Side::lync) + ", and " + in_quotes(pool_root.subject) +
             (pool_root_file.empty() ? "" : " (" + pool_root_file + ")") + " into " +
             judge_store_name(Side::bems) +
-            (lacking.empty() ? std::string()
-                             : " with " + lacking + " in BEMS's intermediate/") +
+            (lacking.empty() ? std::string() : " with " + lacking + " in BEMS's intermediate/") +
             "." + either_way);
   }
   if (!pool_view.trusted && cross.bems_by_bems && cross.bems_by_bems->trusted) {
@@ -405,9 +451,9 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
     return fail(f,
                 "The Lync/Skype pool does not trust the BEMS certificate (issuer " +
                     in_quotes(bems.leaf->info().issuer) + "): " + pool_view.error + "." +
-                    (bems_view.trusted ? std::string()
-                                       : " BEMS's distrust of the pool's chain is " +
-                                             lync_trusted_id + "'s."),
+                    (bems_view.trusted
+                         ? std::string()
+                         : " BEMS's distrust of the pool's chain is " + lync_trusted_id + "'s."),
                 "After confirming its SHA-256 fingerprint with the CA's owner, import " +
                     pool_needs + " into " +
                     (root_untrusted(pool_view)

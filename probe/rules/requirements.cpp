@@ -88,11 +88,17 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
     findings.push_back(validity(side->side, chain, inputs.now, inputs.warn_days));
     if (side->leaf) {
       findings.push_back(eku(side->side, side->leaf->info()));
+      findings.push_back(san_syntax(side->side, side->leaf->info()));
     } else {
       auto f = finding(
           for_side(side->side, FindingId::bems_eku, FindingId::lync_eku),
           side_name(side->side) + " certificate is valid for server and client authentication");
       findings.push_back(skip(f, "no " + side_name(side->side) + " certificate to inspect"));
+      auto names =
+          finding(for_side(side->side, FindingId::bems_san_syntax, FindingId::lync_san_syntax),
+                  "Every SAN DNS name of the " + side_name(side->side) +
+                      " certificate is a valid host name");
+      findings.push_back(skip(names, "no " + side_name(side->side) + " certificate to inspect"));
     }
     findings.push_back(key_strength(side->side, chain));
     findings.push_back(revocation_published(side->side, chain));

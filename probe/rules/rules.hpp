@@ -99,6 +99,9 @@ report::Finding san_instances(const tls::Certificate& leaf,
 report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
                          tls::Clock::time_point now, int warn_days);
 report::Finding eku(Side side, const tls::CertificateInfo& leaf);
+// SAN DNS names in RFC 1034 preferred syntax (RFC 5280 4.2.1.6): one rule
+// for `check` and the live commands, which accept the handshake as OpenSSL does.
+report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf);
 report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain);
 report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain);
 
