@@ -468,9 +468,8 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
              in_quotes(built.error_certificate->issuer) + ", the issuer of " +
              in_quotes(built.error_certificate->subject) + ".",
          "Import " + in_quotes(built.error_certificate->issuer) +
-             " into our intermediate/ (Intermediate Certification Authorities), and have the peer "
-             "send its "
-             "full chain.");
+             " into our intermediate/ (Intermediate Certification Authorities; trusted-root/ if it "
+             "is a root), and have the peer send its full chain.");
   } else if (record.peer_chain_complete) {
     pass(intermediates, "The peer presented its chain complete (" +
                             std::to_string(record.peer_chain.size()) + " certificate(s)).");

@@ -157,8 +157,13 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
   auto first = std::min_element(chain.begin(), chain.end(), [](const auto& a, const auto& b) {
     return a.info().not_after < b.info().not_after;
   });
+  // In whole seconds: a clamped date (past 2262) minus now must not overflow.
+  using std::chrono::seconds;
   auto days_left =
-      std::chrono::duration_cast<std::chrono::hours>(first->info().not_after - now).count() / 24;
+      (std::chrono::duration_cast<seconds>(first->info().not_after.time_since_epoch()) -
+       std::chrono::duration_cast<seconds>(now.time_since_epoch()))
+          .count() /
+      86400;
   if (days_left < warn_days) {
     about(f, first->info());
     return warn(f,

@@ -532,10 +532,15 @@ class Judge {
                                     " neither certificate is valid, so the switch must happen "
                                     "exactly at the boundary.");
     } else {
-      const auto overlap = std::chrono::duration_cast<std::chrono::hours>(
-                               std::min(cur().not_after, nxt().not_after) - nxt().not_before)
-                               .count() /
-                           24;
+      // In whole seconds: nanosecond time points past 2262 or before 1678 are
+      // clamped, and their difference would overflow.
+      const auto seconds = [](tls::Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
+      };
+      const auto overlap =
+          (seconds(std::min(cur().not_after, nxt().not_after)) - seconds(nxt().not_before))
+              .count() /
+          86400;
       if (r.before != r.after)
         j.add(ChangeClass::neutral,
               "Overlap with the current certificate: " + std::to_string(overlap) +
