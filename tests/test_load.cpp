@@ -31,10 +31,10 @@ std::unique_ptr<testing::BackgroundProcess> s_server(const Lab& lab, unsigned sh
                                                      const std::string& client_root,
                                                      const std::string& version) {
   auto server = std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
-      "openssl", "s_server", "-accept", loopback(port), "-cert",
-      lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
-      "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "1",
-      "-verify_return_error", "-CAfile", client_root, version, "-www"});
+      "openssl", "s_server", "-accept", loopback(port), "-cert", lab.path("lync/personal/lync.crt"),
+      "-key", lab.path("lync/personal/lync.key"), "-cert_chain",
+      lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "1", "-verify_return_error",
+      "-CAfile", client_root, version, "-www"});
   REQUIRE(testing::wait_for_port(port));
   return server;
 }
@@ -42,8 +42,8 @@ std::unique_ptr<testing::BackgroundProcess> s_server(const Lab& lab, unsigned sh
 // A TCP probe would count as a handshake of serve's: wait for its banner.
 std::unique_ptr<testing::BackgroundProcess> serving(const std::string& store, unsigned short port) {
   auto serve = std::make_unique<testing::BackgroundProcess>(
-      std::vector<std::string>{MTLSPROBE_BIN, "serve", "--listen", loopback(port), "--store",
-                               store, "--no-revocation-check"});
+      std::vector<std::string>{MTLSPROBE_BIN, "serve", "--listen", loopback(port), "--store", store,
+                               "--no-revocation-check"});
   for (int i = 0; i < 500 && !mentions(serve->output(), "mtlsprobe: serving as"); ++i) {
     REQUIRE(serve->running());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -89,10 +89,12 @@ TEST_CASE("load refuses to run without --duration or --count, in one line") {
 }
 
 TEST_CASE("load refuses a TLS version it cannot use and two version flags at once") {
-  CHECK(run_mtlsprobe({"load", "127.0.0.1:5061", "--count", "1", "--tls-version", "1.7"})
-            .exit_code == 2);
-  CHECK(run_mtlsprobe({"load", "127.0.0.1:5061", "--count", "1", "--tls1.2", "--tls1.3"})
-            .exit_code == 2);
+  CHECK(
+      run_mtlsprobe({"load", "127.0.0.1:5061", "--count", "1", "--tls-version", "1.7"}).exit_code ==
+      2);
+  CHECK(
+      run_mtlsprobe({"load", "127.0.0.1:5061", "--count", "1", "--tls1.2", "--tls1.3"}).exit_code ==
+      2);
 }
 
 TEST_CASE("load --count 20 against openssl s_server -Verify 1 makes 20 mutual handshakes") {
@@ -101,10 +103,9 @@ TEST_CASE("load --count 20 against openssl s_server -Verify 1 makes 20 mutual ha
     CAPTURE(version);
     unsigned short port = testing::free_port();
     auto server = s_server(lab, port, lab.path("lync/trusted-root/lab-root.crt"), version);
-    auto result =
-        run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count", "20",
-                       "--connections", "4", "--threads", "2", "--timeout", "5", "--format",
-                       "json"});
+    auto result = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count",
+                                 "20", "--connections", "4", "--threads", "2", "--timeout", "5",
+                                 "--format", "json"});
     CHECK_MESSAGE(result.exit_code == 0, (result.out + result.err));
     auto facts = load_facts(result.out);
     CHECK(handshakes(facts, "succeeded") == 20);
@@ -127,15 +128,14 @@ TEST_CASE("load --count 20 against mtlsprobe serve succeeds, as text and as Prom
   Lab lab;
   unsigned short port = testing::free_port();
   auto serve = serving(lab.path("lync"), port);
-  auto text = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count", "20",
-                             "--timeout", "5"});
+  auto text = run_mtlsprobe(
+      {"load", loopback(port), "--store", lab.path("bems"), "--count", "20", "--timeout", "5"});
   CHECK_MESSAGE(text.exit_code == 0, (text.out + text.err));
   CHECK(mentions(text.out, "20 succeeded, 0 failed"));
   CHECK(mentions(text.out, "Latency per phase"));
 
   auto metrics = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count",
-                                "10", "--tls1.2", "--resumption", "on", "--format",
-                                "prometheus"});
+                                "10", "--tls1.2", "--resumption", "on", "--format", "prometheus"});
   CHECK_MESSAGE(metrics.exit_code == 0, metrics.err);
   CHECK(mentions(metrics.out, "mtlsprobe_load_handshakes_total{target=\"" + loopback(port) +
                                   "\",outcome=\"success\"} 10"));
@@ -150,8 +150,8 @@ TEST_CASE("load counts a server that does not trust our CA under the finding con
     CAPTURE(version);
     unsigned short port = testing::free_port();
     auto server = s_server(lab, port, other.path("ca/lab-root.crt"), version);
-    auto load = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count",
-                               "6", "--connections", "2", "--timeout", "5", "--format", "json"});
+    auto load = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count", "6",
+                               "--connections", "2", "--timeout", "5", "--format", "json"});
     CHECK(load.exit_code == 1);
     auto facts = load_facts(load.out);
     CHECK(handshakes(facts, "failed") == 6);
@@ -181,8 +181,8 @@ TEST_CASE("load counts a server that rejects every client certificate as a rejec
   REQUIRE(mentions(serve->output(), "mtlsprobe: serving as"));
   for (const std::string version : {"--tls1.3", "--tls1.2"}) {
     CAPTURE(version);
-    auto load = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count",
-                               "5", version, "--format", "json"});
+    auto load = run_mtlsprobe({"load", loopback(port), "--store", lab.path("bems"), "--count", "5",
+                               version, "--format", "json"});
     CHECK(load.exit_code == 1);
     auto facts = load_facts(load.out);
     CHECK(handshakes(facts, "failed") == 5);

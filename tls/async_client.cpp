@@ -235,10 +235,8 @@ void AsyncClientConnection::async_close(Handler done) {
   impl.with_deadline(
       state_->shared->options.verdict_wait,
       [&impl](auto step_done) {
-        impl.stream.async_shutdown(
-            [step_done = std::move(step_done)](boost::system::error_code ec) mutable {
-              step_done(ec, 0);
-            });
+        impl.stream.async_shutdown([step_done = std::move(step_done)](
+                                       boost::system::error_code ec) mutable { step_done(ec, 0); });
       },
       [self, done = std::move(done)](boost::system::error_code, std::size_t, bool) {
         EstablishedConnection::Impl& impl = *self->state_->impl;
@@ -268,7 +266,9 @@ void AsyncClientConnection::async_close(Handler done) {
       });
 }
 
-const HandshakeRecord& AsyncClientConnection::record() const { return state_->impl->capture.record; }
+const HandshakeRecord& AsyncClientConnection::record() const {
+  return state_->impl->capture.record;
+}
 
 bool AsyncClientConnection::resumed() const { return state_->resumed; }
 

@@ -159,15 +159,16 @@ int run_load_command(const LoadFlags& flags) {
   settings.endpoint = *endpoint;
   settings.connections = flags.connections;
   if (flags.rate > 0) settings.rate = flags.rate;
-  if (flags.duration_seconds > 0) settings.duration = std::chrono::duration<double>(flags.duration_seconds);
+  if (flags.duration_seconds > 0)
+    settings.duration = std::chrono::duration<double>(flags.duration_seconds);
   if (flags.count > 0) settings.count = flags.count;
   settings.threads = flags.threads;
   settings.resumption = flags.resumption == "on";
   const std::string expected = flags.expect_name.empty() ? target->host : flags.expect_name;
   if (flags.sip) {
     load::SipSettings sip_settings;
-    sip_settings.target_uri = "sip:" + sip::uri_host(expected) + ":" +
-                              std::to_string(target->port) + ";transport=tls";
+    sip_settings.target_uri =
+        "sip:" + sip::uri_host(expected) + ":" + std::to_string(target->port) + ";transport=tls";
     // We speak as the trusted application: From names our certificate's CN.
     const std::string& cn = credentials->leaf.info().common_name;
     sip_settings.from_uri = cn.empty() ? "sip:mtlsprobe.invalid" : "sip:" + cn;
@@ -183,10 +184,10 @@ int run_load_command(const LoadFlags& flags) {
 
   load::LoadDescription described;
   described.target = flags.target;
-  described.address = endpoint->address().is_v6()
-                          ? "[" + endpoint->address().to_string() + "]:" +
-                                std::to_string(endpoint->port())
-                          : endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
+  described.address =
+      endpoint->address().is_v6()
+          ? "[" + endpoint->address().to_string() + "]:" + std::to_string(endpoint->port())
+          : endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
   described.settings = &settings;
   described.tls_versions = range->first == range->second
                                ? tls::to_string(range->first)

@@ -125,8 +125,8 @@ class Worker {
     } else if (bounds_.claim()) {
       start([] {});
     }
-    next_tick_ += std::chrono::duration_cast<Steady::duration>(
-        std::chrono::duration<double>(1.0 / *rate_));
+    next_tick_ +=
+        std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(1.0 / *rate_));
     ticker_.expires_at(next_tick_);
     ticker_.async_wait([this](boost::system::error_code ec) {
       if (!ec) tick();
@@ -147,12 +147,13 @@ class Worker {
   }
 
   void handshake(std::shared_ptr<Attempt> attempt, std::function<void()> then) {
-    attempt->connection->async_handshake(
-        last_session_, [this, attempt, then](tls::HandshakeError error) {
-          if (error != tls::HandshakeError::none) return finish(*attempt, then);
-          if (!settings_.sip) return close(attempt, then);
-          sip_options(attempt, then);
-        });
+    attempt->connection->async_handshake(last_session_,
+                                         [this, attempt, then](tls::HandshakeError error) {
+                                           if (error != tls::HandshakeError::none)
+                                             return finish(*attempt, then);
+                                           if (!settings_.sip) return close(attempt, then);
+                                           sip_options(attempt, then);
+                                         });
   }
 
   // One OPTIONS and its final answer within the SIP deadline, as connect
@@ -160,25 +161,24 @@ class Worker {
   void sip_options(std::shared_ptr<Attempt> attempt, std::function<void()> then) {
     const SipSettings& sip_settings = *settings_.sip;
     auto connection = attempt->connection->connection();
-    auto request = std::make_shared<sip::Message>(sip::build_options_request(
-        sip_settings.target_uri, sip_settings.from_uri,
-        address_of(attempt->connection->record().local_address)));
+    auto request = std::make_shared<sip::Message>(
+        sip::build_options_request(sip_settings.target_uri, sip_settings.from_uri,
+                                   address_of(attempt->connection->record().local_address)));
     attempt->exchange.emplace();
     attempt->exchange->request_line = sip::start_line_text(*request);
     const auto sent = Steady::now();
     const auto deadline = sent + sip_settings.timeout;
-    connection->async_write(
-        sip::serialize(*request), sip_settings.timeout,
-        [this, attempt, then, request, sent, deadline](tls::Status written) {
-          if (!written) {
-            attempt->exchange->outcome = sip::ExchangeOutcome::closed;
-            attempt->exchange->error =
-                "could not send " + request->method + ": " + written.error().message;
-            return sip_ended(attempt, then);
-          }
-          read_answer(attempt, then, request, std::make_shared<sip::StreamParser>(), sent,
-                      deadline);
-        });
+    connection->async_write(sip::serialize(*request), sip_settings.timeout,
+                            [this, attempt, then, request, sent, deadline](tls::Status written) {
+                              if (!written) {
+                                attempt->exchange->outcome = sip::ExchangeOutcome::closed;
+                                attempt->exchange->error = "could not send " + request->method +
+                                                           ": " + written.error().message;
+                                return sip_ended(attempt, then);
+                              }
+                              read_answer(attempt, then, request,
+                                          std::make_shared<sip::StreamParser>(), sent, deadline);
+                            });
   }
 
   void read_answer(std::shared_ptr<Attempt> attempt, std::function<void()> then,
@@ -195,18 +195,18 @@ class Worker {
       return sip_ended(attempt, then);
     }
     attempt->connection->connection()->async_read_some(
-        remaining, [this, attempt, then, request, parser, sent,
-                    deadline](tls::Result<std::string> bytes) {
+        remaining,
+        [this, attempt, then, request, parser, sent, deadline](tls::Result<std::string> bytes) {
           sip::Exchange& exchange = *attempt->exchange;
           if (!bytes) {
             const bool timed_out = Steady::now() >= deadline;
             exchange.outcome =
                 timed_out ? sip::ExchangeOutcome::timed_out : sip::ExchangeOutcome::closed;
-            exchange.error = timed_out ? "no answer to " + request->method + " within " +
-                                             std::to_string(settings_.sip->timeout.count()) + " ms"
-                                       : "the peer closed the connection before the answer to " +
-                                             request->method + " came (" +
-                                             bytes.error().message + ")";
+            exchange.error = timed_out
+                                 ? "no answer to " + request->method + " within " +
+                                       std::to_string(settings_.sip->timeout.count()) + " ms"
+                                 : "the peer closed the connection before the answer to " +
+                                       request->method + " came (" + bytes.error().message + ")";
             return sip_ended(attempt, then);
           }
           exchange.nothing_received = false;

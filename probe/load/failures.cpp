@@ -10,10 +10,12 @@ namespace {
 
 // connect's handshake findings, in its order; peer.name is not among them:
 // a name mismatch does not fail a handshake.
-constexpr std::array kHandshakeIds{
-    FindingId::handshake_tcp,           FindingId::handshake_protocol,
-    FindingId::handshake_ca_list,       FindingId::handshake_no_client_cert,
-    FindingId::handshake_peer_rejected_us, FindingId::handshake_we_rejected_peer};
+constexpr std::array kHandshakeIds{FindingId::handshake_tcp,
+                                   FindingId::handshake_protocol,
+                                   FindingId::handshake_ca_list,
+                                   FindingId::handshake_no_client_cert,
+                                   FindingId::handshake_peer_rejected_us,
+                                   FindingId::handshake_we_rejected_peer};
 
 std::string failure_key(const tls::HandshakeRecord& record) {
   std::string key = tls::to_string(record.error);
@@ -26,7 +28,8 @@ std::string failure_key(const tls::HandshakeRecord& record) {
          std::to_string(record.acceptable_ca_der_bytes);
   key += record.certificate_request_received ? "|cr" : "|-";
   key += record.our_certificate_sent ? "|sent" : "|-";
-  key += '|' + (record.peer_chain.empty() ? std::string() : record.peer_chain.front().info().sha256);
+  key +=
+      '|' + (record.peer_chain.empty() ? std::string() : record.peer_chain.front().info().sha256);
   if (record.peer_verification) key += '|' + record.peer_verification->error;
   key += '|' + record.error_message;
   return key;

@@ -22,7 +22,8 @@ double LatencyHistogram::bucket_middle_us(int bucket) {
 }
 
 void LatencyHistogram::record(double milliseconds) {
-  const auto microseconds = static_cast<std::uint64_t>(std::llround(std::max(0.0, milliseconds) * 1000));
+  const auto microseconds =
+      static_cast<std::uint64_t>(std::llround(std::max(0.0, milliseconds) * 1000));
   ++buckets_[static_cast<std::size_t>(bucket_of(microseconds))];
   ++count_;
   sum_us_ += static_cast<double>(microseconds);

@@ -31,7 +31,7 @@ std::string loop_text(const LoadSettings& settings) {
 }
 
 boost::json::object latency_json(const LatencySummary& s) {
-  return {{"count", s.count}, {"min_ms", s.min_ms}, {"mean_ms", s.mean_ms}, {"p50_ms", s.p50_ms},
+  return {{"count", s.count},   {"min_ms", s.min_ms}, {"mean_ms", s.mean_ms}, {"p50_ms", s.p50_ms},
           {"p90_ms", s.p90_ms}, {"p99_ms", s.p99_ms}, {"max_ms", s.max_ms}};
 }
 
@@ -49,15 +49,15 @@ void fill_load_report(report::Report& report, const LoadResult& result,
   run.lines.emplace_back("TLS", description.tls_versions +
                                     (settings.resumption ? ", resumption on" : ", no resumption") +
                                     (settings.sip ? ", one SIP OPTIONS per connection" : ""));
-  run.lines.emplace_back("handshakes", std::to_string(total) + " in " +
-                                           fixed(result.elapsed_seconds, 2) + " s: " +
-                                           std::to_string(result.succeeded) + " succeeded, " +
-                                           std::to_string(result.failed) + " failed");
-  run.lines.emplace_back("rate", fixed(result.handshakes_per_second(), 1) +
-                                     " successful handshakes/s");
+  run.lines.emplace_back("handshakes",
+                         std::to_string(total) + " in " + fixed(result.elapsed_seconds, 2) +
+                             " s: " + std::to_string(result.succeeded) + " succeeded, " +
+                             std::to_string(result.failed) + " failed");
+  run.lines.emplace_back("rate",
+                         fixed(result.handshakes_per_second(), 1) + " successful handshakes/s");
   if (settings.resumption)
-    run.lines.emplace_back("resumed", std::to_string(result.resumed) + " of " +
-                                          std::to_string(result.succeeded));
+    run.lines.emplace_back(
+        "resumed", std::to_string(result.resumed) + " of " + std::to_string(result.succeeded));
   if (settings.rate)
     run.lines.emplace_back("not started", std::to_string(result.not_started) +
                                               " (due while --connections were in flight)");

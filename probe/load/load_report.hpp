@@ -11,8 +11,8 @@ namespace probe::load {
 
 // What the run was asked to do, as the report states it.
 struct LoadDescription {
-  std::string target;   // as given: "lyncpool.example.com:5061"
-  std::string address;  // dialled: "127.0.0.1:5061"
+  std::string target;        // as given: "lyncpool.example.com:5061"
+  std::string address;       // dialled: "127.0.0.1:5061"
   std::string tls_versions;  // "TLSv1.3", "TLSv1.2-TLSv1.3"
   const LoadSettings* settings = nullptr;
 };
