@@ -75,6 +75,10 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(bems_eku, "bems.eku", kValidity, "the BEMS certificate allows serverAuth and clientAuth")      \
   X(lync_eku, "lync.eku", kValidity,                                                               \
     "the Lync/Skype certificate allows serverAuth and clientAuth")                                 \
+  X(bems_san_syntax, "bems.san.syntax", kValidity,                                                 \
+    "every SAN DNS name of the BEMS certificate is an RFC 1034 host name (no underscore)")         \
+  X(lync_san_syntax, "lync.san.syntax", kValidity,                                                 \
+    "every SAN DNS name of the Lync/Skype certificate is an RFC 1034 host name (no underscore)")   \
   X(bems_key_strength, "bems.key.strength", kValidity,                                             \
     "the BEMS chain's keys and signatures are strong enough")                                      \
   X(lync_key_strength, "lync.key.strength", kValidity,                                             \
@@ -116,7 +120,8 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(rollover_risky, "rollover.risky", kRollover,                                                   \
     "no difference between the current and the next certificate that some peers refuse")           \
   X(rollover_live, "rollover.live", kRollover,                                                     \
-    "the real pool accepts the next certificate wherever it accepts the current one")
+    "the real pool accepts the next certificate wherever it accepts the current one, and "         \
+    "(--peer-store with its key) the pool's store accepts it when the pool dials BEMS")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,
