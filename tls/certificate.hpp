@@ -35,6 +35,11 @@ struct CertificateInfo {
   std::vector<std::string> eku;  // "serverAuth", "clientAuth", "anyExtendedKeyUsage" or the OID
   bool has_key_usage = false;
   std::vector<std::string> key_usage;  // "digitalSignature", "keyCertSign", ...
+  // Microsoft Application Policies (1.3.6.1.4.1.311.21.10), which AD CS adds
+  // beside the EKU and schannel enforces as one when present: the purposes
+  // named as in `eku` ("clientAuth", or the OID).
+  bool has_application_policies = false;
+  std::vector<std::string> application_policies;
 
   bool is_ca = false;        // basicConstraints CA:TRUE
   int path_length = -1;      // -1 when unlimited or absent

@@ -101,14 +101,11 @@ ChainError chain_error_of(int openssl_code) {
   }
 }
 
-// Microsoft's Application Policies (1.3.6.1.4.1.311.21.10), which AD CS
-// marks critical and schannel understands; OpenSSL knows nothing of it.
-constexpr const char* kMicrosoftApplicationPolicies = "1.3.6.1.4.1.311.21.10";
-
 // Whether every critical extension OpenSSL does not handle is Microsoft's
-// Application Policies: the stacks this certificate is made for accept it.
+// Application Policies (which AD CS may mark critical; OpenSSL knows nothing
+// of it): the stacks this certificate is made for accept it.
 bool only_microsoft_critical_extensions(X509* certificate) {
-  ASN1_OBJECT* policies = OBJ_txt2obj(kMicrosoftApplicationPolicies, 1);
+  ASN1_OBJECT* policies = OBJ_txt2obj(kApplicationPoliciesOid, 1);
   bool only = policies != nullptr;
   for (int i = 0; only && i < X509_get_ext_count(certificate); ++i) {
     X509_EXTENSION* extension = X509_get_ext(certificate, i);
