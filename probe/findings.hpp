@@ -116,7 +116,8 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(rollover_risky, "rollover.risky", kRollover,                                                   \
     "no difference between the current and the next certificate that some peers refuse")           \
   X(rollover_live, "rollover.live", kRollover,                                                     \
-    "the real pool accepts the next certificate wherever it accepts the current one")
+    "the real pool accepts the next certificate wherever it accepts the current one, and "         \
+    "(--peer-store with its key) the pool's store accepts it when the pool dials BEMS")
 
 enum class FindingId {
 #define MTLSPROBE_FINDING_ENUMERATOR(name, text, heading, meaning) name,

@@ -30,7 +30,8 @@ struct NewRootLab : testing::LabFolder {
     auto reissued = probe::reissue_lab(dir.path(), next);
     REQUIRE_MESSAGE(reissued.ok(), (reissued.ok() ? "" : reissued.error().message));
   }
-  std::vector<std::string> rollover(unsigned short port, std::vector<std::string> extra) const {
+  std::vector<std::string> rollover(unsigned short port, std::vector<std::string> extra,
+                                    const std::string& format = "json") const {
     std::vector<std::string> args{"rollover",
                                   "--store",
                                   path("bems"),
@@ -45,7 +46,7 @@ struct NewRootLab : testing::LabFolder {
                                   "--no-revocation",
                                   "--no-aia",
                                   "--format",
-                                  "json"};
+                                  format};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -178,6 +179,93 @@ TEST_CASE("rollover --live passes when the pool accepts both certificates") {
       90s);
   CHECK_MESSAGE(result.exit_code == 0, result.out);
   CHECK(status_of(result.out, "rollover.live") == "pass");
+}
+
+TEST_CASE(
+    "rollover --live with the pool's store rehearses the pool dialling BEMS: a next root the pool "
+    "does not trust fails that direction too, named, in one rollover.live finding") {
+  NewRootLab lab;
+  const unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--role", "lync", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--no-revocation", "--no-revocation-check"});
+  REQUIRE_MESSAGE(wait_until_serving(serve), serve.output());
+  auto result = testing::run_mtlsprobe(lab.rollover(port, {"--peer-store", lab.path("lync")}), 90s);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 1);
+  auto report = boost::json::parse(result.out);
+  auto reverse = change_of(report, "live: pool -> BEMS handshake");
+  CHECK(string_field(reverse, "before") == "accepted");
+  CHECK(string_field(reverse, "class") == "breaking");
+  CHECK(mentions(string_field(reverse, "after"),
+                 "the pool does not trust the root 'CN=mtlsprobe Lab Root CA 2"));
+  // BEMS's next store still trusts the pool: only the pool refuses.
+  CHECK(!mentions(string_field(reverse, "after"), "BEMS refuses"));
+  // Both directions fail for one defect: one finding says so, the offline
+  // rule names it from the stores.
+  CHECK(status_of(report, "rollover.live") == "fail");
+  const std::string detail = testing::detail_of(report, "rollover.live");
+  CHECK(mentions(detail, "When the pool dials BEMS"));
+  CHECK(mentions(detail, "Lab Root CA 2"));
+  CHECK(status_of(report, "trust.mutual") == "fail");
+  const auto& facts = report.at("facts").at("live").at("reverse");
+  CHECK(facts.at("current").at("pool").at("error").as_string() == "none");
+  CHECK(facts.at("next").at("pool").at("peer_verification").at("trusted").as_bool() == false);
+  CHECK(facts.at("next").at("bems").is_object());
+
+  // Text and JUnit carry the same row and finding.
+  auto text = testing::run_mtlsprobe(
+      lab.rollover(port, {"--peer-store", lab.path("lync"), "--no-color"}, "text"), 90s);
+  CHECK(text.exit_code == 1);
+  CHECK(mentions(text.out, "live: pool -> BEMS"));
+  CHECK(mentions(text.out, "refused: the pool does not trust"));
+  auto junit =
+      testing::run_mtlsprobe(lab.rollover(port, {"--peer-store", lab.path("lync")}, "junit"), 90s);
+  CHECK(junit.exit_code == 1);
+  CHECK(mentions(junit.out, "name=\"rollover.live\""));
+  CHECK(mentions(junit.out, "When the pool dials BEMS"));
+}
+
+TEST_CASE(
+    "rollover --live with the pool's store: a same-CA renewal passes in both directions; a store "
+    "without the pool's key is not rehearsed") {
+  testing::LabFolder lab;
+  REQUIRE(probe::reissue_lab(lab.dir.path(), {}).ok());
+  const unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--role", "lync", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--no-revocation", "--no-revocation-check"});
+  REQUIRE_MESSAGE(wait_until_serving(serve), serve.output());
+  auto args = [&](const std::string& peer_store) {
+    return std::vector<std::string>{
+        "rollover",     "--store",        lab.path("bems"),
+        "--next-store", lab.path("next"), "--peer-store",
+        peer_store,     "--live",         "lyncpool.example.com:" + std::to_string(port),
+        "--connect-to", "127.0.0.1",      "--no-revocation",
+        "--no-aia",     "--format",       "json"};
+  };
+  auto result = testing::run_mtlsprobe(args(lab.path("lync")), 90s);
+  CHECK_MESSAGE(result.exit_code == 0, result.out);
+  auto report = boost::json::parse(result.out);
+  CHECK(status_of(report, "rollover.live") == "pass");
+  CHECK(mentions(testing::detail_of(report, "rollover.live"), "When the pool dials BEMS"));
+  CHECK(change_of(report, "live: pool -> BEMS handshake").empty());
+  const auto& facts = report.at("facts").at("live").at("reverse");
+  CHECK(facts.at("current").at("pool").at("error").as_string() == "none");
+  CHECK(facts.at("next").at("pool").at("error").as_string() == "none");
+  CHECK(facts.at("next").at("pool").at("peer_verification").at("trusted").as_bool());
+
+  // The pool's certificate without its key: only the offline rules and the
+  // live BEMS -> pool direction, and the plan says why.
+  const fs::path keyless = lab.dir.path() / "lync-keyless";
+  fs::copy(lab.dir.path() / "lync", keyless, fs::copy_options::recursive);
+  fs::remove(keyless / "personal" / "lync.key");
+  auto without = testing::run_mtlsprobe(args(keyless.string()), 90s);
+  INFO(without.err);
+  REQUIRE(without.exit_code != 2);
+  auto partial = boost::json::parse(without.out);
+  CHECK(!partial.at("facts").at("live").as_object().contains("reverse"));
+  CHECK(!mentions(testing::detail_of(partial, "rollover.live"), "When the pool dials BEMS"));
 }
 
 TEST_CASE("rollover --live refuses a malformed target with exit 2") {

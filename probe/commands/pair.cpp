@@ -2,7 +2,6 @@
 // Lync pool, then the Lync pool dials BEMS - each with its own store. With no
 // stores given it builds a fresh lab PKI (optionally with one flaw) first.
 #include <iostream>
-#include <thread>
 
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
@@ -10,6 +9,7 @@
 #include "probe/diagnosis/handshake_facts.hpp"
 #include "probe/lab/pki.hpp"
 #include "probe/online/endpoint.hpp"
+#include "probe/online/loopback.hpp"
 #include "probe/rules/requirements.hpp"
 
 namespace probe {
@@ -30,58 +30,6 @@ struct Direction {
   std::string title;  // "BEMS dials the Lync/Skype pool"
   Side client;
 };
-
-struct DirectionResult {
-  tls::HandshakeRecord client;
-  std::optional<tls::HandshakeRecord> server;
-};
-
-DirectionResult run_direction(const tls::Store& client_store, const tls::Store& server_store,
-                              const std::string& server_name, const LiveFlags& live,
-                              std::pair<tls::TlsVersion, tls::TlsVersion> range) {
-  auto timeout = std::chrono::milliseconds(static_cast<long long>(live.timeout_seconds * 1000));
-  DirectionResult result;
-  tls::ServerOptions server_options;
-  server_options.address = "127.0.0.1";
-  server_options.port = 0;
-  server_options.credentials = credentials_from(server_store);
-  server_options.trust = trust_from(server_store);
-  server_options.min_version = range.first;
-  server_options.max_version = range.second;
-  server_options.handshake_timeout = timeout;
-  server_options.max_handshakes = 1;
-  tls::HandshakeServer server(
-      server_options, [&](const tls::HandshakeRecord& record,
-                          std::shared_ptr<tls::EstablishedConnection>) { result.server = record; });
-  if (auto listening = server.listen(); !listening) {
-    result.client.error = tls::HandshakeError::local_error;
-    result.client.error_message = listening.error().message;
-    return result;
-  }
-  std::thread server_thread([&] { server.run(); });
-
-  tls::ClientOptions client_options;
-  client_options.host = "127.0.0.1";
-  client_options.port = server.port();
-  client_options.sni = server_name;
-  client_options.min_version = range.first;
-  client_options.max_version = range.second;
-  client_options.connect_timeout = timeout;
-  client_options.handshake_timeout = timeout;
-  client_options.credentials = credentials_from(client_store);
-  client_options.trust = trust_from(client_store);
-  result.client = tls::run_client_handshake(client_options);
-  result.client.target = server_name + ":" + std::to_string(server.port()) + " via 127.0.0.1";
-
-  // The server records the handshake when its session ends; a client that
-  // never got through leaves it waiting, so stop it after a bounded wait.
-  auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(2);
-  while (server.handshakes_recorded() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  server.stop();
-  server_thread.join();
-  return result;
-}
 
 void add_prefixed(std::vector<report::Finding>& into, std::vector<report::Finding> findings,
                   const std::string& prefix, const std::string& group) {
@@ -139,7 +87,7 @@ mtls::Result<PairStores> choose_stores(const PairFlags& flags) {
 }
 
 // One direction's sections, facts and findings, the server's prefixed apart.
-void report_direction(const Direction& direction, const DirectionResult& run,
+void report_direction(const Direction& direction, const LoopbackHandshake& run,
                       const LiveContext& client_view, const LiveContext& server_view,
                       report::Report& result, boost::json::array& facts) {
   result.sections.push_back(handshake_section(direction.title + ": client view", run.client));
@@ -224,8 +172,13 @@ int run_pair(const PairFlags& flags) {
     std::string server_name =
         name_of(server_store, direction.client == Side::bems ? Side::lync : Side::bems);
     std::cerr << "mtlsprobe: " << direction.title << " on 127.0.0.1...\n";
-    DirectionResult run =
-        run_direction(client_store, server_store, server_name, flags.live, *range);
+    LoopbackOptions loopback;
+    loopback.timeout =
+        std::chrono::milliseconds(static_cast<long long>(flags.live.timeout_seconds * 1000));
+    loopback.min_version = range->first;
+    loopback.max_version = range->second;
+    const LoopbackHandshake run =
+        run_loopback_handshake(client_store, server_store, server_name, loopback);
 
     LiveContext client_view;
     client_view.us = direction.client;

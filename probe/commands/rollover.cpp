@@ -2,12 +2,17 @@
 // one before the switch: every check rule on both, a side-by-side table of
 // what matters to MTLS, each difference classified.
 #include "probe/rules/rollover.hpp"
+
+#include <iostream>
+
 #include "probe/commands/commands.hpp"
 #include "probe/commands/options.hpp"
 #include "probe/commands/sip_options.hpp"
 #include "probe/diagnosis/facts.hpp"
+#include "probe/diagnosis/handshake_facts.hpp"
 #include "probe/online/connect_target.hpp"
 #include "probe/online/endpoint.hpp"
+#include "probe/online/loopback.hpp"
 #include "probe/online/missing_issuer.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/revocation_findings.hpp"
@@ -117,6 +122,39 @@ std::vector<LiveDial> live_dials(const ConnectTarget& target, const RolloverFlag
   return dials;
 }
 
+// The pool dialling BEMS, where its store is known: one loopback handshake
+// with BEMS's current certificate and one with the next, the pool's
+// credentials and trust on the client side.
+struct ReverseRuns {
+  LoopbackHandshake current, next;
+};
+
+ReverseRuns rehearse_reverse(const tls::Store& lync, const tls::Store& current,
+                             const tls::Store& next, const std::string& pool,
+                             std::chrono::milliseconds timeout) {
+  LoopbackOptions options;
+  options.timeout = timeout;
+  std::cerr << "mtlsprobe: the pool's store dials BEMS on 127.0.0.1, current then next...\n";
+  ReverseRuns runs;
+  runs.current = run_loopback_handshake(lync, current, pool, options);
+  runs.next = run_loopback_handshake(lync, next, pool, options);
+  return runs;
+}
+
+ReverseDial reverse_dial(const LoopbackHandshake& run, const std::vector<tls::Certificate>& chain) {
+  return {&run.client, run.server ? &*run.server : nullptr, &chain};
+}
+
+boost::json::object loopback_json(const LoopbackHandshake& run) {
+  boost::json::object out;
+  out["pool"] = handshake_json(run.client);
+  if (run.server)
+    out["bems"] = handshake_json(*run.server);
+  else
+    out["bems"] = nullptr;
+  return out;
+}
+
 int run_rollover(const RolloverFlags& flags) {
   if (flags.current.empty())
     return fail_input("rollover needs the current BEMS store: --store DIR (or --cert/--pfx)");
@@ -213,7 +251,7 @@ int run_rollover(const RolloverFlags& flags) {
   inputs.switch_at = at;
   RolloverVerdict verdict = judge_rollover(inputs);
   std::optional<boost::json::object> live_facts;
-  std::string live_plan;
+  std::string live_plan, reverse_plan;
 
   if (live_target) {
     const ConnectTarget& target = *live_target;
@@ -257,8 +295,26 @@ int run_rollover(const RolloverFlags& flags) {
                            {"next", reports[i].second.facts}});
       dialled.push_back(dials[i].address);
     }
-    judge_live(target_label(target), rehearsals, verdict);
+    // The other direction needs the pool's own key and trust: with them, a
+    // loopback rehearsal shows what the pool does when it dials BEMS.
+    std::optional<ReverseRuns> reverse_runs;
+    reverse_plan = "not rehearsed: give --peer-store with the pool's key";
+    if (lync && credentials_from(*lync)) {
+      reverse_runs = rehearse_reverse(*lync, *current, *next, pool, live_timeout);
+      reverse_plan = "the pool's store dials BEMS on 127.0.0.1, current then next";
+    } else if (lync) {
+      reverse_plan = "not rehearsed: --peer-store holds no key for the pool's certificate";
+    }
+    std::optional<ReverseRehearsal> reverse;
+    if (reverse_runs)
+      reverse = ReverseRehearsal{reverse_dial(reverse_runs->current, current_run.chain),
+                                 reverse_dial(reverse_runs->next, next_run.chain),
+                                 inputs.peer_store_name};
+    judge_live(target_label(target), rehearsals, reverse, verdict);
     boost::json::object live;
+    if (reverse_runs)
+      live["reverse"] = {{"current", loopback_json(reverse_runs->current)},
+                         {"next", loopback_json(reverse_runs->next)}};
     live["target"] = target_label(target);
     if (reports.size() == 1) {
       live["current"] = reports.front().first.facts;
@@ -291,6 +347,7 @@ int run_rollover(const RolloverFlags& flags) {
           (instances_from_current ? " (from the current SAN; --instance to name them)" : ""));
   plan.lines.emplace_back("switch", at ? rfc3339(*at) : "now (--at DATE for a planned date)");
   if (!live_plan.empty()) plan.lines.emplace_back("live", live_plan);
+  if (!reverse_plan.empty()) plan.lines.emplace_back("pool -> BEMS", reverse_plan);
   result.sections.push_back(std::move(plan));
 
   result.facts["bems_current"] = store_json(*current);

@@ -812,8 +812,65 @@ std::vector<LiveRow> live_rows_of(const LiveRehearsal& live) {
 
 }  // namespace
 
+namespace {
+
+// Why the pool's store refused BEMS's chain, naming the CA it lacks as what
+// it is in BEMS's own chain (a root to trust, an intermediate to add).
+std::string pool_refusal(const tls::ChainVerification& verification,
+                         const std::vector<tls::Certificate>* chain) {
+  const auto& at = verification.error_certificate;
+  if (at && verification.reason == tls::ChainError::untrusted_self_signed)
+    return "the pool does not trust the root " + in_quotes(at->subject);
+  if (at && verification.reason == tls::ChainError::issuer_not_found) {
+    const tls::Certificate* issuer = nullptr;
+    if (chain)
+      for (const auto& c : *chain)
+        if (c.info().subject == at->issuer) issuer = &c;
+    if (issuer && issuer->info().self_signed)
+      return "the pool does not trust the root " + in_quotes(at->issuer);
+    if (issuer)
+      return "the pool's intermediate/ lacks " + in_quotes(at->issuer) +
+             " and BEMS does not send it";
+    return "the pool finds no issuer " + in_quotes(at->issuer) + " in its store";
+  }
+  return "the pool refuses BEMS's certificate: " + verification.error;
+}
+
+struct ReverseObserved : Observed {
+  bool bems_refuses_pool = false;  // the fix is then in BEMS's next store, not in the pool
+};
+
+ReverseObserved reverse_outcome(const ReverseDial& dial) {
+  const tls::HandshakeRecord& pool = *dial.pool;
+  std::vector<std::string> refusals;
+  if (pool.peer_verification && !pool.peer_verification->trusted)
+    refusals.push_back(pool_refusal(*pool.peer_verification, dial.chain));
+  // TLS 1.3 tells the client BEMS's verdict late or not at all; the
+  // server's own record has it.
+  const bool bems_distrusts =
+      dial.bems && dial.bems->peer_verification && !dial.bems->peer_verification->trusted;
+  if (bems_distrusts)
+    refusals.push_back("BEMS refuses the pool's certificate: " +
+                       dial.bems->peer_verification->error);
+  else if (pool.peer_rejected_us)
+    refusals.push_back(
+        "BEMS refuses the pool's certificate" +
+        (pool.rejection_alert ? " with " + pool.rejection_alert->name : std::string()));
+  ReverseObserved observed;
+  observed.bems_refuses_pool = bems_distrusts || pool.peer_rejected_us;
+  if (!refusals.empty())
+    observed.text = "refused: " + tls::joined(refusals, "; ");
+  else if (!pool.ok())
+    observed.text = "failed: " + pool.error_message;
+  else
+    observed = {{true, "accepted"}, false};
+  return observed;
+}
+
+}  // namespace
+
 void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehearsals,
-                RolloverVerdict& verdict) {
+                const std::optional<ReverseRehearsal>& reverse, RolloverVerdict& verdict) {
   const bool several = rehearsals.size() > 1;
   std::vector<std::string> broken, both_failed, accepting;
   bool sip = false;
@@ -846,21 +903,59 @@ void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehea
       accepting.push_back(live.address);
   }
 
+  // Both directions' defects in one finding: an untrusted next root fails
+  // them both, and it is one defect.
+  std::string reverse_broken, reverse_note;
+  bool bems_refuses_pool = false;
+  if (reverse) {
+    const ReverseObserved before = reverse_outcome(reverse->current);
+    const ReverseObserved after = reverse_outcome(reverse->next);
+    ComparisonRow r = row("live: pool -> BEMS handshake", before.text, after.text);
+    if (before.ok && !after.ok) {
+      r.change = ChangeClass::breaking;
+      r.reason = "With its own store (" + reverse->peer_store_name +
+                 "), the pool dialling BEMS accepts the current certificate and refuses the "
+                 "next one (" +
+                 id_text(FindingId::rollover_live) + ").";
+      reverse_broken = after.text;
+    } else if (r.before != r.after) {
+      r.change = ChangeClass::neutral;
+      r.reason = after.ok ? "The next certificate does at least as well as the current."
+                          : "Fails with the current certificate too.";
+    }
+    if (!after.ok && reverse_broken.empty()) both_failed.push_back(r.field);
+    bems_refuses_pool = after.bems_refuses_pool && !before.bems_refuses_pool;
+    reverse_note = " When the pool dials BEMS (a loopback rehearsal with the pool's store, " +
+                   reverse->peer_store_name + ")";
+    verdict.comparison.rows.push_back(std::move(r));
+  }
+
   auto f = finding(FindingId::rollover_live,
                    "The real pool accepts the next certificate as it accepts the current one");
-  if (!broken.empty()) {
+  if (!broken.empty() || !reverse_broken.empty()) {
     // Some servers of one pool refusing is a pool whose Front Ends differ.
     const std::string others =
         several && !accepting.empty()
             ? " The other addresses (" + tls::joined(accepting) +
                   ") accept the next certificate: the pool's servers do not trust the same CAs."
             : std::string();
-    fail(f,
-         "Against " + name + ", with the next certificate: " + tls::joined(broken, "; ") +
-             ". With the current certificate the same steps succeed." + others,
+    std::string detail;
+    if (!broken.empty())
+      detail = "Against " + name + ", with the next certificate: " + tls::joined(broken, "; ") +
+               ". With the current certificate the same steps succeed." + others;
+    if (!reverse_broken.empty())
+      detail += (detail.empty() ? reverse_note.substr(1) : reverse_note) +
+                ", with the next certificate: " + reverse_broken +
+                ". With the current certificate it succeeds.";
+    fail(f, detail,
          "Do not switch yet: make the pool trust the next chain (its root in the pool's Trusted "
          "Root Certification Authorities, its issuing CA in Intermediate Certification "
-         "Authorities, on every Front End), then rehearse again.");
+         "Authorities, on every Front End)" +
+             std::string(bems_refuses_pool
+                             ? ", and give BEMS's next store the pool's root (trusted-root/) "
+                               "and intermediates (intermediate/)"
+                             : "") +
+             ", then rehearse again.");
   } else if (!both_failed.empty()) {
     warn(f,
          "Against " + name + ", " + tls::joined(both_failed) +
@@ -870,7 +965,8 @@ void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehea
     pass(f, "Against " + name +
                 (several ? " (every address: " + tls::joined(accepting) + ")" : "") +
                 ", the pool accepts the next certificate as it accepts the current one" +
-                (sip ? ", and SIP OPTIONS gets its answer with both." : "."));
+                (sip ? ", and SIP OPTIONS gets its answer with both." : ".") +
+                (reverse ? reverse_note + ", it accepts the next certificate too." : ""));
   }
   verdict.findings.push_back(std::move(f));
 }

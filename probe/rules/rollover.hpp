@@ -16,6 +16,7 @@
 #include "probe/rules/requirements.hpp"
 #include "report/model.hpp"
 #include "tls/certificate.hpp"
+#include "tls/handshake_record.hpp"
 #include "tls/store.hpp"
 
 namespace probe {
@@ -56,11 +57,27 @@ struct LiveRehearsal {
   const report::Report* next = nullptr;
   bool sip = false;  // SIP OPTIONS was sent on both connections
 };
+
+// The other direction, where the pool's store is known (--peer-store with
+// its key): an in-process server presents BEMS's certificate and a client
+// with the pool's credentials and trust dials it over loopback, once with
+// the current and once with the next certificate.
+struct ReverseDial {
+  const tls::HandshakeRecord* pool = nullptr;  // the client's view: the pool dialling (never null)
+  const tls::HandshakeRecord* bems = nullptr;  // the server's view; null when it recorded none
+  const std::vector<tls::Certificate>* chain = nullptr;  // BEMS's chain as its stores build it
+};
+struct ReverseRehearsal {
+  ReverseDial current, next;
+  std::string peer_store_name;  // "--peer-store lab/lync"
+};
+
 // Every address of the pool's name (each Front End behind it may trust other
-// CAs): the live rows of each, and one rollover.live finding for them all.
-// `name` is what was rehearsed against ("lyncpool.example.com:5061").
+// CAs) and the reverse direction when rehearsed: the live rows of each, and
+// one rollover.live finding for them all (a defect seen in both directions
+// is one defect). `name` is what was rehearsed against ("lyncpool.example.com:5061").
 void judge_live(const std::string& name, const std::vector<LiveRehearsal>& rehearsals,
-                RolloverVerdict& verdict);
+                const std::optional<ReverseRehearsal>& reverse, RolloverVerdict& verdict);
 
 // The BEMS instances a rollover guards when none are named: the DNS names
 // of the current certificate's SAN other than the pool (wildcards cannot be
