@@ -260,12 +260,13 @@ run_scenario() {
   fi
 }
 
-# The finding(s) each scenario is about, as the `check` service judges the
-# two stores (--strict: a warning fails too). Each must be FAIL or WARN there.
+# The finding each scenario is about, as the `check` service judges the two
+# stores (--strict: a warning fails too). It must be FAIL or WARN there, and
+# no other finding may FAIL: one defect, one finding.
 declare -A check_findings=(
   [missing-key]="bems.key.present"
   [key-mismatch]="bems.key.matches"
-  [untrusted-root]="bems.chain.trusted trust.mutual"
+  [untrusted-root]="bems.chain.trusted"
   [missing-intermediate]="bems.chain.intermediates"
   [root-in-intermediate-store]="bems.store.placement"
   [cn-not-fqdn]="bems.subject.cn-fqdn"
@@ -276,7 +277,7 @@ declare -A check_findings=(
   [no-client-auth-eku]="bems.eku"
   [weak-key]="bems.key.strength"
   [sha1-signature]="bems.key.strength"
-  [separate-untrusted-cas]="lync.chain.trusted trust.mutual"
+  [separate-untrusted-cas]="trust.mutual"
   [intermediate-in-root-store]="bems.store.placement"
   [no-revocation-info]="bems.revocation.published"
   [revoked]="bems.revocation"
@@ -314,6 +315,14 @@ run_all_scenarios() {
       [[ " $shown " == *" $id "* ]] || {
         sed 's/^/    /' "$log"
         fail "FLAW=$flaw: $id is not FAIL/WARN in the check report"
+      }
+    done
+    local failed
+    failed=$({ grep -oE '\| +FAIL +[a-z0-9.-]+' "$log" || true; } | awk '{ print $3 }' | sort -u)
+    for id in $failed; do
+      [[ " ${check_findings[$flaw]} " == *" $id "* ]] || {
+        sed 's/^/    /' "$log"
+        fail "FLAW=$flaw: $id FAILs beside ${check_findings[$flaw]}: one defect, one finding"
       }
     done
   done

@@ -75,6 +75,10 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(bems_eku, "bems.eku", kValidity, "the BEMS certificate allows serverAuth and clientAuth")      \
   X(lync_eku, "lync.eku", kValidity,                                                               \
     "the Lync/Skype certificate allows serverAuth and clientAuth")                                 \
+  X(bems_san_syntax, "bems.san.syntax", kValidity,                                                 \
+    "every SAN DNS name of the BEMS certificate is an RFC 1034 host name (no underscore)")         \
+  X(lync_san_syntax, "lync.san.syntax", kValidity,                                                 \
+    "every SAN DNS name of the Lync/Skype certificate is an RFC 1034 host name (no underscore)")   \
   X(bems_key_strength, "bems.key.strength", kValidity,                                             \
     "the BEMS chain's keys and signatures are strong enough")                                      \
   X(lync_key_strength, "lync.key.strength", kValidity,                                             \

@@ -32,6 +32,8 @@ forbid(probe/lab "\"(report/|probe/(findings|sip|rules|diagnosis|online|fleet|co
        "probe/lab/ uses tls/ only")
 forbid(probe/rules "\"probe/(online|fleet|commands)/" "rules/ do no I/O and know no command")
 forbid(probe/diagnosis "\"probe/(online|fleet|commands)/" "diagnosis/ does no I/O and knows no command")
+forbid(probe/load "\"probe/(online|fleet|exporter|commands)/"
+       "load/ is the engine of `load`: commands/load.cpp turns flags into its settings")
 
 if(problems)
   list(JOIN problems "\n  " text)

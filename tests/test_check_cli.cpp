@@ -75,6 +75,8 @@ TEST_CASE("check passes a correct pair of stores made with the openssl command l
                          "lync.validity",
                          "bems.eku",
                          "lync.eku",
+                         "bems.san.syntax",
+                         "lync.san.syntax",
                          "bems.key.strength",
                          "lync.key.strength",
                          "bems.revocation.published",

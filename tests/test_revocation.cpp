@@ -10,6 +10,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "probe/rules/revocation_findings.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/raw_tcp_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -493,4 +494,25 @@ TEST_CASE("an expired OCSP answer is not called a stale CRL") {
       *tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key), certificate, lab.ca);
   CHECK(expired.kind == tls::RevocationStatus::unavailable);
   CHECK_FALSE(expired.stale);
+}
+
+// Issue 16 item 18: in `both` mode an OCSP answer for another serial made the
+// CRL decide in silence. The finding names the bad responder.
+TEST_CASE("an OCSP responder answering for another serial is named when the CRL decides") {
+  Lab lab;
+  auto certificate = lab.leaf({lab.url("/crl/ca.crl")}, {lab.url("/ocsp")});
+  lab.publish_crl({});
+  lab.ocsp_override = [&lab](const std::string& request) {
+    tls::OcspAnswer answer;
+    answer.serial_hex = "01";
+    std::vector<std::uint8_t> der(request.begin(), request.end());
+    return bytes(*tls::sign_ocsp_response(answer, lab.ca, lab.ca, lab.ca_key, der));
+  };
+  auto check = probe::check_chain_revocation(probe::Side::bems, {certificate, lab.ca},
+                                             testing::quick_revocation(tls::RevocationMode::both));
+  CHECK(check.finding.status == report::Status::warn);
+  CHECK_MESSAGE(testing::mentions(check.finding.detail, lab.url("/ocsp")), check.finding.detail);
+  CHECK(testing::mentions(check.finding.detail, "not for serial"));
+  CHECK(testing::mentions(check.finding.detail, "good by CRL"));
+  CHECK_FALSE(check.finding.remedy.empty());
 }

@@ -16,6 +16,7 @@ void add_serve_command(CLI::App& app, Action& action);
 void add_pair_command(CLI::App& app, Action& action);
 void add_rollover_command(CLI::App& app, Action& action);
 void add_exporter_command(CLI::App& app, Action& action);
+void add_load_command(CLI::App& app, Action& action);
 // Every subcommand, in the order --help lists them: main() and the config-file
 // fuzz target register the same set.
 void add_all_commands(CLI::App& app, Action& action);

@@ -111,6 +111,11 @@ void report_direction(const Direction& direction, const LoopbackHandshake& run,
       if (finding.id == id_text(FindingId::handshake_we_rejected_peer) &&
           run.client.peer_rejected_us)
         continue;
+      // A client that had no certificate to send shows it in its own view
+      // (pointing to its key finding); the server saw the same absence.
+      if (finding.id == id_text(FindingId::handshake_no_client_cert) &&
+          !run.client.our_certificate_sent)
+        continue;
       server_findings.push_back(std::move(finding));
     }
     add_prefixed(result.findings, std::move(server_findings), direction.id + "server.",
@@ -171,6 +176,20 @@ int run_pair(const PairFlags& flags) {
     const tls::Store& server_store = direction.client == Side::bems ? *lync : *bems;
     std::string server_name =
         name_of(server_store, direction.client == Side::bems ? Side::lync : Side::bems);
+    // A side without its certificate and matching key cannot serve: its key
+    // finding blames that once, and this direction is not run.
+    if (!credentials_from(server_store)) {
+      const Side server_side = direction.client == Side::bems ? Side::lync : Side::bems;
+      auto tcp = finding(FindingId::handshake_tcp, "TCP connection to the peer");
+      skip(tcp, side_name(server_side) +
+                    " cannot serve without its certificate and matching private key (see " +
+                    (server_side == Side::bems ? id_text(FindingId::bems_key_present) + " and " +
+                                                     id_text(FindingId::bems_key_matches)
+                                               : std::string("the pool's store")) +
+                    "); this direction was not run");
+      add_prefixed(result.findings, {tcp}, direction.id, direction.title);
+      continue;
+    }
     std::cerr << "mtlsprobe: " << direction.title << " on 127.0.0.1...\n";
     LoopbackOptions loopback;
     loopback.timeout =

@@ -155,7 +155,11 @@ std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
   });
 }
 
-report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
+std::vector<const report::Finding*> likely_causes(const std::vector<report::Finding>& judged,
+                                                  Side side, std::optional<int> alert_code);
+
+report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context,
+                                const std::vector<report::Finding>& own) {
   auto f =
       finding(FindingId::handshake_ca_list, "Our chain is among the client CAs the server accepts");
   if (record.role == tls::HandshakeRole::server) {
@@ -194,6 +198,16 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
                 "Complete our intermediate/ so the chain can be sent and compared.");
   }
   if (!*listed) {
+    // When our own checks blame why the peer does not know our CA, this
+    // shows it on the wire and points there.
+    auto causes = likely_causes(own, context.us, tls::alert::unknown_ca);
+    if (!causes.empty())
+      return fail(f,
+                  "The server accepts client certificates from " + counted +
+                      ", and none is the issuer of our certificate or of its chain (" +
+                      in_quotes(record.our_certificate_sent->info().issuer) +
+                      "): the defect is reported by " + causes.front()->id + ".",
+                  "Fix " + causes.front()->id + " (its own fix above).");
     return fail(f,
                 "The server accepts client certificates from " + counted +
                     ", and none is the issuer of our "
@@ -234,6 +248,18 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
   }
   if (!context.ours || !context.ours->leaf || !context.ours->key ||
       !context.ours->key->matches(context.ours->leaf->certificate)) {
+    // Judged in the same report (pair), the key finding blames it; this one
+    // shows it on the wire and points there.
+    if (context.own_judged && context.us == Side::bems)
+      for (const auto& judged : *context.own_judged)
+        if (judged.status == report::Status::fail &&
+            (judged.id == id_text(FindingId::bems_key_present) ||
+             judged.id == id_text(FindingId::bems_key_matches)))
+          return fail(f,
+                      "We had no certificate with its matching private key to send; the defect "
+                      "is reported by " +
+                          judged.id + ".",
+                      "Fix " + judged.id + " (its own fix above).");
     return fail(
         f,
         "We had no certificate with its matching private key to send (see " + side_id(context.us) +
@@ -261,6 +287,7 @@ std::vector<const report::Finding*> likely_causes(const std::vector<report::Find
   const Pair mutual{FindingId::trust_mutual, FindingId::trust_mutual};
   const Pair validity_ids{FindingId::bems_validity, FindingId::lync_validity};
   const Pair eku_ids{FindingId::bems_eku, FindingId::lync_eku};
+  const Pair san_syntax_ids{FindingId::bems_san_syntax, FindingId::lync_san_syntax};
   const Pair strength{FindingId::bems_key_strength, FindingId::lync_key_strength};
   const Pair revocation{FindingId::bems_revocation, FindingId::lync_revocation};
   // The name rules exist for the BEMS certificate only.
@@ -272,8 +299,8 @@ std::vector<const report::Finding*> likely_causes(const std::vector<report::Find
   if (alert_code == tls::alert::unsupported_certificate) order = {eku_ids, strength};
   if (alert_code == tls::alert::unknown_ca) order = {trusted, intermediates, mutual};
   if (alert_code == tls::alert::certificate_revoked) order = {revocation};
-  for (const Pair& usual :
-       {trusted, intermediates, mutual, validity_ids, eku_ids, strength, revocation})
+  for (const Pair& usual : {trusted, intermediates, mutual, validity_ids, eku_ids, san_syntax_ids,
+                            strength, revocation})
     if (std::find(order.begin(), order.end(), usual) == order.end()) order.push_back(usual);
   if (side == Side::bems) order.insert(order.end(), std::begin(names), std::end(names));
   std::vector<const report::Finding*> causes;
@@ -297,6 +324,12 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
         record.peer_rejected_us_after_handshake
             ? " right after the handshake (TLS 1.3 sends the verdict on a client certificate then)"
             : " during the handshake";
+    // Without a certificate from us the alert is about its absence, which
+    // handshake.no-client-cert shows (and the key finding behind it blames).
+    if (!record.our_certificate_sent)
+      return skip(f, "we sent no certificate, so the peer's alert " + alert.name + " (" +
+                         std::to_string(alert.code) + ") is about its absence (see " +
+                         id_text(FindingId::handshake_no_client_cert) + ")");
     std::string detail = "The peer sent the alert " + alert.name + " (" +
                          std::to_string(alert.code) + ")" + when + ".";
     auto causes = likely_causes(own, context.us, alert.code);
@@ -448,9 +481,8 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
              in_quotes(built.error_certificate->issuer) + ", the issuer of " +
              in_quotes(built.error_certificate->subject) + ".",
          "Import " + in_quotes(built.error_certificate->issuer) +
-             " into our intermediate/ (Intermediate Certification Authorities), and have the peer "
-             "send its "
-             "full chain.");
+             " into our intermediate/ (Intermediate Certification Authorities; trusted-root/ if it "
+             "is a root), and have the peer send its full chain.");
   } else if (record.peer_chain_complete) {
     pass(intermediates, "The peer presented its chain complete (" +
                             std::to_string(record.peer_chain.size()) + " certificate(s)).");
@@ -463,6 +495,7 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known);
   findings.push_back(validity(peer, chain, context.now, context.warn_days));
   findings.push_back(eku(peer, facts.leaf->info()));
+  findings.push_back(san_syntax(peer, facts.leaf->info()));
   findings.push_back(key_strength(peer, chain));
   if (peer == Side::bems) {
     findings.push_back(subject_cn(facts.leaf->info(), context.pool));
@@ -527,6 +560,7 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
   std::vector<tls::Certificate> chain = built.chain.empty() ? std::vector{leaf} : built.chain;
   findings.push_back(validity(context.us, chain, context.now, context.warn_days));
   findings.push_back(eku(context.us, leaf.info()));
+  findings.push_back(san_syntax(context.us, leaf.info()));
   auto strength = key_strength(context.us, chain);
   if (strength.status == report::Status::fail && !record.own_chain_below_security_level.empty())
     strength.detail += " OpenSSL's default security level refuses to send it too (" +
@@ -626,7 +660,7 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
   findings.push_back(tcp_finding(record));
   findings.push_back(protocol_finding(record));
   if (record.role == tls::HandshakeRole::client)
-    findings.push_back(ca_list_finding(record, context));
+    findings.push_back(ca_list_finding(record, context, own_judged));
   findings.push_back(no_client_cert_finding(record, context));
   findings.push_back(peer_rejected_finding(record, context, own_judged));
   findings.push_back(we_rejected_finding(record, context, peer_judged));

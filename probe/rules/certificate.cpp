@@ -157,8 +157,13 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
   auto first = std::min_element(chain.begin(), chain.end(), [](const auto& a, const auto& b) {
     return a.info().not_after < b.info().not_after;
   });
+  // In whole seconds: a clamped date (past 2262) minus now must not overflow.
+  using std::chrono::seconds;
   auto days_left =
-      std::chrono::duration_cast<std::chrono::hours>(first->info().not_after - now).count() / 24;
+      (std::chrono::duration_cast<seconds>(first->info().not_after.time_since_epoch()) -
+       std::chrono::duration_cast<seconds>(now.time_since_epoch()))
+          .count() /
+      86400;
   if (days_left < warn_days) {
     about(f, first->info());
     return warn(f,
@@ -207,6 +212,41 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
         remedy);
   }
   return pass(f, "Extended Key Usage names serverAuth and clientAuth.");
+}
+
+report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf) {
+  auto f =
+      finding(for_side(side, FindingId::bems_san_syntax, FindingId::lync_san_syntax),
+              "Every SAN DNS name of the " + side_name(side) + " certificate is a valid host name");
+  about(f, leaf);
+  // One policy offline and live: `check`, `connect`, `serve` and `pair` all
+  // judge the names with this rule (RFC 5280 4.2.1.6 asks for RFC 1034
+  // preferred syntax), while the handshake itself accepts them as OpenSSL
+  // does, so a defect is blamed here and never by a refused handshake.
+  std::vector<std::string> malformed;
+  std::string example;  // the first one, spelled as a host name may be
+  for (const auto& name : leaf.san_dns) {
+    if (tls::is_valid_dns_name(name, true)) continue;
+    malformed.push_back(in_quotes(name));
+    if (example.empty()) {
+      example = name;
+      std::replace(example.begin(), example.end(), '_', '-');
+      example = " (e.g. " + in_quotes(example) + " instead of " + in_quotes(name) + ")";
+    }
+  }
+  if (leaf.san_dns.empty()) return pass(f, "The certificate has no SAN DNS name to judge.");
+  if (malformed.empty())
+    return pass(f, "SAN DNS name(s) " + joined(leaf.san_dns) +
+                       " are host names of letters, digits and hyphens.");
+  return fail(
+      f,
+      "SAN DNS name(s) " + joined(malformed) +
+          " are not valid host names: RFC 5280 (4.2.1.6) allows only letters, digits and "
+          "inner hyphens in each label (no underscore, no empty label). OpenSSL's host-name "
+          "matching accepts such a name, but verifiers that enforce the syntax (RFC 5280 "
+          "path validators, CA/Browser Forum rules, Java's SNI host names) refuse it.",
+      "Reissue the certificate with host names of letters, digits and hyphens only" + example +
+          "; rename the server in DNS and the topology first if its name has an underscore.");
 }
 
 report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain) {

@@ -39,7 +39,125 @@ std::string judge_store_name(Side judge_side) {
              : "the Lync/Skype pool's trusted-root/ (Trusted Root Certification Authorities)";
 }
 
+// The chain as the judging side can build it: what the side presents and
+// every store's certificates, against the judge's roots.
+tls::ChainVerification against_store(const SideFacts& side, const tls::Store& judge,
+                                     const KnownCertificates& known) {
+  std::vector<tls::Certificate> untrusted = side.presented;
+  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
+  return tls::verify_chain(*side.leaf, untrusted, judge.root_certificates(),
+                           structural_policy(judge));
+}
+
+// The chain as `receiver` gets it in a handshake: what the sender presents,
+// completed from the receiver's own stores only.
+tls::ChainVerification received_by(const SideFacts& sender, const tls::Store& receiver) {
+  std::vector<tls::Certificate> untrusted = sender.presented;
+  for (const auto& certificate : receiver.intermediate_certificates())
+    untrusted.push_back(certificate);
+  for (const auto& certificate : receiver.personal_extra_certificates())
+    untrusted.push_back(certificate);
+  return tls::verify_chain(*sender.leaf, untrusted, receiver.root_certificates(),
+                           structural_policy(receiver));
+}
+
+// A failed chain that ends at a self-signed root the judging store lacks.
+bool ends_at_untrusted_root(const tls::ChainVerification& result) {
+  return !result.trusted && !result.chain.empty() && result.chain.back().info().self_signed &&
+         (result.error_depth == static_cast<int>(result.chain.size()) - 1 ||
+          result.reason == tls::ChainError::untrusted_self_signed);
+}
+
+// The CA a failed verification lacks a trusted copy of, as "'name' (file)":
+// the root it ended at, or the issuer it could not find.
+std::string missing_anchor(const tls::ChainVerification& result, const KnownCertificates& known) {
+  if (ends_at_untrusted_root(result)) {
+    const auto& root = result.chain.back().info();
+    std::string file = source_of(known, root.sha256);
+    return in_quotes(root.subject) + (file.empty() ? "" : " (" + file + ")");
+  }
+  if (result.error_certificate) {
+    auto issuer = known_issuer(known, *result.error_certificate);
+    return in_quotes(result.error_certificate->issuer) +
+           (issuer ? " (" + issuer->second + ")" : " (in no store: ask its CA for it)");
+  }
+  return "the root of the chain";
+}
+
+// The intermediate CAs of a built chain that `judge`'s intermediate/ lacks,
+// as "'name' (file)", joined: the rest of a CA hierarchy to import with its root.
+std::string intermediates_lacking(const tls::ChainVerification& result, const tls::Store& judge,
+                                  const KnownCertificates& known) {
+  std::string text;
+  for (std::size_t i = 1; i < result.chain.size(); ++i) {
+    const auto& info = result.chain[i].info();
+    if (info.self_signed) continue;
+    bool held = false;
+    for (const auto& stored : judge.intermediates)
+      held = held || stored.certificate.info().sha256 == info.sha256;
+    if (held) continue;
+    std::string file = source_of(known, info.sha256);
+    text += (text.empty() ? "" : ", ") + in_quotes(info.subject) +
+            (file.empty() ? "" : " (" + file + ")");
+  }
+  return text;
+}
+
+// CAs that certify each other with no root above them (A issued by B, B by
+// A): path building stops where the next issuer is already in the chain.
+// Their names in chain order, or empty when the chain does not loop.
+std::vector<std::string> certification_loop(const tls::ChainVerification& result) {
+  if (result.trusted || result.reason != tls::ChainError::issuer_not_found ||
+      !result.error_certificate || result.error_depth <= 0)
+    return {};
+  const auto& stuck = *result.error_certificate;
+  const auto last = std::min(result.chain.size(), static_cast<std::size_t>(result.error_depth) + 1);
+  for (std::size_t i = 1; i < last; ++i) {
+    if (result.chain[i].info().subject_der != stuck.issuer_der) continue;
+    std::vector<std::string> loop;
+    for (std::size_t j = i; j < last; ++j)
+      loop.push_back(in_quotes(result.chain[j].info().subject));
+    if (loop.size() < 2) return {};
+    return loop;
+  }
+  return {};
+}
+
+std::string and_joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return text;
+}
+
 }  // namespace
+
+bool root_untrusted(const tls::ChainVerification& result) {
+  if (result.trusted) return false;
+  // Stuck at the leaf, the missing certificate is its issuer, which the
+  // *.chain.intermediates rules blame, not a root.
+  return (result.reason == tls::ChainError::issuer_not_found && result.error_depth > 0) ||
+         ends_at_untrusted_root(result);
+}
+
+bool CrossTrust::bems_root_missing_in_both() const {
+  return bems_by_bems && bems_by_pool && root_untrusted(*bems_by_bems) &&
+         root_untrusted(*bems_by_pool);
+}
+
+bool CrossTrust::separate_pkis() const {
+  return bems_by_bems && bems_by_bems->trusted && bems_by_pool && root_untrusted(*bems_by_pool) &&
+         lync_by_bems && ends_at_untrusted_root(*lync_by_bems);
+}
+
+CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::Store& bems_store,
+                       const tls::Store* lync_store, const KnownCertificates& known) {
+  CrossTrust cross;
+  if (bems.leaf) cross.bems_by_bems = against_store(bems, bems_store, known);
+  if (lync.leaf) cross.lync_by_bems = against_store(lync, bems_store, known);
+  if (bems.leaf && lync_store) cross.bems_by_pool = received_by(bems, *lync_store);
+  return cross;
+}
 
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
                                          const KnownCertificates& known) {
@@ -54,7 +172,7 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
 }
 
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
-                              const KnownCertificates& known) {
+                              const KnownCertificates& known, const CrossTrust* cross) {
   auto f =
       finding(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted),
               side_name(side.side) +
@@ -72,35 +190,74 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
         "Import the root CA certificate(s) of both the BEMS and the Lync/Skype certificate into "
         "trusted-root/ (Windows: Trusted Root Certification Authorities > Certificates).");
   }
-  std::vector<tls::Certificate> untrusted = side.presented;
-  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
-  auto result =
-      tls::verify_chain(*side.leaf, untrusted, judge.root_certificates(), structural_policy(judge));
+  auto result = against_store(side, judge, known);
   if (result.trusted) {
     return pass(f, "Chain " + chain_text(result.chain) + " ends at a root in trusted-root/.");
   }
+  const std::string intermediates_id = id_text(for_side(
+      side.side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
+  if (cross && side.side == Side::lync && cross->separate_pkis()) {
+    return skip(f, "BEMS's trusted-root/ lacks the pool's root " +
+                       in_quotes(result.chain.back().info().subject) +
+                       " and the pool's trusted-root/ lacks BEMS's: two separate PKIs, blamed "
+                       "once, with both imports, by " +
+                       id_text(FindingId::trust_mutual));
+  }
+  // With the pool's store given, a root BEMS lacks that the pool lacks too
+  // is blamed here for both stores (trust.mutual points here).
+  const bool pool_lacks_it_too =
+      cross && side.side == Side::bems && cross->bems_root_missing_in_both();
+  const std::string pool_too =
+      pool_lacks_it_too ? " The Lync/Skype pool's trusted-root/ lacks it too: import the root into "
+                          "both sides' trusted-root/, or the pool refuses the BEMS certificate."
+                        : "";
+  if (auto loop = certification_loop(result); !loop.empty()) {
+    return fail(f,
+                and_joined(loop) +
+                    " certify each other and neither is a self-signed root: the chain " +
+                    chain_text(result.chain) +
+                    " goes round in a loop and never reaches a root in "
+                    "trusted-root/.",
+                "Get the real root CA above " + and_joined(loop) +
+                    " (a self-signed certificate) from the CA administrator and import it into " +
+                    judge_store_name(Side::bems) + "; copying " + and_joined(loop) +
+                    " again does not help, they are already in the stores and cannot anchor "
+                    "the chain." +
+                    pool_too);
+  }
   if (result.reason == tls::ChainError::issuer_not_found && result.error_certificate) {
     const auto& stuck = *result.error_certificate;
+    // The certificate's own issuer, in no store: that missing file is
+    // *.chain.intermediates' (which can also name where to download it).
+    if (result.error_depth == 0)
+      return skip(f, "the chain cannot be built past the certificate: its issuer " +
+                         in_quotes(stuck.issuer) + " is in no store (see " + intermediates_id +
+                         ")");
     return fail(
         f,
         "The chain stops at " + in_quotes(stuck.subject) + ": its issuer " +
             in_quotes(stuck.issuer) + " is in none of the stores.",
         "Get the CA certificate " + in_quotes(stuck.issuer) +
             " from its CA administrator and import it into trusted-root/ if it is a root, or "
-            "intermediate/ if it is an intermediate CA.");
+            "intermediate/ if it is an intermediate CA." +
+            pool_too);
   }
-  if (!result.chain.empty() && result.chain.back().info().self_signed &&
-      (result.error_depth == static_cast<int>(result.chain.size()) - 1 ||
-       result.reason == tls::ChainError::untrusted_self_signed)) {
+  if (ends_at_untrusted_root(result)) {
     const auto& root = result.chain.back().info();
     std::string file = source_of(known, root.sha256);
+    std::string lacking = intermediates_lacking(result, judge, known);
     return fail(f,
                 "The chain " + chain_text(result.chain) + " ends at root " +
                     in_quotes(root.subject) + ", which is not in BEMS's trusted-root/.",
                 "After confirming its SHA-256 fingerprint " + root.sha256 +
                     " with the CA's owner, import " + in_quotes(root.subject) +
                     (file.empty() ? "" : " (" + file + ")") +
-                    " into BEMS's trusted-root/ (Trusted Root Certification Authorities).");
+                    " into BEMS's trusted-root/ (Trusted Root Certification Authorities)" +
+                    (lacking.empty() ? std::string(".")
+                                     : ", and copy " + lacking +
+                                           " into BEMS's intermediate/ (Intermediate "
+                                           "Certification Authorities).") +
+                    pool_too);
   }
   std::string where =
       result.error_certificate ? " at " + in_quotes(result.error_certificate->subject) : "";
@@ -109,7 +266,8 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
 }
 
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
-                                    const KnownCertificates& known, MissingIntermediates* blamed) {
+                                    const KnownCertificates& known, MissingIntermediates* blamed,
+                                    const CrossTrust* cross) {
   const std::string trusted_id =
       id_text(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted));
   auto f = finding(
@@ -138,8 +296,28 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
                        trusted_id + ".");
   }
   const auto& stuck = *result.error_certificate;
+  if (auto loop = certification_loop(result); !loop.empty()) {
+    return pass(f, "Every CA of the chain is in intermediate/; " + and_joined(loop) +
+                       " certify each other without a root above them, which " + trusted_id +
+                       " judges.");
+  }
   auto issuer = known_issuer(known, stuck);
   const bool missing = (issuer && !issuer->first.info().self_signed) || result.error_depth <= 0;
+  // Under a root BEMS does not trust, the missing intermediate is part of a
+  // CA hierarchy BEMS lacks: the finding that blames the root names its
+  // files together, one import.
+  const std::optional<tls::ChainVerification>* full =
+      cross ? (side.side == Side::bems ? &cross->bems_by_bems : &cross->lync_by_bems) : nullptr;
+  if (missing && full && *full && ends_at_untrusted_root(**full)) {
+    const FindingId owner =
+        side.side == Side::lync && cross->separate_pkis()
+            ? FindingId::trust_mutual
+            : for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted);
+    return skip(
+        f, in_quotes(stuck.issuer) + " is not in BEMS's intermediate/, but the chain ends at " +
+               in_quotes((*full)->chain.back().info().subject) + ", a root BEMS does not trust: " +
+               id_text(owner) + " names every CA file of that hierarchy to import");
+  }
   if (missing && blamed) {
     if (std::find(blamed->begin(), blamed->end(), stuck.issuer_der) != blamed->end()) {
       return skip(f, "the chain needs " + in_quotes(stuck.issuer) +
@@ -227,50 +405,85 @@ report::Finding store_issuer_list(const tls::Store& bems) {
 }
 
 report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
-                             const tls::Store& bems_store, const tls::Store* lync_store) {
+                             const tls::Store& bems_store, const tls::Store* lync_store,
+                             const KnownCertificates& known, const CrossTrust& cross) {
   auto f =
       finding(FindingId::trust_mutual,
               "Each side's issuing CA chain is trusted by the other side's trusted-root store");
   if (!lync_store)
     return skip(f,
                 "no Lync/Skype pool store given (--peer-store): the other side's trust is unknown");
-  if (!bems.leaf || !lync.leaf)
+  if (!bems.leaf || !lync.leaf || !cross.bems_by_pool || !cross.lync_by_bems)
     return skip(f, "needs both the BEMS and the Lync/Skype pool certificate");
   about(f, bems.leaf->info());
-
-  auto judged_by = [](const SideFacts& sender, const tls::Store& receiver) {
-    std::vector<tls::Certificate> untrusted = sender.presented;
-    for (const auto& certificate : receiver.intermediate_certificates())
-      untrusted.push_back(certificate);
-    for (const auto& certificate : receiver.personal_extra_certificates())
-      untrusted.push_back(certificate);
-    return tls::verify_chain(*sender.leaf, untrusted, receiver.root_certificates(),
-                             structural_policy(receiver));
-  };
-  auto lync_trusts_bems = judged_by(bems, *lync_store);
-  auto bems_trusts_lync = judged_by(lync, bems_store);
-  if (lync_trusts_bems.trusted && bems_trusts_lync.trusted) {
+  const tls::ChainVerification& pool_view = *cross.bems_by_pool;  // the pool judging BEMS
+  const tls::ChainVerification& bems_view = *cross.lync_by_bems;  // BEMS judging the pool
+  const std::string bems_trusted_id = id_text(FindingId::bems_chain_trusted);
+  const std::string lync_trusted_id = id_text(FindingId::lync_chain_trusted);
+  const std::string either_way =
+      " Or have both certificates issued by one CA that both sides trust.";
+  if (pool_view.trusted && bems_view.trusted) {
     return pass(f, "The Lync/Skype pool trusts BEMS through " +
-                       in_quotes(lync_trusts_bems.chain.back().info().subject) +
+                       in_quotes(pool_view.chain.back().info().subject) +
                        " and BEMS trusts the pool through " +
-                       in_quotes(bems_trusts_lync.chain.back().info().subject) + ".");
+                       in_quotes(bems_view.chain.back().info().subject) + ".");
   }
-  std::string detail, remedy;
-  auto explain = [&](const tls::ChainVerification& result, const SideFacts& sender, Side receiver) {
-    const auto& leaf = sender.leaf->info();
-    std::string top = result.chain.empty() ? leaf.issuer : result.chain.back().info().subject;
-    if (!result.chain.empty() && !result.chain.back().info().self_signed)
-      top = result.chain.back().info().issuer;
-    detail += std::string(detail.empty() ? "" : " ") + side_name(receiver) +
-              " does not trust the " + side_name(sender.side) + " certificate (issuer " +
-              in_quotes(leaf.issuer) + "): " + result.error + ".";
-    remedy += std::string(remedy.empty() ? "" : " ") + "Import the root CA of " + in_quotes(top) +
-              " into " + judge_store_name(receiver) + ".";
-  };
-  if (!lync_trusts_bems.trusted) explain(lync_trusts_bems, bems, Side::lync);
-  if (!bems_trusts_lync.trusted) explain(bems_trusts_lync, lync, Side::bems);
-  remedy += " Or have both certificates issued by one CA that both sides trust.";
-  return fail(f, detail, remedy);
+  const std::string pool_needs = missing_anchor(pool_view, known);
+  if (cross.separate_pkis()) {
+    const auto& pool_root = bems_view.chain.back().info();
+    std::string pool_root_file = source_of(known, pool_root.sha256);
+    std::string lacking = intermediates_lacking(bems_view, bems_store, known);
+    return fail(
+        f,
+        "The two sides trust separate CAs: the Lync/Skype pool's trusted-root/ lacks BEMS's "
+        "root " +
+            pool_needs + ", and BEMS's trusted-root/ lacks the pool's root " +
+            in_quotes(pool_root.subject) + ". Each side refuses the other's certificate.",
+        "After confirming each SHA-256 fingerprint with the CA's owner, import " + pool_needs +
+            " into " + judge_store_name(Side::lync) + ", and " + in_quotes(pool_root.subject) +
+            (pool_root_file.empty() ? "" : " (" + pool_root_file + ")") + " into " +
+            judge_store_name(Side::bems) +
+            (lacking.empty() ? std::string() : " with " + lacking + " in BEMS's intermediate/") +
+            "." + either_way);
+  }
+  if (!pool_view.trusted && cross.bems_by_bems && cross.bems_by_bems->trusted) {
+    // BEMS trusts its own chain and the pool does not: only this finding sees it.
+    return fail(f,
+                "The Lync/Skype pool does not trust the BEMS certificate (issuer " +
+                    in_quotes(bems.leaf->info().issuer) + "): " + pool_view.error + "." +
+                    (bems_view.trusted
+                         ? std::string()
+                         : " BEMS's distrust of the pool's chain is " + lync_trusted_id + "'s."),
+                "After confirming its SHA-256 fingerprint with the CA's owner, import " +
+                    pool_needs + " into " +
+                    (root_untrusted(pool_view)
+                         ? judge_store_name(Side::lync)
+                         : std::string("the Lync/Skype pool's intermediate/ (Intermediate "
+                                       "Certification Authorities), and have BEMS send it")) +
+                    "." + either_way);
+  }
+  // Every distrust left is blamed by a chain finding; point to it.
+  std::string reason;
+  if (pool_view.trusted)
+    reason = "the Lync/Skype pool trusts BEMS through " +
+             in_quotes(pool_view.chain.back().info().subject);
+  else
+    reason = cross.bems_root_missing_in_both()
+                 ? "the Lync/Skype pool does not trust the BEMS chain, whose root is in neither "
+                   "store: " +
+                       bems_trusted_id + " blames it, with the fix for both stores"
+                 : "the BEMS chain does not verify even against BEMS's own store: " +
+                       (cross.bems_by_bems && !cross.bems_by_bems->trusted &&
+                                cross.bems_by_bems->reason == tls::ChainError::issuer_not_found &&
+                                cross.bems_by_bems->error_depth == 0
+                            ? id_text(FindingId::bems_chain_intermediates)
+                            : bems_trusted_id) +
+                       " blames it";
+  if (!bems_view.trusted)
+    reason += "; BEMS's trust of the pool's chain is judged by " + lync_trusted_id;
+  else
+    reason += "; BEMS trusts the pool through " + in_quotes(bems_view.chain.back().info().subject);
+  return skip(f, reason);
 }
 
 }  // namespace probe::rules

@@ -32,17 +32,19 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   findings.push_back(key_matches(bems_store));
   findings.push_back(key_readable(bems_store));
 
-  // Trusted roots, placement, the acceptable-CA list.
-  findings.push_back(chain_trusted(bems, bems_store, known));
-  findings.push_back(chain_trusted(lync, bems_store, known));
+  // Trusted roots, placement, the acceptable-CA list. One missing root can
+  // break several verdicts: `cross` decides which finding blames it.
+  const CrossTrust cross = cross_trust(bems, lync, bems_store, inputs.lync, known);
+  findings.push_back(chain_trusted(bems, bems_store, known, &cross));
+  findings.push_back(chain_trusted(lync, bems_store, known, &cross));
   findings.push_back(store_placement(Side::bems, inputs.bems));
   findings.push_back(store_placement(Side::lync, inputs.lync));
   findings.push_back(store_issuer_list(bems_store));
 
   // Intermediates.
   MissingIntermediates missing;  // one absent file, one finding
-  findings.push_back(chain_intermediates(bems, bems_store, known, &missing));
-  findings.push_back(chain_intermediates(lync, bems_store, known, &missing));
+  findings.push_back(chain_intermediates(bems, bems_store, known, &missing, &cross));
+  findings.push_back(chain_intermediates(lync, bems_store, known, &missing, &cross));
 
   // Names.
   std::optional<std::string> pool = inputs.pool;
@@ -77,7 +79,7 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
   }
 
   // Mutual trust.
-  findings.push_back(trust_mutual(bems, lync, bems_store, inputs.lync));
+  findings.push_back(trust_mutual(bems, lync, bems_store, inputs.lync, known, cross));
 
   // Validity, purpose, strength, revocation data.
   for (const SideFacts* side : {&bems, &lync}) {
@@ -86,11 +88,17 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
     findings.push_back(validity(side->side, chain, inputs.now, inputs.warn_days));
     if (side->leaf) {
       findings.push_back(eku(side->side, side->leaf->info()));
+      findings.push_back(san_syntax(side->side, side->leaf->info()));
     } else {
       auto f = finding(
           for_side(side->side, FindingId::bems_eku, FindingId::lync_eku),
           side_name(side->side) + " certificate is valid for server and client authentication");
       findings.push_back(skip(f, "no " + side_name(side->side) + " certificate to inspect"));
+      auto names =
+          finding(for_side(side->side, FindingId::bems_san_syntax, FindingId::lync_san_syntax),
+                  "Every SAN DNS name of the " + side_name(side->side) +
+                      " certificate is a valid host name");
+      findings.push_back(skip(names, "no " + side_name(side->side) + " certificate to inspect"));
     }
     findings.push_back(key_strength(side->side, chain));
     findings.push_back(revocation_published(side->side, chain));

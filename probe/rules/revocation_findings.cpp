@@ -76,6 +76,9 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   }
   about(f, chain.front().info());
   std::string good, unavailable, not_published, revoked, revoked_fix;
+  // A source that answered wrongly before another one decided: the verdict
+  // stands, but peers that ask that source first get no usable answer.
+  std::string bad_sources;
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
     const auto& certificate = chain[i];
     if (certificate.info().self_signed) break;
@@ -103,6 +106,24 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
     check.certificates.push_back(std::move(entry));
 
     const std::string took = std::to_string(status.elapsed.count()) + " ms";
+    if (status.decisive()) {
+      for (const auto& attempt : status.attempts) {
+        switch (attempt.problem) {
+          case tls::RevocationProblem::not_parsable:
+          case tls::RevocationProblem::responder_error:
+          case tls::RevocationProblem::untrusted_answer:
+          case tls::RevocationProblem::not_covered:
+          case tls::RevocationProblem::out_of_date:
+            bad_sources += (bad_sources.empty() ? "" : "; ") + who + ": the " +
+                           tls::to_string(attempt.source) + " source " + attempt.url +
+                           " gave no usable answer (" + attempt.error + "), so the " +
+                           tls::to_string(status.source) + " " + status.url + " decided";
+            break;
+          default:
+            break;
+        }
+      }
+    }
     switch (status.kind) {
       case tls::RevocationStatus::revoked:
         if (revoked.empty()) about(f, certificate.info());
@@ -142,6 +163,14 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   }
   if (good.empty()) {
     skip(f, "no CRL or OCSP URL is published for " + not_published);
+    return check;
+  }
+  if (!bad_sources.empty()) {
+    warn(f, good + "; but " + bad_sources + ".",
+         "Fix the revocation server named above (for an OCSP responder: it must answer for the "
+         "serial asked, signed by the issuing CA or its delegated responder, with current "
+         "dates): peers that ask it first, as Windows does OCSP, get no usable answer and may "
+         "refuse the certificate.");
     return check;
   }
   pass(f, good + (not_published.empty() ? "" : "; nothing published for " + not_published) + ".");

@@ -396,6 +396,13 @@ class Judge {
     return false;
   }
 
+  bool peer_has_root(const tls::Certificate& root) const {
+    if (!in_.peer) return false;
+    for (const auto& stored : in_.peer->trusted_roots)
+      if (stored.certificate.info().sha256 == root.info().sha256) return true;
+    return false;
+  }
+
   // The file the next store holds `ca` in, to name what to copy.
   std::string next_file_of(const tls::Certificate& ca) const {
     const tls::Store& store = *in_.next.store;
@@ -445,9 +452,14 @@ class Judge {
             blame(j, FindingId::trust_mutual,
                   "New root " + name + ": not in the Lync/Skype pool's trusted-root/ (" +
                       in_.peer_store_name + "), so the pool refuses the next certificate");
+          // A root in neither store is bems.chain.trusted's alone (its fix names
+          // both stores; trust.mutual then points to it).
           if (bems_trust_breaks)
             blame(j, FindingId::bems_chain_trusted,
-                  "New root " + name + ": not in BEMS's trusted-root/");
+                  "New root " + name + ": not in BEMS's trusted-root/" +
+                      (in_.peer && !peer_has_root(*new_ca)
+                           ? " nor in the Lync/Skype pool's (" + in_.peer_store_name + ")"
+                           : std::string()));
           if (!in_.peer)
             j.add(ChangeClass::risky,
                   "New root " + name +
@@ -520,10 +532,15 @@ class Judge {
                                     " neither certificate is valid, so the switch must happen "
                                     "exactly at the boundary.");
     } else {
-      const auto overlap = std::chrono::duration_cast<std::chrono::hours>(
-                               std::min(cur().not_after, nxt().not_after) - nxt().not_before)
-                               .count() /
-                           24;
+      // In whole seconds: nanosecond time points past 2262 or before 1678 are
+      // clamped, and their difference would overflow.
+      const auto seconds = [](tls::Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
+      };
+      const auto overlap =
+          (seconds(std::min(cur().not_after, nxt().not_after)) - seconds(nxt().not_before))
+              .count() /
+          86400;
       if (r.before != r.after)
         j.add(ChangeClass::neutral,
               "Overlap with the current certificate: " + std::to_string(overlap) +

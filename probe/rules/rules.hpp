@@ -38,20 +38,53 @@ report::Finding key_present(const tls::Store& bems);
 report::Finding key_matches(const tls::Store& bems);
 report::Finding key_readable(const tls::Store& bems);
 
-// Chains and stores.
+// One root missing from a store can break several verdicts; these decide
+// which finding blames it, so that it is blamed once:
+// - BEMS's root in neither store: bems.chain.trusted, naming both stores;
+//   trust.mutual points to it.
+// - each side's root missing from the other side's store (two separate
+//   PKIs): trust.mutual, naming both imports; lync.chain.trusted points to it.
+// - otherwise lync.chain.trusted blames BEMS's distrust of the pool's chain,
+//   trust.mutual the pool's distrust of BEMS's chain.
+// An intermediate missing under a root BEMS does not trust is named by the
+// finding that blames the root (one import of the CA's files), not by
+// *.chain.intermediates.
+struct CrossTrust {
+  // Each chain against BEMS's store (stores' certificates all usable).
+  std::optional<tls::ChainVerification> bems_by_bems;
+  std::optional<tls::ChainVerification> lync_by_bems;
+  // The BEMS chain against the pool's store, as the pool receives it;
+  // empty without a pool store.
+  std::optional<tls::ChainVerification> bems_by_pool;
+
+  bool bems_root_missing_in_both() const;
+  bool separate_pkis() const;
+};
+CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::Store& bems_store,
+                       const tls::Store* lync_store, const KnownCertificates& known);
+
+// Whether a failed verification stopped for want of a trusted root (as
+// opposed to a broken certificate): the chain ends at a root the judging
+// store lacks, or at an issuer in no store.
+bool root_untrusted(const tls::ChainVerification& result);
+
+// Chains and stores. With `cross` (evaluate_offline), a cause another
+// finding blames is pointed to instead of blamed again.
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
-                              const KnownCertificates& known);
+                              const KnownCertificates& known, const CrossTrust* cross = nullptr);
 // The intermediate CAs missing from BEMS's intermediate/, by DER subject:
 // `blamed` holds those an earlier call (the other side) already blames, and
 // the call adds the one it blames. One missing file is blamed once.
 using MissingIntermediates = std::vector<std::vector<std::uint8_t>>;
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,
                                     const KnownCertificates& known,
-                                    MissingIntermediates* blamed = nullptr);
+                                    MissingIntermediates* blamed = nullptr,
+                                    const CrossTrust* cross = nullptr);
 report::Finding store_placement(Side side, const tls::Store* store);
 report::Finding store_issuer_list(const tls::Store& bems);
 report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
-                             const tls::Store& bems_store, const tls::Store* lync_store);
+                             const tls::Store& bems_store, const tls::Store* lync_store,
+                             const KnownCertificates& known, const CrossTrust& cross);
 
 // The built chain (leaf first) used for validity, strength and revocation rules.
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
@@ -66,6 +99,9 @@ report::Finding san_instances(const tls::Certificate& leaf,
 report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
                          tls::Clock::time_point now, int warn_days);
 report::Finding eku(Side side, const tls::CertificateInfo& leaf);
+// SAN DNS names in RFC 1034 preferred syntax (RFC 5280 4.2.1.6): one rule
+// for `check` and the live commands, which accept the handshake as OpenSSL does.
+report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf);
 report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain);
 report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain);
 
