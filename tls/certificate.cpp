@@ -371,8 +371,14 @@ CertificateInfo read_info(X509* x509) {
 
 }  // namespace
 
+Certificate::Facts Certificate::read_facts(X509* x509) {
+  Facts facts{read_info(x509), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
+  clear_openssl_errors();
+  return facts;
+}
+
 Certificate::Certificate(X509* x509)
-    : x509_(x509, X509_free), info_(std::make_shared<const CertificateInfo>(read_info(x509))) {}
+    : x509_(x509, X509_free), facts_(std::make_shared<const Facts>(read_facts(x509))) {}
 
 Result<Certificate> Certificate::from_der(const std::vector<std::uint8_t>& der) {
   const unsigned char* cursor = der.data();
@@ -403,11 +409,16 @@ std::vector<std::uint8_t> Certificate::der() const {
   return bytes;
 }
 
+// Both compare the names' hashes first: certificates are compared with whole
+// stores (400 roots), and different hashes mean different names for sure.
 bool Certificate::same_as(const Certificate& other) const {
+  if (x509_ == other.x509_) return true;
+  if (subject_hash() != other.subject_hash()) return false;
   return X509_cmp(x509_.get(), other.x509_.get()) == 0;
 }
 
 bool Certificate::issued_by(const Certificate& issuer) const {
+  if (issuer_hash() != issuer.subject_hash()) return false;
   if (X509_check_issued(issuer.native(), x509_.get()) != X509_V_OK) return false;
   EVP_PKEY* key = X509_get0_pubkey(issuer.native());
   bool verified = key && X509_verify(x509_.get(), key) == 1;

@@ -103,6 +103,9 @@ mtls::Result<std::unique_ptr<ExporterModule>> build_module(
   // Prometheus's own log says which target failed; one line per probe on
   // stderr would only repeat it, at every scrape.
   settings.announce = false;
+  // Every probe of the module presents the same credentials and trusts the
+  // same roots: made once here, not per probe.
+  settings.prepared = prepare_endpoint(module->store, settings.min_version, settings.max_version);
   return module;
 }
 
