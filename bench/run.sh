@@ -71,6 +71,38 @@ measure "openssl verify (BEMS chain)" \
 measure "mtlsprobe check --store (all rules, no network)" \
   "$bin" check --store "$bems" --no-revocation --no-aia --format json -o "$work/check.json"
 
+# A Windows-like store: 400 trusted roots and 1,000 intermediates that have
+# nothing to do with the chain checked (as in a real machine's stores),
+# around the lab's own. openssl verify gets the same certificates as one
+# -CAfile and one -untrusted bundle. Made once per run with openssl itself.
+make_big_store() {
+  local from=$1 big=$2 key=$work/big.key
+  mkdir -p "$big/personal" "$big/trusted-root" "$big/intermediate"
+  cp "$from"/personal/* "$big/personal/"
+  cp "$from"/trusted-root/* "$big/trusted-root/"
+  cp "$from"/intermediate/* "$big/intermediate/" 2>/dev/null || true
+  [[ -f $key ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null
+  local ca_ext=(-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign)
+  for ((i = 0; i < 400; i++)); do
+    openssl req -x509 -new -key "$key" -subj "/O=Bench Roots/CN=Bench Root $i" -days 3650 \
+      "${ca_ext[@]}" -out "$big/trusted-root/bench-root-$i.crt" 2>/dev/null
+  done
+  for ((i = 0; i < 1000; i++)); do
+    openssl req -new -key "$key" -subj "/O=Bench CAs/CN=Bench CA $i" -days 3650 "${ca_ext[@]}" \
+      -CA "$big/trusted-root/bench-root-$((i % 400)).crt" -CAkey "$key" \
+      -out "$big/intermediate/bench-ca-$i.crt" 2>/dev/null
+  done
+}
+echo "  (making stores of 400 roots and 1,000 intermediates with openssl...)"
+make_big_store "$bems" "$work/big"
+cat "$work/big"/trusted-root/* >"$work/big-roots.pem"
+cat "$work/big"/intermediate/* >"$work/big-intermediates.pem"
+measure "openssl verify (BEMS chain, 400 roots + 1,000 intermediates)" \
+  openssl verify -CAfile "$work/big-roots.pem" -untrusted "$work/big-intermediates.pem" \
+  "$bems/personal/bems.crt"
+measure "mtlsprobe check --store (400 roots + 1,000 intermediates)" \
+  "$bin" check --store "$work/big" --no-revocation --no-aia --format json -o "$work/check.json"
+
 # One mutual-TLS handshake against the same openssl s_server (the Lync side).
 port=$(free_port)
 openssl s_server -quiet -accept "127.0.0.1:$port" -Verify 2 -verify_return_error \
@@ -96,3 +128,32 @@ done
 measure "mtlsprobe connect, TLS 1.3 with the default 1.5 s verdict wait" \
   "$bin" connect "lyncpool.example.com:$port" --connect-to 127.0.0.1 --store "$bems" \
   --no-revocation --no-aia --format json -o "$work/connect.json"
+
+# CPU per handshake of `serve` (Lync side, full diagnosis per handshake)
+# with its lab store (1 root) and with 400 roots and 1,000 intermediates
+# added: openssl s_client as the BEMS client, $runs handshakes each, serve's
+# CPU read from /proc before and after. (Its CertificateRequest names every
+# root, as a Windows server with SendTrustedIssuerList does.)
+make_big_store "$lab/lync" "$work/big-lync"
+serve_cpu_per_handshake() {
+  local label=$1 store=$2 serve_port serve_pid before after
+  serve_port=$(free_port)
+  "$bin" serve --store "$store" --listen "127.0.0.1:$serve_port" --no-revocation --no-aia \
+    --format json >/dev/null 2>"$work/serve.log" &
+  serve_pid=$!
+  wait_port "$serve_port"
+  before=$(cpu_of "$serve_pid")
+  for ((i = 0; i < runs; i++)); do
+    openssl s_client -connect "127.0.0.1:$serve_port" -tls1_3 -CAfile "$root_ca" \
+      -cert "$bems/personal/bems.crt" -key "$bems/personal/bems.key" -cert_chain "$issuing_ca" \
+      </dev/null >/dev/null 2>&1 || true
+  done
+  sleep 0.5  # the last diagnosis
+  after=$(cpu_of "$serve_pid")
+  kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  awk -v l="$label" -v b="$before" -v a="$after" -v n="$runs" \
+    'BEGIN { printf "  %-64s %9.2f\n", l, (a - b) * 1000 / n }'
+}
+printf '  %-64s %9s\n' "serve, TLS 1.3 mutual handshake + diagnosis" "CPU ms/hs"
+serve_cpu_per_handshake "serve, lab store (1 root)" "$lab/lync"
+serve_cpu_per_handshake "serve, 400 roots + 1,000 intermediates" "$work/big-lync"

@@ -117,6 +117,8 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
     "every CA new in the next chain is in the Lync/Skype pool's intermediate/")                    \
   X(rollover_switch_date, "rollover.switch-date", kRollover,                                       \
     "the current certificate lasts until the planned switch date")                                 \
+  X(rollover_key_usage, "rollover.key-usage", kRollover,                                           \
+    "the next certificate keeps the key usages TLS needs for its key type")                        \
   X(rollover_risky, "rollover.risky", kRollover,                                                   \
     "no difference between the current and the next certificate that some peers refuse")           \
   X(rollover_live, "rollover.live", kRollover,                                                     \

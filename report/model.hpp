@@ -78,6 +78,10 @@ struct HandshakeMeasurement {
 struct Monitoring {
   std::int64_t finished_at = 0;  // seconds since the Unix epoch; 0: not known
   std::optional<double> duration_seconds;
+  // Resolving the target's name, when the run resolved it before dialling
+  // each address (the exporter's /probe); a name dialled directly counts
+  // its resolution in the "tcp" phase instead.
+  std::optional<double> dns_seconds;
   std::vector<HandshakeMeasurement> handshakes;
   std::vector<CertificateDates> certificates;
   std::vector<RevocationState> revocation;

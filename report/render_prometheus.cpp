@@ -142,6 +142,10 @@ std::string render_prometheus(const Report& report) {
   out.family("mtlsprobe_probe_duration_seconds", MetricType::gauge,
              "How long the whole run took, in seconds.");
   if (m.duration_seconds) out.sample("mtlsprobe_probe_duration_seconds", {}, *m.duration_seconds);
+  out.family("mtlsprobe_dns_lookup_duration_seconds", MetricType::gauge,
+             "How long resolving the target's name took, in seconds, before its addresses "
+             "were dialled (absent for an address, or a name dialled directly).");
+  if (m.dns_seconds) out.sample("mtlsprobe_dns_lookup_duration_seconds", {}, *m.dns_seconds);
   out.family("mtlsprobe_run_finished_timestamp_seconds", MetricType::gauge,
              "When the run ended, seconds since the Unix epoch (a stale text file shows here).");
   if (m.finished_at > 0)

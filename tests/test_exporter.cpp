@@ -20,6 +20,7 @@
 
 #include "probe/exporter/config.hpp"
 #include "probe/lab/pki.hpp"
+#include "tests/support/dns_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/promtool.hpp"
 #include "tests/support/raw_tcp_server.hpp"
@@ -284,6 +285,69 @@ TEST_CASE("the exporter answers a good and a rejecting peer over HTTP, and refus
                 served.body);
   CHECK(mentions(served.body, "mtlsprobe_serve_unjudged_total 0\n"));
   CHECK_MESSAGE(promtool_problems(served.body).empty(), promtool_problems(served.body));
+}
+
+TEST_CASE(
+    "a probe of a name dials each of its addresses, each with its own series, and times the "
+    "DNS lookup apart") {
+  // Two Front Ends behind one name; the second refuses us.
+  const std::uint16_t port = testing::free_port();
+  auto front_end = [&](const std::string& address, std::vector<std::string> extra) {
+    std::vector<std::string> args = {MTLSPROBE_BIN,    "serve",
+                                     "--listen",       address + ":" + std::to_string(port),
+                                     "--store",        lab().store("lync"),
+                                     "--no-revocation"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<testing::BackgroundProcess>(args);
+  };
+  auto fe1 = front_end("127.0.0.2", {});
+  auto fe2 = front_end("127.0.0.3", {"--reject-with", "unknown_ca"});
+  for (auto* fe : {fe1.get(), fe2.get()}) {
+    for (int i = 0; i < 1000 && fe->running() && !mentions(fe->output(), "serving as"); ++i)
+      std::this_thread::sleep_for(20ms);
+    REQUIRE_MESSAGE(mentions(fe->output(), "serving as"), fe->output());
+  }
+  testing::DnsRecords records;
+  records.addresses = {{"lyncpool.example.com", "127.0.0.2"},
+                       {"lyncpool.example.com", "127.0.0.3"}};
+  testing::DnsServer dns(records);
+  const std::string target = "lyncpool.example.com:" + std::to_string(port);
+  Exporter exporter("targets = [\"" + target + "\"]\n" +
+                    module_section("bems", "dns-server = [\"" + dns.address() + "\"]\n"));
+
+  auto answer = http_get(exporter.port(), probe_target(target),
+                         {{"X-Prometheus-Scrape-Timeout-Seconds", "20"}});
+  REQUIRE(answer.status == 200);
+  INFO(answer.body);
+  const std::string fe1_address = "127.0.0.2:" + std::to_string(port);
+  const std::string fe2_address = "127.0.0.3:" + std::to_string(port);
+  for (const auto& address : {fe1_address, fe2_address}) {
+    CAPTURE(address);
+    CHECK(mentions(answer.body, "mtlsprobe_handshake_duration_seconds{address=\"" + address +
+                                    "\",phase=\"tcp\"}"));
+    CHECK(mentions(answer.body,
+                   "mtlsprobe_cert_not_after_timestamp_seconds{side=\"peer\",address=\"" + address +
+                       "\",depth=\"0\""));
+  }
+  CHECK(mentions(answer.body, "mtlsprobe_tls_alert{address=\"" + fe2_address +
+                                  "\",direction=\"received\",alert=\"unknown_ca\"} 1\n"));
+  CHECK_FALSE(mentions(answer.body, "mtlsprobe_tls_alert{address=\"" + fe1_address +
+                                        "\",direction=\"received\",alert=\"unknown_ca\"}"));
+  CHECK(mentions(answer.body, "\nmtlsprobe_dns_lookup_duration_seconds "));
+  CHECK(mentions(answer.body, "\nmtlsprobe_probe_success 0\n"));
+  CHECK(mentions(answer.body,
+                 "mtlsprobe_finding{id=\"handshake.peer-rejected-us\",status=\"fail\"} 1\n"));
+  CHECK(mentions(answer.body, "mtlsprobe_finding{id=\"pool.consistent\""));
+  CHECK(promtool_problems(answer.body).empty());
+
+  // An address literal is one address and needs no lookup.
+  Exporter literal("targets = [\"" + fe1_address + "\"]\n" + module_section("bems"));
+  auto one = http_get(literal.port(), probe_target(fe1_address));
+  CHECK(mentions(one.body, "\nmtlsprobe_probe_success 1\n"));
+  CHECK_FALSE(mentions(one.body, "mtlsprobe_dns_lookup_duration_seconds"));
+
+  CHECK(mentions(error_of(module_section("bems", "dns-server = [\"not an address\"]\n")),
+                 "dns-server"));
 }
 
 TEST_CASE("probes beyond the bound get 503 at once, and the exporter keeps serving") {

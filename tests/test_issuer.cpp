@@ -4,6 +4,8 @@
 #include "tests/support/keys.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -159,6 +161,57 @@ TEST_CASE("a chain of issued certificates verifies against its root, not against
       tls::issue_certificate(ca_spec("Other Root"), other_key, nullptr, other_key).value();
   auto untrusted = tls::verify_chain(chain.leaf, {chain.issuing}, {other_root}, policy);
   CHECK_FALSE(untrusted.trusted);
+}
+
+TEST_CASE("one set of trust anchors verifies on many threads at once as it does on one") {
+  Chain chain;
+  auto other_key = testing::ec_key();
+  auto other_root =
+      tls::issue_certificate(ca_spec("Other Root"), other_key, nullptr, other_key).value();
+  const tls::TrustAnchors anchors({other_root, chain.root});
+  tls::VerifyPolicy policy;
+  policy.purpose = tls::Purpose::server_auth;
+  auto alone = tls::verify_chain(chain.leaf, {chain.issuing}, anchors, policy);
+  REQUIRE_MESSAGE(alone.trusted, alone.error);
+
+  std::atomic<int> same{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto result = tls::verify_chain(chain.leaf, {chain.issuing}, anchors, policy);
+        auto refused = tls::verify_chain(chain.leaf, {}, anchors, policy);
+        if (result.trusted && result.chain.size() == 3 && result.chain[2].same_as(chain.root) &&
+            !refused.trusted && refused.reason == tls::ChainError::issuer_not_found)
+          ++same;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(same == 40);
+}
+
+TEST_CASE(
+    "unrelated CAs among the untrusted certificates change neither the verdict nor the path") {
+  Chain chain;
+  std::vector<tls::Certificate> crowd;
+  auto crowd_key = testing::ec_key();
+  for (int i = 0; i < 40; ++i)
+    crowd.push_back(tls::issue_certificate(ca_spec("Unrelated CA " + std::to_string(i)), crowd_key,
+                                           &chain.root, chain.root_key)
+                        .value());
+  std::vector<tls::Certificate> untrusted = crowd;
+  untrusted.insert(untrusted.begin() + 20, chain.issuing);
+  tls::VerifyPolicy policy;
+  auto found = tls::verify_chain(chain.leaf, untrusted, {chain.root}, policy);
+  CHECK_MESSAGE(found.trusted, found.error);
+  REQUIRE(found.chain.size() == 3);
+  CHECK(found.chain[1].same_as(chain.issuing));
+
+  auto missing = tls::verify_chain(chain.leaf, crowd, {chain.root}, policy);
+  CHECK_FALSE(missing.trusted);
+  CHECK(missing.reason == tls::ChainError::issuer_not_found);
+  CHECK(missing.error_depth == 0);
 }
 
 TEST_CASE("bad specs are refused with a reason") {

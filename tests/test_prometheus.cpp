@@ -213,3 +213,15 @@ TEST_CASE("the alert rules in monitoring/ load and pass their promtool unit test
   CHECK_MESSAGE(tested.exit_code == 0, tested.out, tested.err);
   CHECK(mentions(tested.out + tested.err, "SUCCESS"));
 }
+
+TEST_CASE("the Docker lab's Prometheus config loads, with the alert rules copied beside it") {
+  // As docker/prometheus.Dockerfile lays them out in /etc/prometheus/.
+  testing::TempDir dir;
+  const std::filesystem::path source(MTLSPROBE_SOURCE_DIR);
+  std::filesystem::copy_file(source / "docker/prometheus.yml", dir / "prometheus.yml");
+  std::filesystem::copy_file(source / "monitoring/alerts.yml", dir / "alerts.yml");
+  auto checked =
+      testing::run_process({"promtool", "check", "config", (dir / "prometheus.yml").string()});
+  CHECK_MESSAGE(checked.exit_code == 0, checked.out, checked.err);
+  CHECK(mentions(checked.out + checked.err, "SUCCESS"));
+}

@@ -3,13 +3,17 @@
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
+#include <optional>
+#include <stdexcept>
 
 #include "probe/diagnosis/facts.hpp"
 #include "probe/lab/pki.hpp"
 #include "probe/rules/rollover.hpp"
+#include "tests/support/keys.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tls/issuer.hpp"
 
 namespace fs = std::filesystem;
 using testing::change_of;
@@ -322,4 +326,176 @@ TEST_CASE("switch dates are a day or an instant in UTC") {
     CAPTURE(bad);
     CHECK_FALSE(probe::parse_switch_date(bad).has_value());
   }
+}
+
+namespace {
+
+// Two leaves from one hand-made CA, judged by judge_rollover alone: no check
+// rule ran, so each row's class comes from the comparison itself.
+struct HandMade {
+  tls::PrivateKey ca_key = testing::ec_key();
+  std::optional<tls::Certificate> ca;
+  tls::Store store;
+  HandMade() {
+    tls::CertificateSpec spec;
+    spec.common_name = "Hand-made CA";
+    spec.is_ca = true;
+    ca = tls::issue_certificate(spec, ca_key, nullptr, ca_key).value();
+  }
+  static tls::CertificateSpec leaf_spec() {
+    tls::CertificateSpec spec;
+    spec.common_name = "bemsapppool.example.com";
+    spec.dns_names = {"bemsapppool.example.com"};
+    spec.eku = {"serverAuth", "clientAuth"};
+    return spec;
+  }
+  tls::Certificate leaf(const tls::CertificateSpec& spec, const tls::PrivateKey& key) const {
+    auto issued = tls::issue_certificate(spec, key, &*ca, ca_key);
+    REQUIRE_MESSAGE(issued.ok(), (issued.ok() ? "" : issued.error().message));
+    return *issued;
+  }
+  probe::RolloverVerdict judge(const tls::Certificate& current,
+                               const tls::Certificate& next) const {
+    probe::RolloverInputs inputs;
+    inputs.current = {&store, {current, *ca}, {}};
+    inputs.next = {&store, {next, *ca}, {}};
+    inputs.pool = "bemsapppool.example.com";
+    return probe::judge_rollover(inputs);
+  }
+};
+
+const tls::PrivateKey& rsa_key() {
+  static const tls::PrivateKey key = tls::generate_key(tls::KeySpec{}).value();
+  return key;
+}
+
+report::ComparisonRow row_of(const probe::RolloverVerdict& verdict, const std::string& field) {
+  for (const auto& row : verdict.comparison.rows)
+    if (row.field == field) return row;
+  FAIL("no row " << field);
+  return {};
+}
+
+const report::Finding& finding_of(const probe::RolloverVerdict& verdict, const std::string& id) {
+  for (const auto& finding : verdict.findings)
+    if (finding.id == id) return finding;
+  FAIL("no finding " << id);
+  throw std::logic_error(id);
+}
+
+}  // namespace
+
+TEST_CASE("OpenSSL reads the application policies AD CS adds beside the EKU") {
+  HandMade pki;
+  auto spec = HandMade::leaf_spec();
+  spec.application_policies = {"clientAuth", "serverAuth", "1.3.6.1.4.1.311.10.3.12"};
+  const auto with = pki.leaf(spec, testing::ec_key()).info();
+  CHECK(with.has_application_policies);
+  CHECK(with.application_policies ==
+        std::vector<std::string>{"clientAuth", "serverAuth", "1.3.6.1.4.1.311.10.3.12"});
+  const auto without = pki.leaf(HandMade::leaf_spec(), testing::ec_key()).info();
+  CHECK_FALSE(without.has_application_policies);
+  CHECK(without.application_policies.empty());
+}
+
+TEST_CASE("key usage rows: losing what the key type needs in TLS is breaking, the rest is not") {
+  HandMade pki;
+  const auto current = pki.leaf(HandMade::leaf_spec(), rsa_key());  // digitalSignature, keyEnc.
+  REQUIRE(current.info().key_usage ==
+          std::vector<std::string>{"digitalSignature", "keyEncipherment"});
+  struct Case {
+    const char* name;
+    std::vector<std::string> next_usage;
+    bool ec;
+    std::optional<report::ChangeClass> change;
+    const char* reason;
+    const char* finding;
+  };
+  const Case cases[] = {
+      {"RSA without keyEncipherment",
+       {"digitalSignature"},
+       false,
+       report::ChangeClass::breaking,
+       "RSA key exchange",
+       "fail"},
+      {"RSA without digitalSignature",
+       {"keyEncipherment"},
+       false,
+       report::ChangeClass::breaking,
+       "signs its handshake",
+       "fail"},
+      {"EC without keyEncipherment",
+       {"digitalSignature"},
+       true,
+       report::ChangeClass::neutral,
+       "does not need it",
+       "pass"},
+      {"RSA adding nonRepudiation",
+       {"digitalSignature", "nonRepudiation", "keyEncipherment"},
+       false,
+       report::ChangeClass::neutral,
+       "other usages play no part",
+       "pass"},
+      {"RSA, the same usages",
+       {"digitalSignature", "keyEncipherment"},
+       false,
+       std::nullopt,
+       "",
+       "pass"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto spec = HandMade::leaf_spec();
+    spec.key_usage = c.next_usage;
+    const auto next = pki.leaf(spec, c.ec ? testing::ec_key() : rsa_key());
+    const auto verdict = pki.judge(current, next);
+    const auto row = row_of(verdict, "key usage");
+    CHECK(row.change == c.change);
+    CHECK(mentions(row.reason, c.reason));
+    const auto& finding = finding_of(verdict, "rollover.key-usage");
+    CHECK(report::to_string(finding.status) == c.finding);
+    if (c.change == report::ChangeClass::breaking) {
+      CHECK(mentions(row.reason, "rollover.key-usage"));
+      CHECK(mentions(finding.remedy, "template"));
+    }
+  }
+}
+
+TEST_CASE("application policies rows: changed is risky, and dropping clientAuth names schannel") {
+  HandMade pki;
+  auto with_policies = [&](std::vector<std::string> policies) {
+    auto spec = HandMade::leaf_spec();
+    spec.application_policies = std::move(policies);
+    return pki.leaf(spec, testing::ec_key());
+  };
+  const auto current = with_policies({"clientAuth", "serverAuth"});
+
+  const auto dropped = pki.judge(current, with_policies({"serverAuth"}));
+  auto row = row_of(dropped, "application policies");
+  CHECK(row.before == "clientAuth, serverAuth");
+  CHECK(row.after == "serverAuth");
+  CHECK(row.change == report::ChangeClass::risky);
+  CHECK(mentions(row.reason, "do not name clientAuth"));
+  CHECK(mentions(row.reason, "schannel enforces application policies as the EKU"));
+  CHECK(report::to_string(finding_of(dropped, "rollover.risky").status) == "warn");
+  CHECK(mentions(finding_of(dropped, "rollover.risky").detail, "application policies"));
+
+  const auto more =
+      pki.judge(current, with_policies({"clientAuth", "serverAuth", "1.3.6.1.4.1.311.10.3.12"}));
+  row = row_of(more, "application policies");
+  CHECK(row.change == report::ChangeClass::risky);
+  CHECK(mentions(row.reason, "still allowed"));
+
+  // A public CA's certificate has none: every purpose the EKU names is allowed.
+  const auto none = pki.judge(current, pki.leaf(HandMade::leaf_spec(), testing::ec_key()));
+  row = row_of(none, "application policies");
+  CHECK(row.after == "(none)");
+  CHECK(row.change == report::ChangeClass::risky);
+
+  const auto same = pki.judge(current, with_policies({"clientAuth", "serverAuth"}));
+  CHECK_FALSE(row_of(same, "application policies").change.has_value());
+  // Neither certificate has them: no row at all.
+  const auto plain = pki.leaf(HandMade::leaf_spec(), testing::ec_key());
+  for (const auto& r : pki.judge(plain, plain).comparison.rows)
+    CHECK(r.field != "application policies");
 }

@@ -194,6 +194,26 @@ const ASN1_OCTET_STRING* extension_data(X509* x509, const char* oid) {
   return X509_EXTENSION_get_data(X509_get_ext(x509, index));
 }
 
+// Application Policies have certificatePolicies' syntax (a SEQUENCE OF
+// PolicyInformation whose identifiers are EKU purposes), so OpenSSL's
+// decoder for that reads them. A malformed one counts as present and empty,
+// as schannel then allows no purpose.
+void read_application_policies(X509* x509, CertificateInfo& info) {
+  const ASN1_OCTET_STRING* data = extension_data(x509, kApplicationPoliciesOid);
+  if (!data) return;
+  info.has_application_policies = true;
+  using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+  const unsigned char* cursor = ASN1_STRING_get0_data(data);
+  PoliciesPtr policies(d2i_CERTIFICATEPOLICIES(nullptr, &cursor, ASN1_STRING_length(data)));
+  if (!policies) {
+    clear_openssl_errors();
+    return;
+  }
+  for (int i = 0; i < sk_POLICYINFO_num(policies.get()); ++i)
+    info.application_policies.push_back(
+        object_name(sk_POLICYINFO_value(policies.get(), i)->policyid));
+}
+
 int small_integer(const ASN1_TYPE* value) {
   if (!value || value->type != V_ASN1_INTEGER) return -1;
   long number = ASN1_INTEGER_get(value->value.integer);
@@ -341,6 +361,7 @@ CertificateInfo read_info(X509* x509) {
   read_key_usages(x509, info);
   read_distribution_points(x509, info);
   read_policies(x509, info);
+  read_application_policies(x509, info);
   read_template(x509, info);
   read_key(x509, info);
   read_signature(x509, info);
@@ -350,8 +371,14 @@ CertificateInfo read_info(X509* x509) {
 
 }  // namespace
 
+Certificate::Facts Certificate::read_facts(X509* x509) {
+  Facts facts{read_info(x509), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
+  clear_openssl_errors();
+  return facts;
+}
+
 Certificate::Certificate(X509* x509)
-    : x509_(x509, X509_free), info_(std::make_shared<const CertificateInfo>(read_info(x509))) {}
+    : x509_(x509, X509_free), facts_(std::make_shared<const Facts>(read_facts(x509))) {}
 
 Result<Certificate> Certificate::from_der(const std::vector<std::uint8_t>& der) {
   const unsigned char* cursor = der.data();
@@ -382,11 +409,16 @@ std::vector<std::uint8_t> Certificate::der() const {
   return bytes;
 }
 
+// Both compare the names' hashes first: certificates are compared with whole
+// stores (400 roots), and different hashes mean different names for sure.
 bool Certificate::same_as(const Certificate& other) const {
+  if (x509_ == other.x509_) return true;
+  if (subject_hash() != other.subject_hash()) return false;
   return X509_cmp(x509_.get(), other.x509_.get()) == 0;
 }
 
 bool Certificate::issued_by(const Certificate& issuer) const {
+  if (issuer_hash() != issuer.subject_hash()) return false;
   if (X509_check_issued(issuer.native(), x509_.get()) != X509_V_OK) return false;
   EVP_PKEY* key = X509_get0_pubkey(issuer.native());
   bool verified = key && X509_verify(x509_.get(), key) == 1;

@@ -35,6 +35,11 @@ struct CertificateInfo {
   std::vector<std::string> eku;  // "serverAuth", "clientAuth", "anyExtendedKeyUsage" or the OID
   bool has_key_usage = false;
   std::vector<std::string> key_usage;  // "digitalSignature", "keyCertSign", ...
+  // Microsoft Application Policies (1.3.6.1.4.1.311.21.10), which AD CS adds
+  // beside the EKU and schannel enforces as one when present: the purposes
+  // named as in `eku` ("clientAuth", or the OID).
+  bool has_application_policies = false;
+  std::vector<std::string> application_policies;
 
   bool is_ca = false;        // basicConstraints CA:TRUE
   int path_length = -1;      // -1 when unlimited or absent
@@ -75,7 +80,8 @@ class Certificate {
   static Result<Certificate> from_der(const std::vector<std::uint8_t>& der);
   static Result<Certificate> from_pem(const std::string& pem);
 
-  const CertificateInfo& info() const { return *info_; }
+  // Read once, when the certificate is parsed or wrapped, and shared by copies.
+  const CertificateInfo& info() const { return facts_->info; }
   std::string pem() const;
   std::vector<std::uint8_t> der() const;
 
@@ -86,10 +92,21 @@ class Certificate {
 
   // For code inside tls/ only: the handle stays owned by this object.
   X509* native() const { return x509_.get(); }
+  // For code inside tls/ only: OpenSSL's hashes of the canonical subject and
+  // issuer names (X509_subject_name_hash), read once: equal names, equal hashes.
+  unsigned long subject_hash() const { return facts_->subject_hash; }
+  unsigned long issuer_hash() const { return facts_->issuer_hash; }
 
  private:
+  struct Facts {
+    CertificateInfo info;
+    unsigned long subject_hash = 0;
+    unsigned long issuer_hash = 0;
+  };
+  static Facts read_facts(X509* x509);
+
   std::shared_ptr<X509> x509_;
-  std::shared_ptr<const CertificateInfo> info_;
+  std::shared_ptr<const Facts> facts_;
 };
 
 // Short text for messages: "CN=x (serial 0A1B, SHA-256 AB:CD:..)".

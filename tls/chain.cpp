@@ -101,14 +101,11 @@ ChainError chain_error_of(int openssl_code) {
   }
 }
 
-// Microsoft's Application Policies (1.3.6.1.4.1.311.21.10), which AD CS
-// marks critical and schannel understands; OpenSSL knows nothing of it.
-constexpr const char* kMicrosoftApplicationPolicies = "1.3.6.1.4.1.311.21.10";
-
 // Whether every critical extension OpenSSL does not handle is Microsoft's
-// Application Policies: the stacks this certificate is made for accept it.
+// Application Policies (which AD CS may mark critical; OpenSSL knows nothing
+// of it): the stacks this certificate is made for accept it.
 bool only_microsoft_critical_extensions(X509* certificate) {
-  ASN1_OBJECT* policies = OBJ_txt2obj(kMicrosoftApplicationPolicies, 1);
+  ASN1_OBJECT* policies = OBJ_txt2obj(kApplicationPoliciesOid, 1);
   bool only = policies != nullptr;
   for (int i = 0; only && i < X509_get_ext_count(certificate); ++i) {
     X509_EXTENSION* extension = X509_get_ext(certificate, i);
@@ -167,23 +164,49 @@ bool breaks_strict_policy(const VerifyPolicy& policy, ChainVerification& result)
   return false;
 }
 
-// One run of OpenSSL's path building and validation with the given
-// untrusted certificates, then our own rules on the chain it built.
+// A stack that lends OpenSSL the handles of certificates the caller keeps
+// alive: no reference is taken, and freeing it leaves them alone.
+struct BorrowedStackFree {
+  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+};
+using BorrowedX509Stack = std::unique_ptr<STACK_OF(X509), BorrowedStackFree>;
+
+struct CrlStackFree {
+  void operator()(STACK_OF(X509_CRL) * s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
+};
+using CrlStackPtr = std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree>;
+
+// The Certificate a handle OpenSSL hands back belongs to, so that its facts
+// are not read again: the leaf, one of the untrusted, an anchor; a new one
+// only for what came from elsewhere (the system's roots).
+Certificate certificate_of(X509* x509, const Certificate& leaf,
+                           const std::vector<Certificate>& untrusted, const TrustAnchors& anchors) {
+  if (x509 == leaf.native()) return leaf;
+  for (const Certificate& certificate : untrusted)
+    if (certificate.native() == x509) return certificate;
+  if (const Certificate* anchor = anchors.find(x509)) return *anchor;
+  X509_up_ref(x509);
+  return Certificate(x509);
+}
+
+// One run of OpenSSL's path building and validation with the untrusted
+// certificates not excluded, then our own rules on the chain it built.
 ChainVerification verify_once(const Certificate& leaf, const std::vector<Certificate>& untrusted,
-                              X509_STORE* store, const VerifyPolicy& policy) {
+                              const std::vector<bool>& excluded, const TrustAnchors& anchors,
+                              STACK_OF(X509_CRL) * crls, const VerifyPolicy& policy) {
   ChainVerification result;
-  X509StackPtr chain_in(sk_X509_new_null());
-  for (const Certificate& certificate : untrusted) {
-    X509_up_ref(certificate.native());
-    sk_X509_push(chain_in.get(), certificate.native());
-  }
+  BorrowedX509Stack chain_in(sk_X509_new_reserve(nullptr, static_cast<int>(untrusted.size())));
+  for (std::size_t i = 0; i < untrusted.size(); ++i)
+    if (!excluded[i]) sk_X509_push(chain_in.get(), untrusted[i].native());
 
   X509StoreCtxPtr context(X509_STORE_CTX_new());
-  if (X509_STORE_CTX_init(context.get(), store, leaf.native(), chain_in.get()) != 1) {
+  if (X509_STORE_CTX_init(context.get(), anchors.native(), leaf.native(), chain_in.get()) != 1) {
     result.reason = ChainError::other;
     result.error = take_openssl_errors("cannot initialise chain verification");
     return result;
   }
+  // The CRLs go with this verification, not into the shared store.
+  if (crls) X509_STORE_CTX_set0_crls(context.get(), crls);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   // OpenSSL lets an explicit time win over NO_CHECK_TIME, so set one only
   // when dates are judged here (the verify callback reads it back).
@@ -215,11 +238,8 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
 
   int verified = X509_verify_cert(context.get());
   if (STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(context.get())) {
-    for (int i = 0; i < sk_X509_num(built); ++i) {
-      X509* x509 = sk_X509_value(built, i);
-      X509_up_ref(x509);
-      result.chain.emplace_back(x509);
-    }
+    for (int i = 0; i < sk_X509_num(built); ++i)
+      result.chain.push_back(certificate_of(sk_X509_value(built, i), leaf, untrusted, anchors));
   }
   if (verified != 1) {
     result.openssl_code = X509_STORE_CTX_get_error(context.get());
@@ -228,10 +248,8 @@ ChainVerification verify_once(const Certificate& leaf, const std::vector<Certifi
     if (result.reason == ChainError::none) result.reason = ChainError::other;
     result.error = X509_verify_cert_error_string(result.openssl_code);
     result.error_depth = X509_STORE_CTX_get_error_depth(context.get());
-    if (X509* failing = X509_STORE_CTX_get_current_cert(context.get())) {
-      X509_up_ref(failing);
-      result.error_certificate = Certificate(failing).info();
-    }
+    if (X509* failing = X509_STORE_CTX_get_current_cert(context.get()))
+      result.error_certificate = certificate_of(failing, leaf, untrusted, anchors).info();
     clear_openssl_errors();
     return result;
   }
@@ -265,26 +283,112 @@ bool path_complete(const ChainVerification& result) {
   return result.reason == ChainError::strict_policy || result.reason == ChainError::wrong_purpose;
 }
 
+// The untrusted certificates that can be in a path from `leaf`: those whose
+// subject is the issuer of the leaf or of another such one (by name hash, so
+// a collision keeps one more, never one fewer). OpenSSL compares every
+// untrusted certificate with each certificate of the path it builds, so with
+// a Windows-sized intermediate store (1,000) the unrelated ones cost more than
+// the path. The order is kept: OpenSSL takes the first issuer that fits.
+std::vector<Certificate> reachable_untrusted(const Certificate& leaf,
+                                             const std::vector<Certificate>& untrusted) {
+  constexpr std::size_t kWorthFiltering = 32;
+  if (untrusted.size() < kWorthFiltering) return untrusted;
+  std::vector<unsigned long> wanted{leaf.issuer_hash()};
+  std::vector<bool> kept(untrusted.size(), false);
+  for (std::size_t searched = 0; searched < wanted.size(); ++searched) {
+    const unsigned long name = wanted[searched];
+    for (std::size_t i = 0; i < untrusted.size(); ++i) {
+      if (kept[i] || untrusted[i].subject_hash() != name) continue;
+      kept[i] = true;
+      const unsigned long issuer = untrusted[i].issuer_hash();
+      if (std::find(wanted.begin(), wanted.end(), issuer) == wanted.end()) wanted.push_back(issuer);
+    }
+  }
+  std::vector<Certificate> reachable;
+  for (std::size_t i = 0; i < untrusted.size(); ++i)
+    if (kept[i]) reachable.push_back(untrusted[i]);
+  return reachable;
+}
+
 // OpenSSL builds one path and does not backtrack when that path fails
 // (e.g. on a name constraint), even when another issuer among the
 // untrusted certificates would lead to a valid path. Retry without the
 // untrusted certificates of each failed path, a bounded number of times.
 constexpr int kMaxPathAttempts = 16;
 
+// The answers of the last few verifications on this thread that depend on
+// their inputs alone (no CRLs, no validation time read from the clock). The
+// diagnosis of one handshake asks some twice: the peer's best chain is its
+// trusted path whenever our intermediate/ holds no self-signed certificate.
+// Keyed by the certificate objects, which the entry keeps alive.
+struct RememberedVerification {
+  Certificate leaf;
+  std::vector<Certificate> untrusted;
+  TrustAnchors anchors;
+  VerifyPolicy policy;
+  ChainVerification result;
+};
+
+bool remembered_for(const RememberedVerification& entry, const Certificate& leaf,
+                    const std::vector<Certificate>& untrusted, const TrustAnchors& anchors,
+                    const VerifyPolicy& policy) {
+  auto same = [](const Certificate& a, const Certificate& b) { return a.native() == b.native(); };
+  const VerifyPolicy& p = entry.policy;
+  return same(entry.leaf, leaf) && entry.anchors.native() == anchors.native() &&
+         p.purpose == policy.purpose && p.at == policy.at && p.peer_name == policy.peer_name &&
+         p.check_time == policy.check_time && p.max_depth == policy.max_depth &&
+         p.strict == policy.strict &&
+         std::equal(entry.untrusted.begin(), entry.untrusted.end(), untrusted.begin(),
+                    untrusted.end(), same);
+}
+
+bool rememberable(const VerifyPolicy& policy) {
+  return policy.crls_der.empty() && (!policy.check_time || policy.at);
+}
+
+ChainVerification verify_paths(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                               const TrustAnchors& anchors, const VerifyPolicy& policy);
+
+constexpr std::size_t kRemembered = 4;
+thread_local std::vector<RememberedVerification> remembered;  // most recent last
+
 }  // namespace
 
-ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
-                               const std::vector<Certificate>& roots, const VerifyPolicy& policy) {
-  X509StorePtr store(X509_STORE_new());
-  for (const Certificate& root : roots) X509_STORE_add_cert(store.get(), root.native());
-  if (policy.system_roots) X509_STORE_set_default_paths(store.get());
+ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& offered,
+                               const TrustAnchors& given, const VerifyPolicy& policy) {
+  const std::vector<Certificate> untrusted = reachable_untrusted(leaf, offered);
+  const TrustAnchors anchors = policy.system_roots && !given.system_roots()
+                                   ? TrustAnchors::shared(given.certificates(), true)
+                                   : given;
+  const bool remember = rememberable(policy);
+  if (remember) {
+    for (const auto& entry : remembered)
+      if (remembered_for(entry, leaf, untrusted, anchors, policy)) return entry.result;
+  }
+  ChainVerification result = verify_paths(leaf, untrusted, anchors, policy);
+  if (remember) {
+    if (remembered.size() == kRemembered) remembered.erase(remembered.begin());
+    remembered.push_back({leaf, untrusted, anchors, policy, result});
+  }
+  return result;
+}
+
+namespace {
+
+// OpenSSL's path building, retried past the paths that failed (see
+// kMaxPathAttempts), then the best failure when none succeeded.
+ChainVerification verify_paths(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                               const TrustAnchors& anchors, const VerifyPolicy& policy) {
+  CrlStackPtr crls;
+  if (!policy.crls_der.empty()) crls.reset(sk_X509_CRL_new_null());
   for (const auto& der : policy.crls_der) {
     const unsigned char* cursor = der.data();
     X509CrlPtr crl(d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size())));
     // A non-conforming CRL is left out, so the certificates it covers have
     // no usable CRL and fail the check rather than pass on a bad list.
-    if (crl && (!policy.strict || chain_policy::crl_is_acceptable(crl.get())))
-      X509_STORE_add_crl(store.get(), crl.get());
+    if (crl && (!policy.strict || chain_policy::crl_is_acceptable(crl.get())) &&
+        sk_X509_CRL_push(crls.get(), crl.get()) > 0)
+      crl.release();
   }
   clear_openssl_errors();
 
@@ -293,12 +397,9 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
   // refused says more than an earlier candidate's "unable to get local issuer".
   std::optional<ChainVerification> best_failure;
   for (int attempt = 0; attempt < kMaxPathAttempts && !pending.empty(); ++attempt) {
-    std::vector<bool> excluded = pending.front();
+    std::vector<bool> excluded = std::move(pending.front());
     pending.erase(pending.begin());
-    std::vector<Certificate> offered;
-    for (size_t i = 0; i < untrusted.size(); ++i)
-      if (!excluded[i]) offered.push_back(untrusted[i]);
-    ChainVerification result = verify_once(leaf, offered, store.get(), policy);
+    ChainVerification result = verify_once(leaf, untrusted, excluded, anchors, crls.get(), policy);
     if (result.trusted) return result;
     for (size_t depth = 1; depth < result.chain.size(); ++depth) {
       for (size_t i = 0; i < untrusted.size(); ++i) {
@@ -313,6 +414,13 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
       best_failure = std::move(result);
   }
   return std::move(*best_failure);
+}
+
+}  // namespace
+
+ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                               const std::vector<Certificate>& roots, const VerifyPolicy& policy) {
+  return verify_chain(leaf, untrusted, TrustAnchors::shared(roots, policy.system_roots), policy);
 }
 
 }  // namespace tls

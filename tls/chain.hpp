@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tls/certificate.hpp"
+#include "tls/trust_anchors.hpp"
 
 namespace tls {
 
@@ -59,6 +60,13 @@ struct ChainVerification {
   std::vector<Certificate> chain;  // leaf first, as far as it was built
 };
 
+// `untrusted`: what the peer sent and the intermediates we hold, in any
+// order. Every certificate of `anchors` is trusted; with policy.system_roots
+// the system's roots too.
+ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
+                               const TrustAnchors& anchors, const VerifyPolicy& policy);
+// The same with a plain list of roots, whose store is shared with earlier
+// calls for the same certificates (TrustAnchors::shared).
 ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
                                const std::vector<Certificate>& roots, const VerifyPolicy& policy);
 

@@ -36,6 +36,14 @@ struct PeerTrust {
 inline constexpr std::size_t kMaxPeerChainBytes = 1024 * 1024;
 inline constexpr int kMaxVerifyDepth = 20;
 
+// A client's TLS context, made once for many connections with the same
+// versions and credentials: OpenSSL 3 makes a context slowly (providers,
+// cipher lists, our certificate and key checked), and it is the same for
+// every probe of an exporter's module. Shared read-only by any threads.
+class ClientContext;
+Result<std::shared_ptr<const ClientContext>> make_client_context(
+    TlsVersion min_version, TlsVersion max_version, const std::optional<Credentials>& credentials);
+
 struct ClientOptions {
   std::string host;  // name or IP literal to dial
   std::uint16_t port = 5061;
@@ -55,6 +63,9 @@ struct ClientOptions {
   // false: an untrusted server is recorded and the handshake continues, so
   // its CertificateRequest and its verdict on us are captured too.
   bool abort_on_untrusted_peer = false;
+  // Made by make_client_context() with min_version, max_version and
+  // credentials as above; null (or made for others): one for this connection.
+  std::shared_ptr<const ClientContext> context;
 };
 
 enum class CaListMode { none, roots, certificates };

@@ -44,8 +44,57 @@ void classify_connect_failure(HandshakeRecord& record, const boost::system::erro
        "TCP connect to " + record.target + " failed: " + ec.message());
 }
 
-Result<std::shared_ptr<asio::ssl::context>> make_client_context(const ClientOptions& options,
-                                                                HandshakeRecord& record) {
+}  // namespace
+
+class ClientContext {
+ public:
+  std::shared_ptr<asio::ssl::context> ssl;
+  TlsVersion min_version = TlsVersion::tls1_2;
+  TlsVersion max_version = TlsVersion::tls1_3;
+  std::optional<Certificate> leaf;  // the credentials it was made with
+  std::vector<Certificate> chain;
+  HandshakeRecord facts;  // what configure_context recorded about the context
+
+  bool made_for(const ClientOptions& options) const {
+    auto same = [](const Certificate& a, const Certificate& b) { return a.native() == b.native(); };
+    if (options.min_version != min_version || options.max_version != max_version) return false;
+    if (!options.credentials) return !leaf;
+    return leaf && same(*leaf, options.credentials->leaf) &&
+           std::equal(chain.begin(), chain.end(), options.credentials->chain.begin(),
+                      options.credentials->chain.end(), same);
+  }
+  void describe_into(HandshakeRecord& record) const {
+    record.min_version_allowed = facts.min_version_allowed;
+    record.max_version_allowed = facts.max_version_allowed;
+    record.security_level_lowered = facts.security_level_lowered;
+    record.own_chain_below_security_level = facts.own_chain_below_security_level;
+  }
+};
+
+Result<std::shared_ptr<const ClientContext>> make_client_context(
+    TlsVersion min_version, TlsVersion max_version, const std::optional<Credentials>& credentials) {
+  auto made = std::make_shared<ClientContext>();
+  made->ssl = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  made->min_version = min_version;
+  made->max_version = max_version;
+  if (credentials) {
+    made->leaf = credentials->leaf;
+    made->chain = credentials->chain;
+  }
+  Status configured = detail::configure_context(made->ssl->native_handle(), HandshakeRole::client,
+                                                min_version, max_version, credentials, made->facts);
+  if (!configured) return configured.error();
+  return std::shared_ptr<const ClientContext>(std::move(made));
+}
+
+namespace {
+
+Result<std::shared_ptr<asio::ssl::context>> client_context_for(const ClientOptions& options,
+                                                               HandshakeRecord& record) {
+  if (options.context && options.context->made_for(options)) {
+    options.context->describe_into(record);
+    return options.context->ssl;
+  }
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   Status configured = detail::configure_context(context->native_handle(), HandshakeRole::client,
                                                 options.min_version, options.max_version,
@@ -215,7 +264,7 @@ void note_untrusted_server(HandshakeRecord& record) {
 // ClientHello's extensions (SNI, status_request, ALPN).
 Result<std::shared_ptr<EstablishedConnection::Impl>> prepare_connection(
     const ClientOptions& options, HandshakeRecord& record) {
-  auto context = make_client_context(options, record);
+  auto context = client_context_for(options, record);
   if (!context) return context.error();
   auto io = std::make_shared<asio::io_context>();
   auto connection = std::make_shared<EstablishedConnection::Impl>(tcp::socket(*io), *context, io);

@@ -59,10 +59,11 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& va
   return Done{};
 }
 
-// certificatePolicies from typed values (OpenSSL's config syntax for it wants
-// a config database).
-Status add_policies(X509* cert, const std::vector<std::string>& oids) {
-  using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, Free<CERTIFICATEPOLICIES_free>>;
+
+// A certificatePolicies value from typed values (OpenSSL's config syntax for
+// it wants a config database). `by_name`: short names ("clientAuth") allowed.
+Result<PoliciesPtr> policy_list(const std::vector<std::string>& oids, bool by_name) {
   PoliciesPtr policies(sk_POLICYINFO_new_null());
   if (!policies) return Error{"cannot build the certificate policies: " + take_openssl_errors()};
   for (const auto& oid : oids) {
@@ -72,12 +73,37 @@ Status add_policies(X509* cert, const std::vector<std::string>& oids) {
       return Error{"cannot build the certificate policies: " + take_openssl_errors()};
     }
     ASN1_OBJECT_free(policy->policyid);
-    policy->policyid = OBJ_txt2obj(oid.c_str(), 1);
+    policy->policyid = OBJ_txt2obj(oid.c_str(), by_name ? 0 : 1);
     if (!policy->policyid)
       return Error{"policy '" + oid + "' is not an OID: " + take_openssl_errors()};
   }
-  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+  return policies;
+}
+
+Status add_policies(X509* cert, const std::vector<std::string>& oids) {
+  auto policies = policy_list(oids, false);
+  if (!policies) return policies.error();
+  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies->get(), 0, X509V3_ADD_DEFAULT) !=
+      1)
     return Error{"cannot add the certificate policies: " + take_openssl_errors()};
+  return Done{};
+}
+
+// Application Policies: certificatePolicies' syntax under Microsoft's OID,
+// encoded by OpenSSL's encoder for that syntax.
+Status add_application_policies(X509* cert, const std::vector<std::string>& purposes) {
+  auto policies = policy_list(purposes, true);
+  if (!policies) return policies.error();
+  unsigned char* der = nullptr;
+  const int size = i2d_CERTIFICATEPOLICIES(policies->get(), &der);
+  std::unique_ptr<unsigned char, OpensslFree> owned(der);
+  Asn1ObjectPtr oid(OBJ_txt2obj(kApplicationPoliciesOid, 1));
+  std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>> data(ASN1_OCTET_STRING_new());
+  if (size <= 0 || !oid || !data || ASN1_OCTET_STRING_set(data.get(), der, size) != 1)
+    return Error{"cannot encode the application policies: " + take_openssl_errors()};
+  X509ExtensionPtr extension(X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 0, data.get()));
+  if (!extension || X509_add_ext(cert, extension.get(), -1) != 1)
+    return Error{"cannot add the application policies: " + take_openssl_errors()};
   return Done{};
 }
 
@@ -191,6 +217,8 @@ Status add_extensions(X509* cert, const CertificateSpec& spec, const PrivateKey&
     if (auto s = add_policies(cert, spec.policies); !s) return s;
   if (spec.certificate_template)
     if (auto s = add_template(cert, *spec.certificate_template); !s) return s;
+  if (!spec.application_policies.empty())
+    if (auto s = add_application_policies(cert, spec.application_policies); !s) return s;
   return Done{};
 }
 
@@ -207,8 +235,9 @@ Status check_spec(const CertificateSpec& spec) {
   for (const auto& list : {spec.eku, spec.key_usage})
     for (const auto& usage : list)
       if (auto s = check_config_value("key usage", usage); !s) return s;
-  for (const auto& policy : spec.policies)
-    if (auto s = check_config_value("policy", policy); !s) return s;
+  for (const auto& list : {spec.policies, spec.application_policies})
+    for (const auto& policy : list)
+      if (auto s = check_config_value("policy", policy); !s) return s;
   if (spec.not_after <= spec.not_before) return Error{"notAfter must be later than notBefore"};
   return Done{};
 }

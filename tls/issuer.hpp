@@ -41,6 +41,9 @@ struct CertificateSpec {
   std::vector<std::string> ocsp_urls;
   std::vector<std::string> ca_issuer_urls;
   std::vector<std::string> policies;  // certificatePolicies OIDs; empty = no extension
+  // Microsoft Application Policies, as AD CS adds them beside the EKU:
+  // "clientAuth", "serverAuth" or dotted OIDs; empty = no extension.
+  std::vector<std::string> application_policies;
   // An AD CS v2 certificate template extension, as an enterprise CA adds it.
   struct Template {
     std::string oid;

@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <optional>
+#include <thread>
 
 namespace tls {
 namespace fs = std::filesystem;
@@ -34,25 +37,64 @@ std::vector<fs::path> files_in(const fs::path& path, std::vector<StoreProblem>& 
   return files;
 }
 
+// Loads every file, on several threads when there are many: OpenSSL 3.0
+// spends ~0.2 ms of CPU decoding each certificate's public key, so a Windows
+// store of 1,400 certificates takes a third of a second on one core.
+std::vector<Result<FileContents>> load_files(const std::vector<fs::path>& files,
+                                             const std::optional<Secret>& password,
+                                             std::uint64_t max_iterations) {
+  std::vector<std::optional<Result<FileContents>>> loaded(files.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < files.size(); i = next++)
+      loaded[i].emplace(load_credential_file(files[i], password, max_iterations));
+  };
+  constexpr std::size_t kFilesPerThread = 64;
+  const std::size_t threads = std::min<std::size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 4, files.size() / kFilesPerThread});
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& helper : helpers) helper.join();
+  std::vector<Result<FileContents>> results;
+  results.reserve(files.size());
+  for (auto& result : loaded) results.push_back(std::move(*result));
+  return results;
+}
+
 void load_certificates_only(const std::vector<fs::path>& paths, const std::string& store_name,
                             const std::optional<Secret>& password, std::uint64_t max_iterations,
                             std::vector<StoredCertificate>& into,
                             std::vector<StoreProblem>& problems) {
+  // What listing a path finds wrong is reported before its files' problems,
+  // after those of the paths before it, as when each was loaded in turn.
+  std::vector<fs::path> files;
+  std::vector<std::pair<std::size_t, StoreProblem>> listing_problems;  // before file N
   for (const fs::path& path : paths) {
-    for (const fs::path& file : files_in(path, problems)) {
-      auto contents = load_credential_file(file, password, max_iterations);
-      if (!contents) {
-        problems.push_back({file, contents.error().message});
-        continue;
-      }
-      if (contents->key) {
-        problems.push_back({file, file.string() + ": holds a private key; the " + store_name +
-                                      " store must hold certificates only (move the key to "
-                                      "personal/ and keep it out of shared folders)"});
-        continue;
-      }
-      for (auto& certificate : contents->certificates) into.push_back({certificate, file});
+    std::vector<StoreProblem> found;
+    const std::size_t first = files.size();
+    for (fs::path& file : files_in(path, found)) files.push_back(std::move(file));
+    for (auto& problem : found) listing_problems.emplace_back(first, std::move(problem));
+  }
+  std::vector<Result<FileContents>> loaded = load_files(files, password, max_iterations);
+  auto listing = listing_problems.begin();
+  for (std::size_t i = 0; i <= files.size(); ++i) {
+    for (; listing != listing_problems.end() && listing->first == i; ++listing)
+      problems.push_back(std::move(listing->second));
+    if (i == files.size()) break;
+    const fs::path& file = files[i];
+    auto& contents = loaded[i];
+    if (!contents) {
+      problems.push_back({file, contents.error().message});
+      continue;
     }
+    if (contents->key) {
+      problems.push_back({file, file.string() + ": holds a private key; the " + store_name +
+                                    " store must hold certificates only (move the key to "
+                                    "personal/ and keep it out of shared folders)"});
+      continue;
+    }
+    for (auto& certificate : contents->certificates) into.push_back({certificate, file});
   }
 }
 
@@ -110,6 +152,9 @@ std::vector<Certificate> certificates_of(const std::vector<StoredCertificate>& s
 }  // namespace
 
 std::vector<Certificate> Store::root_certificates() const { return certificates_of(trusted_roots); }
+TrustAnchors Store::trust_anchors() const {
+  return TrustAnchors::shared(root_certificates(), system_roots);
+}
 std::vector<Certificate> Store::intermediate_certificates() const {
   return certificates_of(intermediates);
 }

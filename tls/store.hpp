@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tls/credentials.hpp"
+#include "tls/trust_anchors.hpp"
 
 namespace tls {
 
@@ -56,6 +57,9 @@ struct Store {
   std::vector<StoreProblem> problems;
 
   std::vector<Certificate> root_certificates() const;
+  // The trusted roots (and the system's with system_roots) as verify_chain's
+  // anchors: built once for these certificates and shared by every caller.
+  TrustAnchors trust_anchors() const;
   std::vector<Certificate> intermediate_certificates() const;
   // What this endpoint sends in a handshake after its leaf: personal extras
   // and the intermediates that chain its leaf.

@@ -222,6 +222,8 @@ int run_serve(const ServeFlags& flags) {
   if (!flags.live.pool.empty()) context.pool = flags.live.pool;
   context.instances = flags.live.instances;
   context.warn_days = flags.live.warn_days;
+  // Our chain is the same in every handshake: judged once, not per client.
+  context.own_chain = own_chain_of(credentials->leaf, credentials->chain, *store);
 
   std::mutex output;
   auto log = [&output](const std::string& line) {

@@ -58,6 +58,8 @@ boost::json::object certificate_json(const tls::CertificateInfo& info) {
   object["san_dns"] = strings(info.san_dns);
   object["san_ip"] = strings(info.san_ip);
   object["eku"] = strings(info.eku);
+  object["key_usage"] = strings(info.key_usage);
+  object["application_policies"] = strings(info.application_policies);
   object["key"] = info.key_type + (info.curve.empty() ? "" : " " + info.curve) + " " +
                   std::to_string(info.key_bits);
   object["signature"] = info.signature_algorithm;

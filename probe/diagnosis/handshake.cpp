@@ -107,11 +107,24 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                      ".");
 }
 
-// Our leaf and what we sent, built against our own store.
-tls::ChainVerification own_chain(const tls::HandshakeRecord& record, const tls::Store& ours) {
-  if (!record.our_certificate_sent) return {};
-  return tls::verify_chain(*record.our_certificate_sent, record.our_chain_sent,
-                           ours.root_certificates(), structural_policy(ours));
+bool same_certificates(const std::vector<tls::Certificate>& a,
+                       const std::vector<tls::Certificate>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.same_as(y); });
+}
+
+bool judged_what_was_sent(const OwnChain& judged, const tls::HandshakeRecord& record) {
+  return record.our_certificate_sent && judged.leaf.same_as(*record.our_certificate_sent) &&
+         same_certificates(judged.sent, record.our_chain_sent);
+}
+
+// Our leaf and what we sent, built against our own store (diagnose_handshake
+// sees to it that the context holds it whenever we sent a certificate).
+const tls::ChainVerification& own_chain(const tls::HandshakeRecord& record,
+                                        const LiveContext& context) {
+  static const tls::ChainVerification kNothingSent;
+  if (!record.our_certificate_sent || !context.own_chain) return kNothingSent;
+  return context.own_chain->built;
 }
 
 bool name_in_list(const std::vector<std::uint8_t>& der, const std::vector<tls::CaName>& names) {
@@ -130,7 +143,7 @@ std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
   std::vector<tls::Certificate> ours{*record.our_certificate_sent};
   ours.insert(ours.end(), record.our_chain_sent.begin(), record.our_chain_sent.end());
   if (context.ours) {
-    auto built = own_chain(record, *context.ours);
+    const auto& built = own_chain(record, context);
     if (!built.trusted && built.reason == tls::ChainError::issuer_not_found &&
         built.error_depth == 0)
       return std::nullopt;
@@ -450,8 +463,8 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   std::vector<tls::Certificate> untrusted = facts.presented;
   for (const auto& certificate : context.ours->intermediate_certificates())
     untrusted.push_back(certificate);
-  std::vector<tls::Certificate> roots = context.ours->root_certificates();
-  auto built = tls::verify_chain(*facts.leaf, untrusted, roots, structural_policy(*context.ours));
+  auto built = tls::verify_chain(*facts.leaf, untrusted, context.ours->trust_anchors(),
+                                 structural_policy(*context.ours));
   if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
@@ -504,7 +517,7 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
   if (!record.our_certificate_sent || !context.ours) return findings;
   const FindingId intermediates_id = for_side(context.us, FindingId::bems_chain_intermediates,
                                               FindingId::lync_chain_intermediates);
-  auto built = own_chain(record, *context.ours);
+  const auto& built = own_chain(record, context);
   auto trusted =
       finding(for_side(context.us, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted),
               "Our certificate chains to a root in our own trusted-root store");
@@ -621,8 +634,21 @@ std::string explain_rejection_alert(int alert_code) {
   return "The peer ended the handshake with this alert.";
 }
 
+std::shared_ptr<const OwnChain> own_chain_of(const tls::Certificate& leaf,
+                                             const std::vector<tls::Certificate>& sent,
+                                             const tls::Store& ours) {
+  return std::make_shared<const OwnChain>(OwnChain{
+      leaf, sent, tls::verify_chain(leaf, sent, ours.trust_anchors(), structural_policy(ours))});
+}
+
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
-                                                const LiveContext& context) {
+                                                const LiveContext& given) {
+  // Our chain is judged once for all the findings that need it.
+  LiveContext context = given;
+  if (record.our_certificate_sent && context.ours &&
+      !(context.own_chain && judged_what_was_sent(*context.own_chain, record)))
+    context.own_chain =
+        own_chain_of(*record.our_certificate_sent, record.our_chain_sent, *context.ours);
   std::vector<report::Finding> own = own_certificate_findings(record, context);
   std::vector<report::Finding> peer = peer_chain_findings(record, context);
   // With the certificates judged elsewhere in the same report (pair), their

@@ -2,6 +2,7 @@
 // Turns one handshake record into findings: the handshake ids
 // (handshake.tcp, handshake.protocol, ...) and, for the peer's chain as it
 // arrived, the offline ids judged against our own store.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,18 @@
 #include "tls/store.hpp"
 
 namespace probe {
+
+// Our certificate and the chain we sent, built against our own store: the
+// same for every handshake made with the same credentials, so a command that
+// makes many (serve, the exporter) builds it once (own_chain_of).
+struct OwnChain {
+  tls::Certificate leaf;
+  std::vector<tls::Certificate> sent;  // after the leaf
+  tls::ChainVerification built;
+};
+std::shared_ptr<const OwnChain> own_chain_of(const tls::Certificate& leaf,
+                                             const std::vector<tls::Certificate>& sent,
+                                             const tls::Store& ours);
 
 struct LiveContext {
   Side us = Side::bems;              // our role; the peer has the other one
@@ -26,6 +39,9 @@ struct LiveContext {
   // point to them and the certificate findings are not repeated per handshake.
   const std::vector<report::Finding>* own_judged = nullptr;
   const std::vector<report::Finding>* peer_judged = nullptr;
+  // Our chain judged once against `ours` (own_chain_of); used when the record
+  // sent that leaf and chain, built for the handshake otherwise.
+  std::shared_ptr<const OwnChain> own_chain;
 };
 
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,

@@ -38,6 +38,7 @@ struct ModuleFlags {
   StoreFlags store;
   std::string sni, expect_name;
   double verdict_wait_seconds = 1.5;
+  std::vector<std::string> dns_servers;
   LiveFlags live;
   RevocationFlags revocation;
   SipConnectFlags sip;
@@ -50,6 +51,7 @@ void add_module_flags(CLI::App& app, ModuleFlags& flags) {
   app.add_option("--sni", flags.sni);
   app.add_option("--expect-name", flags.expect_name);
   app.add_option("--verdict-wait", flags.verdict_wait_seconds)->check(CLI::Range(0.0, 30.0));
+  app.add_option("--dns-server", flags.dns_servers);
   add_live_flags(&app, flags.live);
   add_revocation_flags(&app, flags.revocation);
   add_sip_connect_flags(&app, flags.sip);
@@ -75,6 +77,9 @@ mtls::Result<std::unique_ptr<ExporterModule>> build_module(
   module->name = name;
   module->sni = flags.sni;
   module->expect_name = flags.expect_name;
+  if (auto dns = dns_options_from(flags.dns_servers, std::chrono::seconds(1)); !dns)
+    return mtls::Error{where + ": dns-server: " + dns.error().message};
+  module->dns_servers = flags.dns_servers;
   auto& settings = module->settings;
   settings.us = flags.role == "lync" ? Side::lync : Side::bems;
   auto options = to_store_options(flags.store);
@@ -98,6 +103,9 @@ mtls::Result<std::unique_ptr<ExporterModule>> build_module(
   // Prometheus's own log says which target failed; one line per probe on
   // stderr would only repeat it, at every scrape.
   settings.announce = false;
+  // Every probe of the module presents the same credentials and trusts the
+  // same roots: made once here, not per probe.
+  settings.prepared = prepare_endpoint(module->store, settings.min_version, settings.max_version);
   return module;
 }
 

@@ -16,6 +16,7 @@
 //   sip = true
 //   revocation = "both"
 //   timeout = 5
+//   dns-server = ["10.0.0.53"]     # resolve targets here; each address is probed
 //
 // Each module's store is loaded once, at start.
 #include <chrono>
@@ -45,6 +46,9 @@ struct ExporterModule {
   ConnectSettings settings;  // settings.store points at `store`
   std::string sni;           // as connect --sni / --expect-name; empty: the target's host
   std::string expect_name;
+  // dns-server = ["ADDR[:PORT]"]: where the target's name is resolved (each
+  // address is probed); empty: the system's resolvers.
+  std::vector<std::string> dns_servers;
 };
 
 struct ExporterConfig {

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "probe/diagnosis/monitoring.hpp"
+#include "probe/fleet/fleet.hpp"
 #include "report/prometheus.hpp"
 
 namespace probe {
@@ -135,15 +136,21 @@ tls::HttpServerResponse ExporterService::run_probe(const ProbeRequest& request) 
   // scrape should see the CA's current answer, not one from an hour ago.
   RevocationMemo memo;
   settings.memo = &memo;
-  TargetOutcome outcome = connect_target(request.target, settings);
-  const bool success = report::probe_succeeded(outcome.report);
+  // Every address of the name (each Front End of a pool may differ), each
+  // with its own series; the lookup's deadline is a step's, like TCP's.
+  auto dns = dns_options_from(request.module->dns_servers, settings.timeout);
+  auto every = dns ? fleet::probe_every_address(request.target, settings, *dns)
+                   : mtls::Result<report::Report>(dns.error());
+  report::Report probed =
+      every ? std::move(*every) : connect_target(request.target, settings).report;
+  const bool success = report::probe_succeeded(probed);
   {
     std::lock_guard lock(mutex_);
     auto& counts = probes_[request.module->name];
     ++(success ? counts.success : counts.failure);
-    counts.seconds += outcome.report.monitoring.duration_seconds.value_or(0);
+    counts.seconds += probed.monitoring.duration_seconds.value_or(0);
   }
-  return metrics_answer(report::render_prometheus(outcome.report));
+  return metrics_answer(report::render_prometheus(probed));
 }
 
 tls::HttpServerResponse ExporterService::own_metrics() const {

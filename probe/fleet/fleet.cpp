@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +16,7 @@
 
 #include "probe/commands/options.hpp"
 #include "probe/diagnosis/facts.hpp"
+#include "probe/diagnosis/monitoring.hpp"
 #include "probe/findings.hpp"
 #include "probe/online/endpoint.hpp"
 #include "probe/rules/rules.hpp"
@@ -42,6 +45,7 @@ struct Discovery {
   std::vector<Job> jobs;
   std::optional<report::Finding> srv_finding;
   boost::json::object facts;
+  std::optional<double> dns_seconds;  // the address lookups, when any ran
 };
 
 report::Finding srv_finding(const tls::SrvAnswer& answer, const std::string& servers) {
@@ -118,8 +122,12 @@ mtls::Result<Discovery> discover(const FleetOptions& options) {
       return;
     }
   };
+  const auto lookups_started = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < kLookupsInFlight; ++i) start_next();
   io.run();
+  if (std::any_of(answers.begin(), answers.end(), [](const auto& a) { return a.has_value(); }))
+    found.dns_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - lookups_started).count();
 
   boost::json::object names;
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -150,7 +158,13 @@ mtls::Result<Discovery> discover(const FleetOptions& options) {
       found.jobs.push_back(base);
       continue;
     }
-    for (const std::string& address : answer.addresses) {
+    const std::size_t limit = options.max_addresses_per_name;
+    if (limit > 0 && answer.addresses.size() > limit)
+      names[spec.host].as_object()["dialled"] = limit;
+    const std::size_t dialled =
+        limit > 0 ? std::min(limit, answer.addresses.size()) : answer.addresses.size();
+    for (std::size_t n = 0; n < dialled; ++n) {
+      const std::string& address = answer.addresses[n];
       Job job = base;
       job.target.dial_address = address;
       found.jobs.push_back(job);
@@ -299,6 +313,10 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options, const Connec
       if (job.unresolved) {
         record = *job.unresolved;
         report = diagnose_target(record, job.target, own);
+        // The metrics of a name that did not resolve: our certificate and a
+        // handshake that never completed.
+        static const tls::Store kEmptyStore;
+        add_handshake_monitoring(report, record, own.store ? *own.store : kEmptyStore, own.us);
       } else {
         TargetOutcome outcome = connect_target(job.target, own);
         record = std::move(outcome.record);
@@ -356,8 +374,45 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options, const Connec
     if (members[group].size() > 1)
       result.findings.push_back(pool_consistency(group, members[group]));
   result.facts["dns"] = std::move(found.facts);
+  result.monitoring.dns_seconds = found.dns_seconds;
   result.targets = std::move(reports);
   return result;
+}
+
+mtls::Result<report::Report> probe_every_address(const ConnectTarget& target,
+                                                 const ConnectSettings& settings,
+                                                 const tls::DnsOptions& dns,
+                                                 std::size_t max_addresses) {
+  const auto started = tls::Clock::now();
+  FleetOptions options;
+  TargetSpec spec;
+  spec.host = target.host;
+  spec.port = target.port;
+  spec.sni = target.sni;
+  spec.origin = "the probe's target";
+  options.targets = {spec};
+  options.dns = dns;
+  options.expect_name = target.expect_name;
+  options.concurrency = max_addresses;
+  options.max_addresses_per_name = max_addresses;
+  report::Report merged = start_report("connect");
+  auto& monitoring = merged.monitoring;
+  auto fleet = run_fleet(options, settings, [&](report::Report one) {
+    merged.findings.insert(merged.findings.end(), one.findings.begin(), one.findings.end());
+    auto append = [](auto& into, auto& from) {
+      into.insert(into.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    };
+    append(monitoring.handshakes, one.monitoring.handshakes);
+    append(monitoring.certificates, one.monitoring.certificates);
+    append(monitoring.revocation, one.monitoring.revocation);
+  });
+  if (!fleet) return fleet.error();
+  merged.findings.insert(merged.findings.end(), fleet->findings.begin(), fleet->findings.end());
+  merged.facts["dns"] = std::move(fleet->facts["dns"]);
+  finish_monitoring(monitoring, started);
+  monitoring.dns_seconds = fleet->monitoring.dns_seconds;
+  return merged;
 }
 
 }  // namespace probe::fleet

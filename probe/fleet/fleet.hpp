@@ -34,6 +34,9 @@ struct FleetOptions {
   std::size_t concurrency = 16;
   bool progress = false;    // "done / total, failing" on stderr while it runs
   std::string expect_name;  // for every target; empty: each target's host
+  // At most this many addresses of one name are dialled (the first ones, A
+  // before AAAA); 0: all of them.
+  std::size_t max_addresses_per_name = 0;
 };
 
 // Receives each target's report as it finishes, one call at a time.
@@ -46,6 +49,21 @@ using TargetSink = std::function<void(report::Report)>;
 // the SRV lookup ended without an answer (exit 2; no target was tested).
 mtls::Result<report::Report> run_fleet(const FleetOptions& options, const ConnectSettings& settings,
                                        const TargetSink& sink = {});
+
+// A monitoring probe (the exporter's /probe) dials at most this many
+// addresses of the target's name, all at once: each its own series.
+inline constexpr std::size_t kMaxAddressesPerProbe = 16;
+
+// One target at every address of its name, as one report for the metrics:
+// each address's handshake, certificates and revocation answers under its
+// own `address`, the findings of every address (the exposition keeps each
+// id's worst status) and pool.consistent, and in monitoring.dns_seconds how
+// long the name took to resolve. An address literal is dialled as it is.
+// Errors as run_fleet's.
+mtls::Result<report::Report> probe_every_address(const ConnectTarget& target,
+                                                 const ConnectSettings& settings,
+                                                 const tls::DnsOptions& dns,
+                                                 std::size_t max_addresses = kMaxAddressesPerProbe);
 
 // What the table and the pool comparison need from one handshake, kept
 // instead of the whole record.

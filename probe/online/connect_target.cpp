@@ -39,7 +39,11 @@ tls::ClientOptions client_options(const ConnectTarget& target, const ConnectSett
   // wait would only delay it.
   if (settings.sip.enabled())
     options.verdict_wait = std::min(options.verdict_wait, settings.timeout);
-  if (settings.store) {
+  if (settings.prepared && settings.prepared->store == settings.store) {
+    options.credentials = settings.prepared->credentials;
+    options.trust = settings.prepared->trust;
+    options.context = settings.prepared->client_context;
+  } else if (settings.store) {
     options.credentials = credentials_from(*settings.store);
     options.trust = trust_from(*settings.store);
   }
@@ -67,6 +71,8 @@ report::Report diagnose_target(const tls::HandshakeRecord& record, const Connect
   context.pool = settings.pool;
   context.instances = settings.instances;
   context.warn_days = settings.warn_days;
+  if (settings.prepared && settings.prepared->store == &store)
+    context.own_chain = settings.prepared->own_chain;
 
   report::Report result = start_report("connect");
   result.sections.push_back(handshake_section("Handshake with " + record.target, record));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "probe/commands/sip_options.hpp"
+#include "probe/online/endpoint.hpp"
 #include "probe/rules/requirements.hpp"
 #include "probe/rules/revocation_findings.hpp"
 #include "report/model.hpp"
@@ -49,6 +50,9 @@ struct ConnectSettings {
   RevocationFlags revocation;
   tls::RevocationOptions revocation_options;
   RevocationMemo* memo = nullptr;  // answers shared across targets; null: none kept
+  // Credentials, trust, TLS context and our chain's judgement made once from
+  // `store` (prepare_endpoint, with these versions); null: made per target.
+  std::shared_ptr<const PreparedEndpoint> prepared;
   SipConnectFlags sip;
   // Say "connecting to ..." on stderr (a single connect); a fleet shows
   // progress instead.

@@ -15,7 +15,7 @@ std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
     return std::nullopt;
   std::vector<tls::Certificate> pool = store.personal_extra_certificates();
   for (const auto& certificate : store.intermediate_certificates()) pool.push_back(certificate);
-  auto built = tls::verify_chain(store.leaf->certificate, pool, store.root_certificates(),
+  auto built = tls::verify_chain(store.leaf->certificate, pool, store.trust_anchors(),
                                  rules::structural_policy(store));
   std::vector<tls::Certificate> chain;
   for (size_t i = 1; i < built.chain.size(); ++i)
@@ -34,6 +34,21 @@ tls::PeerTrust trust_from(const tls::Store& store) {
   // blamed by their own requirement finding, not by a refused handshake.
   trust.policy.strict = false;
   return trust;
+}
+
+std::shared_ptr<const PreparedEndpoint> prepare_endpoint(const tls::Store& store,
+                                                         tls::TlsVersion min_version,
+                                                         tls::TlsVersion max_version) {
+  auto prepared = std::make_shared<PreparedEndpoint>();
+  prepared->store = &store;
+  prepared->credentials = credentials_from(store);
+  prepared->trust = trust_from(store);
+  if (auto context = tls::make_client_context(min_version, max_version, prepared->credentials))
+    prepared->client_context = *context;
+  if (prepared->credentials)
+    prepared->own_chain =
+        own_chain_of(prepared->credentials->leaf, prepared->credentials->chain, store);
+  return prepared;
 }
 
 mtls::Result<HostPort> parse_host_port(const std::string& text, std::uint16_t default_port) {

@@ -2,11 +2,13 @@
 // From a loaded store to what a live handshake needs: the credentials one
 // side presents and the trust it applies to the other side.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "probe/commands/options.hpp"
+#include "probe/diagnosis/handshake.hpp"
 #include "tls/dns.hpp"
 #include "tls/handshake.hpp"
 #include "tls/store.hpp"
@@ -21,6 +23,24 @@ std::optional<tls::Credentials> credentials_from(const tls::Store& store);
 // Roots from trusted-root/ (and the system's with --system-roots),
 // intermediates from intermediate/.
 tls::PeerTrust trust_from(const tls::Store& store);
+
+// What a live command takes from its store once and uses for every
+// handshake it makes: the credentials we present, the trust we apply to the
+// peer, a TLS client context made of them, and our own chain judged against
+// the store. Read-only, so probes on any thread share it; `store` must
+// outlive it.
+struct PreparedEndpoint {
+  const tls::Store* store = nullptr;
+  std::optional<tls::Credentials> credentials;
+  tls::PeerTrust trust;
+  // Null when the context cannot be made: each handshake then tries and
+  // reports why (a local_error), as without preparation.
+  std::shared_ptr<const tls::ClientContext> client_context;
+  std::shared_ptr<const OwnChain> own_chain;  // null without credentials
+};
+std::shared_ptr<const PreparedEndpoint> prepare_endpoint(const tls::Store& store,
+                                                         tls::TlsVersion min_version,
+                                                         tls::TlsVersion max_version);
 
 // "HOST", "HOST:PORT", "[v6]:PORT" via Boost.URL's authority grammar.
 struct HostPort {

@@ -140,6 +140,45 @@ bool in_chain(const std::vector<tls::Certificate>& chain, const tls::Certificate
   });
 }
 
+// The key usages TLS needs of a leaf with this key: every handshake
+// signature needs digitalSignature (CertificateVerify as a client, ECDHE and
+// TLS 1.3 as a server); RSA key exchange (TLS_RSA_* suites) encrypts the
+// premaster secret to the key, so an RSA key needs keyEncipherment as well.
+std::vector<std::string> needed_key_usages(const tls::CertificateInfo& info) {
+  if (info.key_type == "RSA") return {"digitalSignature", "keyEncipherment"};
+  return {"digitalSignature"};
+}
+
+// No keyUsage extension allows every usage (RFC 5280 4.2.1.3).
+bool allows_usage(const tls::CertificateInfo& info, const std::string& usage) {
+  return !info.has_key_usage ||
+         std::find(info.key_usage.begin(), info.key_usage.end(), usage) != info.key_usage.end();
+}
+
+// What TLS needs of the next key that the next certificate does not allow.
+// `lacking_today`: those the current certificate, needing them too, lacks as
+// well (the switch changes nothing there); the rest are lost by the switch.
+std::vector<std::string> missing_key_usages(const tls::CertificateInfo& current,
+                                            const tls::CertificateInfo& next, bool lacking_today) {
+  const auto today = needed_key_usages(current);
+  std::vector<std::string> missing;
+  for (const auto& usage : needed_key_usages(next)) {
+    if (allows_usage(next, usage)) continue;
+    const bool lacks_today = std::find(today.begin(), today.end(), usage) != today.end() &&
+                             !allows_usage(current, usage);
+    if (lacks_today == lacking_today) missing.push_back(usage);
+  }
+  return missing;
+}
+
+// Application policies, when present, are the purposes schannel allows
+// (it intersects them with the EKU).
+bool policies_allow(const tls::CertificateInfo& info, const char* purpose) {
+  return !info.has_application_policies ||
+         std::find(info.application_policies.begin(), info.application_policies.end(), purpose) !=
+             info.application_policies.end();
+}
+
 class Judge {
  public:
   explicit Judge(const RolloverInputs& inputs) : in_(inputs) {
@@ -163,6 +202,9 @@ class Judge {
         !nxt().san_other.empty())
       rows.push_back(san_other());
     rows.push_back(eku());
+    rows.push_back(key_usage());
+    if (cur().has_application_policies || nxt().has_application_policies)
+      rows.push_back(application_policies());
     rows.push_back(key());
     rows.push_back(signature());
     for (auto& ca : ca_rows()) rows.push_back(std::move(ca));
@@ -176,6 +218,7 @@ class Judge {
     for (auto& unexplained : rule_rows()) rows.push_back(std::move(unexplained));
 
     verdict.findings = rule_findings();
+    verdict.findings.push_back(key_usage_finding());
     verdict.findings.push_back(peer_intermediate_finding());
     verdict.findings.push_back(switch_date_finding());
     verdict.findings.push_back(risky_finding(rows));
@@ -337,6 +380,95 @@ class Judge {
         j.add(ChangeClass::neutral,
               "serverAuth and clientAuth are kept; other purposes do not "
               "matter to MTLS between BEMS and Lync/Skype.");
+    }
+    settle(r, j);
+    return r;
+  }
+
+  ComparisonRow key_usage() {
+    auto text = [](const tls::CertificateInfo& info) {
+      return info.has_key_usage ? joined(info.key_usage) : std::string("(no key usage extension)");
+    };
+    auto r = row("key usage", text(cur()), text(nxt()));
+    Judgement j;
+    if (r.before != r.after) {
+      const auto lost = missing_key_usages(cur(), nxt(), false);
+      const auto lacking = missing_key_usages(cur(), nxt(), true);
+      const bool digital_signature =
+          std::find(lost.begin(), lost.end(), "digitalSignature") != lost.end();
+      // OpenSSL refuses a client certificate without digitalSignature (or
+      // keyAgreement) as the wrong purpose: the chain rule then already fails
+      // for this defect and is the one blamed.
+      std::optional<FindingId> chain_rule;
+      if (digital_signature && breaks(FindingId::trust_mutual))
+        chain_rule = FindingId::trust_mutual;
+      else if (digital_signature && breaks(FindingId::bems_chain_trusted))
+        chain_rule = FindingId::bems_chain_trusted;
+      if (!lost.empty()) {
+        const std::string reason =
+            "Loses " + joined(lost) + ", which TLS needs of an " + nxt().key_type + " key" +
+            (digital_signature ? ": BEMS signs its handshake with it (CertificateVerify as a "
+                                 "client, ECDHE and TLS 1.3 as a server)"
+                               : "") +
+            (std::find(lost.begin(), lost.end(), "keyEncipherment") != lost.end()
+                 ? std::string(digital_signature ? "; " : ": ") +
+                       "RSA key exchange (the TLS_RSA_* suites a pool hardened to RSA suites "
+                       "negotiates) encrypts to it, and schannel refuses the certificate for "
+                       "those suites"
+                 : std::string());
+        if (chain_rule) {
+          blame(j, *chain_rule, reason);
+        } else {
+          lost_usages_ = lost;
+          explained_.insert(id_text(FindingId::rollover_key_usage));
+          j.add(ChangeClass::breaking,
+                reason + " (" + id_text(FindingId::rollover_key_usage) + ").");
+        }
+      }
+      if (!j.worst && !lacking.empty())
+        j.add(ChangeClass::neutral, "Lacks " + joined(lacking) +
+                                        " as the current certificate does: the switch changes "
+                                        "nothing there.");
+      else if (!j.worst && !nxt().has_key_usage)
+        j.add(ChangeClass::neutral,
+              "No key usage extension: every usage is allowed (RFC 5280 4.2.1.3).");
+      else if (!j.worst && allows_usage(cur(), "keyEncipherment") &&
+               !allows_usage(nxt(), "keyEncipherment") && nxt().key_type != "RSA")
+        j.add(ChangeClass::neutral, "keyEncipherment is for RSA key exchange; an " +
+                                        nxt().key_type + " key does not need it.");
+      else if (!j.worst)
+        j.add(ChangeClass::neutral, "Keeps " + joined(needed_key_usages(nxt())) + ", what TLS " +
+                                        "needs of an " + nxt().key_type +
+                                        " key; other usages play no part in MTLS.");
+    }
+    settle(r, j);
+    return r;
+  }
+
+  ComparisonRow application_policies() {
+    auto text = [](const tls::CertificateInfo& info) {
+      return info.has_application_policies ? joined(info.application_policies)
+                                           : std::string("(none)");
+    };
+    auto r = row("application policies", text(cur()), text(nxt()));
+    Judgement j;
+    if (r.before != r.after) {
+      std::vector<std::string> refused;
+      for (const char* purpose : {"clientAuth", "serverAuth"})
+        if (policies_allow(cur(), purpose) && !policies_allow(nxt(), purpose))
+          refused.push_back(purpose);
+      if (!refused.empty())
+        j.add(ChangeClass::risky,
+              "The next certificate's application policies do not name " + joined(refused) +
+                  ": schannel enforces application policies as the EKU when they are present, "
+                  "so Windows peers (Lync/Skype) refuse it for that purpose whatever its EKU "
+                  "says. Reissue it from a template whose application policies include "
+                  "Client Authentication and Server Authentication.");
+      else
+        j.add(ChangeClass::risky,
+              "Application policies changed: schannel enforces them as the EKU when they are "
+              "present, so what a Windows peer accepts the certificate for may change; "
+              "clientAuth and serverAuth are still allowed.");
     }
     settle(r, j);
     return r;
@@ -589,8 +721,8 @@ class Judge {
     return r;
   }
 
-  // Lync/Skype never read the template extension; what it decides (EKU, key,
-  // names) has rows of its own, but key usage and application policies do not.
+  // Lync/Skype never read the template extension; what it decides (EKU, key
+  // usage, application policies, key, names) has rows of its own.
   ComparisonRow certificate_template() {
     auto text = [](const tls::CertificateInfo& info) {
       const std::string t = template_text(info);
@@ -603,21 +735,23 @@ class Judge {
         j.add(ChangeClass::risky,
               "The next certificate names no AD CS template: it does not come from the "
               "enterprise CA's template the current one was issued from but from a CA with its "
-              "own profile (a public or standalone CA), whose key usage and application "
-              "policies no row here compares. Rehearse it against the pool (--live).");
+              "own profile (a public or standalone CA), which decides EKU, key usage and "
+              "application policies (compared above). Rehearse it against the pool (--live).");
       else if (cur().template_id.empty())
         j.add(ChangeClass::neutral,
               "Now issued from an AD CS template; Lync/Skype do not read it, and what it "
-              "decides (EKU, key, names) is compared in the rows above.");
+              "decides (EKU, key usage, application policies, key, names) is compared in the "
+              "rows above.");
       else if (cur().template_id == nxt().template_id)
         j.add(ChangeClass::neutral,
               "The same template in another version: its settings were edited, and what they "
-              "decide (EKU, key, names) is compared in the rows above.");
+              "decide (EKU, key usage, application policies, key, names) is compared in the "
+              "rows above.");
       else
         j.add(ChangeClass::risky,
               "Issued from another template: Lync/Skype do not read the template, but it "
-              "decides EKU, key usage, key size and names, and key usage and application "
-              "policies are compared by no row here. Check that " +
+              "decides EKU, key usage, application policies, key size and names (compared "
+              "above) and more no row compares. Check that " +
                   in_quotes(nxt().template_id) +
                   " is the template meant for MTLS, or rehearse it against the pool (--live).");
     }
@@ -681,6 +815,24 @@ class Judge {
       out.push_back(std::move(f));
     }
     return out;
+  }
+
+  report::Finding key_usage_finding() const {
+    auto f = finding(FindingId::rollover_key_usage,
+                     "The next certificate keeps the key usages TLS needs for its key");
+    about(f, nxt());
+    if (lost_usages_.empty())
+      return pass(f, "The next certificate allows " + joined(needed_key_usages(nxt())) +
+                         " wherever the current one does.");
+    return fail(f,
+                "The next certificate's key usage lacks " + joined(lost_usages_) +
+                    ", which TLS needs of its " + nxt().key_type +
+                    " key and the current certificate does not lack: a peer refuses the next "
+                    "certificate in a handshake that needs it.",
+                "Reissue the next certificate from a template whose key usage includes " +
+                    joined(needed_key_usages(nxt())) +
+                    " (AD CS: the template's Extensions > Key Usage; the Web Server and "
+                    "Computer templates have it).");
   }
 
   report::Finding peer_intermediate_finding() const {
@@ -748,6 +900,7 @@ class Judge {
   const RolloverInputs& in_;
   std::map<std::string, const report::Finding*> current_, next_;
   std::set<std::string> explained_;
+  std::vector<std::string> lost_usages_;  // blamed on rollover.key-usage, no chain rule
   std::vector<std::pair<tls::Certificate, std::string>> missing_in_peer_;
 };
 

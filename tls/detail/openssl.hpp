@@ -68,6 +68,9 @@ using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
 // template's OID and version, v1 (Windows 2000 templates) its name.
 inline constexpr const char* kTemplateV2Oid = "1.3.6.1.4.1.311.21.7";
 inline constexpr const char* kTemplateV1Oid = "1.3.6.1.4.1.311.20.2";
+// Microsoft Application Policies: EKU purposes in certificatePolicies'
+// syntax, which schannel enforces as an EKU when present.
+inline constexpr const char* kApplicationPoliciesOid = "1.3.6.1.4.1.311.21.10";
 
 struct X509NameStackFree {
   void operator()(STACK_OF(X509_NAME) * s) const { sk_X509_NAME_pop_free(s, X509_NAME_free); }

@@ -1,0 +1,87 @@
+#include "tls/trust_anchors.hpp"
+
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "tls/detail/openssl.hpp"
+
+namespace tls {
+
+struct TrustAnchors::State {
+  std::vector<Certificate> roots;
+  bool system_roots = false;
+  X509StorePtr store;
+  std::unordered_map<const X509*, std::size_t> index;  // handle -> position in roots
+};
+
+TrustAnchors::TrustAnchors() {
+  // One empty store for every default-made set (a PeerTrust not yet filled).
+  static const TrustAnchors none(std::vector<Certificate>{}, false);
+  state_ = none.state_;
+}
+
+TrustAnchors::TrustAnchors(std::vector<Certificate> roots, bool system_roots) {
+  auto state = std::make_shared<State>();
+  state->store.reset(X509_STORE_new());
+  if (!state->store) throw std::bad_alloc();
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    X509_STORE_add_cert(state->store.get(), roots[i].native());
+    state->index.emplace(roots[i].native(), i);
+  }
+  if (system_roots) X509_STORE_set_default_paths(state->store.get());
+  clear_openssl_errors();
+  state->roots = std::move(roots);
+  state->system_roots = system_roots;
+  state_ = std::move(state);
+}
+
+TrustAnchors TrustAnchors::shared(const std::vector<Certificate>& listed, bool system_roots) {
+  // A certificate object listed twice (a root that is also among the
+  // self-signed certificates a caller adds) makes the same store: listed once.
+  std::vector<Certificate> roots;
+  roots.reserve(listed.size());
+  std::unordered_set<const X509*> seen;
+  for (const Certificate& root : listed)
+    if (seen.insert(root.native()).second) roots.push_back(root);
+  // Keyed by the certificate objects themselves: the kept anchors hold them,
+  // so an address cannot be reused by another certificate while kept.
+  constexpr std::size_t kKept = 8;
+  static std::mutex mutex;
+  static std::list<TrustAnchors> kept;  // most recently used first
+  auto same = [&](const TrustAnchors& anchors) {
+    const auto& held = anchors.certificates();
+    if (anchors.system_roots() != system_roots || held.size() != roots.size()) return false;
+    for (std::size_t i = 0; i < held.size(); ++i)
+      if (held[i].native() != roots[i].native()) return false;
+    return true;
+  };
+  {
+    std::lock_guard lock(mutex);
+    for (auto it = kept.begin(); it != kept.end(); ++it) {
+      if (!same(*it)) continue;
+      kept.splice(kept.begin(), kept, it);
+      return kept.front();
+    }
+  }
+  // Built outside the lock: other threads' look-ups need not wait for it.
+  TrustAnchors built(roots, system_roots);
+  std::lock_guard lock(mutex);
+  kept.push_front(built);
+  if (kept.size() > kKept) kept.pop_back();
+  return built;
+}
+
+const std::vector<Certificate>& TrustAnchors::certificates() const { return state_->roots; }
+
+bool TrustAnchors::system_roots() const { return state_->system_roots; }
+
+X509_STORE* TrustAnchors::native() const { return state_->store.get(); }
+
+const Certificate* TrustAnchors::find(const X509* x509) const {
+  auto it = state_->index.find(x509);
+  return it == state_->index.end() ? nullptr : &state_->roots[it->second];
+}
+
+}  // namespace tls
