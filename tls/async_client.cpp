@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "tls/detail/client_setup.hpp"
 #include "tls/detail/connection_impl.hpp"
 
 namespace tls {
@@ -33,22 +34,11 @@ class AsyncClientConnection::State {
 
 namespace {
 
+using detail::classify_connect_failure;
+using detail::endpoint_text;
+using detail::fail;
+using detail::milliseconds_since;
 using Steady = std::chrono::steady_clock;
-
-double milliseconds_since(Steady::time_point start) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
-}
-
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
-  return address + ":" + std::to_string(endpoint.port());
-}
-
-void fail(HandshakeRecord& record, HandshakeError error, std::string message) {
-  record.error = error;
-  record.error_message = std::move(message);
-}
 
 // Where the session callback puts what the server offered: the connection's slot.
 int session_slot_index() {
@@ -63,34 +53,6 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
   if (!slot) return 0;
   *slot = ResumableSession(std::make_shared<ResumableSession::Handle>(session));
   return 1;
-}
-
-std::string alpn_wire_format(const std::vector<std::string>& protocols) {
-  std::string wire;
-  for (const std::string& protocol : protocols) {
-    if (protocol.empty() || protocol.size() > 255) continue;
-    wire += static_cast<char>(protocol.size());
-    wire += protocol;
-  }
-  return wire;
-}
-
-// connect_client's classification of a failed TCP connect, for one endpoint.
-void classify_connect_failure(HandshakeRecord& record, const boost::system::error_code& ec,
-                              bool timed_out, std::chrono::milliseconds timeout) {
-  namespace error = asio::error;
-  if (timed_out || ec == error::timed_out)
-    return fail(record, HandshakeError::connect_timeout,
-                "no TCP answer from " + record.target + " within " +
-                    std::to_string(timeout.count()) + " ms (filtered or down)");
-  if (ec == error::connection_refused)
-    return fail(record, HandshakeError::connection_refused,
-                "connection refused by " + record.target + ": nothing listens on that port");
-  if (ec == error::network_unreachable || ec == error::host_unreachable)
-    return fail(record, HandshakeError::network_unreachable,
-                record.target + " is unreachable: " + ec.message());
-  fail(record, HandshakeError::tcp_error,
-       "TCP connect to " + record.target + " failed: " + ec.message());
 }
 
 }  // namespace
@@ -121,27 +83,9 @@ AsyncClientConnection::AsyncClientConnection(asio::io_context& io, const ClientC
   const ClientOptions& options = state_->shared->options;
   state_->impl = std::make_shared<EstablishedConnection::Impl>(
       tcp::socket(io), state_->shared->context, std::shared_ptr<asio::io_context>());
-  detail::Capture& capture = state_->impl->capture;
-  capture.record = state_->shared->template_record;
-  capture.trust = options.trust;
-  capture.purpose = Purpose::server_auth;
-  capture.reject_untrusted = options.abort_on_untrusted_peer;
-  capture.handshake_timeout = options.handshake_timeout;
-  SSL* ssl = state_->impl->stream.native_handle();
-  SSL_set_ex_data(ssl, session_slot_index(), &state_->offered);
-  if (!options.sni.empty()) {
-    SSL_set_tlsext_host_name(ssl, options.sni.c_str());
-    capture.record.sni_sent = options.sni;
-  }
-  if (options.request_ocsp_staple) {
-    SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
-    capture.record.ocsp_staple.requested = true;
-  }
-  if (!options.alpn.empty()) {
-    std::string wire = alpn_wire_format(options.alpn);
-    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
-                        static_cast<unsigned>(wire.size()));
-  }
+  state_->impl->capture.record = state_->shared->template_record;
+  detail::prepare_client_connection(*state_->impl, options);
+  SSL_set_ex_data(state_->impl->stream.native_handle(), session_slot_index(), &state_->offered);
 }
 
 AsyncClientConnection::~AsyncClientConnection() {

@@ -11,6 +11,7 @@
 
 #include "tls/alerts.hpp"
 #include "tls/descriptors.hpp"
+#include "tls/detail/client_setup.hpp"
 #include "tls/detail/connection_impl.hpp"
 
 namespace tls {
@@ -18,11 +19,7 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
-  return address + ":" + std::to_string(endpoint.port());
-}
+using detail::endpoint_text;
 
 int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
                 const unsigned char* offered, unsigned int offered_length, void* arg) {
