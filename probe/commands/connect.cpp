@@ -25,11 +25,7 @@ struct ConnectFlags {
   std::vector<std::string> dns_servers;
   bool first_address = false;
   std::size_t concurrency = 16;
-  std::string role = "bems";
-  StoreFlags store;
-  std::string sni;
-  std::string expect_name;
-  std::string connect_to;
+  DialFlags dial;
   std::string save_chain;
   double verdict_wait_seconds = 1.5;
   LiveFlags live;
@@ -63,7 +59,7 @@ mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const 
   auto range = tls_range(flags.live);
   if (!range) return range.error();
   ConnectSettings settings;
-  settings.us = flags.role == "lync" ? Side::lync : Side::bems;
+  settings.us = flags.dial.role == "lync" ? Side::lync : Side::bems;
   settings.store = &store;
   settings.min_version = range->first;
   settings.max_version = range->second;
@@ -133,7 +129,7 @@ int run_connect(const ConnectFlags& flags) {
       !flags.targets_file.empty() || !flags.target_lines.empty() || !flags.srv.empty();
   if (flags.target.empty() && !many)
     return fail_input("connect: give a target HOST[:PORT], --targets FILE or --srv");
-  if (many && !flags.connect_to.empty())
+  if (many && !flags.dial.connect_to.empty())
     return fail_input("--connect-to dials one target; it cannot be used with --targets or --srv");
   if (many && !flags.save_chain.empty())
     return fail_input(
@@ -142,7 +138,7 @@ int run_connect(const ConnectFlags& flags) {
   fleet::FleetOptions fleet;
   fleet.first_address = flags.first_address;
   fleet.concurrency = flags.concurrency;
-  fleet.expect_name = flags.expect_name;
+  fleet.expect_name = flags.dial.expect_name;
   fleet.progress = isatty(STDERR_FILENO) != 0;
   auto dns = dns_options(flags);
   if (!dns) return fail_input(dns.error().message);
@@ -157,7 +153,7 @@ int run_connect(const ConnectFlags& flags) {
   } else if (!flags.target.empty()) {
     auto spec = fleet::parse_target_line(flags.target, 5061);
     if (!spec) return fail_input(spec.error().message);
-    spec->sni = flags.sni;
+    spec->sni = flags.dial.sni;
     spec->origin = "command line";
     fleet.targets.push_back(*spec);
   }
@@ -176,8 +172,8 @@ int run_connect(const ConnectFlags& flags) {
     return fail_input("more than " + std::to_string(fleet::kMaxTargets) +
                       " targets; split them into several runs");
 
-  const Side us = flags.role == "lync" ? Side::lync : Side::bems;
-  auto store = load_store_or_report(flags.store, side_name(us));
+  const Side us = flags.dial.role == "lync" ? Side::lync : Side::bems;
+  auto store = load_store_or_report(flags.dial.store, side_name(us));
   if (!store) return report::kExitBadInput;
   RevocationMemo memo;
   auto settings = connect_settings(flags, *store, memo);
@@ -188,15 +184,15 @@ int run_connect(const ConnectFlags& flags) {
     ConnectTarget target;
     target.host = spec.host;
     target.port = spec.port;
-    target.sni = flags.sni;
-    target.expect_name = flags.expect_name;
-    if (!flags.connect_to.empty()) {
-      auto other = parse_host_port(flags.connect_to, spec.port);
+    target.sni = flags.dial.sni;
+    target.expect_name = flags.dial.expect_name;
+    if (!flags.dial.connect_to.empty()) {
+      auto other = parse_host_port(flags.dial.connect_to, spec.port);
       if (!other) return fail_input("--connect-to: " + other.error().message);
       target.dial_address = other->host;
       target.dial_port = other->port;
     }
-    if (!flags.connect_to.empty() || flags.first_address || is_ip_literal(spec.host))
+    if (!flags.dial.connect_to.empty() || flags.first_address || is_ip_literal(spec.host))
       return run_single(flags, target, *settings, std::nullopt);
     // A name: every address it has. One address is today's single report.
     auto answer = tls::resolve_addresses(spec.host, fleet.dns);
@@ -261,17 +257,7 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str()
       ->group(fleet_group);
-  command
-      ->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
-      ->check(CLI::IsMember({"bems", "lync"}))
-      ->capture_default_str();
-  add_store_flags(command, flags->store, "", "our endpoint");
-  command->add_option("--sni", flags->sni, "Server name to send (default: HOST when it is a name)");
-  command->add_option("--expect-name", flags->expect_name,
-                      "FQDN the peer's certificate must cover (default: HOST)");
-  command->add_option(
-      "--connect-to", flags->connect_to,
-      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
+  add_dial_flags(command, flags->dial);
   command->add_option("--save-chain", flags->save_chain,
                       "Save the peer's chain as presented: one PEM per certificate plus chain.pem");
   command

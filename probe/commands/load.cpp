@@ -34,11 +34,7 @@ struct LoadFlags {
   std::string tls_version;
   std::string resumption = "off";
   bool sip = false;
-  std::string role = "bems";
-  StoreFlags store;
-  std::string sni;
-  std::string expect_name;
-  std::string connect_to;
+  DialFlags dial;
   double timeout_seconds = 10;
   double verdict_wait_seconds = 1.5;
   bool progress = false;
@@ -64,8 +60,8 @@ mtls::Result<std::pair<tls::TlsVersion, tls::TlsVersion>> version_range(const Lo
 mtls::Result<boost::asio::ip::tcp::endpoint> dial_endpoint(const LoadFlags& flags,
                                                            const HostPort& target) {
   HostPort dial = target;
-  if (!flags.connect_to.empty()) {
-    auto other = parse_host_port(flags.connect_to, target.port);
+  if (!flags.dial.connect_to.empty()) {
+    auto other = parse_host_port(flags.dial.connect_to, target.port);
     if (!other) return mtls::Error{"--connect-to: " + other.error().message};
     dial = *other;
   }
@@ -128,8 +124,8 @@ int run_load_command(const LoadFlags& flags) {
   auto endpoint = dial_endpoint(flags, *target);
   if (!endpoint) return fail_input(endpoint.error().message);
 
-  const Side us = flags.role == "lync" ? Side::lync : Side::bems;
-  auto store = load_store_or_report(flags.store, side_name(us));
+  const Side us = flags.dial.role == "lync" ? Side::lync : Side::bems;
+  auto store = load_store_or_report(flags.dial.store, side_name(us));
   if (!store) return report::kExitBadInput;
   auto credentials = credentials_from(*store);
   if (!credentials)
@@ -141,8 +137,9 @@ int run_load_command(const LoadFlags& flags) {
   client.host = target->host;
   client.port = target->port;
   // RFC 6066: SNI carries host names only, never address literals.
-  client.sni =
-      !flags.sni.empty() ? flags.sni : (is_ip_literal(target->host) ? std::string() : target->host);
+  client.sni = !flags.dial.sni.empty()
+                   ? flags.dial.sni
+                   : (is_ip_literal(target->host) ? std::string() : target->host);
   client.min_version = range->first;
   client.max_version = range->second;
   client.connect_timeout = milliseconds(flags.timeout_seconds);
@@ -164,7 +161,8 @@ int run_load_command(const LoadFlags& flags) {
   if (flags.count > 0) settings.count = flags.count;
   settings.threads = flags.threads;
   settings.resumption = flags.resumption == "on";
-  const std::string expected = flags.expect_name.empty() ? target->host : flags.expect_name;
+  const std::string expected =
+      flags.dial.expect_name.empty() ? target->host : flags.dial.expect_name;
   if (flags.sip) {
     load::SipSettings sip_settings;
     sip_settings.target_uri =
@@ -243,17 +241,7 @@ void add_load_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   command->add_flag("--sip", flags->sip,
                     "Send one SIP OPTIONS per connection and wait for its final answer");
-  command
-      ->add_option("--role", flags->role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
-      ->check(CLI::IsMember({"bems", "lync"}))
-      ->capture_default_str();
-  add_store_flags(command, flags->store, "", "our endpoint");
-  command->add_option("--sni", flags->sni, "Server name to send (default: HOST when it is a name)");
-  command->add_option("--expect-name", flags->expect_name,
-                      "FQDN the peer's certificate must cover (default: HOST)");
-  command->add_option(
-      "--connect-to", flags->connect_to,
-      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
+  add_dial_flags(command, flags->dial);
   command
       ->add_option("--timeout", flags->timeout_seconds,
                    "Deadline of each phase (TCP, TLS, SIP) in seconds")

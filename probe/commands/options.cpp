@@ -105,6 +105,20 @@ std::optional<tls::Store> load_store_or_report(const StoreFlags& flags, const st
   return store;
 }
 
+void add_dial_flags(CLI::App* command, DialFlags& flags) {
+  command
+      ->add_option("--role", flags.role, "Our role: bems (dial the Lync pool) or lync (dial BEMS)")
+      ->check(CLI::IsMember({"bems", "lync"}))
+      ->capture_default_str();
+  add_store_flags(command, flags.store, "", "our endpoint");
+  command->add_option("--sni", flags.sni, "Server name to send (default: HOST when it is a name)");
+  command->add_option("--expect-name", flags.expect_name,
+                      "FQDN the peer's certificate must cover (default: HOST)");
+  command->add_option(
+      "--connect-to", flags.connect_to,
+      "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");
+}
+
 void add_report_flags(CLI::App* command, ReportFlags& flags) {
   const std::string group = "Report";
   command

@@ -44,6 +44,18 @@ mtls::Result<tls::StoreOptions> to_store_options(const StoreFlags& flags);
 // Returns nullopt when any file could not be used (the caller exits 2).
 std::optional<tls::Store> load_store_or_report(const StoreFlags& flags, const std::string& who);
 
+// A client's side of a dial: our role, our store and the names it sends and
+// checks. `connect` and `load` dial alike, so they take the same flags.
+struct DialFlags {
+  std::string role = "bems";
+  StoreFlags store;
+  std::string sni;
+  std::string expect_name;
+  std::string connect_to;
+};
+
+void add_dial_flags(CLI::App* command, DialFlags& flags);
+
 struct ReportFlags {
   std::string format = "text";
   std::string output;
