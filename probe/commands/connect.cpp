@@ -74,6 +74,9 @@ mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const 
   settings.revocation_options = *revocation;
   settings.memo = &memo;
   settings.sip = flags.sip;
+  // Every target of a run presents the same credentials and trusts the same
+  // roots: made once here (as the exporter does per module), not per target.
+  settings.prepared = prepare_endpoint(store, settings.min_version, settings.max_version);
   return settings;
 }
 
