@@ -65,9 +65,10 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                                                : ": it answered in " + record.non_tls_protocol) +
               " (first bytes: \"" + record.first_bytes_received + "\").",
           "Point the probe at the MTLS port (5061): this port speaks " +
-              (record.non_tls_protocol.empty() ? std::string("something else")
-                                               : record.non_tls_protocol) +
-              ", e.g. SIP over TCP (5060) or HTTP.");
+              (record.non_tls_protocol.empty()
+                   ? std::string("something other than TLS (SIP over TCP on 5060, HTTP, ...)")
+                   : record.non_tls_protocol + " in clear text") +
+              ".");
     case HandshakeError::no_common_version:
       return fail(
           f,
@@ -84,7 +85,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
           "Enable a common ECDHE-RSA/ECDHE-ECDSA AES-GCM suite on the Windows peer (IIS Crypto / "
           "Group Policy SSL Cipher Suite Order).");
     case HandshakeError::handshake_timeout:
-      return fail(f, "The peer went silent during the handshake: " + record.error_message + ".",
+      return fail(f, "The handshake timed out: " + record.error_message + ".",
                   "A stalled CRL download on the peer can hold the handshake (see the revocation "
                   "requirement); otherwise check for a proxy or IPS in the path.");
     case HandshakeError::peer_closed:
