@@ -200,6 +200,30 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
       "Authentication (1.3.6.1.5.5.7.3.2). Public CAs stopped issuing clientAuth certificates in "
       "2026, so "
       "use a private (enterprise) CA that both sides trust.";
+  // AD CS templates add Microsoft Application Policies beside the EKU;
+  // schannel (CryptoAPI's chain engine) enforces them as the EKU when they
+  // are present, so a purpose they omit is refused by a Windows peer.
+  if (leaf.has_application_policies) {
+    auto allowed = [&](const char* purpose) {
+      const auto& policies = leaf.application_policies;
+      return std::find(policies.begin(), policies.end(), purpose) != policies.end() ||
+             std::find(policies.begin(), policies.end(), "anyExtendedKeyUsage") != policies.end();
+    };
+    std::vector<std::string> refused;
+    for (const char* purpose : {"serverAuth", "clientAuth"})
+      if (!allowed(purpose)) refused.push_back(purpose);
+    if (!refused.empty())
+      return fail(f,
+                  "The Microsoft Application Policies extension (1.3.6.1.4.1.311.21.10) names " +
+                      (leaf.application_policies.empty() ? std::string("no purpose")
+                                                         : joined(leaf.application_policies)) +
+                      " but not " + joined(refused) +
+                      ": Windows schannel enforces application policies as the EKU when they "
+                      "are present, so Lync/Skype refuses the certificate for that purpose "
+                      "whatever its EKU says.",
+                  "Reissue from an AD CS template whose Application Policies include Server "
+                  "Authentication and Client Authentication (or that adds none).");
+  }
   if (!leaf.has_eku) {
     return warn(f,
                 "The certificate has no Extended Key Usage; most stacks accept it for any purpose, "
