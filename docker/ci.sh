@@ -13,8 +13,9 @@
 # clean lab again (the servers are recreated for it), a renewal from the same
 # CA and one under a new root through the `rollover` service (ROLLOVER=...),
 # every flaw of `pki flaws` plus revoked through the `check` service (each
-# fails with the finding it is about), and an unknown FLAW (the pki service
-# exits 3).
+# fails with the finding it is about), an unknown FLAW (the pki service
+# exits 3), and the docker run recipes of docker/README.md ("With real
+# endpoints"), read from the README and run as written.
 #
 # Stops only what it started: the podman system service it launched and the
 # compose project it created (named per run). Images are kept as a cache.
@@ -35,9 +36,15 @@ export COMPOSE_PROJECT_NAME=mtlsprobeci$$
 export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 # No next certificate unless a phase asks for one (run_rollover).
 export ROLLOVER=''
+# A Lync pool name other than the default, so the lab is seen to take it from
+# the environment: the certificate, the network alias and the SNI dialled.
+export LYNC_POOL=${LYNC_POOL:-lyncpool.lab.example}
 compose=(docker-compose --project-directory "$docker_dir" -f "$docker_dir/compose.yaml")
 podman_service_pid=
 healthcheck_driver_pid=
+# The README recipes' containers carry this label, so teardown finds them.
+recipe_label=mtlsprobe.ci=$COMPOSE_PROJECT_NAME
+recipe_serve_pid=
 
 phase_names=()
 phase_seconds=()
@@ -82,6 +89,9 @@ teardown() {
   fi
   if [[ -n $podman_service_pid ]]; then
     echo "=== lab: teardown"
+    podman ps --all --quiet --filter "label=$recipe_label" | xargs -r podman rm --force \
+      >/dev/null 2>&1
+    [[ -z $recipe_serve_pid ]] || wait "$recipe_serve_pid" 2>/dev/null
     "${compose[@]}" down --volumes --remove-orphans --timeout 5 >"$work_dir/down.log" 2>&1 ||
       cat "$work_dir/down.log"
     kill "$podman_service_pid" 2>/dev/null
@@ -133,8 +143,7 @@ static_checks() {
 start_podman_service() {
   podman system service --time=0 "$DOCKER_HOST" >"$work_dir/podman-service.log" 2>&1 &
   podman_service_pid=$!
-  local tries
-  for tries in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     [[ -S $work_dir/podman.sock ]] && docker_api_ping && return 0
     kill -0 "$podman_service_pid" 2>/dev/null || break
     sleep 0.1
@@ -366,6 +375,204 @@ run_unknown_scenario() {
     fail "the pki log does not name the unknown scenario"
 }
 
+# The "With real endpoints" recipes of docker/README.md, read from the block
+# after its `<!-- recipes:` marker so they cannot drift from what is tested:
+# one recipe per `# title` line, the command lines after it.
+declare -A recipes=()
+declare -A recipes_run=()
+recipe_titles=()
+read_recipes() {
+  local line marker=0 block=0 title=
+  while IFS= read -r line; do
+    if ((!marker)); then
+      [[ $line != '<!-- recipes:'* ]] || marker=1
+      continue
+    fi
+    if ((!block)); then
+      [[ $line != '```sh' ]] || block=1
+      continue
+    fi
+    [[ $line != '```' ]] || break
+    if [[ $line == '# '* ]]; then
+      title=${line#\# }
+      recipe_titles+=("$title")
+      recipes[$title]=
+    elif [[ -n $title ]]; then
+      recipes[$title]+=$line$'\n'
+    fi
+  done <"$docker_dir/README.md"
+  ((${#recipe_titles[@]} > 0)) || fail "docker/README.md has no recipe block after '<!-- recipes:'"
+}
+
+# recipe TITLE-START: sets recipe_text to the recipe whose title starts so,
+# with the substitutions the README's marker names.
+recipe_text=
+recipe() {
+  local title found=
+  for title in "${recipe_titles[@]}"; do
+    [[ $title != "$1"* ]] || found=$title
+  done
+  [[ -n $found ]] || fail "docker/README.md has no recipe '# $1...'"
+  recipes_run[$found]=1
+  local text=${recipes[$found]}
+  text=${text//mtlsprobe:lab/$recipe_image}
+  text=${text//-p 5061:5061/-p 127.0.0.1:$recipe_port:5061}
+  text=${text//mtlsprobe-lab_lab/${COMPOSE_PROJECT_NAME}_lab}
+  text=${text//connect lyncpool.example.com/connect lyncpool.example.com --connect-to $recipe_mock:5061}
+  # Every `docker` of the recipes is recipe_docker (below).
+  recipe_text=$(sed -E 's/^docker /recipe_docker /' <<<"$text")
+}
+
+# The recipes' `docker` is Podman's CLI, which takes the same arguments:
+# the Docker CLI (28) on Podman's API reports 0 for a `run --rm` container
+# whatever it exited with. `run` labels its container for teardown.
+recipe_docker() {
+  if [[ $1 == run ]]; then
+    shift
+    podman run --label "$recipe_label" "$@"
+  else
+    # Podman builds OCI images unless told, which would drop HEALTHCHECK.
+    BUILDAH_FORMAT=docker podman "$@"
+  fi
+}
+
+# mtlsprobe on the host (the one CI built), else the image on the host's
+# network: what a user runs beside the container.
+host_mtlsprobe() {
+  if [[ -x $root_dir/build/probe/mtlsprobe ]]; then
+    "$root_dir/build/probe/mtlsprobe" "$@"
+  else
+    podman run --rm --no-healthcheck --network host --user "$(id -u):$(id -g)" -e PFX_PASSWORD \
+      -v "$recipe_dir:$recipe_dir" -w "$PWD" "$recipe_image" "$@"
+  fi
+}
+
+# Runs each README recipe as written in a folder of stores `pki init` made
+# (the BEMS one a .pfx with a password from the environment), and checks what
+# the README says it does.
+recipe_image=mtlsprobe:ci-recipes
+recipe_dir=
+recipe_port=
+recipe_mock=
+run_recipes() {
+  read_recipes
+  recipe_dir=$work_dir/recipes
+  mkdir -p "$recipe_dir"
+  local log=$recipe_dir/recipe.log code
+  # Only this shell and the containers it starts see it, never a command line.
+  PFX_PASSWORD=$(head -c 12 /dev/urandom | base64)
+  export PFX_PASSWORD
+  recipe_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+  recipe "Build the image"
+  (cd "$root_dir" && eval "$recipe_text") >"$log" 2>&1 || {
+    tail -20 "$log"
+    fail "README recipe 'Build the image' failed"
+  }
+  echo "recipe: built $recipe_image"
+
+  # Stores as a user brings them: the default names of `pki init`
+  # (lyncpool.example.com, bemsapppool.example.com, as the recipes), and a
+  # revocation URL nobody answers at once (the checks say so and go on).
+  (cd "$recipe_dir" && host_mtlsprobe pki init lab --password-env PFX_PASSWORD \
+    --revocation-url http://127.0.0.1:9) >"$log" 2>&1 || {
+    cat "$log"
+    fail "mtlsprobe pki init for the recipes failed"
+  }
+  # Readable by the image's user: 0644 copies, as the README says.
+  mkdir -p "$recipe_dir/bems-store/personal"
+  cp -r "$recipe_dir/lab/bems/trusted-root" "$recipe_dir/lab/bems/intermediate" "$recipe_dir/bems-store/"
+  install -m 0644 "$recipe_dir/lab/bems.pfx" "$recipe_dir/bems-store/personal/"
+  cp -r "$recipe_dir/lab/lync" "$recipe_dir/lync-store"
+  chmod 0644 "$recipe_dir/lync-store/personal/lync.key"
+
+  # The mock Lync on 5061 (here a port on 127.0.0.1), until teardown.
+  local serve_log=$recipe_dir/serve.log
+  recipe "Expose the mock Lync"
+  (cd "$recipe_dir" && eval "$recipe_text") >"$serve_log" 2>&1 &
+  recipe_serve_pid=$!
+  for _ in $(seq 1 60); do
+    grep -q "serving as Lync" "$serve_log" && break
+    kill -0 "$recipe_serve_pid" 2>/dev/null || break
+    sleep 1
+  done
+  grep -q "serving as Lync" "$serve_log" || {
+    cat "$serve_log"
+    fail "README recipe 'Expose the mock Lync' did not start serving"
+  }
+  # ... reached from the host through the published port ...
+  code=0
+  (cd "$recipe_dir" && host_mtlsprobe connect lyncpool.example.com --connect-to "127.0.0.1:$recipe_port" \
+    --store bems-store --password-env PFX_PASSWORD --sip --no-color) >"$log" 2>&1 || code=$?
+  echo "recipe: host -> 127.0.0.1:$recipe_port (published 5061): connect exited $code"
+  if [[ $code != 0 ]] || ! grep -qF "PASS  sip.options" "$log"; then
+    cat "$log" "$serve_log"
+    fail "the mock Lync published on 127.0.0.1:$recipe_port did not pass a host-side connect --sip"
+  fi
+
+  # ... and probed by the pool recipe, a .pfx with its password from -e.
+  recipe_mock=$(podman ps --quiet --filter "label=$recipe_label" |
+    xargs -r podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' |
+    head -1)
+  [[ -n $recipe_mock ]] || fail "the mock Lync's container has no address"
+  code=0
+  recipe "Probe a real Lync"
+  (cd "$recipe_dir" && eval "$recipe_text") >"$log" 2>&1 || code=$?
+  echo "recipe: probe lyncpool.example.com (at $recipe_mock) with a .pfx store: exited $code"
+  if [[ $code != 0 ]] || ! grep -qF "PASS  sip.options" "$log"; then
+    cat "$log" "$serve_log"
+    fail "README recipe 'Probe a real Lync/Skype pool' did not pass against the mock Lync"
+  fi
+  ! grep -qF -- "$PFX_PASSWORD" "$log" "$serve_log" || fail "the .pfx password is in the output"
+
+  # The lab root out of this run's compose volume: the volume's own file.
+  recipe "Take the lab root out"
+  (cd "$recipe_dir" && eval "$recipe_text") 2>"$log" || {
+    cat "$log"
+    fail "README recipe 'Take the lab root out' failed"
+  }
+  local volume
+  volume=$(podman volume inspect --format '{{.Mountpoint}}' "${COMPOSE_PROJECT_NAME}_lab")
+  if ! grep -q "BEGIN CERTIFICATE" "$recipe_dir/lab-root.crt" ||
+    ! cmp -s "$recipe_dir/lab-root.crt" "$volume/ca/lab-root.crt"; then
+    fail "README recipe 'Take the lab root out' did not give the volume's lab root"
+  fi
+  echo "recipe: lab-root.crt taken out of ${COMPOSE_PROJECT_NAME}_lab matches the volume's"
+
+  # A store whose key only its owner reads (0600, as pki writes it): the
+  # image's user cannot, the recipe with --user can.
+  rm -rf "$recipe_dir/bems-store"
+  cp -a "$recipe_dir/lab/bems" "$recipe_dir/bems-store"
+  [[ $(stat -c %a "$recipe_dir/bems-store/personal/bems.key") == 600 ]] ||
+    fail "pki init no longer writes the key 0600: the --user recipe tests nothing"
+  # The recipe's text, expanded only when the recipe runs.
+  # shellcheck disable=SC2016
+  local as_user without_user user_flag='--user "$(id -u):$(id -g)" '
+  recipe "A key only you may read"
+  as_user=$recipe_text
+  without_user=${as_user//"$user_flag"/}
+  [[ $without_user != "$as_user" ]] || fail "the --user recipe has no $user_flag"
+  code=0
+  (cd "$recipe_dir" && eval "$without_user") >"$log" 2>&1 || code=$?
+  echo "recipe: check a 0600 key as the image's user: exited $code"
+  if [[ $code != 1 ]] || ! grep -qF "FAIL  bems.key.readable" "$log"; then
+    cat "$log"
+    fail "without --user the image's user read a 0600 key (or failed otherwise)"
+  fi
+  code=0
+  (cd "$recipe_dir" && eval "$as_user") >"$log" 2>&1 || code=$?
+  echo "recipe: the same with --user $(id -u):$(id -g): exited $code"
+  if [[ $code != 0 ]] || ! grep -qF "PASS  bems.key.present" "$log"; then
+    cat "$log"
+    fail "README recipe 'A key only you may read' did not read the 0600 key"
+  fi
+
+  local title
+  for title in "${recipe_titles[@]}"; do
+    [[ -n ${recipes_run[$title]:-} ]] || fail "docker/ci.sh does not run the README recipe '# $title'"
+  done
+}
+
 begin_phase "install packages"
 install_missing_packages
 end_phase
@@ -401,6 +608,11 @@ start_healthcheck_driver
 
 begin_phase "clean lab (must pass; revocation answered by pki-http)"
 run_scenario "" pass "PASS  bems.revocation"
+# Each side dialled the other's pool FQDN (a network alias) and sent it as SNI.
+grep -qE "SNI sent: +$LYNC_POOL\$" "$work_dir/bems.log" ||
+  fail "bems did not dial the Lync pool FQDN $LYNC_POOL with it as SNI"
+grep -qE "SNI sent: +${POOL:-bems.lab.example}\$" "$work_dir/lync-client.log" ||
+  fail "lync-client did not dial the BEMS pool FQDN ${POOL:-bems.lab.example} with it as SNI"
 end_phase
 
 begin_phase "clean lab again, not taken down (must pass)"
@@ -415,10 +627,15 @@ end_phase
 
 begin_phase "FLAW=revoked (must fail on revocation)"
 run_scenario revoked fail "FAIL  bems.revocation"
-# The mock Lync's own account of the connection, when it has one (it runs
-# with --no-revocation-check, so it may say nothing about revocation): a grep
-# without a match must not end the run under pipefail.
-"${compose[@]}" logs --no-color lync 2>&1 | { grep -iE "revok|refus|closing" || true; } | tail -5 | sed 's/^/    /'
+# The mock Lync refuses the revoked BEMS certificate in the handshake, as a
+# Front End does: BEMS sees its certificate_revoked alert ...
+grep -qF "certificate_revoked" "$work_dir/bems.log" ||
+  fail "FLAW=revoked: the bems report does not show the mock Lync's certificate_revoked alert"
+# ... and the mock's log says why.
+"${compose[@]}" logs --no-color lync >"$work_dir/lync.log" 2>&1 || true
+grep -iE "revok|refus|closing" "$work_dir/lync.log" | tail -5 | sed 's/^/    /' || true
+grep -qF "refusing the client certificate in the handshake" "$work_dir/lync.log" ||
+  fail "FLAW=revoked: the mock Lync did not refuse the revoked BEMS certificate"
 end_phase
 
 begin_phase "clean lab after the flaws (servers recreated)"
@@ -438,6 +655,10 @@ begin_phase "an unknown scenario (pki exits 3)"
 run_unknown_scenario
 end_phase
 
+begin_phase "README recipes (with real endpoints)"
+run_recipes
+end_phase
+
 begin_phase "image size"
 podman image inspect --format '{{.Size}}' mtlsprobe:lab |
   awk '{ printf "mtlsprobe:lab is %.1f MB\n", $1 / 1e6; exit !($1 < 150e6) }' ||
@@ -447,4 +668,4 @@ end_phase
 echo
 echo "lab: PASS (clean lab passed twice and after the flaws; FLAW=$lab_flaw and FLAW=revoked failed" \
   "live; ROLLOVER=same-ca passed and ROLLOVER=new-root failed rollover.live; every scenario" \
-  "failed its own finding in check; an unknown FLAW stopped pki with 3)"
+  "failed its own finding in check; an unknown FLAW stopped pki with 3; the README recipes ran)"

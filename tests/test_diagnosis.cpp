@@ -254,7 +254,7 @@ TEST_CASE("each protocol failure fails handshake.protocol with its own cause") {
   for (const Case& c : {
            Case{HandshakeError::no_common_version, "No TLS version both sides allow"},
            Case{HandshakeError::no_common_cipher, "No cipher suite, group or signature"},
-           Case{HandshakeError::handshake_timeout, "went silent during the handshake"},
+           Case{HandshakeError::handshake_timeout, "The handshake timed out"},
            Case{HandshakeError::peer_closed, "closed the connection during the handshake"},
            Case{HandshakeError::tls_error, "The TLS handshake failed: the reason"},
        }) {

@@ -613,3 +613,125 @@ TEST_CASE("SUBSCRIBE for an unknown user gets 404 with ms-diagnostics 4005, as a
   CHECK(diagnostics[0].reason == "Destination URI either not enabled for SIP or does not exist");
   CHECK_FALSE(diagnostics[0].source.empty());
 }
+
+namespace {
+
+// [MS-PRES] 2.2.2.4.1: a Lync client's batch subscription (trimmed).
+Message batch_subscribe(const std::string& resources, bool piggyback) {
+  Message subscribe =
+      build_subscribe_presence("sip:bems@example.com", "sip:bems@example.com", "bems.example.com");
+  subscribe.set_header("Accept",
+                       "application/msrtc-event-categories+xml, application/rlmi+xml, "
+                       "multipart/related");
+  subscribe.set_header("Require", "adhoclist, categoryList");
+  subscribe.set_header("Supported",
+                       piggyback ? "eventlist, ms-piggyback-first-notify" : "eventlist");
+  subscribe.set_header("Content-Type", "application/msrtc-adrl-categorylist+xml");
+  subscribe.body =
+      "<batchSub xmlns=\"http://schemas.microsoft.com/2006/01/sip/batch-subscribe\" "
+      "uri=\"sip:bems@example.com\" name=\"\"><action name=\"subscribe\" id=\"63792024\">"
+      "<adhocList>" +
+      resources +
+      "</adhocList><categoryList xmlns=\"http://schemas.microsoft.com/2006/09/sip/categorylist\">"
+      "<category name=\"state\"/><category name=\"note\"/></categoryList></action></batchSub>";
+  return parsed(serialize(subscribe));
+}
+
+// The parts of a multipart/related body, split on its boundary: test-side
+// only, to look at what the mock wrote.
+std::vector<std::string> parts_of(const Message& message) {
+  std::string type = message.header("Content-Type").value_or("");
+  std::string boundary = type.substr(type.find("boundary=") + 9);
+  std::vector<std::string> parts;
+  std::string delimiter = "--" + boundary;
+  std::size_t at = message.body.find(delimiter);
+  while (at != std::string::npos) {
+    std::size_t start = at + delimiter.size();
+    if (message.body.compare(start, 2, "--") == 0) break;
+    std::size_t next = message.body.find("\r\n" + delimiter, start);
+    if (next == std::string::npos) break;
+    parts.push_back(message.body.substr(start + 2, next - start - 2));
+    at = next + 2;
+  }
+  return parts;
+}
+
+std::string part_body(const std::string& part) { return part.substr(part.find("\r\n\r\n") + 4); }
+
+}  // namespace
+
+TEST_CASE("a batch subscription gets every presentity's state in one multipart answer") {
+  const std::string resources =
+      "<resource uri=\"sip:alice@example.com\"/><resource uri=\"sip:Bob@example.com\"/>"
+      "<resource uri=\"sip:carol@example.com\"/>";
+  for (bool piggyback : {true, false}) {
+    CAPTURE(piggyback);
+    unsigned cseq = 1;
+    Message subscribe = batch_subscribe(resources, piggyback);
+    auto out = respond_to(subscribe, lync_config(), cseq);
+    REQUIRE(out.size() == (piggyback ? 1u : 2u));
+    CHECK(out[0].status_code == 200);
+    CHECK(answers(out[0], subscribe));
+    CHECK(out[0].header("Require") == "eventlist");
+    // The first state rides on the 200 OK when the client supports it, as a
+    // Front End sends it; otherwise it is the NOTIFY's.
+    Message carrier = parsed(serialize(out.back()));
+    if (!piggyback) {
+      CHECK(carrier.method == "NOTIFY");
+      CHECK(carrier.header("Subscription-State") == "active;expires=3600");
+    }
+    std::string type = carrier.header("Content-Type").value_or("");
+    CHECK(type.starts_with("multipart/related; type=\"application/rlmi+xml\"; start=\"<"));
+    auto parts = parts_of(carrier);
+    REQUIRE(parts.size() == 3);  // the list, alice, bob; carol is unknown
+    CHECK(testing::mentions(parts[0], "Content-Type: application/rlmi+xml"));
+    const std::string list = part_body(parts[0]);
+    CHECK(testing::mentions(list, "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\""));
+    CHECK(testing::mentions(list, "fullState=\"true\""));
+    CHECK(testing::mentions(list,
+                            "<resource uri=\"sip:carol@example.com\"><instance id=\"3\" "
+                            "state=\"terminated\" reason=\"noresource\"/>"));
+    // Each known presentity's document is the part its instance's cid names.
+    const std::pair<const char*, const char*> known[] = {{"1", "busy"}, {"2", "offline"}};
+    for (std::size_t i = 0; i < 2; ++i) {
+      std::string cid_at =
+          "<instance id=\"" + std::string(known[i].first) + "\" state=\"active\" cid=\"";
+      std::size_t at = list.find(cid_at);
+      REQUIRE(at != std::string::npos);
+      std::string cid =
+          list.substr(at + cid_at.size(), list.find('"', at + cid_at.size()) - at - cid_at.size());
+      CHECK(testing::mentions(parts[i + 1], "Content-ID: <" + cid + ">"));
+      CHECK(
+          testing::mentions(parts[i + 1], "Content-Type: application/msrtc-event-categories+xml"));
+      CHECK(categories_state_of(part_body(parts[i + 1])) == std::string(known[i].second));
+    }
+  }
+}
+
+TEST_CASE("a malformed, empty or oversized batch subscription is 400 with the reason") {
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxBatchResources; ++i)
+    many += "<resource uri=\"sip:u" + std::to_string(i) + "@example.com\"/>";
+  const std::pair<std::string, const char*> cases[] = {
+      {"", "names no resource"},
+      {"<resource/>", "has no uri"},
+      {many, "more than 100 resources"},
+  };
+  for (const auto& [resources, reason] : cases) {
+    CAPTURE(reason);
+    unsigned cseq = 1;
+    Message bad = only_response(respond_to(batch_subscribe(resources, true), lync_config(), cseq));
+    CHECK(bad.status_code == 400);
+    CHECK(testing::mentions(bad.header("Warning").value_or(""), reason));
+  }
+  unsigned cseq = 1;
+  Message subscribe = batch_subscribe("<resource uri=\"sip:alice@example.com\"/>", true);
+  subscribe.body = "<batchSub><action>" + nested(40) + "</action></batchSub>";
+  Message bad = only_response(respond_to(subscribe, lync_config(), cseq));
+  CHECK(bad.status_code == 400);
+  CHECK(testing::mentions(bad.header("Warning").value_or(""), "not XML"));
+  subscribe.set_header("Accept", "application/msrtc-event-categories+xml");
+  Message refused = only_response(respond_to(subscribe, lync_config(), cseq));
+  CHECK(refused.status_code == 406);
+  CHECK(testing::mentions(refused.header("Accept").value_or(""), "multipart/related"));
+}

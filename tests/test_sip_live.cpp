@@ -232,6 +232,42 @@ TEST_CASE("serve --sip answers a CRLFCRLF keep-alive with CRLF and keeps the con
   session.connection->close();
 }
 
+TEST_CASE("serve --sip answers a Lync batch subscription over MTLS with every presentity's state") {
+  MockLync server({"--presence", "alice@example.com=busy", "--presence", "bob@example.com=away"});
+  tls::ClientSession session = tls::connect_client(bems_client(server.port()));
+  REQUIRE_MESSAGE(session.connection, session.record.error_message);
+  // [MS-PRES] 2.2.2.4.1, as a Lync client sends it (trimmed).
+  probe::sip::Message subscribe = probe::sip::build_subscribe_presence(
+      "sip:bems@example.com", "sip:bems@example.com", "127.0.0.1");
+  subscribe.set_header("Accept",
+                       "application/msrtc-event-categories+xml, application/rlmi+xml, "
+                       "multipart/related");
+  subscribe.set_header("Supported", "ms-piggyback-first-notify");
+  subscribe.set_header("Require", "adhoclist, categoryList");
+  subscribe.set_header("Content-Type", "application/msrtc-adrl-categorylist+xml");
+  subscribe.body =
+      "<batchSub xmlns=\"http://schemas.microsoft.com/2006/01/sip/batch-subscribe\" "
+      "uri=\"sip:bems@example.com\" name=\"\"><action name=\"subscribe\" id=\"1\"><adhocList>"
+      "<resource uri=\"sip:alice@example.com\"/><resource uri=\"sip:bob@example.com\"/>"
+      "<resource uri=\"sip:carol@example.com\"/></adhocList>"
+      "<categoryList xmlns=\"http://schemas.microsoft.com/2006/09/sip/categorylist\">"
+      "<category name=\"state\"/></categoryList></action></batchSub>";
+  auto says = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  probe::sip::Client client(session.connection, 5000ms);
+  auto exchange = client.send(subscribe);
+  REQUIRE(exchange.response);
+  const probe::sip::Message& ok = *exchange.response;
+  CHECK(ok.status_code == 200);
+  CHECK(ok.header("Content-Type").value_or("").starts_with("multipart/related;"));
+  CHECK(says(ok.body, "<availability>6500</availability>"));   // alice: busy
+  CHECK(says(ok.body, "<availability>15500</availability>"));  // bob: away
+  CHECK(says(ok.body, "reason=\"noresource\""));               // carol: unknown
+  session.connection->close();
+  CHECK(says(server.finished_log(), "SUBSCRIBE sip:bems@example.com -> 200 OK"));
+}
+
 TEST_CASE(
     "a TLS 1.3 rejection arriving instead of the SIP answer is reported as the peer's rejection") {
   MockLync server({"--reject-with", "unknown_ca", "--tls-min", "1.3"});

@@ -614,10 +614,12 @@ void classify_handshake_failure(SSL* ssl, Capture& capture, const boost::system:
   bool not_tls = spoke_something_else(capture, reason);
   if (not_tls && capture.first_record_header_seen) return fail_not_tls(capture);
   if (timed_out)
-    return fail(record, HandshakeError::handshake_timeout,
-                "no complete TLS handshake within " +
-                    std::to_string(capture.handshake_timeout.count()) +
-                    " ms: the peer went silent");
+    return fail(
+        record, HandshakeError::handshake_timeout,
+        "no complete TLS handshake within " + std::to_string(capture.handshake_timeout.count()) +
+            " ms" +
+            (capture.first_record_header_seen ? std::string(": the peer stopped answering part-way")
+                                              : std::string(": the peer sent nothing back")));
   if (failed_by_our_alert(record, reason) || failed_by_peer_alert(capture) ||
       failed_by_openssl_reason(record, reason))
     return;

@@ -5,6 +5,7 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
 #include "tls/alerts.hpp"
+#include "tls/text.hpp"
 
 namespace probe {
 namespace {
@@ -64,9 +65,10 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                                                : ": it answered in " + record.non_tls_protocol) +
               " (first bytes: \"" + record.first_bytes_received + "\").",
           "Point the probe at the MTLS port (5061): this port speaks " +
-              (record.non_tls_protocol.empty() ? std::string("something else")
-                                               : record.non_tls_protocol) +
-              ", e.g. SIP over TCP (5060) or HTTP.");
+              (record.non_tls_protocol.empty()
+                   ? std::string("something other than TLS (SIP over TCP on 5060, HTTP, ...)")
+                   : record.non_tls_protocol + " in clear text") +
+              ".");
     case HandshakeError::no_common_version:
       return fail(
           f,
@@ -83,7 +85,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
           "Enable a common ECDHE-RSA/ECDHE-ECDSA AES-GCM suite on the Windows peer (IIS Crypto / "
           "Group Policy SSL Cipher Suite Order).");
     case HandshakeError::handshake_timeout:
-      return fail(f, "The peer went silent during the handshake: " + record.error_message + ".",
+      return fail(f, "The handshake timed out: " + record.error_message + ".",
                   "A stalled CRL download on the peer can hold the handshake (see the revocation "
                   "requirement); otherwise check for a proxy or IPS in the path.");
     case HandshakeError::peer_closed:
@@ -415,7 +417,27 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const Li
                           : "Fix " + blamed.front() + " (its own fix above).");
 }
 
-report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
+// The BEMS name rule that owns a dialled name missing from a BEMS peer's
+// certificate: the pool FQDN is bems.san.pool's, an instance FQDN
+// bems.san.instances'. Only when that rule fails in the same report.
+const report::Finding* name_owner(const LiveContext& context,
+                                  const std::vector<report::Finding>& peer) {
+  if (context.us != Side::lync) return nullptr;
+  auto same_name = [&](const std::string& name) {
+    return tls::iequals(name, context.expected_name);
+  };
+  std::optional<FindingId> owner;
+  if (context.pool && same_name(*context.pool)) owner = FindingId::bems_san_pool;
+  if (std::any_of(context.instances.begin(), context.instances.end(), same_name))
+    owner = FindingId::bems_san_instances;
+  if (!owner) return nullptr;
+  for (const report::Finding& judged : peer)
+    if (judged.status == report::Status::fail && judged.id == id_text(*owner)) return &judged;
+  return nullptr;
+}
+
+report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context,
+                                  const std::vector<report::Finding>& peer) {
   auto f = finding(FindingId::peer_name, "The peer's certificate covers the name we dialled");
   if (record.role == tls::HandshakeRole::server)
     return skip(f, "server side: the client's name is not dialled");
@@ -429,6 +451,13 @@ report::Finding peer_name_finding(const tls::HandshakeRecord& record, const Live
   names.insert(names.end(), leaf.info().san_ip.begin(), leaf.info().san_ip.end());
   std::string covered;
   for (const auto& name : names) covered += (covered.empty() ? "" : ", ") + name;
+  // The certificate's own name rule blames the missing name; this shows it on
+  // the wire and points there.
+  if (const report::Finding* owner = name_owner(context, peer))
+    return fail(f,
+                "The certificate does not cover " + in_quotes(context.expected_name) +
+                    ", the name we dialled; the defect is reported by " + owner->id + ".",
+                "Fix " + owner->id + " (its own fix above).");
   return fail(
       f,
       "The certificate does not cover " + in_quotes(context.expected_name) + "; it covers " +
@@ -493,10 +522,12 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known);
   findings.push_back(validity(peer, chain, context.now, context.warn_days));
   findings.push_back(eku(peer, facts.leaf->info()));
-  findings.push_back(san_syntax(peer, facts.leaf->info()));
+  std::optional<report::Finding> cn;
+  if (peer == Side::bems) cn = subject_cn(facts.leaf->info(), context.pool);
+  findings.push_back(san_syntax(peer, facts.leaf->info(), cn ? &*cn : nullptr));
   findings.push_back(key_strength(peer, chain));
-  if (peer == Side::bems) {
-    findings.push_back(subject_cn(facts.leaf->info(), context.pool));
+  if (cn) {
+    findings.push_back(*cn);
     std::string pool = context.pool ? *context.pool : facts.leaf->info().common_name;
     if (!pool.empty()) findings.push_back(san_pool(*facts.leaf, pool, !context.pool));
     if (!context.instances.empty())
@@ -558,17 +589,20 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
   std::vector<tls::Certificate> chain = built.chain.empty() ? std::vector{leaf} : built.chain;
   findings.push_back(validity(context.us, chain, context.now, context.warn_days));
   findings.push_back(eku(context.us, leaf.info()));
-  findings.push_back(san_syntax(context.us, leaf.info()));
+  // As BEMS with the topology's names given, the pool and every instance
+  // must be in what we present.
+  std::optional<report::Finding> cn;
+  if (context.us == Side::bems && (context.pool || !context.instances.empty()))
+    cn = subject_cn(leaf.info(), context.pool);
+  findings.push_back(san_syntax(context.us, leaf.info(), cn ? &*cn : nullptr));
   auto strength = key_strength(context.us, chain);
   if (strength.status == report::Status::fail && !record.own_chain_below_security_level.empty())
     strength.detail += " OpenSSL's default security level refuses to send it too (" +
                        record.own_chain_below_security_level +
                        "); the probe sent it anyway, as the endpoint it stands in for would.";
   findings.push_back(strength);
-  // As BEMS with the topology's names given, the pool and every instance
-  // must be in what we present.
-  if (context.us == Side::bems && (context.pool || !context.instances.empty())) {
-    findings.push_back(subject_cn(leaf.info(), context.pool));
+  if (cn) {
+    findings.push_back(*cn);
     if (context.pool) findings.push_back(san_pool(leaf, *context.pool, false));
     if (!context.instances.empty()) findings.push_back(san_instances(leaf, context.instances));
   }
@@ -678,7 +712,7 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
   findings.push_back(peer_rejected_finding(record, context, own_judged));
   findings.push_back(we_rejected_finding(record, context, peer_judged));
   if (record.role == tls::HandshakeRole::client)
-    findings.push_back(peer_name_finding(record, context));
+    findings.push_back(peer_name_finding(record, context, peer_judged));
   if (!context.own_judged) findings.insert(findings.end(), own.begin(), own.end());
   if (!context.peer_judged) findings.insert(findings.end(), peer.begin(), peer.end());
   return findings;

@@ -3,8 +3,10 @@
 // is trusted by the other side.
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 
 #include "probe/rules/rules.hpp"
+#include "tls/text.hpp"
 
 namespace probe::rules {
 namespace {
@@ -127,6 +129,15 @@ std::string and_joined(const std::vector<std::string>& items) {
   for (std::size_t i = 0; i < items.size(); ++i)
     text += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
   return text;
+}
+
+// The copy may sit in a .pfx beside a private key: the fix names the
+// certificate, and how to take it out, never "copy the file".
+std::string extract_hint(const std::string& file) {
+  const std::string extension = std::filesystem::path(file).extension().string();
+  if (tls::iequals(extension, ".pfx") || tls::iequals(extension, ".p12"))
+    return " (its CA certificates alone: openssl pkcs12 -in " + file + " -cacerts -nokeys)";
+  return "";
 }
 
 }  // namespace
@@ -332,7 +343,8 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
                 "Intermediate CA " + in_quotes(stuck.issuer) + " (issuer of " +
                     in_quotes(stuck.subject) +
                     ") is not in BEMS's intermediate/; a copy was found in " + issuer->second + ".",
-                "Copy " + issuer->second +
+                "Import the CA certificate " + in_quotes(stuck.issuer) + " from " + issuer->second +
+                    extract_hint(issuer->second) +
                     " into BEMS's intermediate/ (Windows: Intermediate Certification Authorities > "
                     "Certificates).");
   }

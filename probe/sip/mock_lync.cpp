@@ -7,6 +7,7 @@
 #include "probe/sip/builders.hpp"
 #include "probe/sip/ms_diagnostics.hpp"
 #include "probe/sip/presence_formats.hpp"
+#include "tls/text.hpp"
 
 namespace probe::sip {
 namespace {
@@ -80,6 +81,157 @@ std::optional<std::string> missing_mandatory_header(const Message& request) {
   return std::nullopt;
 }
 
+// RFC 3856 6.4: 3600 s unless Expires asks for another time, capped at
+// the configured maximum.
+mtls::Result<unsigned> subscription_expires(const Message& request, const MockLyncConfig& config) {
+  unsigned expires = 3600;
+  if (auto asked = request.header("Expires")) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(asked->data(), asked->data() + asked->size(), value);
+    if (ec != std::errc() || end != asked->data() + asked->size())
+      return mtls::Error{"Expires '" + *asked + "' is not a number of seconds"};
+    expires = value;
+  }
+  return std::min(expires, config.max_subscription_seconds);
+}
+
+// The dialog a SUBSCRIBE opens: our To tag, Contact and the granted time.
+struct SubscriptionDialog {
+  std::string tag;
+  std::string contact;
+  unsigned expires = 0;
+};
+
+SubscriptionDialog open_dialog(const Message& request, const MockLyncConfig& config,
+                               unsigned expires) {
+  return {header_param(*request.header("To"), "tag").value_or(new_tag()),
+          "<sip:mock-lync@" + uri_host(config.local_host) + ";transport=tls>", expires};
+}
+
+std::string subscription_state(unsigned expires) {
+  return expires > 0 ? "active;expires=" + std::to_string(expires)
+                     : std::string("terminated;reason=timeout");
+}
+
+Message subscribe_ok(const Message& request, const SubscriptionDialog& dialog) {
+  Message ok = respond(request, 200, "OK", dialog.tag);
+  ok.add_header("Expires", std::to_string(dialog.expires));
+  ok.add_header("Contact", dialog.contact);
+  return ok;
+}
+
+// The NOTIFY opens the other direction of the dialog (RFC 6665 4.2.2):
+// From/To swapped, our tag on From, sent to the subscriber's Contact.
+Message dialog_notify(const Message& request, const MockLyncConfig& config,
+                      const SubscriptionDialog& dialog, unsigned& notify_cseq) {
+  const std::string to = *request.header("To");
+  Message notify;
+  notify.method = "NOTIFY";
+  auto subscriber_contact = request.header("Contact");
+  notify.request_uri =
+      header_uri(subscriber_contact ? split_header_list(*subscriber_contact).front()
+                                    : *request.header("From"));
+  notify.add_header("Via", via_value(config.local_host, "TLS"));
+  notify.add_header("Max-Forwards", "70");
+  notify.add_header("From", header_param(to, "tag") ? to : to + ";tag=" + dialog.tag);
+  notify.add_header("To", *request.header("From"));
+  notify.add_header("Call-ID", *request.header("Call-ID"));
+  notify.add_header("CSeq", std::to_string(notify_cseq++) + " NOTIFY");
+  notify.add_header("Contact", dialog.contact);
+  notify.add_header("Event", *request.header("Event"));
+  notify.add_header("Subscription-State", subscription_state(dialog.expires));
+  notify.add_header("User-Agent", kMockLyncServer);
+  return notify;
+}
+
+bool supports(const Message& request, std::string_view option) {
+  for (const std::string& line : request.headers_named("Supported")) {
+    for (const std::string& item : split_header_list(line))
+      if (tls::iequals(tls::trim_blanks(item), option)) return true;
+  }
+  return false;
+}
+
+// One body part of a multipart/related document (RFC 2387).
+std::string mime_part(std::string_view boundary, std::string_view content_id, std::string_view type,
+                      std::string_view content) {
+  return "--" + std::string(boundary) + "\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <" +
+         std::string(content_id) + ">\r\nContent-Type: " + std::string(type) + "\r\n\r\n" +
+         std::string(content) + "\r\n";
+}
+
+// [MS-PRES] batch subscription: the state of every listed presentity in one
+// multipart/related document (RFC 4662 resource list: an rlmi+xml list, then
+// a categories document per presentity the pool knows; one it does not know
+// is terminated with reason noresource). Sent in the 200 OK when the client
+// supports ms-piggyback-first-notify, as a Front End does, else in a NOTIFY.
+std::vector<Message> answer_batch_subscribe(const Message& request, const MockLyncConfig& config,
+                                            unsigned& notify_cseq) {
+  bool accepts_multipart = request.headers_named("Accept").empty();
+  for (const std::string& line : request.headers_named("Accept")) {
+    for (const std::string& item : split_header_list(line))
+      accepts_multipart =
+          accepts_multipart ||
+          tls::iequals(tls::trim_blanks(item.substr(0, item.find(';'))), "multipart/related");
+  }
+  if (!accepts_multipart) {
+    Message not_acceptable = respond(request, 406, "Not Acceptable");
+    not_acceptable.add_header("Accept", "multipart/related, " + std::string(kRlmiType) + ", " +
+                                            std::string(kMsrtcCategoriesType));
+    return {not_acceptable};
+  }
+  auto batch = parse_batch_subscription(request.body);
+  if (!batch) return {bad_request(request, batch.error().message)};
+  auto expires = subscription_expires(request, config);
+  if (!expires) return {bad_request(request, expires.error().message)};
+  const SubscriptionDialog dialog = open_dialog(request, config, *expires);
+
+  const std::string boundary = "mtlsprobe-" + new_tag();
+  const std::string domain = uri_host(config.local_host);
+  const std::string list_id = "resourceList." + boundary + "@" + domain;
+  std::string list =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
+      "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"" +
+      xml_escape(request.request_uri) + "\" version=\"1\" fullState=\"true\">\r\n";
+  std::string documents;
+  for (std::size_t i = 0; i < batch->resources.size(); ++i) {
+    const std::string& uri = batch->resources[i];
+    const std::string user = uri_user_at_host(uri);
+    const std::string id = std::to_string(i + 1);
+    list += "  <resource uri=\"" + xml_escape(uri) + "\">";
+    auto configured = config.presence.find(user);
+    if (configured == config.presence.end()) {
+      list += "<instance id=\"" + id + "\" state=\"terminated\" reason=\"noresource\"/>";
+    } else {
+      const std::string cid = id + "." + boundary + "@" + domain;
+      list += "<instance id=\"" + id + "\" state=\"active\" cid=\"" + xml_escape(cid) + "\"/>";
+      documents += mime_part(boundary, cid, kMsrtcCategoriesType,
+                             categories_document(user, configured->second));
+    }
+    list += "</resource>\r\n";
+  }
+  list += "</list>";
+  const std::string body =
+      mime_part(boundary, list_id, kRlmiType, list) + documents + "--" + boundary + "--\r\n";
+  const std::string type = "multipart/related; type=\"" + std::string(kRlmiType) + "\"; start=\"<" +
+                           list_id + ">\"; boundary=" + boundary;
+
+  Message ok = subscribe_ok(request, dialog);
+  ok.add_header("Require", "eventlist");
+  if (supports(request, "ms-piggyback-first-notify")) {
+    ok.add_header("Event", *request.header("Event"));
+    ok.add_header("Subscription-State", subscription_state(dialog.expires));
+    ok.add_header("Content-Type", type);
+    ok.body = body;
+    return {ok};
+  }
+  Message notify = dialog_notify(request, config, dialog, notify_cseq);
+  notify.add_header("Require", "eventlist");
+  notify.add_header("Content-Type", type);
+  notify.body = body;
+  return {ok, notify};
+}
+
 std::vector<Message> answer_subscribe(const Message& request, const MockLyncConfig& config,
                                       unsigned& notify_cseq) {
   auto event = request.header("Event");
@@ -90,6 +242,7 @@ std::vector<Message> answer_subscribe(const Message& request, const MockLyncConf
     response.add_header("Allow-Events", "presence");
     return {response};
   }
+  if (is_batch_subscription(request)) return answer_batch_subscribe(request, config, notify_cseq);
   std::string user = uri_user_at_host(request.request_uri);
   auto configured = config.presence.find(user);
   if (configured == config.presence.end()) {
@@ -109,49 +262,15 @@ std::vector<Message> answer_subscribe(const Message& request, const MockLyncConf
                               std::string(kMsrtcCategoriesType) + ", " + std::string(kPidfType));
     return {not_acceptable};
   }
-
-  unsigned expires = 3600;  // RFC 3856 6.4 default
-  if (auto asked = request.header("Expires")) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(asked->data(), asked->data() + asked->size(), value);
-    if (ec != std::errc() || end != asked->data() + asked->size()) {
-      return {bad_request(request, "Expires '" + *asked + "' is not a number of seconds")};
-    }
-    expires = value;
-  }
-  expires = std::min(expires, config.max_subscription_seconds);
-
-  std::string to = *request.header("To");
-  std::string tag = header_param(to, "tag").value_or(new_tag());
-  std::string contact = "<sip:mock-lync@" + uri_host(config.local_host) + ";transport=tls>";
-  Message ok = respond(request, 200, "OK", tag);
-  ok.add_header("Expires", std::to_string(expires));
-  ok.add_header("Contact", contact);
-
-  // The NOTIFY opens the other direction of the dialog (RFC 6665 4.2.2):
-  // From/To swapped, our tag on From, sent to the subscriber's Contact.
-  Message notify;
-  notify.method = "NOTIFY";
-  auto subscriber_contact = request.header("Contact");
-  notify.request_uri =
-      header_uri(subscriber_contact ? split_header_list(*subscriber_contact).front()
-                                    : *request.header("From"));
-  notify.add_header("Via", via_value(config.local_host, "TLS"));
-  notify.add_header("Max-Forwards", "70");
-  notify.add_header("From", header_param(to, "tag") ? to : to + ";tag=" + tag);
-  notify.add_header("To", *request.header("From"));
-  notify.add_header("Call-ID", *request.header("Call-ID"));
-  notify.add_header("CSeq", std::to_string(notify_cseq++) + " NOTIFY");
-  notify.add_header("Contact", contact);
-  notify.add_header("Event", *event);
-  notify.add_header("Subscription-State", expires > 0 ? "active;expires=" + std::to_string(expires)
-                                                      : std::string("terminated;reason=timeout"));
-  notify.add_header("User-Agent", kMockLyncServer);
+  auto expires = subscription_expires(request, config);
+  if (!expires) return {bad_request(request, expires.error().message)};
+  const SubscriptionDialog dialog = open_dialog(request, config, *expires);
+  Message notify = dialog_notify(request, config, dialog, notify_cseq);
   notify.add_header("Content-Type", content_type_of(*format));
   notify.body = *format == PresenceFormat::msrtc_categories
                     ? categories_document(user, configured->second)
                     : presence_document(user, configured->second);
-  return {ok, notify};
+  return {subscribe_ok(request, dialog), notify};
 }
 
 }  // namespace

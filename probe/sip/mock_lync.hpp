@@ -15,6 +15,12 @@
 //     Accept with neither           -> 406 Not Acceptable
 //     for anyone else               -> 404 Not Found with ms-diagnostics 4005,
 //                                      as a Front End answers
+//     a batch ([MS-PRES] adhocList) -> 200 OK carrying (ms-piggyback-first-
+//                                      notify) or followed by a NOTIFY with a
+//                                      multipart/related body: an rlmi+xml
+//                                      list, a categories document per known
+//                                      presentity, noresource for the others;
+//                                      400 for a malformed or oversized list
 //   SUBSCRIBE other Event           -> 489 Bad Event
 //   ACK, any response               -> nothing
 //   any other method                -> 501 Not Implemented

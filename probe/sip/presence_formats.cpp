@@ -161,6 +161,39 @@ bool xml_depth_within(std::string_view xml, int limit) {
   return true;
 }
 
+bool is_batch_subscription(const Message& subscribe) {
+  auto type = subscribe.header("Content-Type");
+  return type && tls::iequals(media_type(*type), kBatchSubscribeType);
+}
+
+mtls::Result<BatchSubscription> parse_batch_subscription(const std::string& body) {
+  auto document = read_document(body);
+  if (!document) return mtls::Error{"the batch subscription body is not XML (or nests too deep)"};
+  const ptree* batch = child_named(*document, "batchSub");
+  const ptree* action = batch ? child_named(*batch, "action") : nullptr;
+  const ptree* list = action ? child_named(*action, "adhocList") : nullptr;
+  if (!list) return mtls::Error{"the batch subscription has no batchSub/action/adhocList"};
+  BatchSubscription subscription;
+  for (const auto& [key, resource] : *list) {
+    if (local_name(key) != "resource") continue;
+    std::string uri = attribute(resource, "uri");
+    if (uri.empty()) return mtls::Error{"a resource of the batch subscription has no uri"};
+    if (subscription.resources.size() == kMaxBatchResources)
+      return mtls::Error{"the batch subscription lists more than " +
+                         std::to_string(kMaxBatchResources) + " resources"};
+    subscription.resources.push_back(std::move(uri));
+  }
+  if (subscription.resources.empty())
+    return mtls::Error{"the batch subscription's adhocList names no resource"};
+  if (const ptree* categories = child_named(*action, "categoryList")) {
+    for (const auto& [key, category] : *categories) {
+      if (local_name(key) == "category")
+        subscription.categories.push_back(attribute(category, "name"));
+    }
+  }
+  return subscription;
+}
+
 std::optional<std::string> notify_presence_state(const Message& notify) {
   auto type = notify.header("Content-Type");
   if (type && tls::iequals(media_type(*type), kMsrtcCategoriesType))

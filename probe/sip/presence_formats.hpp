@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "probe/sip/message.hpp"
+#include "tls/result.hpp"
 
 namespace probe::sip {
 
@@ -48,5 +50,24 @@ std::optional<std::string> categories_state_of(const std::string& body);
 
 // The state a NOTIFY carries, by its Content-Type (PIDF when it has none).
 std::optional<std::string> notify_presence_state(const Message& notify);
+
+// [MS-PRES] 2.2.2.4.1 batch subscription: one SUBSCRIBE (to the
+// subscriber's own URI, Require: adhoclist, categoryList) whose body lists
+// the presentities (adhocList) and the categories (categoryList) wanted;
+// Lync's own clients and pools subscribe this way.
+inline constexpr std::string_view kBatchSubscribeType = "application/msrtc-adrl-categorylist+xml";
+inline constexpr std::string_view kRlmiType = "application/rlmi+xml";
+// A batch asking for more is refused: the answer holds a document per entry.
+inline constexpr std::size_t kMaxBatchResources = 100;
+
+struct BatchSubscription {
+  std::vector<std::string> resources;   // the adhocList's resource URIs, in order
+  std::vector<std::string> categories;  // the categoryList's names
+};
+// The batchSub document of such a SUBSCRIBE; the error says what is wrong
+// (not XML, no batchSub/action/adhocList, a resource without uri, more than
+// kMaxBatchResources resources).
+mtls::Result<BatchSubscription> parse_batch_subscription(const std::string& body);
+bool is_batch_subscription(const Message& subscribe);  // by its Content-Type
 
 }  // namespace probe::sip
