@@ -433,6 +433,36 @@ ChainVerification verify_paths(const Certificate& leaf, const std::vector<Certif
 
 }  // namespace
 
+bool is_only_path(const ChainVerification& verified,
+                  std::initializer_list<const std::vector<Certificate>*> certificates,
+                  const TrustAnchors& anchors) {
+  const std::vector<Certificate>& chain = verified.chain;
+  if (!verified.trusted || chain.empty() || anchors.system_roots()) return false;
+  const std::vector<Certificate>& roots = anchors.certificates();
+  auto is_anchor = [&roots](const Certificate& certificate) {
+    return std::any_of(roots.begin(), roots.end(),
+                       [&](const Certificate& root) { return root.same_as(certificate); });
+  };
+  if (!is_anchor(chain.back())) return false;
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+    // Path building stops at an anchor, and at a self-issued certificate.
+    if (is_anchor(chain[i]) || chain[i].info().self_issued) return false;
+    const Certificate& issuer = chain[i + 1];
+    bool held = i + 2 == chain.size();  // the anchor, found above
+    auto another_issuer = [&](const Certificate& candidate) {
+      if (candidate.subject_hash() != chain[i].issuer_hash()) return false;
+      if (!candidate.same_as(issuer)) return true;
+      held = true;
+      return false;
+    };
+    if (std::any_of(roots.begin(), roots.end(), another_issuer)) return false;
+    for (const auto* list : certificates)
+      if (std::any_of(list->begin(), list->end(), another_issuer)) return false;
+    if (!held) return false;  // the handshake had it from elsewhere
+  }
+  return true;
+}
+
 std::vector<Certificate> path_candidates(
     const Certificate& leaf, std::initializer_list<const std::vector<Certificate>*> lists) {
   return reachable_untrusted(leaf, lists);

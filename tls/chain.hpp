@@ -79,6 +79,19 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
 std::vector<Certificate> path_candidates(
     const Certificate& leaf, std::initializer_list<const std::vector<Certificate>*> lists);
 
+// Whether `verified`, a trusted answer of verify_chain, is also the answer
+// for its leaf with untrusted certificates from `certificates` and
+// `anchors` (no system roots) under any policy that checks no more than the
+// one that made it: its anchor is one of `anchors`, no certificate below the
+// anchor is, and at each step the next certificate of `verified` is the only
+// one of all those given (by subject name, copies of one certificate counted
+// once) that could issue the one before, so path building has no other way
+// to go. A handshake's verification then answers the diagnosis's structural
+// questions about the same chain, and the chain is verified once.
+bool is_only_path(const ChainVerification& verified,
+                  std::initializer_list<const std::vector<Certificate>*> certificates,
+                  const TrustAnchors& anchors);
+
 // True when `name` is covered by the certificate's SAN (DNS with a single
 // left-most wildcard label, or IP address). The CN is never consulted.
 bool certificate_covers_name(const Certificate& certificate, const std::string& name);

@@ -482,16 +482,28 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
       context.our_store && context.our_store->store == context.ours ? context.our_store
                                                                     : judged_against(*context.ours);
   const KnownCertificates& known = ours->known;
+  // The chain the handshake verified, when path building could only have
+  // built it one way from what we hold: then the structural questions below
+  // (trusted, intermediates, best chain) have its answer, since they check
+  // less (no dates, no purpose), and it is verified once, not four times.
+  const tls::ChainVerification* verified = nullptr;
+  if (record.peer_verification && !record.peer_verification->chain.empty() &&
+      record.peer_verification->chain.front().same_as(*facts.leaf) &&
+      tls::is_only_path(*record.peer_verification, {&facts.presented, &known.all}, ours->anchors))
+    verified = &*record.peer_verification;
 
-  findings.push_back(chain_trusted(facts, *context.ours, known));
+  findings.push_back(chain_trusted(facts, *context.ours, known, nullptr, verified));
 
   auto intermediates = finding(
       for_side(peer, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates),
       "The " + side_name(peer) + " intermediates were presented or are in our intermediate/");
   about(intermediates, record.peer_chain.front().info());
-  auto built = tls::verify_chain(
-      *facts.leaf, tls::path_candidates(*facts.leaf, {&facts.presented, &ours->intermediates}),
-      ours->anchors, structural_policy(*context.ours));
+  const tls::ChainVerification built =
+      verified ? *verified
+               : tls::verify_chain(
+                     *facts.leaf,
+                     tls::path_candidates(*facts.leaf, {&facts.presented, &ours->intermediates}),
+                     ours->anchors, structural_policy(*context.ours));
   if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
@@ -519,7 +531,7 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   }
   findings.push_back(intermediates);
 
-  std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known);
+  std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known, verified);
   findings.push_back(validity(peer, chain, context.now, context.warn_days));
   findings.push_back(eku(peer, facts.leaf->info()));
   std::optional<report::Finding> cn;

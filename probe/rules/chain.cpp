@@ -170,7 +170,9 @@ CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::
 }
 
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
-                                         const KnownCertificates& known) {
+                                         const KnownCertificates& known,
+                                         const tls::ChainVerification* verified) {
+  if (verified) return verified->chain;
   std::vector<tls::Certificate> roots = judge.root_certificates();
   for (const auto& certificate : known.all)
     if (certificate.info().self_signed) roots.push_back(certificate);
@@ -182,7 +184,8 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
 }
 
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
-                              const KnownCertificates& known, const CrossTrust* cross) {
+                              const KnownCertificates& known, const CrossTrust* cross,
+                              const tls::ChainVerification* verified) {
   auto f =
       finding(for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted),
               side_name(side.side) +
@@ -200,7 +203,7 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
         "Import the root CA certificate(s) of both the BEMS and the Lync/Skype certificate into "
         "trusted-root/ (Windows: Trusted Root Certification Authorities > Certificates).");
   }
-  auto result = against_store(side, judge, known);
+  const tls::ChainVerification result = verified ? *verified : against_store(side, judge, known);
   if (result.trusted) {
     return pass(f, "Chain " + chain_text(result.chain) + " ends at a root in trusted-root/.");
   }

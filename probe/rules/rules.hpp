@@ -70,8 +70,12 @@ bool root_untrusted(const tls::ChainVerification& result);
 
 // Chains and stores. With `cross` (evaluate_offline), a cause another
 // finding blames is pointed to instead of blamed again.
+// `verified`, when given, is the verification of the side's chain against
+// `judge` and `known` the caller already holds (tls::is_only_path), taken
+// instead of verifying again.
 report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
-                              const KnownCertificates& known, const CrossTrust* cross = nullptr);
+                              const KnownCertificates& known, const CrossTrust* cross = nullptr,
+                              const tls::ChainVerification* verified = nullptr);
 // The intermediate CAs missing from BEMS's intermediate/, by DER subject:
 // `blamed` holds those an earlier call (the other side) already blames, and
 // the call adds the one it blames. One missing file is blamed once.
@@ -88,7 +92,8 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
 
 // The built chain (leaf first) used for validity, strength and revocation rules.
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
-                                         const KnownCertificates& known);
+                                         const KnownCertificates& known,
+                                         const tls::ChainVerification* verified = nullptr);
 
 // One certificate's properties.
 report::Finding subject_cn(const tls::CertificateInfo& leaf,
