@@ -132,6 +132,31 @@ TEST_CASE("a legacy (RC2/3DES) PKCS#12 as old Windows exports it loads") {
   CHECK(loaded->key);
 }
 
+// Windows' certificate export wizard writes a chain as PKCS#7 (.p7b), in DER
+// or Base64; a store folder takes it like a PEM bundle.
+TEST_CASE("a PKCS#7 certificate bundle (.p7b) loads in DER and PEM, in a store folder too") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  for (const std::string form : {"DER", "PEM"}) {
+    CAPTURE(form);
+    const fs::path bundle = dir / ("chain-" + form + ".p7b");
+    openssl({"crl2pkcs7", "-nocrl", "-certfile", pki.intermediate_cert.string(), "-certfile",
+             pki.root_cert.string(), "-outform", form, "-out", bundle.string()});
+    auto loaded = tls::load_credential_file(bundle, std::nullopt);
+    REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
+    REQUIRE(loaded->certificates.size() == 2);
+    CHECK(loaded->certificates[0].info().common_name == "OpenSSL CLI Issuing CA");
+    CHECK(loaded->certificates[1].info().self_signed);
+    CHECK_FALSE(loaded->key);
+  }
+  // Enveloped data is PKCS#7 too, but no certificate bundle.
+  openssl({"cms", "-encrypt", "-in", pki.root_cert.string(), "-outform", "DER", "-out",
+           (dir / "enveloped.p7m").string(), pki.leaf_cert.string()});
+  auto enveloped = tls::load_credential_file(dir / "enveloped.p7m", std::nullopt);
+  REQUIRE_FALSE(enveloped.ok());
+  CHECK(mentions(enveloped.error().message, "not a certificate bundle"));
+}
+
 TEST_CASE("bad files each give one message naming the file") {
   TempDir dir;
   auto pki = testing::make_openssl_pki(dir / "pki");

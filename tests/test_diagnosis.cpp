@@ -147,7 +147,8 @@ tls::HandshakeRecord completed_server(const std::string& version) {
   record.cipher_suite = "TLS_AES_256_GCM_SHA384";
   record.our_certificate_sent = pki().certificate("bems");
   record.our_chain_sent = {pki().certificate("intermediate")};
-  record.acceptable_ca_names_sent = {ca_name("root")};
+  record.acceptable_ca_names_sent =
+      std::make_shared<const std::vector<tls::CaName>>(std::vector{ca_name("root")});
   peer_presents(record, {"lync", "intermediate"});
   return record;
 }
@@ -253,7 +254,7 @@ TEST_CASE("each protocol failure fails handshake.protocol with its own cause") {
   for (const Case& c : {
            Case{HandshakeError::no_common_version, "No TLS version both sides allow"},
            Case{HandshakeError::no_common_cipher, "No cipher suite, group or signature"},
-           Case{HandshakeError::handshake_timeout, "went silent during the handshake"},
+           Case{HandshakeError::handshake_timeout, "The handshake timed out"},
            Case{HandshakeError::peer_closed, "closed the connection during the handshake"},
            Case{HandshakeError::tls_error, "The TLS handshake failed: the reason"},
        }) {

@@ -9,6 +9,7 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/lab/pki.hpp"
 #include "probe/rules/rollover.hpp"
+#include "probe/rules/rules.hpp"
 #include "tests/support/keys.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/report_reading.hpp"
@@ -357,8 +358,10 @@ struct HandMade {
   probe::RolloverVerdict judge(const tls::Certificate& current,
                                const tls::Certificate& next) const {
     probe::RolloverInputs inputs;
-    inputs.current = {&store, {current, *ca}, {}};
-    inputs.next = {&store, {next, *ca}, {}};
+    // The EKU rule as `check` judges each certificate: rows blame it by id.
+    inputs.current = {
+        &store, {current, *ca}, {probe::rules::eku(probe::Side::bems, current.info())}};
+    inputs.next = {&store, {next, *ca}, {probe::rules::eku(probe::Side::bems, next.info())}};
     inputs.pool = "bemsapppool.example.com";
     return probe::judge_rollover(inputs);
   }
@@ -396,6 +399,27 @@ TEST_CASE("OpenSSL reads the application policies AD CS adds beside the EKU") {
   const auto without = pki.leaf(HandMade::leaf_spec(), testing::ec_key()).info();
   CHECK_FALSE(without.has_application_policies);
   CHECK(without.application_policies.empty());
+}
+
+// schannel enforces Application Policies as the EKU when they are present:
+// `check` fails bems.eku for a purpose they omit, whatever the EKU says.
+TEST_CASE("bems.eku fails when the application policies omit clientAuth or serverAuth") {
+  HandMade pki;
+  auto judged = [&](std::vector<std::string> policies) {
+    auto spec = HandMade::leaf_spec();
+    spec.application_policies = std::move(policies);
+    return probe::rules::eku(probe::Side::bems, pki.leaf(spec, testing::ec_key()).info());
+  };
+  auto server_only = judged({"serverAuth"});
+  CHECK(report::to_string(server_only.status) == "fail");
+  CHECK(mentions(server_only.detail, "but not clientAuth"));
+  CHECK(mentions(server_only.remedy, "Application Policies"));
+  CHECK(report::to_string(judged({"clientAuth", "serverAuth"}).status) == "pass");
+  CHECK(report::to_string(judged({"anyExtendedKeyUsage"}).status) == "pass");
+  CHECK(
+      report::to_string(probe::rules::eku(probe::Side::bems,
+                                          pki.leaf(HandMade::leaf_spec(), testing::ec_key()).info())
+                            .status) == "pass");
 }
 
 TEST_CASE("key usage rows: losing what the key type needs in TLS is breaking, the rest is not") {
@@ -461,7 +485,9 @@ TEST_CASE("key usage rows: losing what the key type needs in TLS is breaking, th
   }
 }
 
-TEST_CASE("application policies rows: changed is risky, and dropping clientAuth names schannel") {
+TEST_CASE(
+    "application policies rows: dropping clientAuth breaks bems.eku (schannel), other changes are "
+    "risky") {
   HandMade pki;
   auto with_policies = [&](std::vector<std::string> policies) {
     auto spec = HandMade::leaf_spec();
@@ -474,11 +500,12 @@ TEST_CASE("application policies rows: changed is risky, and dropping clientAuth 
   auto row = row_of(dropped, "application policies");
   CHECK(row.before == "clientAuth, serverAuth");
   CHECK(row.after == "serverAuth");
-  CHECK(row.change == report::ChangeClass::risky);
+  CHECK(row.change == report::ChangeClass::breaking);
   CHECK(mentions(row.reason, "do not name clientAuth"));
-  CHECK(mentions(row.reason, "schannel enforces application policies as the EKU"));
-  CHECK(report::to_string(finding_of(dropped, "rollover.risky").status) == "warn");
-  CHECK(mentions(finding_of(dropped, "rollover.risky").detail, "application policies"));
+  CHECK(mentions(row.reason, "schannel enforces them as the EKU"));
+  CHECK(mentions(row.reason, "bems.eku fails with the next certificate"));
+  // The offline EKU rule owns the defect; the risky summary does not repeat it.
+  CHECK(report::to_string(finding_of(dropped, "rollover.risky").status) == "pass");
 
   const auto more =
       pki.judge(current, with_policies({"clientAuth", "serverAuth", "1.3.6.1.4.1.311.10.3.12"}));

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 
 #include <cstdlib>
@@ -107,6 +108,33 @@ bool is_key_label(const std::string& label) {
          label == "EC PRIVATE KEY" || label == "DSA PRIVATE KEY";
 }
 
+// A certificate bundle as Windows exports a chain (.p7b: "Cryptographic
+// Message Syntax Standard - PKCS #7 Certificates"), DER or PEM: SignedData
+// with certificates and nothing signed. nullopt when `data` is not PKCS#7.
+std::optional<Result<std::vector<X509Ptr>>> pkcs7_certificates(const std::string& file,
+                                                               const unsigned char* data,
+                                                               long length) {
+  const unsigned char* cursor = data;
+  Pkcs7Ptr p7(d2i_PKCS7(nullptr, &cursor, length));
+  if (!p7) {
+    clear_openssl_errors();
+    return std::nullopt;
+  }
+  if (cursor != data + length)
+    return Result<std::vector<X509Ptr>>(Error{file + ": trailing bytes after the PKCS#7 bundle"});
+  if (!PKCS7_type_is_signed(p7.get()) || !p7->d.sign)
+    return Result<std::vector<X509Ptr>>(
+        Error{file + ": a PKCS#7 file, but not a certificate bundle (SignedData)"});
+  std::vector<X509Ptr> certificates;
+  STACK_OF(X509)* held = p7->d.sign->cert;
+  for (int i = 0; held && i < sk_X509_num(held); ++i) {
+    X509* certificate = sk_X509_value(held, i);
+    X509_up_ref(certificate);
+    certificates.emplace_back(certificate);
+  }
+  return Result<std::vector<X509Ptr>>(std::move(certificates));
+}
+
 Result<FileContents> load_pem(const std::string& file, const std::string& bytes,
                               const std::optional<Secret>& password) {
   FileContents contents;
@@ -140,6 +168,12 @@ Result<FileContents> load_pem(const std::string& file, const std::string& bytes,
         return Error{file + ": certificate " + std::to_string(block) + " is not valid X.509 (" +
                      take_openssl_errors() + ")"};
       contents.certificates.emplace_back(x509);
+    } else if (label == PEM_STRING_PKCS7 || label == PEM_STRING_PKCS7_SIGNED) {
+      auto bundle = pkcs7_certificates(file, data, length);
+      if (!bundle)
+        return Error{file + ": PKCS#7 block " + std::to_string(block) + " is not valid PKCS#7"};
+      if (!bundle->ok()) return bundle->error();
+      for (auto& certificate : **bundle) contents.certificates.emplace_back(certificate.release());
     } else if (is_key_label(label)) {
       if (contents.key) return Error{file + ": holds more than one private key"};
       // The PEM key reader handles every key label, legacy encryption headers
@@ -256,6 +290,16 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
   }
   clear_openssl_errors();
 
+  if (auto bundle = pkcs7_certificates(file, begin, size)) {
+    if (!bundle->ok()) return bundle->error();
+    FileContents contents;
+    contents.format = "PKCS#7";
+    for (auto& certificate : **bundle) contents.certificates.emplace_back(certificate.release());
+    if (contents.certificates.empty())
+      return Error{file + ": the PKCS#7 bundle holds no certificate"};
+    return contents;
+  }
+
   cursor = begin;
   if (PKCS12* p12 = d2i_PKCS12(nullptr, &cursor, size)) {
     Pkcs12Ptr owned(p12);
@@ -285,7 +329,7 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
     return Error{file + (password ? ": wrong password for the encrypted private key"
                                   : ": the private key is encrypted; give its password with "
                                     "--password-env VAR or --password-file FILE")};
-  return Error{file + ": not a certificate or key in PEM, DER or PKCS#12 form"};
+  return Error{file + ": not a certificate or key in PEM, DER, PKCS#7 or PKCS#12 form"};
 }
 
 }  // namespace

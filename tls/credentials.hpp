@@ -46,7 +46,7 @@ class PrivateKey {
 struct FileContents {
   std::vector<Certificate> certificates;
   std::optional<PrivateKey> key;
-  std::string format;  // "PEM", "DER", "PKCS#12"
+  std::string format;  // "PEM", "DER", "PKCS#7", "PKCS#12"
 };
 
 // Files larger than this are refused before being read.

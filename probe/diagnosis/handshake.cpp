@@ -5,6 +5,7 @@
 #include "probe/diagnosis/facts.hpp"
 #include "probe/rules/rules.hpp"
 #include "tls/alerts.hpp"
+#include "tls/text.hpp"
 
 namespace probe {
 namespace {
@@ -64,9 +65,10 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                                                : ": it answered in " + record.non_tls_protocol) +
               " (first bytes: \"" + record.first_bytes_received + "\").",
           "Point the probe at the MTLS port (5061): this port speaks " +
-              (record.non_tls_protocol.empty() ? std::string("something else")
-                                               : record.non_tls_protocol) +
-              ", e.g. SIP over TCP (5060) or HTTP.");
+              (record.non_tls_protocol.empty()
+                   ? std::string("something other than TLS (SIP over TCP on 5060, HTTP, ...)")
+                   : record.non_tls_protocol + " in clear text") +
+              ".");
     case HandshakeError::no_common_version:
       return fail(
           f,
@@ -83,7 +85,7 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
           "Enable a common ECDHE-RSA/ECDHE-ECDSA AES-GCM suite on the Windows peer (IIS Crypto / "
           "Group Policy SSL Cipher Suite Order).");
     case HandshakeError::handshake_timeout:
-      return fail(f, "The peer went silent during the handshake: " + record.error_message + ".",
+      return fail(f, "The handshake timed out: " + record.error_message + ".",
                   "A stalled CRL download on the peer can hold the handshake (see the revocation "
                   "requirement); otherwise check for a proxy or IPS in the path.");
     case HandshakeError::peer_closed:
@@ -163,7 +165,9 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
   auto f =
       finding(FindingId::handshake_ca_list, "Our chain is among the client CAs the server accepts");
   if (record.role == tls::HandshakeRole::server) {
-    return pass(f, "We sent " + std::to_string(record.acceptable_ca_names_sent.size()) +
+    const std::size_t sent =
+        record.acceptable_ca_names_sent ? record.acceptable_ca_names_sent->size() : 0;
+    return pass(f, "We sent " + std::to_string(sent) +
                        " acceptable client-CA name(s) in our CertificateRequest.");
   }
   if (!record.handshake_completed && !record.certificate_request_received)
@@ -413,7 +417,27 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const Li
                           : "Fix " + blamed.front() + " (its own fix above).");
 }
 
-report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context) {
+// The BEMS name rule that owns a dialled name missing from a BEMS peer's
+// certificate: the pool FQDN is bems.san.pool's, an instance FQDN
+// bems.san.instances'. Only when that rule fails in the same report.
+const report::Finding* name_owner(const LiveContext& context,
+                                  const std::vector<report::Finding>& peer) {
+  if (context.us != Side::lync) return nullptr;
+  auto same_name = [&](const std::string& name) {
+    return tls::iequals(name, context.expected_name);
+  };
+  std::optional<FindingId> owner;
+  if (context.pool && same_name(*context.pool)) owner = FindingId::bems_san_pool;
+  if (std::any_of(context.instances.begin(), context.instances.end(), same_name))
+    owner = FindingId::bems_san_instances;
+  if (!owner) return nullptr;
+  for (const report::Finding& judged : peer)
+    if (judged.status == report::Status::fail && judged.id == id_text(*owner)) return &judged;
+  return nullptr;
+}
+
+report::Finding peer_name_finding(const tls::HandshakeRecord& record, const LiveContext& context,
+                                  const std::vector<report::Finding>& peer) {
   auto f = finding(FindingId::peer_name, "The peer's certificate covers the name we dialled");
   if (record.role == tls::HandshakeRole::server)
     return skip(f, "server side: the client's name is not dialled");
@@ -427,6 +451,13 @@ report::Finding peer_name_finding(const tls::HandshakeRecord& record, const Live
   names.insert(names.end(), leaf.info().san_ip.begin(), leaf.info().san_ip.end());
   std::string covered;
   for (const auto& name : names) covered += (covered.empty() ? "" : ", ") + name;
+  // The certificate's own name rule blames the missing name; this shows it on
+  // the wire and points there.
+  if (const report::Finding* owner = name_owner(context, peer))
+    return fail(f,
+                "The certificate does not cover " + in_quotes(context.expected_name) +
+                    ", the name we dialled; the defect is reported by " + owner->id + ".",
+                "Fix " + owner->id + " (its own fix above).");
   return fail(
       f,
       "The certificate does not cover " + in_quotes(context.expected_name) + "; it covers " +
@@ -447,12 +478,10 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   SideFacts facts{
       peer, nullptr, record.peer_chain.front(),
       std::vector<tls::Certificate>(record.peer_chain.begin() + 1, record.peer_chain.end())};
-  KnownCertificates known;  // only what we hold: a live check must not borrow from elsewhere
-  for (const auto& stored : context.ours->intermediates)
-    known.with_source.emplace_back(stored.certificate, stored.file.string());
-  for (const auto& stored : context.ours->trusted_roots)
-    known.with_source.emplace_back(stored.certificate, stored.file.string());
-  for (const auto& [certificate, file] : known.with_source) known.all.push_back(certificate);
+  const std::shared_ptr<const OurStore> ours =
+      context.our_store && context.our_store->store == context.ours ? context.our_store
+                                                                    : judged_against(*context.ours);
+  const KnownCertificates& known = ours->known;
 
   findings.push_back(chain_trusted(facts, *context.ours, known));
 
@@ -460,11 +489,9 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
       for_side(peer, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates),
       "The " + side_name(peer) + " intermediates were presented or are in our intermediate/");
   about(intermediates, record.peer_chain.front().info());
-  std::vector<tls::Certificate> untrusted = facts.presented;
-  for (const auto& certificate : context.ours->intermediate_certificates())
-    untrusted.push_back(certificate);
-  auto built = tls::verify_chain(*facts.leaf, untrusted, context.ours->trust_anchors(),
-                                 structural_policy(*context.ours));
+  auto built = tls::verify_chain(
+      *facts.leaf, tls::path_candidates(*facts.leaf, {&facts.presented, &ours->intermediates}),
+      ours->anchors, structural_policy(*context.ours));
   if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
@@ -495,10 +522,12 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   std::vector<tls::Certificate> chain = best_chain(facts, *context.ours, known);
   findings.push_back(validity(peer, chain, context.now, context.warn_days));
   findings.push_back(eku(peer, facts.leaf->info()));
-  findings.push_back(san_syntax(peer, facts.leaf->info()));
+  std::optional<report::Finding> cn;
+  if (peer == Side::bems) cn = subject_cn(facts.leaf->info(), context.pool);
+  findings.push_back(san_syntax(peer, facts.leaf->info(), cn ? &*cn : nullptr));
   findings.push_back(key_strength(peer, chain));
-  if (peer == Side::bems) {
-    findings.push_back(subject_cn(facts.leaf->info(), context.pool));
+  if (cn) {
+    findings.push_back(*cn);
     std::string pool = context.pool ? *context.pool : facts.leaf->info().common_name;
     if (!pool.empty()) findings.push_back(san_pool(*facts.leaf, pool, !context.pool));
     if (!context.instances.empty())
@@ -560,17 +589,20 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
   std::vector<tls::Certificate> chain = built.chain.empty() ? std::vector{leaf} : built.chain;
   findings.push_back(validity(context.us, chain, context.now, context.warn_days));
   findings.push_back(eku(context.us, leaf.info()));
-  findings.push_back(san_syntax(context.us, leaf.info()));
+  // As BEMS with the topology's names given, the pool and every instance
+  // must be in what we present.
+  std::optional<report::Finding> cn;
+  if (context.us == Side::bems && (context.pool || !context.instances.empty()))
+    cn = subject_cn(leaf.info(), context.pool);
+  findings.push_back(san_syntax(context.us, leaf.info(), cn ? &*cn : nullptr));
   auto strength = key_strength(context.us, chain);
   if (strength.status == report::Status::fail && !record.own_chain_below_security_level.empty())
     strength.detail += " OpenSSL's default security level refuses to send it too (" +
                        record.own_chain_below_security_level +
                        "); the probe sent it anyway, as the endpoint it stands in for would.";
   findings.push_back(strength);
-  // As BEMS with the topology's names given, the pool and every instance
-  // must be in what we present.
-  if (context.us == Side::bems && (context.pool || !context.instances.empty())) {
-    findings.push_back(subject_cn(leaf.info(), context.pool));
+  if (cn) {
+    findings.push_back(*cn);
     if (context.pool) findings.push_back(san_pool(leaf, *context.pool, false));
     if (!context.instances.empty()) findings.push_back(san_instances(leaf, context.instances));
   }
@@ -641,6 +673,21 @@ std::shared_ptr<const OwnChain> own_chain_of(const tls::Certificate& leaf,
       leaf, sent, tls::verify_chain(leaf, sent, ours.trust_anchors(), structural_policy(ours))});
 }
 
+std::shared_ptr<const OurStore> judged_against(const tls::Store& ours) {
+  auto made = std::make_shared<OurStore>();
+  made->store = &ours;
+  // Only what we hold: a live check must not borrow from elsewhere.
+  for (const auto& stored : ours.intermediates)
+    made->known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& stored : ours.trusted_roots)
+    made->known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& [certificate, file] : made->known.with_source)
+    made->known.all.push_back(certificate);
+  made->intermediates = ours.intermediate_certificates();
+  made->anchors = ours.trust_anchors();
+  return made;
+}
+
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
                                                 const LiveContext& given) {
   // Our chain is judged once for all the findings that need it.
@@ -665,7 +712,7 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
   findings.push_back(peer_rejected_finding(record, context, own_judged));
   findings.push_back(we_rejected_finding(record, context, peer_judged));
   if (record.role == tls::HandshakeRole::client)
-    findings.push_back(peer_name_finding(record, context));
+    findings.push_back(peer_name_finding(record, context, peer_judged));
   if (!context.own_judged) findings.insert(findings.end(), own.begin(), own.end());
   if (!context.peer_judged) findings.insert(findings.end(), peer.begin(), peer.end());
   return findings;

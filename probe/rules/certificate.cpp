@@ -52,6 +52,21 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN from New-CsTrustedApplicationPool).");
   }
+  if (!tls::is_valid_dns_name(leaf.common_name)) {
+    return fail(f,
+                "CN " + in_quotes(leaf.common_name) +
+                    " is not a valid host name: each label may hold only letters, digits and "
+                    "inner hyphens (no underscore, no space, no empty label)." +
+                    std::string(std::any_of(leaf.san_dns.begin(), leaf.san_dns.end(),
+                                            [&](const std::string& name) {
+                                              return tls::iequals(name, leaf.common_name);
+                                            })
+                                    ? " The SAN repeats it."
+                                    : ""),
+                "Reissue the certificate with Subject CN=" + example +
+                    " and the same name in the SAN; rename the pool in the topology first if its "
+                    "FQDN is not a host name.");
+  }
   if (!tls::is_valid_fqdn(leaf.common_name)) {
     return fail(f, "CN " + in_quotes(leaf.common_name) + " is not a fully qualified domain name.",
                 "Reissue the certificate with Subject CN=" + example +
@@ -185,6 +200,30 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
       "Authentication (1.3.6.1.5.5.7.3.2). Public CAs stopped issuing clientAuth certificates in "
       "2026, so "
       "use a private (enterprise) CA that both sides trust.";
+  // AD CS templates add Microsoft Application Policies beside the EKU;
+  // schannel (CryptoAPI's chain engine) enforces them as the EKU when they
+  // are present, so a purpose they omit is refused by a Windows peer.
+  if (leaf.has_application_policies) {
+    auto allowed = [&](const char* purpose) {
+      const auto& policies = leaf.application_policies;
+      return std::find(policies.begin(), policies.end(), purpose) != policies.end() ||
+             std::find(policies.begin(), policies.end(), "anyExtendedKeyUsage") != policies.end();
+    };
+    std::vector<std::string> refused;
+    for (const char* purpose : {"serverAuth", "clientAuth"})
+      if (!allowed(purpose)) refused.push_back(purpose);
+    if (!refused.empty())
+      return fail(f,
+                  "The Microsoft Application Policies extension (1.3.6.1.4.1.311.21.10) names " +
+                      (leaf.application_policies.empty() ? std::string("no purpose")
+                                                         : joined(leaf.application_policies)) +
+                      " but not " + joined(refused) +
+                      ": Windows schannel enforces application policies as the EKU when they "
+                      "are present, so Lync/Skype refuses the certificate for that purpose "
+                      "whatever its EKU says.",
+                  "Reissue from an AD CS template whose Application Policies include Server "
+                  "Authentication and Client Authentication (or that adds none).");
+  }
   if (!leaf.has_eku) {
     return warn(f,
                 "The certificate has no Extended Key Usage; most stacks accept it for any purpose, "
@@ -214,7 +253,7 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
   return pass(f, "Extended Key Usage names serverAuth and clientAuth.");
 }
 
-report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf) {
+report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf, const report::Finding* cn) {
   auto f =
       finding(for_side(side, FindingId::bems_san_syntax, FindingId::lync_san_syntax),
               "Every SAN DNS name of the " + side_name(side) + " certificate is a valid host name");
@@ -225,8 +264,17 @@ report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf) {
   // does, so a defect is blamed here and never by a refused handshake.
   std::vector<std::string> malformed;
   std::string example;  // the first one, spelled as a host name may be
+  // The CN rule already blames a malformed CN; the same name in the SAN is
+  // the same defect (renaming the pool fixes both).
+  const bool cn_blamed = cn && cn->status == report::Status::fail && !leaf.common_name.empty() &&
+                         !tls::is_valid_dns_name(leaf.common_name, true);
+  bool repeats_cn = false;
   for (const auto& name : leaf.san_dns) {
     if (tls::is_valid_dns_name(name, true)) continue;
+    if (cn_blamed && tls::iequals(name, leaf.common_name)) {
+      repeats_cn = true;
+      continue;
+    }
     malformed.push_back(in_quotes(name));
     if (example.empty()) {
       example = name;
@@ -235,6 +283,9 @@ report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf) {
     }
   }
   if (leaf.san_dns.empty()) return pass(f, "The certificate has no SAN DNS name to judge.");
+  if (malformed.empty() && repeats_cn)
+    return skip(f, "the only malformed SAN name is the CN " + in_quotes(leaf.common_name) +
+                       ", blamed by " + cn->id);
   if (malformed.empty())
     return pass(f, "SAN DNS name(s) " + joined(leaf.san_dns) +
                        " are host names of letters, digits and hyphens.");

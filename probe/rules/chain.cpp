@@ -3,8 +3,10 @@
 // is trusted by the other side.
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 
 #include "probe/rules/rules.hpp"
+#include "tls/text.hpp"
 
 namespace probe::rules {
 namespace {
@@ -43,10 +45,9 @@ std::string judge_store_name(Side judge_side) {
 // every store's certificates, against the judge's roots.
 tls::ChainVerification against_store(const SideFacts& side, const tls::Store& judge,
                                      const KnownCertificates& known) {
-  std::vector<tls::Certificate> untrusted = side.presented;
-  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
-  return tls::verify_chain(*side.leaf, untrusted, judge.root_certificates(),
-                           structural_policy(judge));
+  return tls::verify_chain(*side.leaf,
+                           tls::path_candidates(*side.leaf, {&side.presented, &known.all}),
+                           judge.trust_anchors(), structural_policy(judge));
 }
 
 // The chain as `receiver` gets it in a handshake: what the sender presents,
@@ -130,6 +131,15 @@ std::string and_joined(const std::vector<std::string>& items) {
   return text;
 }
 
+// The copy may sit in a .pfx beside a private key: the fix names the
+// certificate, and how to take it out, never "copy the file".
+std::string extract_hint(const std::string& file) {
+  const std::string extension = std::filesystem::path(file).extension().string();
+  if (tls::iequals(extension, ".pfx") || tls::iequals(extension, ".p12"))
+    return " (its CA certificates alone: openssl pkcs12 -in " + file + " -cacerts -nokeys)";
+  return "";
+}
+
 }  // namespace
 
 bool root_untrusted(const tls::ChainVerification& result) {
@@ -161,12 +171,12 @@ CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::
 
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
                                          const KnownCertificates& known) {
-  std::vector<tls::Certificate> untrusted = side.presented;
-  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
   std::vector<tls::Certificate> roots = judge.root_certificates();
   for (const auto& certificate : known.all)
     if (certificate.info().self_signed) roots.push_back(certificate);
-  auto result = tls::verify_chain(*side.leaf, untrusted, roots, structural_policy(judge));
+  auto result =
+      tls::verify_chain(*side.leaf, tls::path_candidates(*side.leaf, {&side.presented, &known.all}),
+                        roots, structural_policy(judge));
   if (result.chain.empty()) return {*side.leaf};
   return result.chain;
 }
@@ -333,7 +343,8 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
                 "Intermediate CA " + in_quotes(stuck.issuer) + " (issuer of " +
                     in_quotes(stuck.subject) +
                     ") is not in BEMS's intermediate/; a copy was found in " + issuer->second + ".",
-                "Copy " + issuer->second +
+                "Import the CA certificate " + in_quotes(stuck.issuer) + " from " + issuer->second +
+                    extract_hint(issuer->second) +
                     " into BEMS's intermediate/ (Windows: Intermediate Certification Authorities > "
                     "Certificates).");
   }

@@ -88,7 +88,11 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
     findings.push_back(validity(side->side, chain, inputs.now, inputs.warn_days));
     if (side->leaf) {
       findings.push_back(eku(side->side, side->leaf->info()));
-      findings.push_back(san_syntax(side->side, side->leaf->info()));
+      const report::Finding* cn = nullptr;
+      if (side->side == Side::bems)
+        for (const report::Finding& judged : findings)
+          if (judged.id == id_text(FindingId::bems_subject_cn_fqdn)) cn = &judged;
+      findings.push_back(san_syntax(side->side, side->leaf->info(), cn));
     } else {
       auto f = finding(
           for_side(side->side, FindingId::bems_eku, FindingId::lync_eku),

@@ -457,13 +457,15 @@ class Judge {
       for (const char* purpose : {"clientAuth", "serverAuth"})
         if (policies_allow(cur(), purpose) && !policies_allow(nxt(), purpose))
           refused.push_back(purpose);
-      if (!refused.empty())
+      if (!refused.empty() && breaks(FindingId::bems_eku))
+        blame(j, FindingId::bems_eku,
+              "The next certificate's application policies do not name " + joined(refused) +
+                  ": schannel enforces them as the EKU when they are present, so Lync/Skype "
+                  "refuses it for that purpose whatever its EKU says");
+      else if (!refused.empty())
         j.add(ChangeClass::risky,
               "The next certificate's application policies do not name " + joined(refused) +
-                  ": schannel enforces application policies as the EKU when they are present, "
-                  "so Windows peers (Lync/Skype) refuse it for that purpose whatever its EKU "
-                  "says. Reissue it from a template whose application policies include "
-                  "Client Authentication and Server Authentication.");
+                  ", which the current certificate's EKU or policies already lack.");
       else
         j.add(ChangeClass::risky,
               "Application policies changed: schannel enforces them as the EKU when they are "

@@ -101,7 +101,10 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
 report::Finding eku(Side side, const tls::CertificateInfo& leaf);
 // SAN DNS names in RFC 1034 preferred syntax (RFC 5280 4.2.1.6): one rule
 // for `check` and the live commands, which accept the handshake as OpenSSL does.
-report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf);
+// `cn`, when the report also has bems.subject.cn-fqdn for this certificate:
+// a malformed CN repeated in the SAN is that finding's defect, not a second one.
+report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf,
+                           const report::Finding* cn = nullptr);
 report::Finding key_strength(Side side, const std::vector<tls::Certificate>& chain);
 report::Finding revocation_published(Side side, const std::vector<tls::Certificate>& chain);
 

@@ -36,6 +36,7 @@ using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
 using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
+using Pkcs7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Free<SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, Free<SSL_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
