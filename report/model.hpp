@@ -137,6 +137,10 @@ struct Report {
   std::vector<Table> tables;
   std::vector<Report> targets;
   std::string target;  // in a target's report: "host:port via address:port"
+  // In a target's report: its row in the run's table (0-based), which follows
+  // the order of the input (targets, then each name's addresses). Streamed
+  // targets are written as they finish; this puts them back in order.
+  std::optional<std::size_t> index;
   // Targets written out as they finished and not kept (report/target_stream.hpp):
   // only counted, each judged under the run's `strict`.
   std::size_t streamed_targets = 0, streamed_failing = 0;

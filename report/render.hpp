@@ -21,6 +21,11 @@ std::string render_junit(const Report& report);  // one <testcase> per finding
 // (report/target_stream.hpp): the head, one piece per target as it finishes,
 // then the tail with what depends on every target. `run` has no `targets`.
 namespace streamed {
+// Text: the head (tables and the run's own findings), each target's details
+// (empty for a passing target unless verbose), then the summary line.
+std::string text_head(const Report& run, const TextOptions& options);
+std::string text_target(const Report& target, const Report& run, const TextOptions& options);
+std::string text_tail(const Report& run, const TextOptions& options);
 std::string json_head(const Report& run);
 std::string json_target(const Report& target, bool first);
 std::string json_tail(const Report& run, bool any_target);

@@ -93,6 +93,7 @@ boost::json::object report_json(const Report& report) {
     root["changes"] = changes_json(*report.comparison);
   }
   if (!report.target.empty()) root["target"] = report.target;
+  if (report.index) root["index"] = *report.index;
   if (report.tables.empty() && target_count(report) == 0) return root;
   // A run over many targets: `result` and the summary count the targets.
   boost::json::array tables;

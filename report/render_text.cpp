@@ -349,29 +349,41 @@ std::string fleet_summary(const Report& report, const TextOptions& options) {
 }  // namespace
 
 std::string render_text(const Report& report, const TextOptions& options) {
-  std::string out = printable(report.tool);
-  for (const std::string& part : {report.version, report.command, report.generated_at}) {
+  std::string out = streamed::text_head(report, options);
+  for (const Report& target : report.targets) out += streamed::text_target(target, report, options);
+  return out + streamed::text_tail(report, options);
+}
+
+namespace streamed {
+
+std::string text_head(const Report& run, const TextOptions& options) {
+  std::string out = printable(run.tool);
+  for (const std::string& part : {run.version, run.command, run.generated_at}) {
     if (!part.empty()) out += " - " + printable(part);
   }
   out += '\n';
 
-  for (const Table& table : report.tables) write_table(out, table);
-  for (const Section& section : report.sections) write_section(out, section);
-  if (report.comparison) write_comparison(out, *report.comparison, options);
-  write_findings(out, report.findings, options, true);
-
-  // Targets that pass are a table row; the others get their details.
-  for (const Report& target : report.targets) {
-    if (!fails(target, report.strict) && !options.verbose) continue;
-    out += "\n== " + printable(target.target) + " ==\n";
-    for (const Section& section : target.sections) write_section(out, section);
-    write_findings(out, target.findings, options, options.verbose);
-  }
-
-  out += '\n';
-  out += target_count(report) == 0 && report.tables.empty() ? summary(report, options)
-                                                            : fleet_summary(report, options);
+  for (const Table& table : run.tables) write_table(out, table);
+  for (const Section& section : run.sections) write_section(out, section);
+  if (run.comparison) write_comparison(out, *run.comparison, options);
+  write_findings(out, run.findings, options, true);
   return out;
 }
+
+// Targets that pass are a table row; the others get their details.
+std::string text_target(const Report& target, const Report& run, const TextOptions& options) {
+  if (!fails(target, run.strict) && !options.verbose) return {};
+  std::string out = "\n== " + printable(target.target) + " ==\n";
+  for (const Section& section : target.sections) write_section(out, section);
+  write_findings(out, target.findings, options, options.verbose);
+  return out;
+}
+
+std::string text_tail(const Report& run, const TextOptions& options) {
+  return "\n" + (target_count(run) == 0 && run.tables.empty() ? summary(run, options)
+                                                              : fleet_summary(run, options));
+}
+
+}  // namespace streamed
 
 }  // namespace report

@@ -147,7 +147,8 @@ tls::HandshakeRecord completed_server(const std::string& version) {
   record.cipher_suite = "TLS_AES_256_GCM_SHA384";
   record.our_certificate_sent = pki().certificate("bems");
   record.our_chain_sent = {pki().certificate("intermediate")};
-  record.acceptable_ca_names_sent = {ca_name("root")};
+  record.acceptable_ca_names_sent =
+      std::make_shared<const std::vector<tls::CaName>>(std::vector{ca_name("root")});
   peer_presents(record, {"lync", "intermediate"});
   return record;
 }

@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "probe/once_per_key.hpp"
 #include "tests/support/dns_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/raw_tcp_server.hpp"
 #include "tests/support/report_reading.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -89,6 +92,11 @@ struct Pool {
   }
 
   std::vector<std::string> connect(std::vector<std::string> extra) const {
+    return connect_with(lab, dns, extra);
+  }
+
+  static std::vector<std::string> connect_with(const Lab& lab, const testing::DnsServer& dns,
+                                               std::vector<std::string> extra) {
     std::vector<std::string> args = {"connect",
                                      "--store",
                                      lab.path("bems"),
@@ -115,6 +123,12 @@ std::string rows(const boost::json::value& report) {
   return text;
 }
 
+std::string finding_detail(const boost::json::value& report, const std::string& id) {
+  for (const auto& finding : report.at("findings").as_array())
+    if (finding.at("id").as_string() == id) return std::string(finding.at("detail").as_string());
+  return {};
+}
+
 const boost::json::value* target_report(const boost::json::value& report,
                                         const std::string& address_part) {
   for (const auto& target : report.at("targets").as_array())
@@ -127,10 +141,10 @@ const boost::json::value* target_report(const boost::json::value& report,
 TEST_CASE("pool.consistent names the server whose certificate comes from another issuer") {
   std::vector<probe::fleet::ServerFacts> servers(3);
   servers[0] = {"pool:5061", "127.0.0.2", true, "TLSv1.3", "", "CN=pool",
-                "CN=CA",     "AA",        "",   {"I1"},    ""};
+                "CN=CA",     "AA",        "",   {"I1"},    "", {"CN=Issuing"}};
   servers[1] = {"pool:5061", "127.0.0.3", true, "TLSv1.3", "", "CN=pool",
-                "CN=Other",  "BB",        "",   {"I2"},    ""};
-  servers[2] = {"pool:5061", "127.0.0.4", false, "", "", "", "", "", "", {}, ""};
+                "CN=Other",  "BB",        "",   {"I2"},    "", {"CN=Other issuing"}};
+  servers[2] = {"pool:5061", "127.0.0.4", false, "", "", "", "", "", "", {}, "", {}};
   auto finding = probe::fleet::pool_consistency("pool:5061", servers);
   CHECK(finding.status == report::Status::fail);
   CHECK(mentions(finding.detail, "Issuers differ: 127.0.0.2: 'CN=CA'; 127.0.0.3: 'CN=Other'"));
@@ -140,18 +154,36 @@ TEST_CASE("pool.consistent names the server whose certificate comes from another
 
   servers[1].issuer = "CN=CA";
   servers[1].sent_after_leaf = {};
+  servers[1].sent_after_leaf_subjects = {};
   finding = probe::fleet::pool_consistency("pool:5061", servers);
   CHECK(finding.status == report::Status::fail);
   CHECK(mentions(finding.detail, "The chains sent differ"));
   CHECK(mentions(finding.detail, "127.0.0.3: 0 certificates after the leaf"));
+  CHECK(mentions(finding.detail,
+                 "127.0.0.3 does not send 'CN=Issuing' (SHA-256 I1), which "
+                 "127.0.0.2 sends."));
 
   servers[1].sent_after_leaf = {"I1"};
+  servers[1].sent_after_leaf_subjects = {"CN=Issuing"};
   finding = probe::fleet::pool_consistency("pool:5061", servers);
   CHECK(finding.status == report::Status::pass);
   CHECK(mentions(finding.detail, "2 certificates of their own from the same issuer"));
 
   finding = probe::fleet::pool_consistency("pool:5061", {servers[0], servers[2]});
   CHECK(finding.status == report::Status::skip);
+
+  // A server that sends no intermediate, which we do not hold either: its
+  // issuer is known by name only, and that is not another issuer.
+  probe::fleet::ServerFacts with = servers[0], without = servers[1];
+  with.issuer_sha256 = "I1";
+  without.issuer = "CN=CA";
+  without.issuer_sha256 = "";
+  without.sent_after_leaf = {};
+  without.sent_after_leaf_subjects = {};
+  finding = probe::fleet::pool_consistency("pool:5061", {with, without});
+  CHECK(finding.status == report::Status::fail);
+  CHECK(!mentions(finding.detail, "Issuers differ"));
+  CHECK(mentions(finding.detail, "127.0.0.3 does not send 'CN=Issuing'"));
 }
 
 TEST_CASE("target lines: host, port, sni and role; anything else is refused with the reason") {
@@ -229,6 +261,17 @@ TEST_CASE("connect NAME tests every address of the pool: a row each, the failure
   CHECK(status_of(*good, "handshake.tcp") == "pass");
   CHECK(status_of(*good, "peer.name") == "pass");
   CHECK(good->at("facts").at("handshake").at("sni_sent").as_string() == "lyncpool.example.com");
+  // Each target's `index` is its row in the table, whatever order they finished in.
+  const auto& table_rows = report.at("tables").at(0).at("rows").as_array();
+  std::vector<bool> indexed(table_rows.size(), false);
+  for (const auto& target : report.at("targets").as_array()) {
+    const auto index = static_cast<std::size_t>(target.at("index").as_int64());
+    REQUIRE(index < table_rows.size());
+    CHECK(!indexed[index]);
+    indexed[index] = true;
+    CHECK(mentions(std::string(target.at("target").as_string()),
+                   "via " + std::string(table_rows[index].at("address").as_string()) + ":"));
+  }
   auto* refused = target_report(report, "via 127.0.0.4:");
   REQUIRE(refused);
   CHECK(status_of(*refused, "handshake.tcp") == "fail");
@@ -354,4 +397,159 @@ TEST_CASE("--targets FILE: a row per line and address, one JUnit testsuite per t
   CHECK(bad.exit_code == 2);
   CHECK(mentions(bad.err, "bad.txt:3"));
   CHECK(bad.out.empty());
+}
+
+TEST_CASE("--progress always puts targets done and failing on stderr, never in the report") {
+  Pool pool;
+  const std::string name = "lyncpool.example.com:" + std::to_string(pool.port);
+  auto always = run_mtlsprobe(pool.connect({name, "--progress", "always", "--no-color"}));
+  CHECK(always.exit_code == 1);
+  CHECK_MESSAGE(mentions(always.err, "mtlsprobe: 3/3 targets done, 2 failing"), always.err);
+  CHECK(!mentions(always.out, "targets done"));
+  CHECK(mentions(always.out, "Servers (3)"));
+
+  // stderr is not a terminal here, so auto (the default) shows none either.
+  for (const char* quiet : {"never", "auto"}) {
+    auto none = run_mtlsprobe(pool.connect({name, "--progress", quiet, "--format", "json"}));
+    CHECK(none.exit_code == 1);
+    CHECK_MESSAGE(!mentions(none.err, "targets done"), quiet);
+    CHECK(!mentions(none.out, "targets done"));
+  }
+  auto wrong = run_mtlsprobe(pool.connect({name, "--progress", "sometimes"}));
+  CHECK(wrong.exit_code == 2);
+}
+
+TEST_CASE(
+    "a pool server that sends its leaf without the intermediate: pool.consistent names it and "
+    "the certificate it leaves out") {
+  Lab lab;
+  const unsigned short port = testing::free_port();
+  testing::DnsRecords records;
+  records.addresses = {{"lyncpool.example.com", "127.0.0.2"},
+                       {"lyncpool.example.com", "127.0.0.3"},
+                       {"lyncpool.example.com", "127.0.0.4"}};
+  testing::DnsServer dns(records);
+  std::vector<std::unique_ptr<testing::BackgroundProcess>> servers;
+  for (const char* address : {"127.0.0.2", "127.0.0.3"})
+    servers.push_back(std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
+        MTLSPROBE_BIN, "serve", "--listen", std::string(address) + ":" + std::to_string(port),
+        "--store", lab.path("lync"), "--no-revocation"}));
+  // The same certificate and key, without -cert_chain: the leaf alone.
+  servers.push_back(std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
+      "openssl", "s_server", "-accept", "127.0.0.4:" + std::to_string(port), "-cert",
+      lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"), "-verify",
+      "1", "-www"}));
+  for (const char* address : {"127.0.0.2", "127.0.0.3", "127.0.0.4"})
+    REQUIRE_MESSAGE(wait_for(address, port), servers.back()->output());
+
+  // Our store sends our own issuing CA (personal/) but has no intermediate/:
+  // the pool's intermediate must then come from each server.
+  std::filesystem::rename(lab.path("bems/intermediate/lab-issuing-ca.crt"),
+                          lab.path("bems/personal/lab-issuing-ca.crt"));
+  std::filesystem::remove(lab.path("bems/intermediate"));
+  auto result = run_mtlsprobe(Pool::connect_with(
+      lab, dns,
+      {"lyncpool.example.com:" + std::to_string(port), "--tls-max", "1.2", "--format", "json"}));
+  CHECK_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(rows(report) ==
+        "127.0.0.2=pass -; 127.0.0.3=pass -; 127.0.0.4=fail handshake.we-rejected-peer; ");
+  CHECK(status_of(report, "pool.consistent") == "fail");
+  const std::string detail = finding_detail(report, "pool.consistent");
+  CHECK_MESSAGE(mentions(detail, "127.0.0.4 does not send 'CN=mtlsprobe Lab Issuing CA"), detail);
+  CHECK(mentions(detail, "which 127.0.0.2, 127.0.0.3 send"));
+  CHECK(!mentions(detail, "Issuers differ"));
+  auto* bare = target_report(report, "via 127.0.0.4:");
+  REQUIRE(bare);
+  CHECK(status_of(*bare, "lync.chain.intermediates") == "fail");
+  CHECK(mentions(finding_detail(*bare, "handshake.we-rejected-peer"), "lync.chain.intermediates"));
+  auto* sent = target_report(report, "via 127.0.0.2:");
+  REQUIRE(sent);
+  CHECK(status_of(*sent, "lync.chain.intermediates") == "pass");
+}
+
+TEST_CASE(
+    "twenty targets, one of which accepts TCP and never answers: the scan ends and that row "
+    "fails naming the timeout") {
+  Pool pool;
+  testing::SilentListener silent;
+  testing::TempDir dir;
+  std::string lines;
+  for (int i = 0; i < 20; ++i)
+    lines += i == 7 ? "127.0.0.1:" + std::to_string(silent.port()) + " sni=lyncpool.example.com\n"
+                    : "127.0.0.2:" + std::to_string(pool.port) + " sni=lyncpool.example.com\n";
+  testing::write_file(dir / "targets.txt", lines);
+  auto args = pool.connect({"--targets", (dir / "targets.txt").string(), "--expect-name",
+                            "lyncpool.example.com", "--format", "json"});
+  auto timeout = std::find(args.begin(), args.end(), "--timeout");
+  REQUIRE(timeout != args.end());
+  *std::next(timeout) = "1";
+  auto result = run_mtlsprobe(args, std::chrono::seconds(30));
+  REQUIRE(!result.timed_out);
+  CHECK_MESSAGE(result.exit_code == 1, result.err);
+  auto report = boost::json::parse(result.out);
+  CHECK(report.at("summary").at("targets").as_int64() == 20);
+  CHECK(report.at("summary").at("fail").as_int64() == 1);
+  const auto& table_rows = report.at("tables").at(0).at("rows").as_array();
+  REQUIRE(table_rows.size() == 20);
+  CHECK(table_rows[7].at("first failing finding").as_string() == "handshake.protocol");
+  for (const auto& target : report.at("targets").as_array()) {
+    if (target.at("index").as_int64() != 7) continue;
+    CHECK(status_of(target, "handshake.protocol") == "fail");
+    std::string detail;
+    for (const auto& finding : target.at("findings").as_array())
+      if (finding.at("id").as_string() == "handshake.protocol")
+        detail = std::string(finding.at("detail").as_string());
+    CHECK_MESSAGE(mentions(detail, "1000 ms"), detail);
+  }
+}
+
+TEST_CASE("an AAAA record is dialled too, and the table shows the IPv6 address") {
+  // Some containers have no ::1; the test then says so and checks nothing.
+  boost::asio::io_context io;
+  boost::system::error_code ec;
+  boost::asio::ip::tcp::acceptor probe(io);
+  probe.open(boost::asio::ip::tcp::v6(), ec);
+  if (!ec) probe.bind({boost::asio::ip::make_address("::1"), 0}, ec);
+  if (ec) {
+    MESSAGE("skipped: ::1 is not available here (" << ec.message() << ")");
+    return;
+  }
+  const unsigned short port = probe.local_endpoint().port();
+  probe.close();
+
+  Lab lab;
+  testing::DnsRecords records;
+  records.addresses = {{"lyncpool.example.com", "127.0.0.2"}, {"lyncpool.example.com", "::1"}};
+  testing::DnsServer dns(records);
+  std::vector<std::unique_ptr<testing::BackgroundProcess>> servers;
+  for (const std::string& listen :
+       {"127.0.0.2:" + std::to_string(port), "[::1]:" + std::to_string(port)})
+    servers.push_back(std::make_unique<testing::BackgroundProcess>(
+        std::vector<std::string>{MTLSPROBE_BIN, "serve", "--listen", listen, "--store",
+                                 lab.path("lync"), "--no-revocation"}));
+  REQUIRE_MESSAGE(wait_for("127.0.0.2", port), servers.front()->output());
+  bool v6_ready = false;
+  for (int i = 0; i < 200 && !v6_ready; ++i) {
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("::1"), port}, ec);
+    v6_ready = !ec;
+    if (!v6_ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE_MESSAGE(v6_ready, servers.back()->output());
+
+  const std::string name = "lyncpool.example.com:" + std::to_string(port);
+  auto result = run_mtlsprobe(Pool::connect_with(lab, dns, {name, "--format", "json"}));
+  CHECK_MESSAGE(result.exit_code == 0, result.err << result.out);
+  auto report = boost::json::parse(result.out);
+  CHECK(rows(report) == "127.0.0.2=pass -; ::1=pass -; ");
+  auto* v6 = target_report(report, "via [::1]:" + std::to_string(port));
+  REQUIRE(v6);
+  CHECK(status_of(*v6, "handshake.tcp") == "pass");
+  CHECK(v6->at("facts").at("handshake").at("sni_sent").as_string() == "lyncpool.example.com");
+
+  auto text = run_mtlsprobe(Pool::connect_with(lab, dns, {name, "--no-color"}));
+  CHECK(text.exit_code == 0);
+  CHECK(mentions(text.out, "Servers (2)"));
+  CHECK(mentions(text.out, "  " + name + "  ::1  "));
 }

@@ -400,6 +400,33 @@ TEST_CASE("a run streamed target by target: the same text, and JUnit suites per 
     CHECK(streamed(report::Format::text, whole, verbose) ==
           report::render_text(whole, {.color = false, .verbose = verbose}));
   }
+  // Enough failing targets that their details pass through the temporary
+  // file in several reads; none of them is kept in memory.
+  report::Report many = whole;
+  many.targets.clear();
+  for (int i = 0; i < 300; ++i) {
+    report::Report target;
+    target.command = "connect";
+    target.target = "pool:5061 via 127.0.1." + std::to_string(i) + ":5061";
+    target.sections.push_back(
+        {"Handshake with " + target.target, {{"peer", "CN=fe" + std::to_string(i)}}});
+    target.findings.push_back(
+        {"handshake.tcp", "Handshake", i % 3 == 0 ? report::Status::pass : report::Status::fail,
+         "TCP connects", std::string(400, 'a' + i % 26), "retry", std::nullopt});
+    many.targets.push_back(target);
+  }
+  std::ostringstream out;
+  report::TargetStream stream(report::Format::text, {}, many, out);
+  for (const report::Report& target : many.targets) stream.add(target);
+  report::Report run = many;
+  run.targets.clear();
+  const report::Report finished = stream.finish(run);
+  CHECK(finished.targets.empty());
+  CHECK(finished.streamed_targets == 300);
+  CHECK(finished.streamed_failing == 200);
+  CHECK(out.str().size() > 64 * 1024);
+  CHECK(out.str() == report::render_text(many, {}));
+
   const std::string xml = streamed(report::Format::junit, whole);
   CHECK(occurrences(xml, "<testsuite ") == 4);  // three targets and the run's own findings
   CHECK(occurrences(xml, "<failure ") == 1);

@@ -289,24 +289,39 @@ bool path_complete(const ChainVerification& result) {
 // untrusted certificate with each certificate of the path it builds, so with
 // a Windows-sized intermediate store (1,000) the unrelated ones cost more than
 // the path. The order is kept: OpenSSL takes the first issuer that fits.
-std::vector<Certificate> reachable_untrusted(const Certificate& leaf,
-                                             const std::vector<Certificate>& untrusted) {
-  constexpr std::size_t kWorthFiltering = 32;
-  if (untrusted.size() < kWorthFiltering) return untrusted;
+constexpr std::size_t kWorthFiltering = 32;
+
+std::vector<Certificate> reachable_untrusted(
+    const Certificate& leaf, std::initializer_list<const std::vector<Certificate>*> lists) {
+  std::size_t total = 0;
+  for (const auto* list : lists) total += list->size();
+  std::vector<Certificate> reachable;
+  if (total < kWorthFiltering) {
+    reachable.reserve(total);
+    for (const auto* list : lists) reachable.insert(reachable.end(), list->begin(), list->end());
+    return reachable;
+  }
+  // `kept` is indexed by position in the lists read as one.
   std::vector<unsigned long> wanted{leaf.issuer_hash()};
-  std::vector<bool> kept(untrusted.size(), false);
+  std::vector<bool> kept(total, false);
   for (std::size_t searched = 0; searched < wanted.size(); ++searched) {
     const unsigned long name = wanted[searched];
-    for (std::size_t i = 0; i < untrusted.size(); ++i) {
-      if (kept[i] || untrusted[i].subject_hash() != name) continue;
-      kept[i] = true;
-      const unsigned long issuer = untrusted[i].issuer_hash();
-      if (std::find(wanted.begin(), wanted.end(), issuer) == wanted.end()) wanted.push_back(issuer);
+    std::size_t position = 0;
+    for (const auto* list : lists) {
+      for (const Certificate& certificate : *list) {
+        const std::size_t i = position++;
+        if (kept[i] || certificate.subject_hash() != name) continue;
+        kept[i] = true;
+        const unsigned long issuer = certificate.issuer_hash();
+        if (std::find(wanted.begin(), wanted.end(), issuer) == wanted.end())
+          wanted.push_back(issuer);
+      }
     }
   }
-  std::vector<Certificate> reachable;
-  for (std::size_t i = 0; i < untrusted.size(); ++i)
-    if (kept[i]) reachable.push_back(untrusted[i]);
+  std::size_t position = 0;
+  for (const auto* list : lists)
+    for (const Certificate& certificate : *list)
+      if (kept[position++]) reachable.push_back(certificate);
   return reachable;
 }
 
@@ -356,7 +371,7 @@ thread_local std::vector<RememberedVerification> remembered;  // most recent las
 
 ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& offered,
                                const TrustAnchors& given, const VerifyPolicy& policy) {
-  const std::vector<Certificate> untrusted = reachable_untrusted(leaf, offered);
+  const std::vector<Certificate> untrusted = reachable_untrusted(leaf, {&offered});
   const TrustAnchors anchors = policy.system_roots && !given.system_roots()
                                    ? TrustAnchors::shared(given.certificates(), true)
                                    : given;
@@ -417,6 +432,11 @@ ChainVerification verify_paths(const Certificate& leaf, const std::vector<Certif
 }
 
 }  // namespace
+
+std::vector<Certificate> path_candidates(
+    const Certificate& leaf, std::initializer_list<const std::vector<Certificate>*> lists) {
+  return reachable_untrusted(leaf, lists);
+}
 
 ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
                                const std::vector<Certificate>& roots, const VerifyPolicy& policy) {

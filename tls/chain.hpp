@@ -2,6 +2,7 @@
 // Chain building and verification against explicit trust anchors. The
 // system store is consulted only when the policy asks for it, so a missing
 // intermediate or an untrusted root is detected, not papered over.
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,14 @@ ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certif
 // calls for the same certificates (TrustAnchors::shared).
 ChainVerification verify_chain(const Certificate& leaf, const std::vector<Certificate>& untrusted,
                                const std::vector<Certificate>& roots, const VerifyPolicy& policy);
+
+// The certificates of `lists`, in order, that verify_chain would keep of
+// them as its untrusted certificates for `leaf` (those that can be in a path
+// from it, by name): what the peer sent and a Windows-sized intermediate
+// store (1,000 certificates) joined without copying the store for each
+// verification. The same answer as verify_chain on the joined lists.
+std::vector<Certificate> path_candidates(
+    const Certificate& leaf, std::initializer_list<const std::vector<Certificate>*> lists);
 
 // True when `name` is covered by the certificate's SAN (DNS with a single
 // left-most wildcard label, or IP address). The CN is never consulted.

@@ -57,7 +57,7 @@ void classify_connect_failure(HandshakeRecord& record, const boost::system::erro
 void prepare_client_connection(EstablishedConnection::Impl& connection,
                                const ClientOptions& options) {
   Capture& capture = connection.capture;
-  capture.trust = options.trust;
+  capture.trust = std::make_shared<const PreparedTrust>(options.trust);
   capture.purpose = Purpose::server_auth;
   capture.reject_untrusted = options.abort_on_untrusted_peer;
   capture.handshake_timeout = options.handshake_timeout;

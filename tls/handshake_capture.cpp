@@ -7,6 +7,11 @@
 #include "tls/alerts.hpp"
 
 namespace tls::detail {
+
+PreparedTrust::PreparedTrust(PeerTrust given)
+    : trust(std::move(given)),
+      anchors(TrustAnchors::shared(trust.roots, trust.policy.system_roots)) {}
+
 namespace {
 
 int capture_index() {
@@ -88,8 +93,9 @@ std::optional<Certificate> issuer_of(const Certificate& leaf, const Capture& cap
   if (record.peer_verification && record.peer_verification->chain.size() > 1 &&
       leaf.issued_by(record.peer_verification->chain[1]))
     return record.peer_verification->chain[1];
+  if (!capture.trust) return std::nullopt;
   for (const auto* candidates :
-       {&record.peer_chain, &capture.trust.intermediates, &capture.trust.roots})
+       {&record.peer_chain, &capture.trust->trust.intermediates, &capture.trust->trust.roots})
     for (const Certificate& candidate : *candidates)
       if (!candidate.same_as(leaf) && leaf.issued_by(candidate)) return candidate;
   return std::nullopt;
@@ -169,7 +175,7 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
       X509_STORE_CTX_get_ex_data(store_context, SSL_get_ex_data_X509_STORE_CTX_idx()));
   Capture* capture = capture_of(ssl);
   X509* leaf = X509_STORE_CTX_get0_cert(store_context);
-  if (!capture || !leaf) {
+  if (!capture || !capture->trust || !leaf) {
     X509_STORE_CTX_set_error(store_context, X509_V_ERR_UNSPECIFIED);
     return 0;
   }
@@ -184,16 +190,17 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
       record.peer_chain.push_back(share(x509));
     }
   }
-  judge_presented_chain(record, capture->trust.roots);
+  const PreparedTrust& trust = *capture->trust;
+  judge_presented_chain(record, trust.trust.roots);
 
-  std::vector<Certificate> untrusted(record.peer_chain.begin() + 1, record.peer_chain.end());
-  untrusted.insert(untrusted.end(), capture->trust.intermediates.begin(),
-                   capture->trust.intermediates.end());
-  VerifyPolicy policy = capture->trust.policy;
+  const std::vector<Certificate> presented(record.peer_chain.begin() + 1, record.peer_chain.end());
+  VerifyPolicy policy = trust.trust.policy;
   policy.purpose = capture->purpose;
   if (policy.max_depth < 0) policy.max_depth = kMaxVerifyDepth;
-  record.peer_verification =
-      verify_chain(record.peer_chain.front(), untrusted, capture->trust.roots, policy);
+  record.peer_verification = verify_chain(
+      record.peer_chain.front(),
+      path_candidates(record.peer_chain.front(), {&presented, &trust.trust.intermediates}),
+      trust.anchors, policy);
 
   if (capture->reject_with_verify_error) {
     record.rejected_with = capture->reject_with_name;
@@ -434,7 +441,7 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
           record.peer_chain.push_back(share(x509));
         }
       }
-      judge_presented_chain(record, capture.trust.roots);
+      if (capture.trust) judge_presented_chain(record, capture.trust->trust.roots);
     }
   }
   if (record.role == HandshakeRole::client && record.acceptable_ca_names.empty())

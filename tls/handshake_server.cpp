@@ -91,6 +91,7 @@ class HandshakeServer::Impl : public std::enable_shared_from_this<HandshakeServe
   asio::io_context io;
   std::shared_ptr<asio::ssl::context> ssl_context;
   HandshakeRecord record_template;
+  std::shared_ptr<const detail::PreparedTrust> trust;  // made at listen, shared by every session
   std::string alpn_wire;
   std::optional<int> reject_with_verify_error;
   std::atomic<std::size_t> recorded{0};
@@ -129,6 +130,7 @@ Status HandshakeServer::Impl::listen() {
       return Error{"cannot reject with \"" + options.reject_with + "\": use one of " + names};
     }
   }
+  trust = std::make_shared<const detail::PreparedTrust>(options.trust);
   if (!options.ocsp_staple.empty())
     ocsp_staple = std::make_shared<const std::vector<std::uint8_t>>(options.ocsp_staple);
   ssl_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -144,6 +146,7 @@ Status HandshakeServer::Impl::listen() {
   if (options.ca_list == CaListMode::roots) named = &options.trust.roots;
   if (options.ca_list == CaListMode::certificates) named = &options.ca_list_certificates;
   X509NameStackPtr names(sk_X509_NAME_new_null());
+  std::vector<CaName> sent;
   if (named) {
     for (const Certificate& certificate : *named) {
       X509_NAME* name = X509_NAME_dup(X509_get_subject_name(certificate.native()));
@@ -151,20 +154,21 @@ Status HandshakeServer::Impl::listen() {
       CaName entry;
       entry.subject = certificate.info().subject;
       entry.der = certificate.info().subject_der;
-      record_template.acceptable_ca_names_sent.push_back(std::move(entry));
+      sent.push_back(std::move(entry));
     }
   }
   // RFC 8446 4.2.4 / RFC 5246 7.4.4: the list is at most 2^16-1 bytes, each
   // name with a 2-byte length. Over that OpenSSL fails every handshake with
   // internal_error; say so once, at start.
   std::size_t list_bytes = 0;
-  for (const CaName& entry : record_template.acceptable_ca_names_sent)
-    list_bytes += 2 + entry.der.size();
+  for (const CaName& entry : sent) list_bytes += 2 + entry.der.size();
   if (list_bytes > 65535)
     return Error{"the acceptable client-CA list would be " + std::to_string(list_bytes) +
-                 " bytes (" + std::to_string(record_template.acceptable_ca_names_sent.size()) +
+                 " bytes (" + std::to_string(sent.size()) +
                  " names), over TLS's limit of 65535 bytes: send fewer names, or none"};
   SSL_CTX_set_client_CA_list(ctx, names.release());
+  record_template.acceptable_ca_names_sent =
+      std::make_shared<const std::vector<CaName>>(std::move(sent));
 
   if (!options.alpn.empty()) {
     for (const std::string& protocol : options.alpn) {
@@ -287,7 +291,7 @@ void HandshakeServer::Impl::start_session(tcp::socket socket) {
   }
   detail::Capture& capture = connection->capture;
   capture.record = record_template;
-  capture.trust = options.trust;
+  capture.trust = trust;
   capture.purpose = Purpose::client_auth;
   capture.reject_untrusted = true;  // a server requires and rejects, never only logs
   capture.reject_with_verify_error = reject_with_verify_error;

@@ -38,6 +38,28 @@ TrustAnchors::TrustAnchors(std::vector<Certificate> roots, bool system_roots) {
 }
 
 TrustAnchors TrustAnchors::shared(const std::vector<Certificate>& listed, bool system_roots) {
+  // Keyed by the certificate objects as listed: the kept anchors hold them,
+  // so an address cannot be reused by another certificate while kept. A hit
+  // (every verification of a serve or exporter run) costs one comparison.
+  struct Kept {
+    std::vector<const X509*> listed;
+    bool system_roots = false;
+    TrustAnchors anchors;
+  };
+  std::vector<const X509*> key;
+  key.reserve(listed.size());
+  for (const Certificate& root : listed) key.push_back(root.native());
+  constexpr std::size_t kKept = 8;
+  static std::mutex mutex;
+  static std::list<Kept> kept;  // most recently used first
+  {
+    std::lock_guard lock(mutex);
+    for (auto it = kept.begin(); it != kept.end(); ++it) {
+      if (it->system_roots != system_roots || it->listed != key) continue;
+      kept.splice(kept.begin(), kept, it);
+      return kept.front().anchors;
+    }
+  }
   // A certificate object listed twice (a root that is also among the
   // self-signed certificates a caller adds) makes the same store: listed once.
   std::vector<Certificate> roots;
@@ -45,30 +67,10 @@ TrustAnchors TrustAnchors::shared(const std::vector<Certificate>& listed, bool s
   std::unordered_set<const X509*> seen;
   for (const Certificate& root : listed)
     if (seen.insert(root.native()).second) roots.push_back(root);
-  // Keyed by the certificate objects themselves: the kept anchors hold them,
-  // so an address cannot be reused by another certificate while kept.
-  constexpr std::size_t kKept = 8;
-  static std::mutex mutex;
-  static std::list<TrustAnchors> kept;  // most recently used first
-  auto same = [&](const TrustAnchors& anchors) {
-    const auto& held = anchors.certificates();
-    if (anchors.system_roots() != system_roots || held.size() != roots.size()) return false;
-    for (std::size_t i = 0; i < held.size(); ++i)
-      if (held[i].native() != roots[i].native()) return false;
-    return true;
-  };
-  {
-    std::lock_guard lock(mutex);
-    for (auto it = kept.begin(); it != kept.end(); ++it) {
-      if (!same(*it)) continue;
-      kept.splice(kept.begin(), kept, it);
-      return kept.front();
-    }
-  }
   // Built outside the lock: other threads' look-ups need not wait for it.
-  TrustAnchors built(roots, system_roots);
+  TrustAnchors built(std::move(roots), system_roots);
   std::lock_guard lock(mutex);
-  kept.push_front(built);
+  kept.push_front(Kept{std::move(key), system_roots, built});
   if (kept.size() > kKept) kept.pop_back();
   return built;
 }

@@ -25,6 +25,7 @@ struct ConnectFlags {
   std::vector<std::string> dns_servers;
   bool first_address = false;
   std::size_t concurrency = 16;
+  std::string progress = "auto";
   DialFlags dial;
   std::string save_chain;
   double verdict_wait_seconds = 1.5;
@@ -74,6 +75,9 @@ mtls::Result<ConnectSettings> connect_settings(const ConnectFlags& flags, const 
   settings.revocation_options = *revocation;
   settings.memo = &memo;
   settings.sip = flags.sip;
+  // Every target of a run presents the same credentials and trusts the same
+  // roots: made once here (as the exporter does per module), not per target.
+  settings.prepared = prepare_endpoint(store, settings.min_version, settings.max_version);
   return settings;
 }
 
@@ -139,7 +143,12 @@ int run_connect(const ConnectFlags& flags) {
   fleet.first_address = flags.first_address;
   fleet.concurrency = flags.concurrency;
   fleet.expect_name = flags.dial.expect_name;
-  fleet.progress = isatty(STDERR_FILENO) != 0;
+  const bool terminal = isatty(STDERR_FILENO) != 0;
+  using Progress = fleet::FleetOptions::Progress;
+  fleet.progress = flags.progress == "never"    ? Progress::none
+                   : terminal                   ? Progress::redrawn
+                   : flags.progress == "always" ? Progress::lines
+                                                : Progress::none;
   auto dns = dns_options(flags);
   if (!dns) return fail_input(dns.error().message);
   fleet.dns = *dns;
@@ -255,6 +264,13 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->group(fleet_group);
   command->add_option("--concurrency", flags->concurrency, "Targets tested at once")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str()
+      ->group(fleet_group);
+  command
+      ->add_option("--progress", flags->progress,
+                   "Targets done and failing so far, on stderr (never in the report): auto (when "
+                   "stderr is a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str()
       ->group(fleet_group);
   add_dial_flags(command, flags->dial);

@@ -224,6 +224,8 @@ int run_serve(const ServeFlags& flags) {
   context.warn_days = flags.live.warn_days;
   // Our chain is the same in every handshake: judged once, not per client.
   context.own_chain = own_chain_of(credentials->leaf, credentials->chain, *store);
+  // So is the store every client's chain is judged against.
+  context.our_store = judged_against(*store);
 
   std::mutex output;
   auto log = [&output](const std::string& line) {

@@ -212,7 +212,9 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
   auto f =
       finding(FindingId::handshake_ca_list, "Our chain is among the client CAs the server accepts");
   if (record.role == tls::HandshakeRole::server) {
-    return pass(f, "We sent " + std::to_string(record.acceptable_ca_names_sent.size()) +
+    const std::size_t sent =
+        record.acceptable_ca_names_sent ? record.acceptable_ca_names_sent->size() : 0;
+    return pass(f, "We sent " + std::to_string(sent) +
                        " acceptable client-CA name(s) in our CertificateRequest.");
   }
   if (!record.handshake_completed && !record.certificate_request_received)
@@ -530,12 +532,10 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
   SideFacts facts{
       peer, nullptr, record.peer_chain.front(),
       std::vector<tls::Certificate>(record.peer_chain.begin() + 1, record.peer_chain.end())};
-  KnownCertificates known;  // only what we hold: a live check must not borrow from elsewhere
-  for (const auto& stored : context.ours->intermediates)
-    known.with_source.emplace_back(stored.certificate, stored.file.string());
-  for (const auto& stored : context.ours->trusted_roots)
-    known.with_source.emplace_back(stored.certificate, stored.file.string());
-  for (const auto& [certificate, file] : known.with_source) known.all.push_back(certificate);
+  const std::shared_ptr<const OurStore> ours =
+      context.our_store && context.our_store->store == context.ours ? context.our_store
+                                                                    : judged_against(*context.ours);
+  const KnownCertificates& known = ours->known;
 
   findings.push_back(chain_trusted(facts, *context.ours, known));
 
@@ -543,11 +543,9 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
       for_side(peer, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates),
       "The " + side_name(peer) + " intermediates were presented or are in our intermediate/");
   about(intermediates, record.peer_chain.front().info());
-  std::vector<tls::Certificate> untrusted = facts.presented;
-  for (const auto& certificate : context.ours->intermediate_certificates())
-    untrusted.push_back(certificate);
-  auto built = tls::verify_chain(*facts.leaf, untrusted, context.ours->trust_anchors(),
-                                 structural_policy(*context.ours));
+  auto built = tls::verify_chain(
+      *facts.leaf, tls::path_candidates(*facts.leaf, {&facts.presented, &ours->intermediates}),
+      ours->anchors, structural_policy(*context.ours));
   if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&
       built.error_depth > 0) {
     pass(intermediates,
@@ -727,6 +725,21 @@ std::shared_ptr<const OwnChain> own_chain_of(const tls::Certificate& leaf,
                                              const tls::Store& ours) {
   return std::make_shared<const OwnChain>(OwnChain{
       leaf, sent, tls::verify_chain(leaf, sent, ours.trust_anchors(), structural_policy(ours))});
+}
+
+std::shared_ptr<const OurStore> judged_against(const tls::Store& ours) {
+  auto made = std::make_shared<OurStore>();
+  made->store = &ours;
+  // Only what we hold: a live check must not borrow from elsewhere.
+  for (const auto& stored : ours.intermediates)
+    made->known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& stored : ours.trusted_roots)
+    made->known.with_source.emplace_back(stored.certificate, stored.file.string());
+  for (const auto& [certificate, file] : made->known.with_source)
+    made->known.all.push_back(certificate);
+  made->intermediates = ours.intermediate_certificates();
+  made->anchors = ours.trust_anchors();
+  return made;
 }
 
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,

@@ -127,7 +127,9 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
   };
   o["acceptable_ca_names"] = names(record.acceptable_ca_names);
   o["acceptable_ca_der_bytes"] = record.acceptable_ca_der_bytes;
-  o["acceptable_ca_names_sent"] = names(record.acceptable_ca_names_sent);
+  o["acceptable_ca_names_sent"] = record.acceptable_ca_names_sent
+                                      ? names(*record.acceptable_ca_names_sent)
+                                      : boost::json::array();
   boost::json::array alerts;
   for (const auto& alert : record.alerts) {
     boost::json::object a;

@@ -191,8 +191,10 @@ ServerFacts server_facts(const Job& job, const tls::HandshakeRecord& record) {
   facts.issuer = leaf.issuer;
   facts.sha256 = leaf.sha256;
   facts.not_after = rfc3339(leaf.not_after).substr(0, 10);
-  for (std::size_t i = 1; i < record.peer_chain.size(); ++i)
+  for (std::size_t i = 1; i < record.peer_chain.size(); ++i) {
     facts.sent_after_leaf.push_back(record.peer_chain[i].info().sha256);
+    facts.sent_after_leaf_subjects.push_back(record.peer_chain[i].info().subject);
+  }
   const auto& chain = record.peer_chain;
   if (chain.size() > 1 && chain[0].issued_by(chain[1]))
     facts.issuer_sha256 = chain[1].info().sha256;
@@ -226,6 +228,45 @@ std::string listed(const std::vector<std::string>& items) {
   return text;
 }
 
+// Each certificate some servers send after their leaf and others do not
+// (one server without the intermediate), by name: "127.0.0.4 does not send
+// 'CN=Issuing CA' (SHA-256 ...), which 127.0.0.2, 127.0.0.3 send."
+std::string missing_from_chains(const std::vector<const ServerFacts*>& servers) {
+  struct Sent {
+    std::string subject;
+    std::vector<std::string> by;
+  };
+  std::vector<std::string> order;  // first seen first
+  std::map<std::string, Sent> sent;
+  for (const ServerFacts* server : servers)
+    for (std::size_t i = 0; i < server->sent_after_leaf.size(); ++i) {
+      const std::string& sha256 = server->sent_after_leaf[i];
+      auto& entry = sent[sha256];
+      if (entry.by.empty()) {
+        order.push_back(sha256);
+        if (i < server->sent_after_leaf_subjects.size())
+          entry.subject = server->sent_after_leaf_subjects[i];
+      }
+      if (entry.by.empty() || entry.by.back() != server->address)
+        entry.by.push_back(server->address);
+    }
+  std::string text;
+  for (const std::string& sha256 : order) {
+    const Sent& entry = sent[sha256];
+    if (entry.by.size() == servers.size()) continue;
+    std::vector<std::string> without;
+    for (const ServerFacts* server : servers)
+      if (std::find(entry.by.begin(), entry.by.end(), server->address) == entry.by.end())
+        without.push_back(server->address);
+    const std::string what =
+        (entry.subject.empty() ? std::string("a certificate") : rules::in_quotes(entry.subject)) +
+        " (SHA-256 " + short_fingerprint(sha256) + ")";
+    text += listed(without) + (without.size() == 1 ? " does" : " do") + " not send " + what +
+            ", which " + listed(entry.by) + (entry.by.size() == 1 ? " sends" : " send") + ". ";
+  }
+  return text;
+}
+
 }  // namespace
 
 report::Finding pool_consistency(const std::string& group,
@@ -247,12 +288,21 @@ report::Finding pool_consistency(const std::string& group,
   if (seen.size() < 2)
     return skip(f,
                 "Fewer than two servers behind " + group + " showed a certificate." + not_compared);
-  // Group the addresses by what they present.
+  // Group the addresses by what they present. A server whose issuing
+  // certificate is unknown (it sent none and we hold none) is not a different
+  // issuer: it counts as the one CA of that name the others showed, if one.
+  std::map<std::string, std::set<std::string>> issuer_certificates;
+  for (const ServerFacts* server : seen)
+    if (!server->issuer_sha256.empty())
+      issuer_certificates[server->issuer].insert(server->issuer_sha256);
   std::map<std::string, std::vector<std::string>> by_issuer, by_chain, by_leaf;
   for (const ServerFacts* server : seen) {
     std::string issuer = rules::in_quotes(server->issuer);
-    if (!server->issuer_sha256.empty())
-      issuer += " (SHA-256 " + short_fingerprint(server->issuer_sha256) + ")";
+    std::string issuer_sha256 = server->issuer_sha256;
+    if (const auto& known = issuer_certificates[server->issuer];
+        issuer_sha256.empty() && known.size() == 1)
+      issuer_sha256 = *known.begin();
+    if (!issuer_sha256.empty()) issuer += " (SHA-256 " + short_fingerprint(issuer_sha256) + ")";
     by_issuer[issuer].push_back(server->address);
     by_leaf[server->sha256].push_back(server->address);
     std::string chain = std::to_string(server->sent_after_leaf.size()) + " certificate" +
@@ -271,7 +321,10 @@ report::Finding pool_consistency(const std::string& group,
   };
   std::string differences;
   if (by_issuer.size() > 1) differences += "Issuers differ: " + describe(by_issuer) + ". ";
-  if (by_chain.size() > 1) differences += "The chains sent differ: " + describe(by_chain) + ". ";
+  if (by_chain.size() > 1) {
+    differences += "The chains sent differ: " + describe(by_chain) + ". ";
+    differences += missing_from_chains(seen);
+  }
   if (!differences.empty())
     return fail(
         f,
@@ -323,6 +376,7 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options, const Connec
         report = std::move(outcome.report);
       }
       report.target = target_label(job.target);
+      report.index = i;
       facts[i] = server_facts(job, record);
       verdicts[i] = {verdict(report), first_failing(report)};
       const bool failed = report::fails(report, false);
@@ -333,9 +387,13 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options, const Connec
         sink(std::move(report));
       else
         reports[i] = std::move(report);
-      if (options.progress)
-        std::cerr << "\rmtlsprobe: " << done << "/" << total << " targets done, " << failing
-                  << " failing" << (done == total ? "\n" : "") << std::flush;
+      const std::string line = "mtlsprobe: " + std::to_string(done) + "/" + std::to_string(total) +
+                               " targets done, " + std::to_string(failing) + " failing";
+      if (options.progress == FleetOptions::Progress::redrawn)
+        std::cerr << "\r" << line << (done == total ? "\n" : "") << std::flush;
+      else if (options.progress == FleetOptions::Progress::lines &&
+               (done == total || done * 10 / total != (done - 1) * 10 / total))
+        std::cerr << line << '\n' << std::flush;
     }
   };
   const std::size_t threads =

@@ -32,7 +32,11 @@ struct FleetOptions {
   // system's resolver; connect's behaviour before fleets).
   bool first_address = false;
   std::size_t concurrency = 16;
-  bool progress = false;    // "done / total, failing" on stderr while it runs
+  // "done/total targets done, N failing" on stderr while it runs, never in
+  // the report: redrawn on one line (a terminal), or a line at each tenth of
+  // the targets and at the end (a log that keeps every line).
+  enum class Progress { none, redrawn, lines };
+  Progress progress = Progress::none;
   std::string expect_name;  // for every target; empty: each target's host
   // At most this many addresses of one name are dialled (the first ones, A
   // before AAAA); 0: all of them.
@@ -77,6 +81,8 @@ struct ServerFacts {
   // The issuing certificate's SHA-256, when it is known (sent, or in our
   // store): two CAs may carry the same name.
   std::string issuer_sha256;
+  // The subject of each of sent_after_leaf, in the same order.
+  std::vector<std::string> sent_after_leaf_subjects;
 };
 
 // pool.consistent for the servers of one name:port (pure: facts in, finding out).

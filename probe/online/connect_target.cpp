@@ -71,8 +71,10 @@ report::Report diagnose_target(const tls::HandshakeRecord& record, const Connect
   context.pool = settings.pool;
   context.instances = settings.instances;
   context.warn_days = settings.warn_days;
-  if (settings.prepared && settings.prepared->store == &store)
+  if (settings.prepared && settings.prepared->store == &store) {
     context.own_chain = settings.prepared->own_chain;
+    context.our_store = settings.prepared->our_store;
+  }
 
   report::Report result = start_report("connect");
   result.sections.push_back(handshake_section("Handshake with " + record.target, record));

@@ -48,6 +48,7 @@ std::shared_ptr<const PreparedEndpoint> prepare_endpoint(const tls::Store& store
   if (prepared->credentials)
     prepared->own_chain =
         own_chain_of(prepared->credentials->leaf, prepared->credentials->chain, store);
+  prepared->our_store = judged_against(store);
   return prepared;
 }
 

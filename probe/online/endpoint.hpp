@@ -37,6 +37,7 @@ struct PreparedEndpoint {
   // reports why (a local_error), as without preparation.
   std::shared_ptr<const tls::ClientContext> client_context;
   std::shared_ptr<const OwnChain> own_chain;  // null without credentials
+  std::shared_ptr<const OurStore> our_store;
 };
 std::shared_ptr<const PreparedEndpoint> prepare_endpoint(const tls::Store& store,
                                                          tls::TlsVersion min_version,

@@ -45,10 +45,9 @@ std::string judge_store_name(Side judge_side) {
 // every store's certificates, against the judge's roots.
 tls::ChainVerification against_store(const SideFacts& side, const tls::Store& judge,
                                      const KnownCertificates& known) {
-  std::vector<tls::Certificate> untrusted = side.presented;
-  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
-  return tls::verify_chain(*side.leaf, untrusted, judge.root_certificates(),
-                           structural_policy(judge));
+  return tls::verify_chain(*side.leaf,
+                           tls::path_candidates(*side.leaf, {&side.presented, &known.all}),
+                           judge.trust_anchors(), structural_policy(judge));
 }
 
 // The chain as `receiver` gets it in a handshake: what the sender presents,
@@ -172,12 +171,12 @@ CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::
 
 std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store& judge,
                                          const KnownCertificates& known) {
-  std::vector<tls::Certificate> untrusted = side.presented;
-  untrusted.insert(untrusted.end(), known.all.begin(), known.all.end());
   std::vector<tls::Certificate> roots = judge.root_certificates();
   for (const auto& certificate : known.all)
     if (certificate.info().self_signed) roots.push_back(certificate);
-  auto result = tls::verify_chain(*side.leaf, untrusted, roots, structural_policy(judge));
+  auto result =
+      tls::verify_chain(*side.leaf, tls::path_candidates(*side.leaf, {&side.presented, &known.all}),
+                        roots, structural_policy(judge));
   if (result.chain.empty()) return {*side.leaf};
   return result.chain;
 }

@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // limit on the list is 2^16-1 bytes).
   const int names = input.ConsumeIntegralInRange<int>(0, 300);
   const std::size_t name_bytes = input.ConsumeIntegralInRange<std::size_t>(0, 2048);
+  std::vector<tls::CaName> sent;
   for (int i = 0; i < names && input.remaining_bytes() > 0; ++i) {
     tls::CaName name;
     name.subject = input.ConsumeRandomLengthString(128);
@@ -55,8 +56,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (record.role == tls::HandshakeRole::client)
       record.acceptable_ca_names.push_back(name);
     else
-      record.acceptable_ca_names_sent.push_back(name);
+      sent.push_back(name);
   }
+  if (!sent.empty())
+    record.acceptable_ca_names_sent = std::make_shared<const std::vector<tls::CaName>>(sent);
 
   tls::Store store;
   probe::LiveContext context;

@@ -12,9 +12,19 @@
 
 namespace tls::detail {
 
+// A PeerTrust made ready once for every connection that uses it: its
+// anchors' store looked up once, not per handshake, and the lists (a
+// Windows-sized store holds 1,400 certificates) not copied per connection.
+struct PreparedTrust {
+  explicit PreparedTrust(PeerTrust given);
+  PeerTrust trust;
+  TrustAnchors anchors;
+};
+
 struct Capture {
   HandshakeRecord record;
-  PeerTrust trust;
+  // Never null once the connection is set up (a server shares one for all).
+  std::shared_ptr<const PreparedTrust> trust;
   Purpose purpose = Purpose::any;
   bool reject_untrusted = true;
   std::optional<int> reject_with_verify_error;  // server lab switch
