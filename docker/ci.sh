@@ -9,7 +9,8 @@
 #
 # Scenarios: the clean lab twice in a row without taking it down (both
 # directions; revocation answered by the pki-http service), FLAW=$LAB_FLAW
-# and FLAW=revoked live (the mock Lync refuses the revoked certificate), the
+# and FLAW=revoked live (bems.revocation fails; the mock Lync runs with
+# --no-revocation-check, see compose.yaml), the
 # clean lab again (the servers are recreated for it), a renewal from the same
 # CA and one under a new root through the `rollover` service (ROLLOVER=...),
 # every flaw of `pki flaws` plus revoked through the `check` service (each
@@ -627,15 +628,10 @@ end_phase
 
 begin_phase "FLAW=revoked (must fail on revocation)"
 run_scenario revoked fail "FAIL  bems.revocation"
-# The mock Lync refuses the revoked BEMS certificate in the handshake, as a
-# Front End does: BEMS sees its certificate_revoked alert ...
-grep -qF "certificate_revoked" "$work_dir/bems.log" ||
-  fail "FLAW=revoked: the bems report does not show the mock Lync's certificate_revoked alert"
-# ... and the mock's log says why.
-"${compose[@]}" logs --no-color lync >"$work_dir/lync.log" 2>&1 || true
-grep -iE "revok|refus|closing" "$work_dir/lync.log" | tail -5 | sed 's/^/    /' || true
-grep -qF "refusing the client certificate in the handshake" "$work_dir/lync.log" ||
-  fail "FLAW=revoked: the mock Lync did not refuse the revoked BEMS certificate"
+# The mock Lync's own account of the connection, when it has one (it runs
+# with --no-revocation-check, so it may say nothing about revocation): a grep
+# without a match must not end the run under pipefail.
+"${compose[@]}" logs --no-color lync 2>&1 | { grep -iE "revok|refus|closing" || true; } | tail -5 | sed 's/^/    /'
 end_phase
 
 begin_phase "clean lab after the flaws (servers recreated)"

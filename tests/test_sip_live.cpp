@@ -420,8 +420,11 @@ TEST_CASE("serve --sip shows the SIP side of a client it rejected in the handsha
                              60s);
   CHECK(run.exit_code == 1);
   ServeReport served = serve_report(server, work / "serve.json");
-  CHECK(served.status("handshake.we-rejected-peer") == "fail");
-  // No SIP session: the handshake finding is the one that blames it.
+  // The client's chain finding blames the root; the handshake shows it and points there.
+  CHECK(served.status("bems.chain.trusted") == "fail");
+  CHECK(served.status("handshake.we-rejected-peer") == "skip");
+  CHECK(says(served.text("handshake.we-rejected-peer"), "reported by bems.chain.trusted"));
+  // No SIP session: said by pointing at the handshake.
   for (const char* id : {"sip.trusted-application", "sip.requests"}) {
     CAPTURE(id);
     CHECK(served.status(id) == "skip");

@@ -160,6 +160,53 @@ std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
 std::vector<const report::Finding*> likely_causes(const std::vector<report::Finding>& judged,
                                                   Side side, std::optional<int> alert_code);
 
+// A handshake finding that shows on the wire a defect another finding of the
+// same report blames: it says what the wire showed and points there, and does
+// not fail a second time for the same defect (one defect, one failing finding).
+report::Finding shown_on_the_wire(report::Finding& f, const std::string& seen,
+                                  const std::vector<const report::Finding*>& owners,
+                                  const std::string& more = {}) {
+  std::string ids;
+  for (size_t i = 0; i < owners.size(); ++i)
+    ids += (i == 0 ? "" : i + 1 == owners.size() ? " and " : ", ") + owners[i]->id;
+  return skip(f, seen + "; the defect is reported by " + ids + (more.empty() ? "" : ". " + more));
+}
+report::Finding shown_on_the_wire(report::Finding& f, const std::string& seen,
+                                  const report::Finding& owner, const std::string& more = {}) {
+  return shown_on_the_wire(f, seen, std::vector<const report::Finding*>{&owner}, more);
+}
+
+// Whether a peer's alert is the one its stack sends for the defect `cause`
+// blames: the specific alerts name one kind of defect, the generic ones
+// (bad_certificate, certificate_unknown, handshake_failure, access_denied)
+// any. A specific alert about another kind of defect leaves the rejection
+// unexplained.
+bool alert_points_to(int alert_code, const report::Finding& cause, Side side) {
+  auto is = [&](FindingId bems, FindingId lync) {
+    return cause.id == id_text(for_side(side, bems, lync));
+  };
+  switch (alert_code) {
+    case tls::alert::unknown_ca:
+      return is(FindingId::bems_chain_trusted, FindingId::lync_chain_trusted) ||
+             is(FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates) ||
+             cause.id == id_text(FindingId::trust_mutual);
+    case tls::alert::certificate_expired:
+      return is(FindingId::bems_validity, FindingId::lync_validity);
+    case tls::alert::unsupported_certificate:
+      return is(FindingId::bems_eku, FindingId::lync_eku) ||
+             is(FindingId::bems_key_strength, FindingId::lync_key_strength);
+    case tls::alert::certificate_revoked:
+      return is(FindingId::bems_revocation, FindingId::lync_revocation);
+    case tls::alert::bad_certificate:
+    case tls::alert::certificate_unknown:
+    case tls::alert::handshake_failure:
+    case tls::alert::access_denied:
+      return true;
+    default:
+      return false;
+  }
+}
+
 report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context,
                                 const std::vector<report::Finding>& own) {
   auto f =
@@ -206,12 +253,11 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
     // shows it on the wire and points there.
     auto causes = likely_causes(own, context.us, tls::alert::unknown_ca);
     if (!causes.empty())
-      return fail(f,
-                  "The server accepts client certificates from " + counted +
-                      ", and none is the issuer of our certificate or of its chain (" +
-                      in_quotes(record.our_certificate_sent->info().issuer) +
-                      "): the defect is reported by " + causes.front()->id + ".",
-                  "Fix " + causes.front()->id + " (its own fix above).");
+      return shown_on_the_wire(f,
+                               "the server accepts client certificates from " + counted +
+                                   ", and none is the issuer of our certificate or of its chain (" +
+                                   in_quotes(record.our_certificate_sent->info().issuer) + ")",
+                               *causes.front());
     return fail(f,
                 "The server accepts client certificates from " + counted +
                     ", and none is the issuer of our "
@@ -259,11 +305,8 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
         if (judged.status == report::Status::fail &&
             (judged.id == id_text(FindingId::bems_key_present) ||
              judged.id == id_text(FindingId::bems_key_matches)))
-          return fail(f,
-                      "We had no certificate with its matching private key to send; the defect "
-                      "is reported by " +
-                          judged.id + ".",
-                      "Fix " + judged.id + " (its own fix above).");
+          return shown_on_the_wire(f, "we had no certificate with its matching private key to send",
+                                   judged);
     return fail(
         f,
         "We had no certificate with its matching private key to send (see " + side_id(context.us) +
@@ -337,6 +380,12 @@ report::Finding peer_rejected_finding(const tls::HandshakeRecord& record,
     std::string detail = "The peer sent the alert " + alert.name + " (" +
                          std::to_string(alert.code) + ")" + when + ".";
     auto causes = likely_causes(own, context.us, alert.code);
+    if (!causes.empty() && alert_points_to(alert.code, *causes.front(), context.us))
+      return shown_on_the_wire(f,
+                               "the peer sent the alert " + alert.name + " (" +
+                                   std::to_string(alert.code) + ")" + when +
+                                   ", as its stack does for this defect",
+                               *causes.front(), explain_rejection_alert(alert.code));
     if (!causes.empty()) {
       detail += " Likely cause, from our own checks of what we sent: " + causes.front()->id + " (" +
                 causes.front()->detail + ")";
@@ -403,8 +452,13 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const Li
   // The defect itself is blamed by the peer's own finding; this one shows it
   // on the wire and points there.
   std::vector<std::string> blamed;
-  for (const report::Finding* cause : likely_causes(peer, other(context.us), std::nullopt))
-    blamed.push_back(cause->id);
+  const auto causes = likely_causes(peer, other(context.us), std::nullopt);
+  for (const report::Finding* cause : causes) blamed.push_back(cause->id);
+  if (!causes.empty())
+    return shown_on_the_wire(f,
+                             "we refused the " + side_name(other(context.us)) + " certificate" +
+                                 at + ": " + verification.error,
+                             causes);
   std::string see;
   for (size_t i = 0; i < blamed.size(); ++i)
     see += (i == 0 ? "" : i + 1 == blamed.size() ? " and " : ", ") + blamed[i];
@@ -454,10 +508,10 @@ report::Finding peer_name_finding(const tls::HandshakeRecord& record, const Live
   // The certificate's own name rule blames the missing name; this shows it on
   // the wire and points there.
   if (const report::Finding* owner = name_owner(context, peer))
-    return fail(f,
-                "The certificate does not cover " + in_quotes(context.expected_name) +
-                    ", the name we dialled; the defect is reported by " + owner->id + ".",
-                "Fix " + owner->id + " (its own fix above).");
+    return shown_on_the_wire(f,
+                             "the certificate does not cover " + in_quotes(context.expected_name) +
+                                 ", the name we dialled",
+                             *owner);
   return fail(
       f,
       "The certificate does not cover " + in_quotes(context.expected_name) + "; it covers " +

@@ -44,8 +44,12 @@ report::Finding blamed_finding(const tls::HandshakeRecord& record, const LiveCon
     for (const report::Finding& f : findings)
       if (f.id == text && f.status == report::Status::fail) return f;
   }
-  // Every failed record fails one of the ids above; should the diagnosis
-  // ever pass one, the protocol finding carries the record's own words.
+  // A rejection our own certificate explains is blamed by that certificate's
+  // finding (the handshake finding then points there and does not fail).
+  for (const report::Finding& f : findings)
+    if (f.status == report::Status::fail) return f;
+  // Every failed record fails one finding; should the diagnosis ever pass
+  // them all, the protocol finding carries the record's own words.
   auto f = finding(FindingId::handshake_protocol, "TLS version and cipher suite agreed");
   return fail(f, "The handshake failed: " + record.error_message + ".",
               "Run `mtlsprobe connect` against the target for the full diagnosis.");
