@@ -26,7 +26,7 @@ void TargetStream::add(Report target) {
   start();
   target.strict = header_.strict;
   if (format_ == Format::text) {
-    spool(streamed::text_target(target, header_, text_));
+    spool(target.index.value_or(streamed_), streamed::text_target(target, header_, text_));
   } else if (format_ == Format::json) {
     out_ << streamed::json_target(target, streamed_ == 0) << std::flush;
   } else {
@@ -36,38 +36,45 @@ void TargetStream::add(Report target) {
   if (fails(target, header_.strict)) ++streamed_failing_;
 }
 
-void TargetStream::spool(const std::string& text) {
+void TargetStream::spool(std::size_t order, const std::string& text) {
   if (text.empty()) return;
   if (!spool_tried_) {
     spool_tried_ = true;
     spool_.reset(std::tmpfile());
   }
-  if (spool_ && unspooled_.empty() &&
+  Spooled entry{order, spooled_bytes_, text.size(), {}};
+  if (spool_ && !spool_failed_ &&
       std::fwrite(text.data(), 1, text.size(), spool_.get()) == text.size()) {
     spooled_bytes_ += static_cast<long>(text.size());
-    return;
+  } else {
+    // What a failed write left in the file lies past every entry's text;
+    // from here on the text stays in memory.
+    spool_failed_ = true;
+    entry.text = text;
   }
-  // What a failed write left in the file is past spooled_bytes_ and never
-  // copied out; from here on the text stays in memory, after the file's.
-  unspooled_ += text;
+  spooled_.push_back(std::move(entry));
 }
 
 void TargetStream::copy_spool() {
-  if (spool_ && std::fflush(spool_.get()) == 0 && std::fseek(spool_.get(), 0, SEEK_SET) == 0) {
-    char buffer[64 * 1024];
-    long left = spooled_bytes_;
-    while (left > 0) {
-      const std::size_t want =
-          static_cast<std::size_t>(std::min<long>(left, static_cast<long>(sizeof buffer)));
-      const std::size_t got = std::fread(buffer, 1, want, spool_.get());
+  std::stable_sort(spooled_.begin(), spooled_.end(),
+                   [](const Spooled& a, const Spooled& b) { return a.order < b.order; });
+  const bool readable = spool_ && std::fflush(spool_.get()) == 0;
+  char buffer[64 * 1024];
+  for (const Spooled& entry : spooled_) {
+    if (!entry.text.empty()) {
+      out_ << entry.text;
+      continue;
+    }
+    if (!readable || std::fseek(spool_.get(), entry.offset, SEEK_SET) != 0) continue;
+    for (std::size_t left = entry.length; left > 0;) {
+      const std::size_t got = std::fread(buffer, 1, std::min(left, sizeof buffer), spool_.get());
       if (got == 0) break;
       out_.write(buffer, static_cast<std::streamsize>(got));
-      left -= static_cast<long>(got);
+      left -= got;
     }
   }
   spool_.reset();
-  out_ << unspooled_;
-  unspooled_.clear();
+  spooled_.clear();
 }
 
 Report TargetStream::finish(Report run) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "report/model.hpp"
 #include "report/render.hpp"
@@ -34,7 +35,7 @@ class TargetStream {
 
  private:
   void start();  // the head, once
-  void spool(const std::string& text);
+  void spool(std::size_t order, const std::string& text);
   void copy_spool();
   Format format_;
   TextOptions text_;
@@ -43,15 +44,24 @@ class TargetStream {
   std::size_t streamed_ = 0, streamed_failing_ = 0;
   bool started_ = false;
   // Text: the details written so far. The file has no name (std::tmpfile),
-  // so it goes when the run ends however it ends. Without one (no writable
-  // temporary folder, a failed write) the rest is kept in `unspooled_`.
+  // so it goes when the run ends however it ends. Each detailed target keeps
+  // only where its text lies, so that finish() copies them out in the order
+  // of the table (Report::index) whatever order they finished in. Without a
+  // file (no writable temporary folder, a failed write) the rest is kept in
+  // memory.
   struct CloseFile {
     void operator()(std::FILE* file) const { std::fclose(file); }
   };
+  struct Spooled {
+    std::size_t order = 0;  // the target's index, else the order it came in
+    long offset = 0;        // in the file, when `text` is empty
+    std::size_t length = 0;
+    std::string text;  // kept in memory
+  };
   std::unique_ptr<std::FILE, CloseFile> spool_;
-  bool spool_tried_ = false;
+  bool spool_tried_ = false, spool_failed_ = false;
   long spooled_bytes_ = 0;
-  std::string unspooled_;
+  std::vector<Spooled> spooled_;
 };
 
 }  // namespace report
