@@ -1,9 +1,13 @@
 // `mtlsprobe check` end to end on stores made with the openssl CLI.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -196,6 +200,24 @@ TEST_CASE("ports above 65535 are refused, not wrapped") {
   CHECK_FALSE(pki.timed_out);
   CHECK(pki.exit_code == 2);
   CHECK(testing::mentions(pki.err, "the port must be 0-65535"));
+}
+
+// `--output /dev/null` once renamed a file over the device: a target that is
+// not a regular file is written in place and stays what it was.
+TEST_CASE("--output to a FIFO writes through it and leaves it a FIFO") {
+  Fixture f;
+  const fs::path fifo = f.dir / "report.fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::string received;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  auto result = run_mtlsprobe(f.args({"--format", "json", "--output", fifo.string()}));
+  reader.join();
+  CHECK(result.exit_code != 2);
+  CHECK(fs::is_fifo(fs::status(fifo)));
+  CHECK(testing::mentions(received, "\"command\": \"check\""));
 }
 
 TEST_CASE(

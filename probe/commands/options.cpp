@@ -195,6 +195,20 @@ tls::Status write_file_atomically(const std::filesystem::path& file, const std::
   // A reader (node_exporter's textfile collector, a CI step) sees the old
   // file or the new one, never half of one: write beside it, then rename.
   // The temporary name does not end in .prom, so the collector skips it.
+  // Something that is not a regular file (/dev/null, /dev/stdout, a FIFO) is
+  // written in place: a rename would replace the device with a file.
+  std::error_code status_error;
+  const auto status = std::filesystem::status(file, status_error);
+  if (!status_error && std::filesystem::exists(status) &&
+      !std::filesystem::is_regular_file(status)) {
+    if (std::filesystem::is_directory(status))
+      return tls::Error{file.string() + ": is a directory, not a file to write the report to"};
+    std::ofstream out(file, std::ios::binary);
+    out << contents;
+    out.close();
+    if (!out) return tls::Error{file.string() + ": cannot write the report"};
+    return tls::Done{};
+  }
   std::filesystem::path temporary = file;
   temporary += ".tmp." + std::to_string(getpid());
   {

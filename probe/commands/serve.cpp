@@ -357,6 +357,7 @@ int run_serve(const ServeFlags& flags) {
     } else {
       check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result, nullptr,
                               untrusted_urls);
+      point_to_online_owners(record, now_context, result.findings);
     }
     if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);
     // One writer at a time: a report's lines never interleave with another's.

@@ -784,4 +784,17 @@ std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& reco
   return findings;
 }
 
+void point_to_online_owners(const tls::HandshakeRecord& record, const LiveContext& context,
+                            std::vector<report::Finding>& findings) {
+  // The revocation findings are judged online, after diagnose_handshake: a
+  // rejection they explain (certificate_revoked) points there too.
+  for (report::Finding& f : findings) {
+    if (f.status != report::Status::fail) continue;
+    if (f.id == id_text(FindingId::handshake_peer_rejected_us))
+      f = peer_rejected_finding(record, context, findings);
+    else if (f.id == id_text(FindingId::handshake_we_rejected_peer))
+      f = we_rejected_finding(record, context, findings);
+  }
+}
+
 }  // namespace probe

@@ -64,6 +64,11 @@ struct LiveContext {
 std::vector<report::Finding> diagnose_handshake(const tls::HandshakeRecord& record,
                                                 const LiveContext& context);
 
+// After the online checks (revocation) have added their findings: a failing
+// handshake finding that one of them explains points there instead.
+void point_to_online_owners(const tls::HandshakeRecord& record, const LiveContext& context,
+                            std::vector<report::Finding>& findings);
+
 // The explanation of a received alert in terms of the requirements, and of
 // which TLS stacks send it for what.
 std::string explain_rejection_alert(int alert_code);

@@ -19,7 +19,11 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
                              report::Report& result, RevocationMemo* memo,
                              UntrustedChainUrls untrusted) {
   if (record.peer_chain.empty()) return;
-  const bool trusted = record.peer_verification && record.peer_verification->trusted;
+  // Refused only because it is revoked, the chain reached our anchors: its
+  // URLs are the ones our own check used in the handshake (and cached).
+  const bool trusted =
+      record.peer_verification && (record.peer_verification->trusted ||
+                                   record.peer_verification->reason == tls::ChainError::revoked);
   if (!trusted && untrusted == UntrustedChainUrls::skip) {
     auto finding = revocation_finding(peer);
     skip(finding, "not checked: the " + side_name(peer) +

@@ -87,6 +87,7 @@ report::Report diagnose_target(const tls::HandshakeRecord& record, const Connect
                          settings.revocation_options, result, settings.memo);
   check_peer_chain_online(record, settings.us == Side::bems ? Side::lync : Side::bems, store,
                           settings.revocation, settings.revocation_options, result, settings.memo);
+  point_to_online_owners(record, context, result.findings);
   return result;
 }
 
