@@ -93,6 +93,29 @@ bool wait_until_serving(testing::BackgroundProcess& serve) {
   return false;
 }
 
+// Replaces `side`'s certificate and key (side = "bems" or "lync") with a new
+// P-256 leaf of these names from the lab's issuing CA.
+void reissue_from_lab_ca(const Lab& lab, const std::string& side, const std::string& common_name,
+                         std::vector<std::string> dns_names) {
+  tls::StoreOptions issuing_options;
+  issuing_options.cert = lab.dir / "ca/lab-issuing-ca.crt";
+  issuing_options.key = lab.dir / "ca/lab-issuing-ca.key";
+  tls::Store issuing = tls::load_store(issuing_options);
+  REQUIRE(issuing.leaf);
+  REQUIRE(issuing.key);
+  auto key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  REQUIRE(key.ok());
+  tls::CertificateSpec spec;
+  spec.common_name = common_name;
+  spec.dns_names = std::move(dns_names);
+  spec.eku = {"serverAuth", "clientAuth"};
+  spec.crl_urls = {"http://pki.example.com/lab-issuing-ca.crl"};
+  auto leaf = tls::issue_certificate(spec, *key, &issuing.leaf->certificate, *issuing.key);
+  REQUIRE(leaf.ok());
+  REQUIRE(tls::write_pem(lab.dir / side / "personal" / (side + ".crt"), *leaf).ok());
+  REQUIRE(tls::write_private_key_pem(lab.dir / side / "personal" / (side + ".key"), *key).ok());
+}
+
 // `mtlsprobe serve` as the lab's Lync/Skype pool on 127.0.0.1:`port`, once it says it serves.
 std::unique_ptr<testing::BackgroundProcess> lync_serving(const Lab& lab, unsigned short port,
                                                          std::vector<std::string> extra = {}) {
@@ -176,23 +199,8 @@ TEST_CASE("pair blames each flaw with one finding and shows it on the wire, noth
 // and with the certificate judged as it arrives on the wire.
 TEST_CASE("an underscore in the BEMS CN repeated in its SAN is blamed once, by cn-fqdn") {
   Lab lab;
-  tls::StoreOptions issuing_options;
-  issuing_options.cert = lab.dir / "ca/lab-issuing-ca.crt";
-  issuing_options.key = lab.dir / "ca/lab-issuing-ca.key";
-  tls::Store issuing = tls::load_store(issuing_options);
-  REQUIRE(issuing.leaf);
-  REQUIRE(issuing.key);
-  auto key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
-  REQUIRE(key.ok());
-  tls::CertificateSpec spec;
-  spec.common_name = "bems_pool.example.com";
-  spec.dns_names = {"bems_pool.example.com", "bemsserver01.example.com"};
-  spec.eku = {"serverAuth", "clientAuth"};
-  spec.crl_urls = {"http://pki.example.com/lab-issuing-ca.crl"};
-  auto leaf = tls::issue_certificate(spec, *key, &issuing.leaf->certificate, *issuing.key);
-  REQUIRE(leaf.ok());
-  REQUIRE(tls::write_pem(lab.dir / "bems/personal/bems.crt", *leaf).ok());
-  REQUIRE(tls::write_private_key_pem(lab.dir / "bems/personal/bems.key", *key).ok());
+  reissue_from_lab_ca(lab, "bems", "bems_pool.example.com",
+                      {"bems_pool.example.com", "bemsserver01.example.com"});
 
   auto check = run_mtlsprobe({"check", "--store", lab.path("bems"), "--peer-store",
                               lab.path("lync"), "--instance", "bemsserver01.example.com",
@@ -457,23 +465,8 @@ TEST_CASE(
 // OpenSSL does), so no handshake finding contradicts the check.
 TEST_CASE("an underscore in the pool's SAN fails lync.san.syntax in check and in connect alike") {
   Lab lab;
-  tls::StoreOptions issuing_options;
-  issuing_options.cert = lab.dir / "ca/lab-issuing-ca.crt";
-  issuing_options.key = lab.dir / "ca/lab-issuing-ca.key";
-  tls::Store issuing = tls::load_store(issuing_options);
-  REQUIRE(issuing.leaf);
-  REQUIRE(issuing.key);
-  auto key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
-  REQUIRE(key.ok());
-  tls::CertificateSpec spec;
-  spec.common_name = "lyncpool.example.com";
-  spec.dns_names = {"lyncpool.example.com", "lync_fe01.example.com"};
-  spec.eku = {"serverAuth", "clientAuth"};
-  spec.crl_urls = {"http://pki.example.com/lab-issuing-ca.crl"};
-  auto leaf = tls::issue_certificate(spec, *key, &issuing.leaf->certificate, *issuing.key);
-  REQUIRE(leaf.ok());
-  REQUIRE(tls::write_pem(lab.dir / "lync/personal/lync.crt", *leaf).ok());
-  REQUIRE(tls::write_private_key_pem(lab.dir / "lync/personal/lync.key", *key).ok());
+  reissue_from_lab_ca(lab, "lync", "lyncpool.example.com",
+                      {"lyncpool.example.com", "lync_fe01.example.com"});
 
   auto check = run_mtlsprobe({"check", "--store", lab.path("bems"), "--peer-store",
                               lab.path("lync"), "--pool", "bemsapppool.example.com", "--instance",
