@@ -348,11 +348,13 @@ int run_serve(const ServeFlags& flags) {
     const Side peer = us == Side::bems ? Side::lync : Side::bems;
     if (stopping->load() || admission == Judges::Admission::offline) {
       auto finding = revocation_finding(peer);
-      skip(finding, admission == Judges::Admission::offline
-                        ? "not checked: " + std::to_string(kQueuedOnlinePerClient) +
-                              " judgements from " + host +
-                              " are already waiting for revocation servers"
-                        : "not checked: serve is stopping");
+      // With revocation off the cap on waiting judgements is not the reason.
+      skip(finding,
+           flags.revocation.off ? std::string("revocation checking is off (--no-revocation)")
+           : admission == Judges::Admission::offline
+               ? "not checked: " + std::to_string(kQueuedOnlinePerClient) + " judgements from " +
+                     host + " are already waiting for revocation servers"
+               : "not checked: serve is stopping");
       result.findings.push_back(std::move(finding));
     } else {
       check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result, nullptr,
