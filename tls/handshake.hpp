@@ -40,8 +40,8 @@ inline constexpr int kMaxVerifyDepth = 20;
 // versions and credentials: OpenSSL 3 makes a context slowly (providers,
 // cipher lists, our certificate and key checked), and it is the same for
 // every probe of an exporter's module. Shared read-only by any threads.
-class ClientContext;
-Result<std::shared_ptr<const ClientContext>> make_client_context(
+class PreparedClientContext;
+Result<std::shared_ptr<const PreparedClientContext>> make_client_context(
     TlsVersion min_version, TlsVersion max_version, const std::optional<Credentials>& credentials);
 
 struct ClientOptions {
@@ -65,7 +65,7 @@ struct ClientOptions {
   bool abort_on_untrusted_peer = false;
   // Made by make_client_context() with min_version, max_version and
   // credentials as above; null (or made for others): one for this connection.
-  std::shared_ptr<const ClientContext> context;
+  std::shared_ptr<const PreparedClientContext> context;
 };
 
 enum class CaListMode { none, roots, certificates };

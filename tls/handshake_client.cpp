@@ -16,7 +16,7 @@ using Steady = std::chrono::steady_clock;
 
 }  // namespace
 
-class ClientContext {
+class PreparedClientContext {
  public:
   std::shared_ptr<asio::ssl::context> ssl;
   TlsVersion min_version = TlsVersion::tls1_2;
@@ -41,9 +41,9 @@ class ClientContext {
   }
 };
 
-Result<std::shared_ptr<const ClientContext>> make_client_context(
+Result<std::shared_ptr<const PreparedClientContext>> make_client_context(
     TlsVersion min_version, TlsVersion max_version, const std::optional<Credentials>& credentials) {
-  auto made = std::make_shared<ClientContext>();
+  auto made = std::make_shared<PreparedClientContext>();
   made->ssl = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   made->min_version = min_version;
   made->max_version = max_version;
@@ -54,7 +54,7 @@ Result<std::shared_ptr<const ClientContext>> make_client_context(
   Status configured = detail::configure_context(made->ssl->native_handle(), HandshakeRole::client,
                                                 min_version, max_version, credentials, made->facts);
   if (!configured) return configured.error();
-  return std::shared_ptr<const ClientContext>(std::move(made));
+  return std::shared_ptr<const PreparedClientContext>(std::move(made));
 }
 
 namespace {

@@ -176,6 +176,21 @@ report::Finding shown_on_the_wire(report::Finding& f, const std::string& seen,
   return shown_on_the_wire(f, seen, std::vector<const report::Finding*>{&owner}, more);
 }
 
+// Whether a failing finding is about something chain verification refuses
+// (trust, intermediates, dates, purpose, strength, revocation).
+bool refuses_in_verification(const report::Finding& cause, Side side) {
+  auto is = [&](FindingId bems, FindingId lync) {
+    return cause.id == id_text(for_side(side, bems, lync));
+  };
+  return is(FindingId::bems_chain_trusted, FindingId::lync_chain_trusted) ||
+         is(FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates) ||
+         cause.id == id_text(FindingId::trust_mutual) ||
+         is(FindingId::bems_validity, FindingId::lync_validity) ||
+         is(FindingId::bems_eku, FindingId::lync_eku) ||
+         is(FindingId::bems_key_strength, FindingId::lync_key_strength) ||
+         is(FindingId::bems_revocation, FindingId::lync_revocation);
+}
+
 // Whether a peer's alert is the one its stack sends for the defect `cause`
 // blames: the specific alerts name one kind of defect, the generic ones
 // (bad_certificate, certificate_unknown, handshake_failure, access_denied)
@@ -454,11 +469,16 @@ report::Finding we_rejected_finding(const tls::HandshakeRecord& record, const Li
   std::vector<std::string> blamed;
   const auto causes = likely_causes(peer, other(context.us), std::nullopt);
   for (const report::Finding* cause : causes) blamed.push_back(cause->id);
-  if (!causes.empty())
+  // Only a finding about what verification refuses explains our refusal: a
+  // malformed SAN name or a missing topology name fails without refusing.
+  std::vector<const report::Finding*> refusing;
+  for (const report::Finding* cause : causes)
+    if (refuses_in_verification(*cause, other(context.us))) refusing.push_back(cause);
+  if (!refusing.empty())
     return shown_on_the_wire(f,
                              "we refused the " + side_name(other(context.us)) + " certificate" +
                                  at + ": " + verification.error,
-                             causes);
+                             refusing);
   std::string see;
   for (size_t i = 0; i < blamed.size(); ++i)
     see += (i == 0 ? "" : i + 1 == blamed.size() ? " and " : ", ") + blamed[i];

@@ -35,7 +35,7 @@ struct PreparedEndpoint {
   tls::PeerTrust trust;
   // Null when the context cannot be made: each handshake then tries and
   // reports why (a local_error), as without preparation.
-  std::shared_ptr<const tls::ClientContext> client_context;
+  std::shared_ptr<const tls::PreparedClientContext> client_context;
   std::shared_ptr<const OwnChain> own_chain;  // null without credentials
   std::shared_ptr<const OurStore> our_store;
 };
