@@ -267,7 +267,9 @@ report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveCo
     // When our own checks blame why the peer does not know our CA, this
     // shows it on the wire and points there.
     auto causes = likely_causes(own, context.us, tls::alert::unknown_ca);
-    if (!causes.empty())
+    // Only a chain finding explains a CA list without our CA (an expired
+    // certificate, say, does not).
+    if (!causes.empty() && alert_points_to(tls::alert::unknown_ca, *causes.front(), context.us))
       return shown_on_the_wire(f,
                                "the server accepts client certificates from " + counted +
                                    ", and none is the issuer of our certificate or of its chain (" +
