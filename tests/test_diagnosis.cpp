@@ -407,6 +407,24 @@ TEST_CASE("the server's acceptable-CA list predicts a rejection when it names no
     CHECK(d.status("handshake.ca-list") == Status::fail);
     CHECK(d.says("handshake.ca-list", "expect a rejection"));
   }
+  SUBCASE("a list without our CA is not explained by an expired certificate, only by our chain") {
+    auto record = completed_client("TLSv1.2");
+    record.acceptable_ca_names = {ca_name("other-root")};
+    report::Finding expired;
+    expired.id = "bems.validity";
+    expired.status = Status::fail;
+    std::vector<report::Finding> judged{expired};
+    auto context = bems_dialling();
+    context.own_judged = &judged;
+    CHECK(diagnose(record, context).status("handshake.ca-list") == Status::fail);
+    report::Finding untrusted;
+    untrusted.id = "bems.chain.trusted";
+    untrusted.status = Status::fail;
+    judged.push_back(untrusted);
+    auto d = diagnose(record, context);
+    CHECK(d.status("handshake.ca-list") == Status::skip);
+    CHECK(d.says("handshake.ca-list", "the defect is reported by bems.chain.trusted"));
+  }
   SUBCASE("a list over 16 KB") {
     auto record = completed_client("TLSv1.2");
     record.acceptable_ca_der_bytes = 17 * 1024;
