@@ -176,21 +176,6 @@ report::Finding shown_on_the_wire(report::Finding& f, const std::string& seen,
   return shown_on_the_wire(f, seen, std::vector<const report::Finding*>{&owner}, more);
 }
 
-// Whether a failing finding is about something chain verification refuses
-// (trust, intermediates, dates, purpose, strength, revocation).
-bool refuses_in_verification(const report::Finding& cause, Side side) {
-  auto is = [&](FindingId bems, FindingId lync) {
-    return cause.id == id_text(for_side(side, bems, lync));
-  };
-  return is(FindingId::bems_chain_trusted, FindingId::lync_chain_trusted) ||
-         is(FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates) ||
-         cause.id == id_text(FindingId::trust_mutual) ||
-         is(FindingId::bems_validity, FindingId::lync_validity) ||
-         is(FindingId::bems_eku, FindingId::lync_eku) ||
-         is(FindingId::bems_key_strength, FindingId::lync_key_strength) ||
-         is(FindingId::bems_revocation, FindingId::lync_revocation);
-}
-
 // Whether a peer's alert is the one its stack sends for the defect `cause`
 // blames: the specific alerts name one kind of defect, the generic ones
 // (bad_certificate, certificate_unknown, handshake_failure, access_denied)
@@ -220,6 +205,16 @@ bool alert_points_to(int alert_code, const report::Finding& cause, Side side) {
     default:
       return false;
   }
+}
+
+// Whether a failing finding is about something chain verification refuses
+// (trust, intermediates, dates, purpose, strength, revocation): what one of
+// the specific alerts is sent for.
+bool refuses_in_verification(const report::Finding& cause, Side side) {
+  for (int alert : {tls::alert::unknown_ca, tls::alert::certificate_expired,
+                    tls::alert::unsupported_certificate, tls::alert::certificate_revoked})
+    if (alert_points_to(alert, cause, side)) return true;
+  return false;
 }
 
 report::Finding ca_list_finding(const tls::HandshakeRecord& record, const LiveContext& context,
