@@ -313,7 +313,8 @@ TEST_CASE(
   CHECK(result.exit_code == 1);
   CHECK(status_of(result.out, "handshake.protocol") == "fail");
   std::string remedy;
-  for (const auto& entry : boost::json::parse(result.out).at("findings").as_array())
+  const auto report = boost::json::parse(result.out);
+  for (const auto& entry : report.at("findings").as_array())
     if (entry.at("id").as_string() == "handshake.protocol")
       remedy = testing::string_field(entry.as_object(), "remedy");
   CHECK_MESSAGE(mentions(remedy, "enable TLS 1.2 in schannel on the peer"), remedy);
