@@ -56,6 +56,20 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN from New-CsTrustedApplicationPool).");
   }
+  // "pool.example.com.": the root label's dot, valid in DNS and never in a
+  // certificate name (RFC 5280 4.2.1.6's preferred name syntax); peers
+  // compare names as written, so it is not the pool FQDN to them.
+  if (leaf.common_name.size() > 1 && leaf.common_name.back() == '.' &&
+      tls::is_valid_dns_name(leaf.common_name.substr(0, leaf.common_name.size() - 1)))
+    return fail(
+        f,
+        "CN " + in_quotes(leaf.common_name) +
+            " ends with a dot: certificate names are written without the DNS root's dot, "
+            "and peers compare them as written, so it does not match " +
+            in_quotes(pool ? *pool : leaf.common_name.substr(0, leaf.common_name.size() - 1)) + ".",
+        "Reissue the certificate with Subject CN=" +
+            (pool ? *pool : leaf.common_name.substr(0, leaf.common_name.size() - 1)) +
+            " (no final dot), and the same in the SAN.");
   if (!tls::is_valid_dns_name(leaf.common_name)) {
     return fail(f,
                 "CN " + in_quotes(leaf.common_name) +
@@ -98,8 +112,21 @@ report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, 
         reissue_hint(leaf.info(), pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
   }
   switch (coverage(leaf, pool)) {
-    case Coverage::explicit_name:
+    case Coverage::explicit_name: {
+      // Listed only with a final dot, as the CN is: the CN rule blames the
+      // dot once, for both.
+      const std::string& cn = leaf.info().common_name;
+      const auto& names = leaf.info().san_dns;
+      const bool undotted = std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+        return tls::iequals(name, pool);
+      });
+      if (!undotted && !cn.empty() && cn.back() == '.' &&
+          comparable_name(cn) == comparable_name(pool))
+        return skip(f, "SAN lists " + in_quotes(cn) +
+                           " with a final dot, as the CN does: blamed by " +
+                           id_text(FindingId::bems_subject_cn_fqdn));
       return pass(f, "SAN lists " + in_quotes(pool) + source + ".");
+    }
     case Coverage::wildcard:
       return warn(f,
                   "Only a wildcard SAN covers " + in_quotes(pool) +
