@@ -128,6 +128,21 @@ std::unique_ptr<testing::BackgroundProcess> lync_serving(const Lab& lab, unsigne
   return serve;
 }
 
+// openssl s_server on 127.0.0.1:`port` with the lab pool's certificate and
+// chain, and `extra` options; returned once it accepts connections.
+std::unique_ptr<testing::BackgroundProcess> openssl_pool(const Lab& lab, unsigned short port,
+                                                         std::vector<std::string> extra) {
+  std::vector<std::string> argv{"openssl",     "s_server",
+                                "-accept",     "127.0.0.1:" + std::to_string(port),
+                                "-cert",       lab.path("lync/personal/lync.crt"),
+                                "-key",        lab.path("lync/personal/lync.key"),
+                                "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt")};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto server = std::make_unique<testing::BackgroundProcess>(argv);
+  REQUIRE(testing::wait_for_port(port));
+  return server;
+}
+
 }  // namespace
 
 TEST_CASE("pair on a fresh lab passes both directions") {
@@ -254,13 +269,10 @@ TEST_CASE(
     "list") {
   Lab lab;
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess server(
-      {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-       lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
-       "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
-       "-verify_return_error", "-CAfile", lab.path("lync/trusted-root/lab-root.crt"),
-       "-chainCAfile", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
-  REQUIRE(testing::wait_for_port(port));
+  auto server = openssl_pool(lab, port,
+                             {"-Verify", "2", "-verify_return_error", "-CAfile",
+                              lab.path("lync/trusted-root/lab-root.crt"), "-chainCAfile",
+                              lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
   auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
                                "lyncpool.example.com", "--store", lab.path("bems"), "--format",
                                "json", "--timeout", "5", "--no-revocation"});
@@ -287,11 +299,7 @@ TEST_CASE(
   Lab lab;
   unsigned short port = testing::free_port();
   {
-    testing::BackgroundProcess server(
-        {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-         lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
-         "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
-    REQUIRE(testing::wait_for_port(port));
+    auto server = openssl_pool(lab, port, {"-www"});
     auto by_sni = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--sni",
                                  "lyncpool.example.com", "--store", lab.path("bems"), "--format",
                                  "json", "--no-revocation"});
@@ -302,11 +310,7 @@ TEST_CASE(
                                      lab.path("bems"), "--format", "json", "--no-revocation"});
     CHECK(status_of(by_address.out, "peer.name") == "fail");
   }
-  testing::BackgroundProcess old(
-      {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-       lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"), "-tls1_1",
-       "-cipher", "DEFAULT:@SECLEVEL=0", "-www"});
-  REQUIRE(testing::wait_for_port(port));
+  auto old = openssl_pool(lab, port, {"-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", "-www"});
   auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--sni",
                                "lyncpool.example.com", "--store", lab.path("bems"), "--format",
                                "json", "--no-revocation"});
