@@ -30,7 +30,8 @@ void TargetStream::add(Report target) {
   } else if (format_ == Format::json) {
     out_ << streamed::json_target(target, streamed_ == 0) << std::flush;
   } else {
-    out_ << streamed::junit_target(target, header_) << std::flush;
+    // Suites in the table's order too (CI views list them as written).
+    spool(target.index.value_or(streamed_), streamed::junit_target(target, header_));
   }
   ++streamed_;
   if (fails(target, header_.strict)) ++streamed_failing_;
@@ -90,6 +91,7 @@ Report TargetStream::finish(Report run) {
   } else if (format_ == Format::json) {
     out_ << streamed::json_tail(run, streamed_ > 0);
   } else {
+    copy_spool();
     out_ << streamed::junit_tail(run, streamed_ > 0);
   }
   out_.flush();

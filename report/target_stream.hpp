@@ -43,7 +43,7 @@ class TargetStream {
   std::ostream& out_;
   std::size_t streamed_ = 0, streamed_failing_ = 0;
   bool started_ = false;
-  // Text: the details written so far. The file has no name (std::tmpfile),
+  // Text and JUnit: the details (suites) written so far. The file has no name (std::tmpfile),
   // so it goes when the run ends however it ends. Each detailed target keeps
   // only where its text lies, so that finish() copies them out in the order
   // of the table (Report::index) whatever order they finished in. Without a

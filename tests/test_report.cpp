@@ -430,6 +430,22 @@ TEST_CASE("a run streamed target by target: the same text, and JUnit suites per 
   CHECK(out.str().size() > 64 * 1024);
   CHECK(out.str() == report::render_text(many, {}));
 
+  // JUnit, streamed in reverse: one suite per target, in the table's order.
+  std::ostringstream junit_out;
+  report::TargetStream junit(report::Format::junit, {}, many, junit_out);
+  for (auto target = many.targets.rbegin(); target != many.targets.rend(); ++target)
+    junit.add(*target);
+  junit.finish(run);
+  const std::string suites = junit_out.str();
+  CHECK(occurrences(suites, "<testsuite ") == 301);
+  std::size_t last = 0;
+  for (int i = 0; i < 300; ++i) {
+    const auto at = suites.find("via 127.0.1." + std::to_string(i) + ":5061\"");
+    REQUIRE(at != std::string::npos);
+    CHECK_MESSAGE(at > last, i);
+    last = at;
+  }
+
   const std::string xml = streamed(report::Format::junit, whole);
   CHECK(occurrences(xml, "<testsuite ") == 4);  // three targets and the run's own findings
   CHECK(occurrences(xml, "<failure ") == 1);
