@@ -11,6 +11,8 @@
 #include "tls/credentials.hpp"
 #include "tls/revocation.hpp"
 
+using namespace std::chrono_literals;
+
 namespace {
 
 tls::Certificate load(const std::filesystem::path& file) {
@@ -236,6 +238,57 @@ TEST_CASE(
   CHECK(testing::status_of(run.client.out, "bems.revocation") == "fail");
   CHECK_MESSAGE(testing::mentions(run.server_output, "FAIL  bems.revocation"), run.server_output);
   CHECK(testing::mentions(run.server_output, "is REVOKED"));
+}
+
+// The lab's failure (docker/ci.sh, 2026-12-02): a DNS query for pki-http got
+// lost, and serve's in-handshake revocation check, budgeted at a third of the
+// handshake timeout, held the handshake for the libc resolver's retries
+// (15 s there), so the client's SIP OPTIONS went unanswered. Here the only
+// DNS server drops every query (its address is behind a veth whose other end
+// has no address: no answer, no ICMP) and the libc would wait 30 s for it;
+// the check must give up at its budget (1 s of --timeout 3) and the SIP
+// answer come within the client's 20 s wait. Runs in a network and mount
+// namespace of its own, so /etc/resolv.conf can name that server.
+TEST_CASE(
+    "serve's in-handshake revocation check gives up at its budget when the revocation server's "
+    "name never resolves, and the client's SIP is answered") {
+  testing::TempDir dir;
+  const auto lab = dir / "lab";
+  auto init = testing::run_mtlsprobe({"pki", "init", lab.string(), "--key-type", "ecdsa-p256",
+                                      "--revocation-url", "http://pki.lab.example:8080"});
+  REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+  const std::string script =
+      "set -u\n"
+      "ip link set lo up\n"
+      "ip link add dnsa type veth peer name dnsb\n"
+      "ip addr add 192.0.2.1/24 dev dnsa\n"
+      "ip link set dnsa up && ip link set dnsb up\n"
+      "ip neigh add 192.0.2.53 lladdr 02:00:00:00:00:53 dev dnsa nud permanent\n"
+      "printf 'nameserver 192.0.2.53\\noptions timeout:30 attempts:1\\n' >\"$DIR/resolv.conf\"\n"
+      "mount --bind \"$DIR/resolv.conf\" /etc/resolv.conf || exit 97\n"
+      "wait_port() { for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && "
+      "return 0; sleep 0.05; done; echo \"port $1 never opened\" >&2; return 1; }\n"
+      "\"$MTLSPROBE\" serve --store \"$LAB/lync\" --listen 127.0.0.1:5061 --sip --once "
+      "--timeout 3 --revocation-timeout 2 --no-color >\"$DIR/serve.log\" 2>&1 &\n"
+      "wait_port 5061 || exit 98\n"
+      "\"$MTLSPROBE\" connect lyncpool.example.com:5061 --connect-to 127.0.0.1 --store "
+      "\"$LAB/bems\" --sip --timeout 20 --no-revocation --format json\n"
+      "code=$?\n"
+      "wait\n"
+      "exit $code\n";
+  auto result = testing::run_process(
+      {"unshare", "--net", "--mount", "--map-root-user", "bash", "-c", script}, 90s,
+      {{"MTLSPROBE", MTLSPROBE_BIN}, {"LAB", lab.string()}, {"DIR", dir.path().string()}});
+  const std::string served = testing::read_file(dir / "serve.log");
+  INFO(result.out << result.err << served);
+  REQUIRE(result.exit_code == 0);
+  CHECK(testing::status_of(result.out, "sip.options") == "pass");
+  // The check asked, got no address for the server within its budget, and
+  // (not knowing) accepted the certificate, as a Front End does when its
+  // revocation servers are unreachable.
+  CHECK(testing::mentions(served, "timed out resolving pki.lab.example"));
+  CHECK_FALSE(testing::mentions(served, "refusing the client certificate"));
+  CHECK(testing::mentions(served, "PASS  sip.requests"));
 }
 
 TEST_CASE("serve refuses an --ocsp-response file that is not an OCSP response") {

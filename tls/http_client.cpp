@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url.hpp>
+
+#include "tls/dns.hpp"
 
 namespace tls {
 namespace {
@@ -143,7 +146,6 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
                     SteadyClock::time_point deadline, const HttpClientOptions& options) {
   const std::size_t body_limit = options.body_limit;
   asio::io_context io;
-  tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   beast::flat_buffer buffer(kReadBufferLimit);
   http::response_parser<http::string_body> parser;
@@ -152,12 +154,30 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
   std::string phase = "resolving " + hop.host;
   HopOutcome outcome;
 
+  // Resolved first, on this loop and within the same deadline: see
+  // resolve_host for why not with Asio's resolver.
+  std::uint16_t port = 0;
+  if (auto [end, parse_error] =
+          std::from_chars(hop.port.data(), hop.port.data() + hop.port.size(), port);
+      parse_error != std::errc{} || end != hop.port.data() + hop.port.size()) {
+    outcome.error = "port '" + hop.port + "' is not a TCP port number";
+    return outcome;
+  }
+  const HostEndpoints resolved =
+      resolve_host(io, hop.host, port, deadline, [&options] { return is_cancelled(options); });
+  if (resolved.error != DnsError::none) {
+    if (resolved.stopped)
+      outcome.error = "cancelled while " + phase;
+    else if (resolved.error == DnsError::timeout)
+      outcome.error = "no answer within " + std::to_string(options.timeout.count()) +
+                      " ms (timed out " + phase + ")";
+    else
+      outcome.error = resolved.message;
+    return outcome;
+  }
+  const std::vector<tcp::endpoint>& endpoints = resolved.endpoints;
+
   auto run = [&]() -> asio::awaitable<void> {
-    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(hop.host, hop.port, kAwait);
-    if (resolve_ec) {
-      outcome.error = "cannot resolve " + hop.host + ": " + resolve_ec.message();
-      co_return;
-    }
     phase = "connecting to " + hop.host + ":" + hop.port;
     auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kAwait);
     if (connect_ec) {
@@ -214,7 +234,6 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
     io.run_until(std::min(deadline, SteadyClock::now() + kCancelPoll));
   if (!io.stopped()) {
     // Deadline passed: abort whatever step is pending and let it unwind.
-    resolver.cancel();
     stream.close();
     io.restart();
     io.run();
