@@ -488,6 +488,8 @@ HostEndpoints resolve_host(asio::io_context& io, const std::string& host, std::u
   resolver->reset();
   io.restart();
   io.poll();
+  // poll() stops a loop it leaves without work; the caller runs it next.
+  io.restart();
   if (!answer) {
     resolved.error = DnsError::timeout;
     resolved.stopped = Steady::now() < deadline;

@@ -100,8 +100,8 @@ class DnsResolver {
 
 // The TCP endpoints to dial for `host` (a name, or an IP literal taken as it
 // is) and `port`, looked up on `io` (run here, so nothing else may run it
-// meanwhile) until answered, `deadline`, or `stop` returns true (asked every
-// 50 ms). Names go to c-ares with the system's configuration, never to
+// meanwhile; left ready to run again) until answered, `deadline`, or `stop`
+// returns true (asked every 50 ms). Names go to c-ares with the system's configuration, never to
 // getaddrinfo: Asio's resolver runs getaddrinfo on a thread it cannot
 // abandon, so a DNS server that drops a query held the caller for the
 // libc's own retries (5 s per try, per address family, per search domain)
