@@ -12,7 +12,8 @@
 # and FLAW=revoked live (the mock Lync refuses the revoked certificate in
 # the handshake with certificate_revoked), the clean lab again (the servers
 # are recreated for it), a renewal from the same CA and one under a new root
-# through the `rollover` service (ROLLOVER=...), every flaw of `pki flaws` plus revoked through the `check` service (each
+# through the `rollover` service (ROLLOVER=...), Prometheus probing the Lync
+# pool by its FQDN through the exporter, every flaw of `pki flaws` plus revoked through the `check` service (each
 # fails with the finding it is about), an unknown FLAW (the pki service
 # exits 3), and the docker run recipes of docker/README.md ("With real
 # endpoints"), read from the README and run as written.
@@ -367,6 +368,29 @@ run_rollover() {
   fi
 }
 
+# The README's monitoring recipe on the clean lab: Prometheus scrapes the
+# exporter's probe of the Lync pool by its FQDN ($LYNC_POOL, the target its
+# service writes at start), and the probe succeeds.
+run_monitoring() {
+  export FLAW=''
+  local log=$work_dir/prometheus.log answer=
+  "${compose[@]}" up --no-color --detach prometheus >"$log" 2>&1 || {
+    cat "$log"
+    fail "the prometheus service did not start"
+  }
+  # A scrape every 15 s: the first lands within about 20 s of the start.
+  for _ in $(seq 1 60); do
+    answer=$("${compose[@]}" exec -T prometheus promtool query instant http://localhost:9090 \
+      'mtlsprobe_probe_success' 2>/dev/null || true)
+    [[ $answer != *"$LYNC_POOL:5061"* ]] || break
+    sleep 2
+  done
+  echo "$answer" | sed 's/^/    /'
+  [[ $answer == *"instance=\"$LYNC_POOL:5061\""*"=> 1 @"* ]] ||
+    fail "Prometheus has no successful probe of the Lync pool $LYNC_POOL:5061"
+  "${compose[@]}" rm --stop --force prometheus exporter >/dev/null 2>&1 || true
+}
+
 # An unknown scenario is a setup error, not a verdict: pki exits 3 with one
 # line in its own log, and nothing is served.
 run_unknown_scenario() {
@@ -654,6 +678,10 @@ end_phase
 begin_phase "ROLLOVER=same-ca, new-root (live)"
 run_rollover same-ca 0 "PASS  rollover.live"
 run_rollover new-root 1 "FAIL  rollover.live"
+end_phase
+
+begin_phase "monitoring: Prometheus probes the Lync pool FQDN"
+run_monitoring
 end_phase
 
 begin_phase "every scenario through the check service"
