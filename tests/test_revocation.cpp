@@ -643,6 +643,98 @@ TEST_CASE("a responder that never answers costs one timeout per run, not one per
   CHECK(lab.ocsp_requests == 0);
 }
 
+// Issue 17: with a dead responder serve judged 1% of handshakes. Its failure
+// was kept per certificate, and when it lapsed every judgement waited behind
+// the one asking again, so the judgement queue stayed full.
+TEST_CASE(
+    "a responder that never answers is remembered per URL; when that lapses one caller asks "
+    "it again and the others are told the remembered failure at once") {
+  Lab lab;
+  testing::SilentListener silent;
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/ocsp";
+  auto first = lab.leaf({}, {url});
+  auto second = lab.leaf({}, {url});
+  MovableClock clock;
+  auto options = testing::quick_revocation(tls::RevocationMode::ocsp);
+  options.http.timeout = std::chrono::milliseconds(300);
+  options.cache = clock.cache();
+  auto asked = tls::check_revocation(first, lab.ca, options);
+  CHECK(asked.kind == tls::RevocationStatus::unavailable);
+  CHECK(asked.problem == tls::RevocationProblem::fetch_failed);
+  CHECK_FALSE(testing::mentions(asked.error, "remembered"));
+
+  // Another certificate of the same responder: the responder is not asked.
+  auto other = tls::check_revocation(second, lab.ca, options);
+  CHECK(other.kind == tls::RevocationStatus::unavailable);
+  CHECK(other.problem == tls::RevocationProblem::fetch_failed);
+  CHECK_MESSAGE(testing::mentions(other.error, "no answer within 300 ms"), other.error);
+  CHECK(testing::mentions(other.error, "remembered: no answer at"));
+  REQUIRE(other.attempts.size() == 1);
+  CHECK(other.attempts[0].from_cache);
+
+  // Past keep_failure one caller asks again (for 3 s, the silent server's
+  // whole timeout) ...
+  *clock.hours_on = 1;
+  auto slow = options;
+  slow.http.timeout = std::chrono::seconds(3);
+  std::atomic<bool> done{false};
+  tls::RevocationStatus again;
+  std::thread asking([&] {
+    again = tls::check_revocation(first, lab.ca, slow);
+    done = true;
+  });
+  // ... (a cached_only look sees the remembered failure once it asks) ...
+  auto look = options;
+  look.cached_only = true;
+  bool seen = false;
+  for (int i = 0; i < 250 && !seen && !done; ++i) {
+    seen = testing::mentions(tls::check_revocation(second, lab.ca, look).error, "remembered");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen);
+  // ... while every other check is told the remembered failure instead of
+  // waiting for that answer (which would not say "remembered").
+  for (auto* certificate : {&first, &second}) {
+    auto told = tls::check_revocation(*certificate, lab.ca, options);
+    CHECK(told.kind == tls::RevocationStatus::unavailable);
+    CHECK_MESSAGE(testing::mentions(told.error, "remembered"), told.error);
+  }
+  CHECK_FALSE(done.load());
+  asking.join();
+  CHECK(again.kind == tls::RevocationStatus::unavailable);
+  CHECK_FALSE(testing::mentions(again.error, "remembered"));
+  CHECK(testing::mentions(again.error, "no answer within 3000 ms"));
+  // Its new failure is the one remembered now.
+  auto after = tls::check_revocation(second, lab.ca, options);
+  CHECK_MESSAGE(testing::mentions(after.error, "no answer within 3000 ms"), after.error);
+  CHECK(testing::mentions(after.error, "remembered"));
+}
+
+TEST_CASE("a CRL URL that never answers is remembered for every certificate that names it") {
+  Lab lab;
+  testing::SilentListener silent;
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/ca.crl";
+  auto first = lab.leaf({url}, {});
+  auto second = lab.leaf({url}, {});
+  auto options = testing::quick_revocation(tls::RevocationMode::crl);
+  options.http.timeout = std::chrono::milliseconds(300);
+  options.cache = std::make_shared<tls::RevocationCache>();
+  auto asked = tls::check_revocation(first, lab.ca, options);
+  CHECK(asked.kind == tls::RevocationStatus::unavailable);
+  CHECK_FALSE(testing::mentions(asked.error, "remembered"));
+  auto other = tls::check_revocation(second, lab.ca, options);
+  CHECK(other.kind == tls::RevocationStatus::unavailable);
+  CHECK(other.problem == tls::RevocationProblem::fetch_failed);
+  CHECK_MESSAGE(testing::mentions(other.error, "remembered: no answer at"), other.error);
+  REQUIRE(other.attempts.size() == 1);
+  CHECK(other.attempts[0].from_cache);
+
+  // The lab's CRL server answering (a good answer) is not hidden by it.
+  lab.publish_crl({});
+  auto live = lab.crl_leaf();
+  CHECK(tls::check_revocation(live, lab.ca, options).kind == tls::RevocationStatus::good);
+}
+
 // Issue 16 item 18: in `both` mode an OCSP answer for another serial made the
 // CRL decide in silence. The finding names the bad responder.
 TEST_CASE("an OCSP responder answering for another serial is named when the CRL decides") {

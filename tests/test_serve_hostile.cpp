@@ -116,9 +116,10 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   testing::SilentListener silent;
   Lab lab("http://127.0.0.1:" + std::to_string(silent.port()));
   unsigned short port = testing::free_port();
-  // One judge: the first judgement waits for the silent server, the other
-  // three wait behind it. No in-handshake check: the failures of its shorter
-  // fetches would be what the judgements find remembered.
+  // Two judges (one more than handshake threads): the first judgement asks
+  // the silent server, the second waits for that first answer, the other
+  // two wait in the queue. No in-handshake check: the failures of its
+  // shorter fetches would be what the judgements find remembered.
   testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
                                     "127.0.0.1:" + std::to_string(port), "--store",
                                     lab.path("lync"), "--revocation-timeout", "20", "--format",
@@ -138,7 +139,7 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   // Issue 17: the backlog is dropped, and said so; the judgement under way
   // ends with its fetch cancelled.
   CHECK(mentions(output, "stopped after 4 handshake(s)"));
-  CHECK_MESSAGE(mentions(output, "3 judgement(s) still queued were dropped at stop"), output);
+  CHECK_MESSAGE(mentions(output, "2 judgement(s) still queued were dropped at stop"), output);
   CHECK(mentions(output, "Handshake from 127.0.0.1"));
 }
 
@@ -290,4 +291,60 @@ TEST_CASE("serve --threads 2 --max-handshakes 3 stops at exactly three handshake
   const std::string output = serve.output();
   CHECK(mentions(output, "stopped after 3 handshake(s)"));
   CHECK(count_of(output, "Result:") == 3);
+}
+
+TEST_CASE("with a revocation server that never answers, every handshake gets a report saying so") {
+  // Issue 17: with a dead responder serve judged 1% of handshakes (its
+  // judgements waited one behind the other for the same dead server).
+  testing::SilentListener silent;
+  Lab lab("http://127.0.0.1:" + std::to_string(silent.port()));
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--revocation-timeout", "1", "--threads", "1",
+                                    "--no-color", "--no-revocation-check"});
+  REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  constexpr int kHandshakes = 10;
+  for (int i = 0; i < kHandshakes; ++i) handshake_as_bems(lab, port);
+  for (int i = 0; i < 600 && count_of(serve.output(), "Result:") < kHandshakes; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string output = serve.output();
+  CHECK(count_of(output, "Result:") == kHandshakes);
+  CHECK(count_of(output, "WARN  bems.revocation") == kHandshakes);
+  // The server was asked for the first judgements only: the later ones
+  // were told its remembered failure.
+  CHECK_MESSAGE(count_of(output, "remembered: no answer at") >= 1, output);
+  CHECK_FALSE(mentions(output, "not judged"));
+  CHECK_FALSE(mentions(output, "not checked"));
+  kill(serve.pid(), SIGTERM);
+  CHECK(serve.wait(std::chrono::seconds(10)) != -1);
+}
+
+TEST_CASE("concurrent handshakes from one client all get a revocation answer, asked once") {
+  // Issue 17: past 2 judgements waiting per client, serve skipped the
+  // revocation check (41-59% of reports under load said "not checked").
+  CountedRevocationServer counted;
+  Lab lab(counted.http->url());
+  testing::BackgroundProcess pki({MTLSPROBE_BIN, "pki", "serve", lab.dir.path().string(),
+                                  "--listen", "127.0.0.1:" + std::to_string(counted.pki_port)});
+  REQUIRE(testing::wait_for_port(counted.pki_port));
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--threads", "2", "--no-color"});
+  REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  constexpr int kHandshakes = 8;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kHandshakes; ++i) clients.emplace_back([&] { handshake_as_bems(lab, port); });
+  for (auto& client : clients) client.join();
+  for (int i = 0; i < 600 && count_of(serve.output(), "Result:") < kHandshakes; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string output = serve.output();
+  CHECK(count_of(output, "Result:") == kHandshakes);
+  CHECK_MESSAGE(count_of(output, "PASS  bems.revocation") == kHandshakes, output);
+  CHECK_FALSE(mentions(output, "not checked"));
+  // The chain's OCSP answers (and CRLs) were fetched once, not per handshake.
+  CHECK(counted.requests.load() < kHandshakes);
+  kill(serve.pid(), SIGTERM);
+  CHECK(serve.wait(std::chrono::seconds(10)) == 0);
 }

@@ -106,10 +106,13 @@ struct RevocationOptions {
 // scan): per CRL URL the parsed CRL (parsed once; its signature verified
 // once per issuer) until its nextUpdate, per (issuer, serial, responder)
 // the OCSP answer until its nextUpdate, either at most `keep_undated` when
-// it names none; and a fetch that failed for `keep_failure`, so a dead
-// server costs one timeout per `keep_failure`, not one per certificate.
-// A URL is fetched by one caller at a time; the others wait for that answer
-// within their own deadline. Bounded: past the limits the entry that
+// it names none; and per URL a fetch that failed (for whatever certificate)
+// for `keep_failure`, so a dead server costs one timeout per `keep_failure`,
+// not one per certificate. When that time is up, one caller at a time in
+// the whole cache asks again while the others are given the last failure
+// (said to be remembered), so a dead server never holds every caller.
+// A URL is fetched by one caller at a time; the others wait for the first
+// answer it gives within their own deadline. Bounded: past the limits the entry that
 // expires first is dropped. Thread-safe.
 class RevocationCache {
  public:

@@ -195,11 +195,9 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
   // How long the run's cache keeps what a URL gave.
   auto kept_until = [&](const CrlAnswer& answer) -> std::optional<Clock::time_point> {
     if (!cache) return std::nullopt;
-    if (!answer.crl) {
-      if (fetch_cancelled(options) || answer.failure.problem == RevocationProblem::budget_spent)
-        return std::nullopt;
-      return cache->keep_failure_until();
-    }
+    // A failure is kept by failed_urls, which asks a dead server again
+    // without holding every caller.
+    if (!answer.crl) return std::nullopt;
     std::optional<Clock::time_point> next_update;
     if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(answer.crl->crl.get()))
       next_update = to_time_point(next);
@@ -219,6 +217,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
   auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
     if (cache) {
       if (auto kept = cache->crls.kept(url, cache->now())) return judge(*kept);
+      if (auto failed = cache->failed_urls.known(url, cache->now())) return failed;
     }
     auto file = cache_of(url);
     if (!file) return std::nullopt;
@@ -267,11 +266,28 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
   };
   auto fetch = [&](const std::string& url, std::chrono::milliseconds budget) {
     if (!cache) return judge(download(url, budget));
+    bool asking = false;
+    if (auto failed = cache->failed_urls.known_or_ask(url, cache->now(), asking)) return *failed;
+    struct Asked {
+      RevocationCache::Impl& cache;
+      const std::string& url;
+      bool asking;
+      bool forget = false;
+      ~Asked() {
+        if (asking) cache.failed_urls.answered(url, forget);
+      }
+    } asked{*cache, url, asking};
     using Fetched = Remembered<CrlAnswer>::Fetched;
     auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
       CrlAnswer got = download(url, budget);
+      if (!got.crl && !fetch_cancelled(options) &&
+          got.failure.problem != RevocationProblem::budget_spent) {
+        cache->failed_urls.failed(url, got.failure, cache->now(), cache->keep_failure_until());
+        asked.asking = false;
+      }
       return Fetched{got, kept_until(got)};
     });
+    if (answer && answer->crl) asked.forget = true;
     if (!answer)
       return unavailable(RevocationSource::crl, url, RevocationProblem::budget_spent,
                          url +

@@ -212,20 +212,44 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
     if (!cache) return std::nullopt;
     auto kept = cache->answers.kept(key(url), cache->now());
     if (kept) stamp_age(*kept);
+    if (!kept) kept = cache->failed_urls.known(url, cache->now());
     return kept;
   };
   auto query = [&](const std::string& url, std::chrono::milliseconds budget) {
     if (!cache) return query_ocsp(certificate, issuer, url, options, budget).status;
+    // A responder that did not answer (for any certificate) is not waited
+    // for again until its failure lapses, and then by one caller at a time.
+    bool asking = false;
+    if (auto failed = cache->failed_urls.known_or_ask(url, cache->now(), asking)) return *failed;
+    bool failed_now = false;
+    struct Asked {
+      RevocationCache::Impl& cache;
+      const std::string& url;
+      bool asking;
+      bool forget = false;
+      ~Asked() {
+        if (asking) cache.failed_urls.answered(url, forget);
+      }
+    } asked{*cache, url, asking};
     using Fetched = Remembered<RevocationStatus>::Fetched;
     auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
       Fetched got{query_ocsp(certificate, issuer, url, options, budget).status, std::nullopt};
       const RevocationStatus& status = got.value;
-      if (status.decisive() || status.kind == RevocationStatus::unknown)
+      if (status.decisive() || status.kind == RevocationStatus::unknown) {
         got.until = cache->keep_until(status.next_update);
-      else if (!fetch_cancelled(options) && status.problem != RevocationProblem::out_of_date)
+      } else if (fetch_cancelled(options)) {
+        // Says nothing about the responder.
+      } else if (status.problem == RevocationProblem::fetch_failed) {
+        // No answer at all: the same for every certificate.
+        cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until());
+        failed_now = true;
+      } else if (status.problem != RevocationProblem::out_of_date) {
         got.until = cache->keep_failure_until();
+      }
       return got;
     });
+    asked.asking = asking && !failed_now;
+    asked.forget = answer.has_value() && answer->problem != RevocationProblem::fetch_failed;
     if (!answer)
       return unavailable(RevocationSource::ocsp, url, RevocationProblem::budget_spent,
                          url +

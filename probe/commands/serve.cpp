@@ -56,18 +56,11 @@ struct ServeFlags {
   ReportFlags report;
 };
 
-// Judgements wait for revocation servers, so a client that handshakes
-// faster than they answer would queue work without end. Past
-// kQueuedOnlinePerClient, its handshakes are judged without going to the
-// network, and past kQueuedOverall they are counted and not judged at all.
-constexpr std::size_t kQueuedOnlinePerClient = 2;
+// Judgements wait for revocation servers (answers shared through the run's
+// cache, a dead server's failure remembered), so a client that handshakes
+// faster than they are judged would queue work without end: past
+// kQueuedOverall waiting, handshakes are counted and not judged at all.
 constexpr std::size_t kQueuedOverall = 64;
-
-// "192.0.2.1" from "192.0.2.1:50412", "::1" from "[::1]:50412".
-std::string client_host(const std::string& peer_address) {
-  if (peer_address.starts_with('[')) return peer_address.substr(1, peer_address.find(']') - 1);
-  return peer_address.substr(0, peer_address.rfind(':'));
-}
 
 // The judgement of each handshake (diagnosis, online checks, the report) on
 // threads of its own, so the handshake threads never wait for it: a bounded
@@ -75,8 +68,7 @@ std::string client_host(const std::string& peer_address) {
 // order.
 class Judges {
  public:
-  enum class Admission { online, offline, refused };
-  using Job = std::function<void(Admission)>;
+  using Job = std::function<void()>;
 
   explicit Judges(std::size_t threads) {
     for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
@@ -86,20 +78,13 @@ class Judges {
   Judges(const Judges&) = delete;
   Judges& operator=(const Judges&) = delete;
 
-  // Queues `job` unless kQueuedOverall wait already (refused: not queued).
-  Admission submit(const std::string& host, Job job) {
+  // Queues `job` unless kQueuedOverall wait already (false: not queued).
+  bool submit(Job job) {
     std::lock_guard lock(mutex_);
-    if (ending_ != Ending::no || queue_.size() + running_ >= kQueuedOverall)
-      return Admission::refused;
-    auto& online = online_[host];
-    Admission admission = Admission::offline;
-    if (online < kQueuedOnlinePerClient) {
-      ++online;
-      admission = Admission::online;
-    }
-    queue_.push_back(Item{host, admission, std::move(job)});
+    if (ending_ != Ending::no || queue_.size() + running_ >= kQueuedOverall) return false;
+    queue_.push_back(std::move(job));
     ready_.notify_one();
-    return admission;
+    return true;
   }
 
   std::size_t waiting() const {
@@ -117,11 +102,6 @@ class Judges {
 
  private:
   enum class Ending { no, finish, drop };
-  struct Item {
-    std::string host;
-    Admission admission;
-    Job job;
-  };
 
   std::size_t end(Ending how) {
     std::size_t dropped = 0;
@@ -141,29 +121,25 @@ class Judges {
 
   void work() {
     for (;;) {
-      Item item;
+      Job job;
       {
         std::unique_lock lock(mutex_);
         ready_.wait(lock, [&] { return ending_ != Ending::no || !queue_.empty(); });
         if (queue_.empty()) return;
-        item = std::move(queue_.front());
+        job = std::move(queue_.front());
         queue_.pop_front();
         ++running_;
       }
-      item.job(item.admission);
+      job();
       std::lock_guard lock(mutex_);
       --running_;
-      if (item.admission != Admission::online) continue;
-      if (auto found = online_.find(item.host); found != online_.end() && --found->second == 0)
-        online_.erase(found);
     }
   }
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<Item> queue_;
+  std::deque<Job> queue_;
   std::size_t running_ = 0;
-  std::map<std::string, std::size_t> online_;  // per client host: queued with online checks
   Ending ending_ = Ending::no;
   std::vector<std::thread> workers_;
 };
@@ -289,7 +265,10 @@ int run_serve(const ServeFlags& flags) {
   HandshakeCounts counts;
   std::atomic<std::size_t> reported{0};
   std::atomic<std::size_t> not_judged{0};
-  Judges judges(flags.threads);
+  // One judge more than handshake threads: the one asking a dead revocation
+  // server again (at most one at a time, see tls::RevocationCache) leaves the
+  // others judging from its remembered failure.
+  Judges judges(flags.threads + 1);
   std::unique_ptr<tls::HttpServer> metrics;
   if (!flags.metrics_listen.empty()) {
     auto where = parse_host_port(flags.metrics_listen, 0);
@@ -336,8 +315,8 @@ int run_serve(const ServeFlags& flags) {
   std::atomic<bool> queue_full{false};
   const auto untrusted_urls =
       flags.fetch_untrusted_urls ? UntrustedChainUrls::fetch : UntrustedChainUrls::skip;
-  auto judge = [&](const tls::HandshakeRecord& record, const std::string& host,
-                   Judges::Admission admission, const std::shared_ptr<SipSessionWatch>& sip_watch,
+  auto judge = [&](const tls::HandshakeRecord& record,
+                   const std::shared_ptr<SipSessionWatch>& sip_watch,
                    std::chrono::steady_clock::time_point handshake_done) {
     report::Report result = start_report("serve");
     result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
@@ -346,15 +325,11 @@ int run_serve(const ServeFlags& flags) {
     now_context.now = tls::Clock::now();
     result.findings = diagnose_handshake(record, now_context);
     const Side peer = us == Side::bems ? Side::lync : Side::bems;
-    if (stopping->load() || admission == Judges::Admission::offline) {
+    if (stopping->load()) {
       auto finding = revocation_finding(peer);
-      // With revocation off the cap on waiting judgements is not the reason.
-      skip(finding,
-           flags.revocation.off ? std::string("revocation checking is off (--no-revocation)")
-           : admission == Judges::Admission::offline
-               ? "not checked: " + std::to_string(kQueuedOnlinePerClient) + " judgements from " +
-                     host + " are already waiting for revocation servers"
-               : "not checked: serve is stopping");
+      skip(finding, flags.revocation.off
+                        ? std::string("revocation checking is off (--no-revocation)")
+                        : std::string("not checked: serve is stopping"));
       result.findings.push_back(std::move(finding));
     } else {
       check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result, nullptr,
@@ -388,12 +363,9 @@ int run_serve(const ServeFlags& flags) {
       sip_watch = std::make_shared<SipSessionWatch>();
       start_sip_session(record, connection, *sip, log, sip_watch);
     }
-    const std::string host = client_host(record.peer_address);
-    const auto admission = judges.submit(
-        host, [&judge, record, host, sip_watch, handshake_done](Judges::Admission admitted) {
-          judge(record, host, admitted, sip_watch, handshake_done);
-        });
-    if (admission == Judges::Admission::refused) {
+    const bool queued = judges.submit(
+        [&judge, record, sip_watch, handshake_done] { judge(record, sip_watch, handshake_done); });
+    if (!queued) {
       ++not_judged;
       // Said once per overload, not once per handshake: a flood must not
       // flood the log too.
@@ -486,8 +458,8 @@ void add_serve_command(CLI::App& app, Action& action) {
                       "Exit after N handshakes (0: until Ctrl-C)");
   command
       ->add_option("--threads", flags->threads,
-                   "Threads running handshakes, and as many judging them (default: the number "
-                   "of cores)")
+                   "Threads running handshakes, and one more judging them (default: the "
+                   "number of cores)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   command->add_option("--reject-with", flags->reject_with,

@@ -241,6 +241,105 @@ class Remembered {
   std::size_t hits_ = 0;
 };
 
+// URLs that gave no usable answer, whatever certificate was asked about (a
+// server that does not answer, a CRL URL that serves no CRL), each kept for
+// keep_failure. When that time passes the failure is not dropped at once:
+// one caller in the whole cache at a time asks that server again while
+// every other caller is given the last failure. So a dead server holds one
+// thread for its timeout per keep_failure and per URL, never every caller
+// (serve's judgements behind one fetch, its queue full).
+class FailedUrls {
+ public:
+  explicit FailedUrls(std::size_t max) : max_(std::max<std::size_t>(1, max)) {}
+
+  // The failure to give without asking: kept, or lapsed while another caller asks again.
+  std::optional<RevocationStatus> known(const std::string& url, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    auto found = failures_.find(url);
+    if (found == failures_.end()) return std::nullopt;
+    if (found->second.until > now || found->second.asking || asking_ > 0)
+      return remembered(found->second);
+    return std::nullopt;
+  }
+
+  // As known(), except that when the failure has lapsed and nobody is asking
+  // again, this caller is to ask (`asking` set): it must then report what it
+  // got through failed() or answered().
+  std::optional<RevocationStatus> known_or_ask(const std::string& url, Clock::time_point now,
+                                               bool& asking) {
+    std::lock_guard lock(mutex_);
+    asking = false;
+    auto found = failures_.find(url);
+    if (found == failures_.end()) return std::nullopt;
+    if (found->second.until > now || found->second.asking || asking_ > 0)
+      return remembered(found->second);
+    found->second.asking = true;
+    ++asking_;
+    asking = true;
+    return std::nullopt;
+  }
+
+  // `url` gave no usable answer at `at`: kept until `until`.
+  void failed(const std::string& url, RevocationStatus status, Clock::time_point at,
+              Clock::time_point until) {
+    std::lock_guard lock(mutex_);
+    if (auto found = failures_.find(url); found != failures_.end()) {
+      stop_asking(found->second);
+    } else if (failures_.size() >= max_) {
+      auto first = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
+        return a.second.until < b.second.until;
+      });
+      stop_asking(first->second);
+      failures_.erase(first);
+    }
+    failures_.insert_or_assign(url, Failure{std::move(status), at, until, false});
+  }
+
+  // The caller that asked again got an answer (`forget`: the failure is
+  // over) or gave up without one (cancelled, out of time: the lapsed failure
+  // stays for the next caller to ask again).
+  void answered(const std::string& url, bool forget) {
+    std::lock_guard lock(mutex_);
+    auto found = failures_.find(url);
+    if (found == failures_.end()) return;
+    stop_asking(found->second);
+    if (forget) failures_.erase(found);
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return failures_.size();
+  }
+
+ private:
+  struct Failure {
+    RevocationStatus status;
+    Clock::time_point at;
+    Clock::time_point until;
+    bool asking = false;  // a caller is asking this URL again
+  };
+
+  // Said, so a report does not look as if this check had waited for it.
+  static RevocationStatus remembered(const Failure& failure) {
+    RevocationStatus status = failure.status;
+    status.error += " (remembered: no answer at " + format_time(failure.at) +
+                    ", asked again from " + format_time(failure.until) + ")";
+    status.elapsed = std::chrono::milliseconds(0);
+    return status;
+  }
+
+  void stop_asking(Failure& failure) {
+    if (!failure.asking) return;
+    failure.asking = false;
+    --asking_;
+  }
+
+  const std::size_t max_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Failure> failures_;
+  std::size_t asking_ = 0;  // failures being asked again, in the whole cache
+};
+
 }  // namespace tls::revocation_internal
 
 namespace tls {
@@ -248,7 +347,10 @@ namespace tls {
 class RevocationCache::Impl {
  public:
   explicit Impl(Limits limits_in)
-      : limits(std::move(limits_in)), crls(limits.max_crls), answers(limits.max_answers) {}
+      : limits(std::move(limits_in)),
+        crls(limits.max_crls),
+        answers(limits.max_answers),
+        failed_urls(limits.max_answers) {}
 
   Clock::time_point now() const { return limits.clock ? limits.clock() : Clock::now(); }
   // Until when an answer dated `next_update` is kept; a failure for keep_failure.
@@ -261,6 +363,8 @@ class RevocationCache::Impl {
   revocation_internal::Remembered<revocation_internal::CrlAnswer> crls;  // by URL
   // By issuer sha256, serial and responder URL.
   revocation_internal::Remembered<RevocationStatus> answers;
+  // CRL and OCSP URLs that gave no usable answer, by URL.
+  revocation_internal::FailedUrls failed_urls;
 };
 
 }  // namespace tls
