@@ -256,7 +256,9 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     std::vector<std::string> v4, v6;
+    std::optional<int> ttl;
     for (const ares_addrinfo_node* node = info->nodes; node; node = node->ai_next) {
+      ttl = std::min(ttl.value_or(node->ai_ttl), node->ai_ttl);
       std::string text = address_text(node->ai_addr);
       auto& list = node->ai_family == AF_INET6 ? v6 : v4;
       if (!text.empty() && std::find(list.begin(), list.end(), text) == list.end())
@@ -270,6 +272,7 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
       });
     answer.addresses = v4;
     answer.addresses.insert(answer.addresses.end(), v6.begin(), v6.end());
+    answer.ttl = std::chrono::seconds(std::max(0, ttl.value_or(0)));
     if (answer.addresses.empty()) {
       answer.error = DnsError::no_data;
       answer.message = self->failure_message(answer.name, "A/AAAA", ARES_ENODATA);
@@ -504,6 +507,7 @@ HostEndpoints resolve_host(asio::io_context& io, const std::string& host, std::u
   }
   for (const std::string& address : answer->addresses)
     resolved.endpoints.emplace_back(asio::ip::make_address(address), port);
+  resolved.ttl = answer->ttl;
   return resolved;
 }
 

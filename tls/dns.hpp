@@ -54,6 +54,7 @@ std::string to_string(DnsError error);  // "NXDOMAIN", "timeout", ...
 struct AddressAnswer {
   std::string name;
   std::vector<std::string> addresses;  // IP literals: A then AAAA, each sorted, no duplicates
+  std::chrono::seconds ttl{0};         // the shortest TTL of those records
   DnsError error = DnsError::none;
   std::string message;  // for a person; names the name, the type and the server
 };
@@ -109,6 +110,7 @@ class DnsResolver {
 // a third of the handshake timeout, held a handshake for 10 s that way.
 struct HostEndpoints {
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // in the order DnsResolver gives
+  std::chrono::seconds ttl{0};  // how long DNS says the addresses hold (0 for a literal)
   DnsError error = DnsError::none;
   bool stopped = false;  // `stop` ended the wait (error is timeout then)
   std::string message;   // why there are none, naming the host; empty when resolved
