@@ -294,6 +294,7 @@ declare -A check_findings=(
   [expired]="bems.validity"
   [not-yet-valid]="bems.validity"
   [no-client-auth-eku]="bems.eku"
+  [no-digital-signature]="bems.eku"
   [weak-key]="bems.key.strength"
   [sha1-signature]="bems.key.strength"
   [separate-untrusted-cas]="trust.mutual"

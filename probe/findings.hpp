@@ -72,9 +72,10 @@ inline constexpr const char* kDns = "DNS names every server (SRV, A/AAAA)";
   X(bems_validity, "bems.validity", kValidity, "every certificate of the BEMS chain is in date")   \
   X(lync_validity, "lync.validity", kValidity,                                                     \
     "every certificate of the Lync/Skype chain is in date")                                        \
-  X(bems_eku, "bems.eku", kValidity, "the BEMS certificate allows serverAuth and clientAuth")      \
+  X(bems_eku, "bems.eku", kValidity,                                                               \
+    "the BEMS certificate allows serverAuth and clientAuth, and its key to sign")                  \
   X(lync_eku, "lync.eku", kValidity,                                                               \
-    "the Lync/Skype certificate allows serverAuth and clientAuth")                                 \
+    "the Lync/Skype certificate allows serverAuth and clientAuth, and its key to sign")            \
   X(bems_san_syntax, "bems.san.syntax", kValidity,                                                 \
     "every SAN DNS name of the BEMS certificate is an RFC 1034 host name (no underscore)")         \
   X(lync_san_syntax, "lync.san.syntax", kValidity,                                                 \

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -366,6 +367,17 @@ TEST_CASE("a key this account cannot read is bems.key.readable, and the rest is 
     fs::permissions(key, fs::perms::none, fs::perm_options::replace);
     argv = {MTLSPROBE_BIN};
   }
+  // serve cannot start without the key: one line that says it is the
+  // permission, not a missing key (nothing is listened on: it stops first).
+  auto serve = argv;
+  for (const char* arg : {"serve", "--role", "bems", "--store"}) serve.emplace_back(arg);
+  serve.push_back(f.bems.string());
+  serve.push_back("--listen");
+  serve.push_back("127.0.0.1:" + std::to_string(testing::free_port()));
+  auto refused = testing::run_process(serve);
+  CHECK(refused.exit_code == 2);
+  CHECK_MESSAGE(mentions(refused.err, "key.pem: permission denied"), refused.err);
+
   for (const auto& arg : f.args({"--format", "json"})) argv.push_back(arg);
   auto result = testing::run_process(argv);
   REQUIRE_MESSAGE(result.exit_code == 1, result.err);
@@ -380,4 +392,82 @@ TEST_CASE("a key this account cannot read is bems.key.readable, and the rest is 
   for (const auto& entry : report.at("findings").as_array())
     if (entry.at("id").as_string() != "bems.key.readable")
       CHECK_MESSAGE(entry.at("status").as_string() != "fail", entry.at("id").as_string());
+}
+
+TEST_CASE(
+    "a chain its own CAs forbid (path length, name constraints, an issuer that is no CA, an "
+    "unknown critical extension) fails bems.chain.trusted naming that CA, never a missing root") {
+  struct Case {
+    const char* name;
+    std::string root_extra, issuing_extra, leaf_extra;
+    const char* says;
+    const char* fix;
+  };
+  const std::string ca = testing::kCaExtensions;
+  const Case cases[] = {
+      {"the root allows no CA below it", "basicConstraints=critical,CA:TRUE,pathlen:0\n", "", "",
+       "'CN=T Root' allows at most 0 intermediate CA(s) below it", "pathLenConstraint"},
+      {"the issuing CA's name constraints leave the pool out", "",
+       "nameConstraints=critical,permitted;DNS:.other.example\n", "", "name constraints",
+       "permitted subtrees"},
+      {"the issuing CA is no CA", "", "basicConstraints=critical,CA:FALSE\n", "",
+       "'CN=T Issuing' issued a certificate of the chain but may not act as a CA",
+       "real CA certificate"},
+      {"an unknown critical extension", "", "", "1.2.3.4.5=critical,ASN1:NULL\n",
+       "carries an extension marked critical", "not marked critical"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    TempDir dir;
+    const fs::path store = dir / "bems";
+    for (const char* folder : {"personal", "trusted-root", "intermediate"})
+      fs::create_directories(store / folder);
+    // A later line of an openssl extfile section replaces an earlier one.
+    auto with = [](std::string base, const std::string& extra) {
+      if (!extra.empty()) {
+        const std::string key = extra.substr(0, extra.find('='));
+        std::string kept;
+        std::istringstream lines(base);
+        for (std::string line; std::getline(lines, line);)
+          if (line.rfind(key + "=", 0) != 0) kept += line + "\n";
+        base = kept + extra;
+      }
+      return base;
+    };
+    testing::openssl_issue({store / "trusted-root" / "root.pem",
+                            dir / "root.key",
+                            "/CN=T Root",
+                            with(ca, c.root_extra),
+                            {},
+                            {}});
+    testing::openssl_issue({store / "intermediate" / "issuing.pem", dir / "issuing.key",
+                            "/CN=T Issuing", with(ca, c.issuing_extra),
+                            store / "trusted-root" / "root.pem", dir / "root.key"});
+    testing::openssl_issue(
+        {store / "personal" / "bems.pem", store / "personal" / "bems.key",
+         "/CN=bemsapppool.example.com",
+         with("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+              "extendedKeyUsage=serverAuth,clientAuth\n"
+              "subjectAltName=DNS:bemsapppool.example.com,DNS:bemsserver01.example.com\n"
+              "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
+              c.leaf_extra),
+         store / "intermediate" / "issuing.pem", dir / "issuing.key"});
+    auto result = run_mtlsprobe({"check", "--store", store.string(), "--no-revocation",
+                                 "--instance", "bemsserver01.example.com", "--format", "json"});
+    REQUIRE_MESSAGE(result.exit_code == 1, result.err);
+    auto report = boost::json::parse(result.out);
+    CHECK(status_of(report, "bems.chain.trusted") == "fail");
+    const std::string detail = testing::detail_of(report, "bems.chain.trusted");
+    std::string remedy;
+    for (const auto& entry : report.at("findings").as_array())
+      if (entry.at("id").as_string() == "bems.chain.trusted")
+        remedy = testing::string_field(entry.as_object(), "remedy");
+    CHECK_MESSAGE(mentions(detail, c.says), detail);
+    CHECK_MESSAGE(mentions(remedy, c.fix), remedy);
+    CHECK_MESSAGE(!mentions(detail + remedy, "not in BEMS's trusted-root"), detail);
+    // One defect, one failing finding.
+    for (const auto& entry : report.at("findings").as_array())
+      if (entry.at("id").as_string() != "bems.chain.trusted")
+        CHECK_MESSAGE(entry.at("status").as_string() != "fail", entry.at("id").as_string());
+  }
 }

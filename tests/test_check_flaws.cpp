@@ -38,6 +38,7 @@ const std::map<std::string, Expected>& expected_by_flaw() {
       {"expired", {{"bems.validity", fail}}},
       {"not-yet-valid", {{"bems.validity", fail}}},
       {"no-client-auth-eku", {{"bems.eku", fail}}},
+      {"no-digital-signature", {{"bems.eku", fail}}},
       {"weak-key", {{"bems.key.strength", fail}}},
       {"sha1-signature", {{"bems.key.strength", fail}}},
       // Two separate PKIs: trust.mutual names both imports (the pool's

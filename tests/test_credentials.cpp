@@ -165,6 +165,10 @@ TEST_CASE("bad files each give one message naming the file") {
   testing::write_file(dir / "garbage.crt", std::string("\x30\x82\x01garbage bytes\x00\xff", 18));
   testing::write_file(dir / "truncated.pem", leaf.substr(0, leaf.size() / 2));
   testing::write_file(dir / "empty.pem", "");
+  // The PEM as Windows PowerShell's Set-Content writes it: UTF-16LE with a BOM.
+  std::string utf16 = "\xff\xfe";
+  for (char c : leaf) utf16 += std::string{c, '\0'};
+  testing::write_file(dir / "powershell.pem", utf16);
   fs::create_directories(dir / "a-folder.pem");
   {
     std::ofstream big(dir / "huge.pem", std::ios::binary);
@@ -177,6 +181,7 @@ TEST_CASE("bad files each give one message naming the file") {
   } cases[] = {{"garbage.crt", "not a certificate or key"},
                {"truncated.pem", "truncated or corrupt"},
                {"empty.pem", "empty"},
+               {"powershell.pem", "UTF-16"},
                {"a-folder.pem", "is a directory"},
                {"huge.pem", "too large"},
                {"absent.pem", "no such file"}};

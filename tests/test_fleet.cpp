@@ -140,11 +140,12 @@ const boost::json::value* target_report(const boost::json::value& report,
 
 TEST_CASE("pool.consistent names the server whose certificate comes from another issuer") {
   std::vector<probe::fleet::ServerFacts> servers(3);
-  servers[0] = {"pool:5061", "127.0.0.2", true, "TLSv1.3", "", "CN=pool",
-                "CN=CA",     "AA",        "",   {"I1"},    "", {"CN=Issuing"}};
-  servers[1] = {"pool:5061", "127.0.0.3", true, "TLSv1.3", "", "CN=pool",
-                "CN=Other",  "BB",        "",   {"I2"},    "", {"CN=Other issuing"}};
-  servers[2] = {"pool:5061", "127.0.0.4", false, "", "", "", "", "", "", {}, "", {}};
+  servers[0] = {"pool:5061", "127.0.0.2", true, "TLSv1.3",      "", "CN=pool", "CN=CA", "AA",
+                "",          {"I1"},      "",   {"CN=Issuing"}, {}};
+  servers[1] = {"pool:5061", "127.0.0.3",          true, "TLSv1.3", "",
+                "CN=pool",   "CN=Other",           "BB", "",        {"I2"},
+                "",          {"CN=Other issuing"}, {}};
+  servers[2] = {"pool:5061", "127.0.0.4", false, "", "", "", "", "", "", {}, "", {}, {}};
   auto finding = probe::fleet::pool_consistency("pool:5061", servers);
   CHECK(finding.status == report::Status::fail);
   CHECK(mentions(finding.detail, "Issuers differ: 127.0.0.2: 'CN=CA'; 127.0.0.3: 'CN=Other'"));
@@ -184,6 +185,28 @@ TEST_CASE("pool.consistent names the server whose certificate comes from another
   CHECK(finding.status == report::Status::fail);
   CHECK(!mentions(finding.detail, "Issuers differ"));
   CHECK(mentions(finding.detail, "127.0.0.3 does not send 'CN=Issuing'"));
+
+  // That server fails lync.chain.intermediates on its own row: the row blames
+  // the defect, and pool.consistent only points there.
+  without.failing = {"handshake.we-rejected-peer", "lync.chain.intermediates"};
+  finding = probe::fleet::pool_consistency("pool:5061", {with, without});
+  CHECK(finding.status == report::Status::skip);
+  CHECK(mentions(finding.detail, "127.0.0.3 does not send 'CN=Issuing'"));
+  CHECK(mentions(finding.detail, "127.0.0.3: lync.chain.intermediates"));
+  CHECK(!mentions(finding.detail, "we-rejected-peer"));
+
+  // Two configurations that both pass their chain findings (two trusted CAs)
+  // is the pool's own inconsistency, even if an unrelated finding fails.
+  without.failing = {"lync.validity"};
+  finding = probe::fleet::pool_consistency("pool:5061", {with, without});
+  CHECK(finding.status == report::Status::fail);
+
+  // Both configurations blamed (no sound one to compare with): the pool
+  // finding still fails, as nothing says which one the pool should have.
+  without.failing = {"lync.chain.intermediates"};
+  with.failing = {"lync.chain.trusted"};
+  finding = probe::fleet::pool_consistency("pool:5061", {with, without});
+  CHECK(finding.status == report::Status::fail);
 }
 
 TEST_CASE("target lines: host, port, sni and role; anything else is refused with the reason") {
@@ -281,14 +304,17 @@ TEST_CASE("connect NAME tests every address of the pool: a row each, the failure
   CHECK(status_of(*wrong, "lync.chain.trusted") == "fail");
   CHECK(status_of(*wrong, "handshake.we-rejected-peer") == "skip");
 
-  // The pool comparison: .3's issuer differs, .4 showed no certificate.
-  CHECK(status_of(report, "pool.consistent") == "fail");
+  // The pool comparison: .3's issuer differs, .4 showed no certificate. The
+  // difference is .3's untrusted certificate, which its row blames: the pool
+  // finding says what differs and points there.
+  CHECK(status_of(report, "pool.consistent") == "skip");
   std::string detail;
   for (const auto& finding : report.at("findings").as_array())
     if (finding.at("id").as_string() == "pool.consistent")
       detail = std::string(finding.at("detail").as_string());
   CHECK(mentions(detail, "Issuers differ"));
   CHECK(mentions(detail, "127.0.0.3: 'CN="));
+  CHECK(mentions(detail, "127.0.0.3: lync.chain.trusted"));
   CHECK(mentions(detail, "Not compared (no certificate seen; see their own findings): 127.0.0.4"));
 
   // The text report opens with the table and details only the failing addresses.
@@ -454,8 +480,11 @@ TEST_CASE(
   auto report = boost::json::parse(result.out);
   CHECK(rows(report) ==
         "127.0.0.2=pass -; 127.0.0.3=pass -; 127.0.0.4=fail lync.chain.intermediates; ");
-  CHECK(status_of(report, "pool.consistent") == "fail");
+  // One defect, one failing finding: the row's lync.chain.intermediates
+  // blames it, and pool.consistent says what differs and points there.
+  CHECK(status_of(report, "pool.consistent") == "skip");
   const std::string detail = finding_detail(report, "pool.consistent");
+  CHECK_MESSAGE(mentions(detail, "127.0.0.4: lync.chain.intermediates"), detail);
   CHECK_MESSAGE(mentions(detail, "127.0.0.4 does not send 'CN=mtlsprobe Lab Issuing CA"), detail);
   CHECK(mentions(detail, "which 127.0.0.2, 127.0.0.3 send"));
   CHECK(!mentions(detail, "Issuers differ"));

@@ -404,6 +404,6 @@ TEST_CASE("a critical Microsoft Application Policies extension verifies; another
   auto refused =
       tls::verify_chain(leaf("other", "1.2.3.4.5=critical,DER:05:00"), {}, {anchor}, policy);
   CHECK_FALSE(refused.trusted);
-  CHECK(refused.reason == tls::ChainError::other);
+  CHECK(refused.reason == tls::ChainError::critical_extension);
   CHECK(refused.error_depth == 0);
 }

@@ -80,6 +80,7 @@ void side_facts(Facts& facts, const std::string& side, const tls::Store& own,
   facts[side + ".cn"] = info.common_name;
   facts[side + ".san"] = joined(info.san_dns);
   facts[side + ".eku"] = joined(info.eku);
+  facts[side + ".key-usage"] = joined(info.key_usage);
   facts[side + ".validity"] = validity(info);
   facts[side + ".key-type"] = info.key_type + " " + std::to_string(info.key_bits);
   facts[side + ".digest"] = info.signature_digest;
@@ -107,6 +108,7 @@ const Facts kCleanFacts = {
     {"bems.cn", "bemsapppool.example.com"},
     {"bems.san", "bemsapppool.example.com bemsserver01.example.com bemsserver02.example.com"},
     {"bems.eku", "serverAuth clientAuth"},
+    {"bems.key-usage", "digitalSignature"},
     {"bems.validity", "valid"},
     {"bems.key-type", "EC 256"},
     {"bems.digest", "SHA256"},
@@ -121,6 +123,7 @@ const Facts kCleanFacts = {
     {"lync.cn", "lyncpool.example.com"},
     {"lync.san", "lyncpool.example.com"},
     {"lync.eku", "serverAuth clientAuth"},
+    {"lync.key-usage", "digitalSignature"},
     {"lync.validity", "valid"},
     {"lync.key-type", "EC 256"},
     {"lync.digest", "SHA256"},
@@ -153,7 +156,10 @@ const std::map<std::string, Facts> kFlawFacts = {
     {"expired", {{"bems.validity", "expired"}}},
     {"not-yet-valid", {{"bems.validity", "not-yet-valid"}}},
     {"no-client-auth-eku", {{"bems.eku", "serverAuth"}}},
-    {"weak-key", {{"bems.key-type", "RSA 1024"}}},
+    {"no-digital-signature", {{"bems.key-usage", "keyEncipherment"}}},
+    // An RSA key also gets keyEncipherment (RSA key exchange).
+    {"weak-key",
+     {{"bems.key-type", "RSA 1024"}, {"bems.key-usage", "digitalSignature keyEncipherment"}}},
     {"sha1-signature", {{"bems.digest", "SHA1"}}},
     {"separate-untrusted-cas",
      {{"lync.issuer", "CN=Partner Issuing CA"},

@@ -128,6 +128,21 @@ std::unique_ptr<testing::BackgroundProcess> lync_serving(const Lab& lab, unsigne
   return serve;
 }
 
+// openssl s_server on 127.0.0.1:`port` with the lab pool's certificate and
+// chain, and `extra` options; returned once it accepts connections.
+std::unique_ptr<testing::BackgroundProcess> openssl_pool(const Lab& lab, unsigned short port,
+                                                         std::vector<std::string> extra) {
+  std::vector<std::string> argv{"openssl",     "s_server",
+                                "-accept",     "127.0.0.1:" + std::to_string(port),
+                                "-cert",       lab.path("lync/personal/lync.crt"),
+                                "-key",        lab.path("lync/personal/lync.key"),
+                                "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt")};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto server = std::make_unique<testing::BackgroundProcess>(argv);
+  REQUIRE(testing::wait_for_port(port));
+  return server;
+}
+
 }  // namespace
 
 TEST_CASE("pair on a fresh lab passes both directions") {
@@ -166,6 +181,8 @@ TEST_CASE("pair blames each flaw with one finding and shows it on the wire, noth
        "bems-to-lync.handshake.peer-rejected-us=skip bems.validity=fail "
        "lync-to-bems.handshake.we-rejected-peer=skip "},
       {"no-client-auth-eku", "bems-to-lync.handshake.peer-rejected-us=skip bems.eku=fail "},
+      // OpenSSL refuses a client certificate that may neither sign nor agree keys.
+      {"no-digital-signature", "bems-to-lync.handshake.peer-rejected-us=skip bems.eku=fail "},
       // Sent anyway, as BEMS would; the peers we stand in for accept it.
       {"weak-key", "bems.key.strength=fail "},
       {"sha1-signature", "bems.key.strength=fail "},
@@ -252,13 +269,10 @@ TEST_CASE(
     "list") {
   Lab lab;
   unsigned short port = testing::free_port();
-  testing::BackgroundProcess server(
-      {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-       lab.path("lync/personal/lync.crt"), "-key", lab.path("lync/personal/lync.key"),
-       "-cert_chain", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-Verify", "2",
-       "-verify_return_error", "-CAfile", lab.path("lync/trusted-root/lab-root.crt"),
-       "-chainCAfile", lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
-  REQUIRE(testing::wait_for_port(port));
+  auto server = openssl_pool(lab, port,
+                             {"-Verify", "2", "-verify_return_error", "-CAfile",
+                              lab.path("lync/trusted-root/lab-root.crt"), "-chainCAfile",
+                              lab.path("lync/intermediate/lab-issuing-ca.crt"), "-www"});
   auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--expect-name",
                                "lyncpool.example.com", "--store", lab.path("bems"), "--format",
                                "json", "--timeout", "5", "--no-revocation"});
@@ -277,6 +291,38 @@ TEST_CASE(
   CHECK(unwaited.exit_code == 0);
   CHECK(status_of(unwaited.out, "handshake.peer-rejected-us") == "skip");
   CHECK(status_of(result.out, "handshake.peer-rejected-us") == "pass");
+}
+
+TEST_CASE(
+    "connect by address with the pool FQDN as SNI judges the name against the SNI; a peer with "
+    "TLS 1.1 only is told to enable TLS 1.2, not to allow what we allow") {
+  Lab lab;
+  unsigned short port = testing::free_port();
+  {
+    auto server = openssl_pool(lab, port, {"-www"});
+    auto by_sni = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--sni",
+                                 "lyncpool.example.com", "--store", lab.path("bems"), "--format",
+                                 "json", "--no-revocation"});
+    CHECK(status_of(by_sni.out, "peer.name") == "pass");
+    CHECK(mentions(testing::detail_of(boost::json::parse(by_sni.out), "peer.name"),
+                   "lyncpool.example.com"));
+    auto by_address = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--store",
+                                     lab.path("bems"), "--format", "json", "--no-revocation"});
+    CHECK(status_of(by_address.out, "peer.name") == "fail");
+  }
+  auto old = openssl_pool(lab, port, {"-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", "-www"});
+  auto result = run_mtlsprobe({"connect", "127.0.0.1:" + std::to_string(port), "--sni",
+                               "lyncpool.example.com", "--store", lab.path("bems"), "--format",
+                               "json", "--no-revocation"});
+  CHECK(result.exit_code == 1);
+  CHECK(status_of(result.out, "handshake.protocol") == "fail");
+  std::string remedy;
+  const auto report = boost::json::parse(result.out);
+  for (const auto& entry : report.at("findings").as_array())
+    if (entry.at("id").as_string() == "handshake.protocol")
+      remedy = testing::string_field(entry.as_object(), "remedy");
+  CHECK_MESSAGE(mentions(remedy, "enable TLS 1.2 in schannel on the peer"), remedy);
+  CHECK_MESSAGE(!mentions(remedy, "--tls-max 1.2"), remedy);
 }
 
 TEST_CASE("connect reports the rejection by an openssl s_server that trusts another CA") {

@@ -729,6 +729,15 @@ TEST_CASE("a CRL URL that never answers is remembered for every certificate that
   REQUIRE(other.attempts.size() == 1);
   CHECK(other.attempts[0].from_cache);
 
+  // Another URL of the same silent server is not asked either: one timeout
+  // per dead server, not one per URL.
+  auto elsewhere =
+      lab.leaf({"http://127.0.0.1:" + std::to_string(silent.port()) + "/other.crl"}, {});
+  auto told = tls::check_revocation(elsewhere, lab.ca, options);
+  CHECK(told.kind == tls::RevocationStatus::unavailable);
+  CHECK_MESSAGE(testing::mentions(told.error, "on the same server gave no response"), told.error);
+  CHECK(testing::mentions(told.error, url));
+
   // The lab's CRL server answering (a good answer) is not hidden by it.
   lab.publish_crl({});
   auto live = lab.crl_leaf();

@@ -96,6 +96,8 @@ ChainError chain_error_of(int openssl_code) {
     case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
     case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
       return ChainError::name_constraints;
+    case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
+      return ChainError::critical_extension;
     default:
       return ChainError::other;
   }

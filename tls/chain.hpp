@@ -37,16 +37,17 @@ enum class ChainError {
   not_yet_valid,
   expired,
   revoked,
-  no_crl,            // CRL checking was asked for and a certificate has no usable CRL
-  bad_crl,           // a CRL is expired, not yet valid or badly signed
-  bad_signature,     // a certificate's signature does not verify
-  not_a_ca,          // an issuer lacks CA basic constraints or keyCertSign
-  path_too_long,     // pathLenConstraint or the depth limit
-  wrong_purpose,     // the leaf's EKU does not allow the purpose
-  name_mismatch,     // the leaf does not cover the peer's name
-  name_constraints,  // a name breaks an issuer's name constraints
-  strict_policy,     // one of our stricter rules (tls/detail/chain_policy.hpp), not OpenSSL's
-  other,             // anything else OpenSSL refused (see `error` and `openssl_code`)
+  no_crl,              // CRL checking was asked for and a certificate has no usable CRL
+  bad_crl,             // a CRL is expired, not yet valid or badly signed
+  bad_signature,       // a certificate's signature does not verify
+  not_a_ca,            // an issuer lacks CA basic constraints or keyCertSign
+  path_too_long,       // pathLenConstraint or the depth limit
+  wrong_purpose,       // the leaf's EKU does not allow the purpose
+  name_mismatch,       // the leaf does not cover the peer's name
+  name_constraints,    // a name breaks an issuer's name constraints
+  critical_extension,  // a certificate has a critical extension no stack handles
+  strict_policy,       // one of our stricter rules (tls/detail/chain_policy.hpp), not OpenSSL's
+  other,               // anything else OpenSSL refused (see `error` and `openssl_code`)
 };
 
 struct ChainVerification {

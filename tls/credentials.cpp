@@ -329,6 +329,17 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
     return Error{file + (password ? ": wrong password for the encrypted private key"
                                   : ": the private key is encrypted; give its password with "
                                     "--password-env VAR or --password-file FILE")};
+  // PowerShell's Out-File and Set-Content (Windows PowerShell 5) write
+  // UTF-16 with a byte-order mark: a PEM saved that way is no PEM.
+  const bool utf16 = bytes.size() >= 2 && ((static_cast<unsigned char>(bytes[0]) == 0xFF &&
+                                            static_cast<unsigned char>(bytes[1]) == 0xFE) ||
+                                           (static_cast<unsigned char>(bytes[0]) == 0xFE &&
+                                            static_cast<unsigned char>(bytes[1]) == 0xFF));
+  if (utf16)
+    return Error{file +
+                 ": UTF-16 text (as Windows PowerShell's Out-File and Set-Content write it), not "
+                 "a certificate or key file: save it as ASCII (Set-Content -Encoding ascii) or "
+                 "convert it (iconv -f UTF-16 -t UTF-8)"};
   return Error{file + ": not a certificate or key in PEM, DER, PKCS#7 or PKCS#12 form"};
 }
 

@@ -345,6 +345,13 @@ std::optional<std::string> why_not_fetchable(std::string_view url) {
   return std::nullopt;
 }
 
+std::string server_of(std::string_view url, const HttpClientOptions& options) {
+  if (std::string proxy = proxy_for(url, options); !proxy.empty()) return "proxy " + proxy;
+  auto parsed = urls::parse_uri(url);
+  if (!parsed || parsed->host().empty()) return {};
+  return lower(parsed->host()) + ":" + port_of(*parsed);
+}
+
 std::string proxy_for(std::string_view url, const HttpClientOptions& options) {
   auto parsed = urls::parse_uri(url);
   if (!parsed) return {};

@@ -53,6 +53,11 @@ struct HttpResult {
 // fetchable; only http:// is"), or nullopt when it can.
 std::optional<std::string> why_not_fetchable(std::string_view url);
 
+// The server a fetch of `url` talks to: its proxy when it goes through one,
+// else "host:port" of the URL; "" when `url` is not a URL. Fetches of two URLs
+// with the same server reach the same listener.
+std::string server_of(std::string_view url, const HttpClientOptions& options);
+
 // The proxy URL a request for `url` would go through with `options`, or "".
 std::string proxy_for(std::string_view url, const HttpClientOptions& options);
 

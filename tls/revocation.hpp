@@ -172,6 +172,7 @@ RevocationStatus verify_stapled_ocsp(const std::vector<std::uint8_t>& response_d
 struct FetchedOcspResponse {
   std::vector<std::uint8_t> der;
   RevocationStatus status;
+  bool no_response = false;  // no HTTP response at all (refused, timed out, no name)
 };
 FetchedOcspResponse fetch_ocsp_response(const Certificate& certificate, const Certificate& issuer,
                                         const std::string& url, const RevocationOptions& options);

@@ -217,7 +217,9 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
   auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
     if (cache) {
       if (auto kept = cache->crls.kept(url, cache->now())) return judge(*kept);
-      if (auto failed = cache->failed_urls.known(url, cache->now())) return failed;
+      if (auto failed = cache->failed_urls.known(url, server_of(url, options.http),
+                                                 RevocationSource::crl, cache->now()))
+        return failed;
     }
     auto file = cache_of(url);
     if (!file) return std::nullopt;
@@ -246,6 +248,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
       CrlAnswer answer;
       answer.failure =
           unavailable(RevocationSource::crl, url, RevocationProblem::fetch_failed, fetched.error);
+      answer.no_response = fetched.status == 0;
       return answer;
     }
     CrlAnswer answer = parsed(url, fetched.body);
@@ -267,7 +270,10 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
   auto fetch = [&](const std::string& url, std::chrono::milliseconds budget) {
     if (!cache) return judge(download(url, budget));
     bool asking = false;
-    if (auto failed = cache->failed_urls.known_or_ask(url, cache->now(), asking)) return *failed;
+    const std::string server = server_of(url, options.http);
+    if (auto failed = cache->failed_urls.known_or_ask(url, server, RevocationSource::crl,
+                                                      cache->now(), asking))
+      return *failed;
     struct Asked {
       RevocationCache::Impl& cache;
       const std::string& url;
@@ -280,9 +286,11 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
     using Fetched = Remembered<CrlAnswer>::Fetched;
     auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
       CrlAnswer got = download(url, budget);
+      if (!got.no_response) cache->failed_urls.reached(server);
       if (!got.crl && !fetch_cancelled(options) &&
           got.failure.problem != RevocationProblem::budget_spent) {
-        cache->failed_urls.failed(url, got.failure, cache->now(), cache->keep_failure_until());
+        cache->failed_urls.failed(url, got.failure, cache->now(), cache->keep_failure_until(),
+                                  got.no_response ? server : "");
         asked.asking = false;
       }
       return Fetched{got, kept_until(got)};

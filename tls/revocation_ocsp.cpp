@@ -191,6 +191,7 @@ FetchedOcspResponse query_ocsp(const Certificate& certificate, const Certificate
   if (!fetched.ok()) {
     answer.status.problem = RevocationProblem::fetch_failed;
     answer.status.error = fetched.error;
+    answer.no_response = fetched.status == 0;
     return answer;
   }
   answer.status = evaluate_ocsp_response(fetched.body, request.get(), certificate, issuer, options,
@@ -212,7 +213,9 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
     if (!cache) return std::nullopt;
     auto kept = cache->answers.kept(key(url), cache->now());
     if (kept) stamp_age(*kept);
-    if (!kept) kept = cache->failed_urls.known(url, cache->now());
+    if (!kept)
+      kept = cache->failed_urls.known(url, server_of(url, options.http), RevocationSource::ocsp,
+                                      cache->now());
     return kept;
   };
   auto query = [&](const std::string& url, std::chrono::milliseconds budget) {
@@ -220,7 +223,10 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
     // A responder that did not answer (for any certificate) is not waited
     // for again until its failure lapses, and then by one caller at a time.
     bool asking = false;
-    if (auto failed = cache->failed_urls.known_or_ask(url, cache->now(), asking)) return *failed;
+    const std::string server = server_of(url, options.http);
+    if (auto failed = cache->failed_urls.known_or_ask(url, server, RevocationSource::ocsp,
+                                                      cache->now(), asking))
+      return *failed;
     bool failed_now = false;
     struct Asked {
       RevocationCache::Impl& cache;
@@ -233,7 +239,9 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
     } asked{*cache, url, asking};
     using Fetched = Remembered<RevocationStatus>::Fetched;
     auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
-      Fetched got{query_ocsp(certificate, issuer, url, options, budget).status, std::nullopt};
+      FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);
+      if (!queried.no_response) cache->failed_urls.reached(server);
+      Fetched got{std::move(queried.status), std::nullopt};
       const RevocationStatus& status = got.value;
       if (status.decisive() || status.kind == RevocationStatus::unknown) {
         got.until = cache->keep_until(status.next_update);
@@ -241,7 +249,8 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
         // Says nothing about the responder.
       } else if (status.problem == RevocationProblem::fetch_failed) {
         // No answer at all: the same for every certificate.
-        cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until());
+        cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until(),
+                                  queried.no_response ? server : "");
         failed_now = true;
       } else if (status.problem != RevocationProblem::out_of_date) {
         got.until = cache->keep_failure_until();

@@ -129,9 +129,9 @@ int run_load_command(const LoadFlags& flags) {
   if (!store) return report::kExitBadInput;
   auto credentials = credentials_from(*store);
   if (!credentials)
-    return fail_input("load: " + side_name(us) +
-                      " has no certificate with its private key to present (give --store, --pfx "
-                      "or --cert/--key)");
+    return fail_input(
+        "load: " + side_name(us) +
+        " has no certificate with its private key to present: " + why_no_credentials(*store));
 
   tls::ClientOptions client;
   client.host = target->host;
@@ -161,8 +161,10 @@ int run_load_command(const LoadFlags& flags) {
   if (flags.count > 0) settings.count = flags.count;
   settings.threads = flags.threads;
   settings.resumption = flags.resumption == "on";
-  const std::string expected =
-      flags.dial.expect_name.empty() ? target->host : flags.dial.expect_name;
+  // As connect: --expect-name, else the SNI sent, else the host dialled.
+  const std::string expected = !flags.dial.expect_name.empty() ? flags.dial.expect_name
+                               : !flags.dial.sni.empty()       ? flags.dial.sni
+                                                               : target->host;
   if (flags.sip) {
     load::SipSettings sip_settings;
     sip_settings.target_uri =

@@ -113,7 +113,7 @@ void add_dial_flags(CLI::App* command, DialFlags& flags) {
   add_store_flags(command, flags.store, "", "our endpoint");
   command->add_option("--sni", flags.sni, "Server name to send (default: HOST when it is a name)");
   command->add_option("--expect-name", flags.expect_name,
-                      "FQDN the peer's certificate must cover (default: HOST)");
+                      "FQDN the peer's certificate must cover (default: --sni, else HOST)");
   command->add_option(
       "--connect-to", flags.connect_to,
       "Dial ADDR[:PORT] instead, keeping HOST for SNI and name checks (labs, DNS trouble)");

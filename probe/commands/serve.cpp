@@ -154,9 +154,8 @@ int run_serve(const ServeFlags& flags) {
   if (!store) return report::kExitBadInput;
   auto credentials = credentials_from(*store);
   if (!credentials)
-    return fail_input(
-        "serve needs our certificate with its matching private key (personal/, --pfx or "
-        "--cert/--key)");
+    return fail_input("serve needs our certificate with its matching private key: " +
+                      why_no_credentials(*store));
   if (!flags.reject_with.empty() && !tls::alert_code(flags.reject_with))
     return fail_input("--reject-with " + flags.reject_with +
                       ": not a TLS alert name (e.g. unknown_ca, bad_certificate)");

@@ -53,6 +53,27 @@ report::Finding tcp_finding(const tls::HandshakeRecord& record) {
                      milliseconds_text(record.tcp_connect_ms) + ".");
 }
 
+// What to change when no version was common, from the range we allowed: a
+// range below TLS 1.2 is ours to widen; with 1.2 allowed, the peer speaks
+// only older versions (or only 1.3, which Lync/Skype never requires).
+std::string no_common_version_remedy(const tls::HandshakeRecord& record) {
+  using tls::TlsVersion;
+  const auto max = record.max_version_allowed;
+  const auto min = record.min_version_allowed;
+  if (max && *max < TlsVersion::tls1_2)
+    return "Allow TLS 1.2 (--tls-max 1.2): Lync/Skype servers on Windows Server 2019 and earlier "
+           "top out at TLS 1.2, and recent ones refuse TLS 1.0/1.1.";
+  if (max && *max == TlsVersion::tls1_2 && min && *min == TlsVersion::tls1_2)
+    return "The peer may speak TLS 1.3 only: allow it (--tls-max 1.3), and TLS 1.2 on the peer "
+           "for the Lync/Skype servers that have no TLS 1.3.";
+  if (min && *min == TlsVersion::tls1_0)
+    return "The peer speaks none of TLS 1.0 to 1.3 (SSL 3 at most): enable TLS 1.2 in schannel on "
+           "the peer.";
+  return "The peer speaks only TLS 1.1 or older: enable TLS 1.2 in schannel on the peer (Lync "
+         "2013 and Skype for Business 2015 need their TLS 1.2 updates first). To judge its "
+         "certificate meanwhile, allow the old version here (--tls-min 1.0).";
+}
+
 report::Finding protocol_finding(const tls::HandshakeRecord& record) {
   auto f = finding(FindingId::handshake_protocol, "TLS version and cipher suite agreed");
   if (!record.tcp_connected) return skip(f, "no TCP connection");
@@ -70,13 +91,12 @@ report::Finding protocol_finding(const tls::HandshakeRecord& record) {
                    : record.non_tls_protocol + " in clear text") +
               ".");
     case HandshakeError::no_common_version:
-      return fail(
-          f,
-          "No TLS version both sides allow (we allowed " +
-              tls::to_string(record.min_version_allowed) + " to " +
-              tls::to_string(record.max_version_allowed) + "): " + record.error_message + ".",
-          "Lync/Skype servers on Windows Server 2019 and earlier top out at TLS 1.2; allow it "
-          "(--tls-max 1.2) or enable TLS 1.2 in schannel on the peer.");
+      return fail(f,
+                  "No TLS version both sides allow (we allowed " +
+                      tls::to_string(record.min_version_allowed) + " to " +
+                      tls::to_string(record.max_version_allowed) + "): " + record.error_message +
+                      ".",
+                  no_common_version_remedy(record));
     case HandshakeError::no_common_cipher:
       return fail(
           f,
@@ -614,7 +634,7 @@ std::vector<report::Finding> peer_chain_findings(const tls::HandshakeRecord& rec
     std::string pool = context.pool ? *context.pool : facts.leaf->info().common_name;
     if (!pool.empty()) findings.push_back(san_pool(*facts.leaf, pool, !context.pool));
     if (!context.instances.empty())
-      findings.push_back(san_instances(*facts.leaf, context.instances));
+      findings.push_back(san_instances(*facts.leaf, context.instances, context.pool));
   }
   return findings;
 }
@@ -652,6 +672,10 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
              ", so peers that do not hold it reject us.",
          "Import " + in_quotes(built.error_certificate->issuer) +
              " into our intermediate/ (Intermediate Certification Authorities).");
+  } else if (refused_by_its_cas(built)) {
+    fail_unverifiable(trusted, built);
+    pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
+                            " chain certificate(s) after the leaf.");
   } else {
     std::string top = built.error_certificate ? built.error_certificate->issuer : std::string("?");
     fail(trusted,
@@ -687,7 +711,8 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
   if (cn) {
     findings.push_back(*cn);
     if (context.pool) findings.push_back(san_pool(leaf, *context.pool, false));
-    if (!context.instances.empty()) findings.push_back(san_instances(leaf, context.instances));
+    if (!context.instances.empty())
+      findings.push_back(san_instances(leaf, context.instances, context.pool));
   }
   return findings;
 }

@@ -267,6 +267,22 @@ std::string missing_from_chains(const std::vector<const ServerFacts*>& servers) 
   return text;
 }
 
+// The findings that blame a server for the chain it presents: when they
+// fail, the server's own row already says what is wrong with its chain.
+std::vector<std::string> chain_findings_failing(const ServerFacts& server) {
+  static constexpr FindingId kChain[] = {
+      FindingId::lync_chain_trusted, FindingId::bems_chain_trusted,
+      FindingId::lync_chain_intermediates, FindingId::bems_chain_intermediates,
+      FindingId::trust_mutual};
+  std::vector<std::string> blamed;
+  for (const auto& id : server.failing) {
+    const FindingKind* kind = find_finding_kind(id);
+    if (kind && std::find(std::begin(kChain), std::end(kChain), kind->id) != std::end(kChain))
+      blamed.push_back(id);
+  }
+  return blamed;
+}
+
 }  // namespace
 
 report::Finding pool_consistency(const std::string& group,
@@ -296,6 +312,8 @@ report::Finding pool_consistency(const std::string& group,
     if (!server->issuer_sha256.empty())
       issuer_certificates[server->issuer].insert(server->issuer_sha256);
   std::map<std::string, std::vector<std::string>> by_issuer, by_chain, by_leaf;
+  // The servers presenting the same issuer and chain, together.
+  std::map<std::string, std::vector<const ServerFacts*>> alike;
   for (const ServerFacts* server : seen) {
     std::string issuer = rules::in_quotes(server->issuer);
     std::string issuer_sha256 = server->issuer_sha256;
@@ -312,6 +330,7 @@ report::Finding pool_consistency(const std::string& group,
       fingerprints.push_back(short_fingerprint(sha256));
     if (!fingerprints.empty()) chain += " (" + listed(fingerprints) + ")";
     by_chain[chain].push_back(server->address);
+    alike[issuer + "\n" + chain].push_back(server);
   }
   auto describe = [](const std::map<std::string, std::vector<std::string>>& groups) {
     std::string text;
@@ -325,6 +344,31 @@ report::Finding pool_consistency(const std::string& group,
     differences += "The chains sent differ: " + describe(by_chain) + ". ";
     differences += missing_from_chains(seen);
   }
+  // One defect, one failing finding: when the servers of one configuration
+  // all pass their chain findings and every other server fails one, the
+  // differences are those servers' defects, and their rows blame them.
+  std::size_t sound = 0;
+  std::string blamed;
+  bool every_other_blamed = true;
+  for (const auto& [what, servers] : alike) {
+    std::size_t failing = 0;
+    for (const ServerFacts* server : servers) {
+      auto ids = chain_findings_failing(*server);
+      if (ids.empty()) continue;
+      ++failing;
+      blamed += (blamed.empty() ? "" : "; ") + server->address + ": " + listed(ids);
+    }
+    if (failing == 0)
+      ++sound;
+    else if (failing != servers.size())
+      every_other_blamed = false;
+  }
+  if (!differences.empty() && sound == 1 && every_other_blamed)
+    return skip(f, "The " + std::to_string(seen.size()) + " servers behind " + group +
+                       " do not present the same trust. " + differences +
+                       "Each server that differs from the others fails a chain finding of its "
+                       "own, which blames it (" +
+                       blamed + "): fix those, and the pool is consistent." + not_compared);
   if (!differences.empty())
     return fail(
         f,
@@ -378,6 +422,8 @@ mtls::Result<report::Report> run_fleet(const FleetOptions& options, const Connec
       report.target = target_label(job.target);
       report.index = i;
       facts[i] = server_facts(job, record);
+      for (const auto& finding : report.findings)
+        if (finding.status == report::Status::fail) facts[i].failing.push_back(finding.id);
       verdicts[i] = {verdict(report), first_failing(report)};
       const bool failed = report::fails(report, false);
       std::lock_guard lock(done_mutex);

@@ -83,6 +83,9 @@ struct ServerFacts {
   std::string issuer_sha256;
   // The subject of each of sent_after_leaf, in the same order.
   std::vector<std::string> sent_after_leaf_subjects;
+  // The ids of the findings that fail in this server's own report: a server
+  // that presents a chain unlike the others' is usually blamed there first.
+  std::vector<std::string> failing;
 };
 
 // pool.consistent for the servers of one name:port (pure: facts in, finding out).

@@ -42,6 +42,9 @@ constexpr FlawInfo kFlaws[] = {
      "BEMS certificate becomes valid only 10 days from now"},
     {LabFlaw::no_client_auth_eku, "no-client-auth-eku",
      "BEMS certificate EKU has serverAuth only, no clientAuth"},
+    {LabFlaw::no_digital_signature, "no-digital-signature",
+     "BEMS certificate Key Usage is keyEncipherment only, no digitalSignature: its key may not "
+     "sign"},
     {LabFlaw::weak_key, "weak-key", "BEMS certificate key is RSA 1024 bits"},
     {LabFlaw::sha1_signature, "sha1-signature", "BEMS certificate is signed with SHA-1"},
     {LabFlaw::separate_untrusted_cas, "separate-untrusted-cas",
@@ -181,6 +184,7 @@ class LabPlan {
       spec.not_after = std::max(spec.not_after, spec.not_before + options_.days * 24h);
     }
     if (flawed(LabFlaw::no_client_auth_eku)) spec.eku = {"serverAuth"};
+    if (flawed(LabFlaw::no_digital_signature)) spec.key_usage = {"keyEncipherment"};
     if (flawed(LabFlaw::sha1_signature)) spec.digest = "SHA1";
     if (flawed(LabFlaw::no_revocation_info)) {
       spec.crl_urls.clear();
@@ -498,10 +502,19 @@ mtls::Result<LabResult> build_lab(const fs::path& folder, const LabOptions& opti
 namespace {
 
 constexpr std::string_view kReissueFlaws[] = {
-    "missing-key", "key-mismatch",     "missing-intermediate",
-    "cn-not-fqdn", "san-missing-pool", "san-missing-instance",
-    "expired",     "not-yet-valid",    "no-client-auth-eku",
-    "weak-key",    "sha1-signature",   "no-revocation-info",
+    "missing-key",
+    "key-mismatch",
+    "missing-intermediate",
+    "cn-not-fqdn",
+    "san-missing-pool",
+    "san-missing-instance",
+    "expired",
+    "not-yet-valid",
+    "no-client-auth-eku",
+    "weak-key",
+    "sha1-signature",
+    "no-revocation-info",
+    "no-digital-signature",
 };
 
 tls::Result<Authority> load_authority(const fs::path& lab, const std::string& file) {

@@ -29,6 +29,7 @@ enum class LabFlaw {
   expired,
   not_yet_valid,
   no_client_auth_eku,
+  no_digital_signature,
   weak_key,
   sha1_signature,
   separate_untrusted_cas,

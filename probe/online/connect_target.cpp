@@ -19,8 +19,12 @@ std::string host_port_text(const std::string& host, std::uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+// The name the peer's certificate must cover: the one asked for, else the
+// name sent as SNI (a pool dialled by address with its FQDN as SNI), else
+// the host dialled.
 std::string expected_name(const ConnectTarget& target) {
-  return target.expect_name.empty() ? target.host : target.expect_name;
+  if (!target.expect_name.empty()) return target.expect_name;
+  return target.sni.empty() ? target.host : target.sni;
 }
 
 tls::ClientOptions client_options(const ConnectTarget& target, const ConnectSettings& settings) {

@@ -1,8 +1,11 @@
 #include "probe/online/endpoint.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "probe/rules/rules.hpp"
+#include "report/utf8.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/authority_view.hpp>
@@ -21,6 +24,21 @@ std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
   for (size_t i = 1; i < built.chain.size(); ++i)
     if (!built.chain[i].info().self_signed) chain.push_back(built.chain[i]);
   return tls::Credentials{store.leaf->certificate, *store.key, chain};
+}
+
+std::string why_no_credentials(const tls::Store& store) {
+  if (!store.unreadable_personal.empty() && (!store.leaf || !store.key))
+    return report::one_line_printable(store.unreadable_personal.front().string()) +
+           ": permission denied: this account (uid " + std::to_string(::geteuid()) +
+           ") cannot read it; grant it read access or run as the service account that can";
+  if (!store.leaf) return "no certificate of our own was found (personal/, --pfx or --cert)";
+  if (!store.key)
+    return "no private key was found for " +
+           report::one_line_printable(store.leaf->certificate.info().subject) +
+           " (personal/, --pfx or --key)";
+  return "the private key " +
+         (store.key_file ? report::one_line_printable(store.key_file->string()) + " " : "") +
+         "does not belong to " + report::one_line_printable(store.leaf->certificate.info().subject);
 }
 
 tls::PeerTrust trust_from(const tls::Store& store) {

@@ -19,6 +19,11 @@ namespace probe {
 // intermediates that chain the leaf, taken from personal/ and intermediate/
 // (never the root). Nothing when the store has no matching key.
 std::optional<tls::Credentials> credentials_from(const tls::Store& store);
+// Why credentials_from() gives nothing, in one sentence naming the file:
+// an unreadable key says so (the service account's permission, not a
+// missing key), then a missing certificate, a missing key, a key that
+// matches no certificate.
+std::string why_no_credentials(const tls::Store& store);
 
 // Roots from trusted-root/ (and the system's with --system-roots),
 // intermediates from intermediate/.

@@ -30,11 +30,15 @@ Coverage coverage(const tls::Certificate& leaf, const std::string& name) {
   return tls::certificate_covers_name(leaf, name) ? Coverage::wildcard : Coverage::none;
 }
 
-std::string reissue_hint(const tls::CertificateInfo& leaf) {
+// The CN to reissue with: the pool given, else a CN that is a valid FQDN
+// (the CN rule judges it), never a CN that rule fails.
+std::string reissue_hint(const tls::CertificateInfo& leaf, const std::optional<std::string>& pool) {
+  const std::string cn = pool                                   ? *pool
+                         : tls::is_valid_fqdn(leaf.common_name) ? leaf.common_name
+                                                                : std::string("<pool FQDN>");
   return "Reissue the certificate with SAN DNS entries for the pool FQDN and every BEMS instance "
-         "FQDN (keep CN=" +
-         (leaf.common_name.empty() ? std::string("<pool FQDN>") : leaf.common_name) +
-         "), then import it with its key into personal/.";
+         "FQDN (Subject CN=" +
+         cn + "), then import it with its key into personal/.";
 }
 
 bool below_root(const tls::Certificate& certificate) { return !certificate.info().self_signed; }
@@ -52,6 +56,20 @@ report::Finding subject_cn(const tls::CertificateInfo& leaf,
                 "Reissue the certificate with Subject CN=" + example +
                     " (the trusted application pool FQDN from New-CsTrustedApplicationPool).");
   }
+  // "pool.example.com.": the root label's dot, valid in DNS and never in a
+  // certificate name (RFC 5280 4.2.1.6's preferred name syntax); peers
+  // compare names as written, so it is not the pool FQDN to them.
+  if (leaf.common_name.size() > 1 && leaf.common_name.back() == '.' &&
+      tls::is_valid_dns_name(leaf.common_name.substr(0, leaf.common_name.size() - 1)))
+    return fail(
+        f,
+        "CN " + in_quotes(leaf.common_name) +
+            " ends with a dot: certificate names are written without the DNS root's dot, "
+            "and peers compare them as written, so it does not match " +
+            in_quotes(pool ? *pool : leaf.common_name.substr(0, leaf.common_name.size() - 1)) + ".",
+        "Reissue the certificate with Subject CN=" +
+            (pool ? *pool : leaf.common_name.substr(0, leaf.common_name.size() - 1)) +
+            " (no final dot), and the same in the SAN.");
   if (!tls::is_valid_dns_name(leaf.common_name)) {
     return fail(f,
                 "CN " + in_quotes(leaf.common_name) +
@@ -89,29 +107,46 @@ report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, 
   const std::string source =
       pool_from_cn ? " (pool name taken from the CN; give --pool to be explicit)" : "";
   if (!leaf.info().has_san) {
-    return fail(f, "The certificate has no Subject Alternative Name extension" + source + ".",
-                reissue_hint(leaf.info()));
+    return fail(
+        f, "The certificate has no Subject Alternative Name extension" + source + ".",
+        reissue_hint(leaf.info(), pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
   }
   switch (coverage(leaf, pool)) {
-    case Coverage::explicit_name:
+    case Coverage::explicit_name: {
+      // Listed only with a final dot, as the CN is: the CN rule blames the
+      // dot once, for both.
+      const std::string& cn = leaf.info().common_name;
+      const auto& names = leaf.info().san_dns;
+      const bool undotted = std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+        return tls::iequals(name, pool);
+      });
+      if (!undotted && !cn.empty() && cn.back() == '.' &&
+          comparable_name(cn) == comparable_name(pool))
+        return skip(f, "SAN lists " + in_quotes(cn) +
+                           " with a final dot, as the CN does: blamed by " +
+                           id_text(FindingId::bems_subject_cn_fqdn));
       return pass(f, "SAN lists " + in_quotes(pool) + source + ".");
+    }
     case Coverage::wildcard:
       return warn(f,
                   "Only a wildcard SAN covers " + in_quotes(pool) +
                       "; Lync/Skype match trusted application "
                       "pools against explicit names.",
-                  reissue_hint(leaf.info()));
+                  reissue_hint(leaf.info(),
+                               pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
     case Coverage::none:
       break;
   }
-  return fail(f,
-              "SAN lists " + joined(leaf.info().san_dns) + " but not the pool FQDN " +
-                  in_quotes(pool) + source + ".",
-              reissue_hint(leaf.info()));
+  return fail(
+      f,
+      "SAN lists " + joined(leaf.info().san_dns) + " but not the pool FQDN " + in_quotes(pool) +
+          source + ".",
+      reissue_hint(leaf.info(), pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
 }
 
 report::Finding san_instances(const tls::Certificate& leaf,
-                              const std::vector<std::string>& instances) {
+                              const std::vector<std::string>& instances,
+                              const std::optional<std::string>& pool) {
   auto f = finding(FindingId::bems_san_instances, "SAN lists the FQDN of every BEMS instance");
   about(f, leaf.info());
   if (instances.empty())
@@ -133,12 +168,12 @@ report::Finding san_instances(const tls::Certificate& leaf,
   if (!missing.empty()) {
     return fail(f,
                 "SAN lacks " + joined(missing) + " (it lists " + joined(leaf.info().san_dns) + ").",
-                reissue_hint(leaf.info()));
+                reissue_hint(leaf.info(), pool));
   }
   if (!wildcard_only.empty()) {
     return warn(
         f, "Only a wildcard covers " + joined(wildcard_only) + "; list each instance explicitly.",
-        reissue_hint(leaf.info()));
+        reissue_hint(leaf.info(), pool));
   }
   return pass(f, "SAN lists all " + std::to_string(instances.size()) +
                      " instance(s): " + joined(instances) + ".");
@@ -224,6 +259,23 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
                   "Reissue from an AD CS template whose Application Policies include Server "
                   "Authentication and Client Authentication (or that adds none).");
   }
+  // RFC 5246 7.4.2 and RFC 8446 4.4.2.2: the key signs in the handshake
+  // (CertificateVerify as a client; ECDHE and TLS 1.3 as a server), so a key
+  // usage extension must allow digitalSignature. OpenSSL accepts a client
+  // certificate with keyAgreement instead; schannel, Java and GnuTLS refuse it.
+  if (leaf.has_key_usage && std::find(leaf.key_usage.begin(), leaf.key_usage.end(),
+                                      "digitalSignature") == leaf.key_usage.end())
+    return fail(f,
+                "The Key Usage (" +
+                    (leaf.key_usage.empty() ? std::string("empty") : joined(leaf.key_usage)) +
+                    ") lacks digitalSignature, which every TLS handshake needs of this "
+                    "certificate's key: it signs the CertificateVerify when this endpoint is the "
+                    "client, and the key exchange (ECDHE, TLS 1.3) when it is the server. Peers "
+                    "refuse it: OpenSSL-based ones with alert 43 unsupported_certificate when it "
+                    "is a client certificate without keyAgreement, schannel, Java and GnuTLS "
+                    "with a key usage error.",
+                "Reissue from a template whose Key Usage includes Digital Signature (with Key "
+                "Encipherment for an RSA key).");
   if (!leaf.has_eku) {
     return warn(f,
                 "The certificate has no Extended Key Usage; most stacks accept it for any purpose, "
@@ -250,7 +302,9 @@ report::Finding eku(Side side, const tls::CertificateInfo& leaf) {
             "GnuTLS with 42 bad_certificate; Windows schannel refuses it too.",
         remedy);
   }
-  return pass(f, "Extended Key Usage names serverAuth and clientAuth.");
+  return pass(f,
+              "Extended Key Usage names serverAuth and clientAuth" +
+                  std::string(leaf.has_key_usage ? "; Key Usage allows digitalSignature." : "."));
 }
 
 report::Finding san_syntax(Side side, const tls::CertificateInfo& leaf, const report::Finding* cn) {

@@ -63,10 +63,15 @@ tls::ChainVerification received_by(const SideFacts& sender, const tls::Store& re
 }
 
 // A failed chain that ends at a self-signed root the judging store lacks.
+// Other errors reported at the root (a path length it limits, a bad
+// signature) come after trust: the root is then in the store.
 bool ends_at_untrusted_root(const tls::ChainVerification& result) {
-  return !result.trusted && !result.chain.empty() && result.chain.back().info().self_signed &&
-         (result.error_depth == static_cast<int>(result.chain.size()) - 1 ||
-          result.reason == tls::ChainError::untrusted_self_signed);
+  if (result.trusted || result.chain.empty() || !result.chain.back().info().self_signed)
+    return false;
+  if (result.reason == tls::ChainError::untrusted_self_signed) return true;
+  return result.error_depth == static_cast<int>(result.chain.size()) - 1 &&
+         (result.reason == tls::ChainError::issuer_not_found ||
+          result.reason == tls::ChainError::other);
 }
 
 // The CA a failed verification lacks a trusted copy of, as "'name' (file)":
@@ -148,6 +153,83 @@ bool root_untrusted(const tls::ChainVerification& result) {
   // *.chain.intermediates rules blame, not a root.
   return (result.reason == tls::ChainError::issuer_not_found && result.error_depth > 0) ||
          ends_at_untrusted_root(result);
+}
+
+bool refused_by_its_cas(const tls::ChainVerification& result) {
+  switch (result.reason) {
+    case tls::ChainError::path_too_long:
+    case tls::ChainError::name_constraints:
+    case tls::ChainError::not_a_ca:
+    case tls::ChainError::bad_signature:
+    case tls::ChainError::critical_extension:
+      return !result.trusted;
+    default:
+      return false;
+  }
+}
+
+// A chain that reaches a trusted root and is still refused: what is wrong
+// with which certificate, in words a CA administrator acts on.
+report::Finding& fail_unverifiable(report::Finding& f, const tls::ChainVerification& result) {
+  const std::string at =
+      result.error_certificate ? in_quotes(result.error_certificate->subject) : "a certificate";
+  const std::string where = result.error_certificate ? " at " + at : "";
+  const std::string chain = result.chain.empty() ? "" : " " + chain_text(result.chain);
+  switch (result.reason) {
+    case tls::ChainError::path_too_long: {
+      const int limit = result.error_certificate ? result.error_certificate->path_length : -1;
+      return fail(
+          f,
+          at + " allows " + (limit >= 0 ? "at most " + std::to_string(limit) : std::string("no")) +
+              " intermediate CA(s) below it (its pathLenConstraint), and the chain" + chain +
+              " has more: every stack refuses a path the CA hierarchy itself forbids.",
+          "Reissue the certificate from a CA the hierarchy allows to issue (fewer CAs "
+          "below " +
+              at +
+              "), or have the CA administrator reissue the CA certificates with a "
+              "pathLenConstraint that fits the hierarchy.");
+    }
+    case tls::ChainError::name_constraints:
+      return fail(f,
+                  "A CA of the chain" + chain +
+                      " restricts the names the certificates below it may carry (name "
+                      "constraints), and " +
+                      at + " carries a name outside them (" + result.error +
+                      "): every stack refuses it.",
+                  "Reissue the certificate from a CA whose name constraints permit the pool and "
+                  "instance FQDNs, or have the CA administrator add their domain to the "
+                  "permitted subtrees.");
+    case tls::ChainError::not_a_ca:
+      return fail(f,
+                  at + " issued a certificate of the chain but may not act as a CA (" +
+                      result.error +
+                      "): its basic constraints lack CA:TRUE, or its key usage lacks "
+                      "keyCertSign.",
+                  "Reissue the certificate from a real CA certificate (CA:TRUE, keyCertSign), "
+                  "and put that CA in the stores instead of " +
+                      at + ".");
+    case tls::ChainError::bad_signature:
+      return fail(f,
+                  "The signature of " + at + " does not verify with its issuer's key (" +
+                      result.error +
+                      "): the file is damaged, or a different CA with the same name is in the "
+                      "stores.",
+                  "Replace " + at +
+                      " with a correct copy from its CA, and remove any other CA certificate "
+                      "with the same name as its issuer from the stores.");
+    case tls::ChainError::critical_extension:
+      return fail(f,
+                  at + " carries an extension marked critical that TLS stacks do not "
+                       "understand, so every one of them must refuse the certificate.",
+                  "Reissue " + at +
+                      " without that extension, or with it not marked critical (the CA "
+                      "template's extension settings).");
+    default:
+      break;
+  }
+  return fail(
+      f, "The chain cannot be verified" + where + ": " + result.error + ".",
+      "Replace the certificate" + where + " with a correct copy from its CA, or reissue it.");
 }
 
 bool CrossTrust::bems_root_missing_in_both() const {
@@ -272,10 +354,7 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
                                            "Certification Authorities).") +
                     pool_too);
   }
-  std::string where =
-      result.error_certificate ? " at " + in_quotes(result.error_certificate->subject) : "";
-  return fail(f, "The chain cannot be verified" + where + ": " + result.error + ".",
-              "Replace the broken certificate" + where + " with a correct copy from its CA.");
+  return fail_unverifiable(f, result);
 }
 
 report::Finding chain_intermediates(const SideFacts& side, const tls::Store& judge,

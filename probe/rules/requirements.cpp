@@ -66,7 +66,7 @@ std::vector<report::Finding> evaluate_offline(const OfflineInputs& inputs) {
       auto f = finding(FindingId::bems_san_pool, "SAN lists the trusted application pool FQDN");
       findings.push_back(skip(f, "no --pool given and the certificate has no CN to take it from"));
     }
-    findings.push_back(san_instances(*bems.leaf, inputs.instances));
+    findings.push_back(san_instances(*bems.leaf, inputs.instances, inputs.pool));
   } else {
     const std::string reason = "no BEMS certificate was found in personal/ (see " +
                                id_text(FindingId::bems_key_present) + ")";

@@ -396,11 +396,13 @@ class Judge {
       const auto lacking = missing_key_usages(cur(), nxt(), true);
       const bool digital_signature =
           std::find(lost.begin(), lost.end(), "digitalSignature") != lost.end();
-      // OpenSSL refuses a client certificate without digitalSignature (or
-      // keyAgreement) as the wrong purpose: the chain rule then already fails
-      // for this defect and is the one blamed.
+      // A certificate without digitalSignature fails bems.eku (its key must
+      // sign in every handshake); where a chain rule fails for it instead,
+      // that one is blamed.
       std::optional<FindingId> chain_rule;
-      if (digital_signature && breaks(FindingId::trust_mutual))
+      if (digital_signature && breaks(FindingId::bems_eku))
+        chain_rule = FindingId::bems_eku;
+      else if (digital_signature && breaks(FindingId::trust_mutual))
         chain_rule = FindingId::trust_mutual;
       else if (digital_signature && breaks(FindingId::bems_chain_trusted))
         chain_rule = FindingId::bems_chain_trusted;
@@ -418,6 +420,8 @@ class Judge {
                  : std::string());
         if (chain_rule) {
           blame(j, *chain_rule, reason);
+          lost_usages_ = lost;
+          key_usage_owner_ = chain_rule;
         } else {
           lost_usages_ = lost;
           explained_.insert(id_text(FindingId::rollover_key_usage));
@@ -826,6 +830,10 @@ class Judge {
     if (lost_usages_.empty())
       return pass(f, "The next certificate allows " + joined(needed_key_usages(nxt())) +
                          " wherever the current one does.");
+    if (key_usage_owner_)
+      return skip(f, "The next certificate's key usage lacks " + joined(lost_usages_) +
+                         ", which the current one has: " + id_text(*key_usage_owner_) +
+                         " fails for it with the next certificate and is the finding to fix.");
     return fail(f,
                 "The next certificate's key usage lacks " + joined(lost_usages_) +
                     ", which TLS needs of its " + nxt().key_type +
@@ -902,7 +910,10 @@ class Judge {
   const RolloverInputs& in_;
   std::map<std::string, const report::Finding*> current_, next_;
   std::set<std::string> explained_;
-  std::vector<std::string> lost_usages_;  // blamed on rollover.key-usage, no chain rule
+  std::vector<std::string> lost_usages_;  // lost by the switch
+  // The requirement finding that fails for lost_usages_ with the next
+  // certificate (bems.eku for digitalSignature); none: rollover.key-usage.
+  std::optional<FindingId> key_usage_owner_;
   std::vector<std::pair<tls::Certificate, std::string>> missing_in_peer_;
 };
 

@@ -68,6 +68,13 @@ CrossTrust cross_trust(const SideFacts& bems, const SideFacts& lync, const tls::
 // store lacks, or at an issuer in no store.
 bool root_untrusted(const tls::ChainVerification& result);
 
+// Whether a chain that reached a trusted root was refused for how its CAs
+// made it (a path length, name constraints, an issuer that is no CA, a bad
+// signature, an unknown critical extension); fail_unverifiable() then fails
+// `f` naming the certificate, what is wrong with it and who fixes it.
+bool refused_by_its_cas(const tls::ChainVerification& result);
+report::Finding& fail_unverifiable(report::Finding& f, const tls::ChainVerification& result);
+
 // Chains and stores. With `cross` (evaluate_offline), a cause another
 // finding blames is pointed to instead of blamed again.
 // `verified`, when given, is the verification of the side's chain against
@@ -99,8 +106,10 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
 report::Finding subject_cn(const tls::CertificateInfo& leaf,
                            const std::optional<std::string>& pool);
 report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, bool pool_from_cn);
+// `pool`: the pool FQDN given (--pool), for the remedy's CN.
 report::Finding san_instances(const tls::Certificate& leaf,
-                              const std::vector<std::string>& instances);
+                              const std::vector<std::string>& instances,
+                              const std::optional<std::string>& pool = std::nullopt);
 report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
                          tls::Clock::time_point now, int warn_days);
 report::Finding eku(Side side, const tls::CertificateInfo& leaf);

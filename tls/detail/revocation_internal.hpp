@@ -128,6 +128,7 @@ struct CachedCrl {
 struct CrlAnswer {
   std::shared_ptr<CachedCrl> crl;
   RevocationStatus failure;  // when crl is null
+  bool no_response = false;  // no HTTP response at all
 };
 
 // Values by key, each kept until its time, at most `max` of them; one fetch
@@ -252,11 +253,16 @@ class FailedUrls {
  public:
   explicit FailedUrls(std::size_t max) : max_(std::max<std::size_t>(1, max)) {}
 
-  // The failure to give without asking: kept, or lapsed while another caller asks again.
-  std::optional<RevocationStatus> known(const std::string& url, Clock::time_point now) {
+  // The failure to give without asking `url` (of `source`, fetched through
+  // `server`, see server_of): its own, kept or lapsed while another caller
+  // asks again; or, for a URL with none, that of another URL of the same
+  // server that gave no response at all within keep_failure (a dead server
+  // costs one timeout, not one per URL).
+  std::optional<RevocationStatus> known(const std::string& url, const std::string& server,
+                                        RevocationSource source, Clock::time_point now) {
     std::lock_guard lock(mutex_);
     auto found = failures_.find(url);
-    if (found == failures_.end()) return std::nullopt;
+    if (found == failures_.end()) return silent_server(url, server, source, now);
     if (found->second.until > now || found->second.asking || asking_ > 0)
       return remembered(found->second);
     return std::nullopt;
@@ -265,12 +271,13 @@ class FailedUrls {
   // As known(), except that when the failure has lapsed and nobody is asking
   // again, this caller is to ask (`asking` set): it must then report what it
   // got through failed() or answered().
-  std::optional<RevocationStatus> known_or_ask(const std::string& url, Clock::time_point now,
+  std::optional<RevocationStatus> known_or_ask(const std::string& url, const std::string& server,
+                                               RevocationSource source, Clock::time_point now,
                                                bool& asking) {
     std::lock_guard lock(mutex_);
     asking = false;
     auto found = failures_.find(url);
-    if (found == failures_.end()) return std::nullopt;
+    if (found == failures_.end()) return silent_server(url, server, source, now);
     if (found->second.until > now || found->second.asking || asking_ > 0)
       return remembered(found->second);
     found->second.asking = true;
@@ -279,10 +286,15 @@ class FailedUrls {
     return std::nullopt;
   }
 
-  // `url` gave no usable answer at `at`: kept until `until`.
+  // `url` gave no usable answer at `at`: kept until `until`. `silent_server`
+  // (not empty): no response came at all from that server.
   void failed(const std::string& url, RevocationStatus status, Clock::time_point at,
-              Clock::time_point until) {
+              Clock::time_point until, const std::string& silent_server = "") {
     std::lock_guard lock(mutex_);
+    if (!silent_server.empty()) {
+      if (servers_.size() >= max_ && !servers_.contains(silent_server)) servers_.clear();
+      servers_.insert_or_assign(silent_server, Failure{status, at, until, false});
+    }
     if (auto found = failures_.find(url); found != failures_.end()) {
       stop_asking(found->second);
     } else if (failures_.size() >= max_) {
@@ -293,6 +305,12 @@ class FailedUrls {
       failures_.erase(first);
     }
     failures_.insert_or_assign(url, Failure{std::move(status), at, until, false});
+  }
+
+  // A response came from `server`: it is not silent.
+  void reached(const std::string& server) {
+    std::lock_guard lock(mutex_);
+    servers_.erase(server);
   }
 
   // The caller that asked again got an answer (`forget`: the failure is
@@ -334,10 +352,28 @@ class FailedUrls {
     --asking_;
   }
 
+  std::optional<RevocationStatus> silent_server(const std::string& url, const std::string& server,
+                                                RevocationSource source, Clock::time_point now) {
+    auto found = servers_.find(server);
+    if (server.empty() || found == servers_.end() || found->second.until <= now)
+      return std::nullopt;
+    const RevocationStatus& silent = found->second.status;
+    RevocationStatus status;
+    status.kind = RevocationStatus::unavailable;
+    status.problem = RevocationProblem::fetch_failed;
+    status.source = source;
+    status.url = url;
+    status.error = url + ": not asked: " + silent.url + " on the same server gave no response at " +
+                   format_time(found->second.at) + " (" + silent.error + "); asked again from " +
+                   format_time(found->second.until);
+    return status;
+  }
+
   const std::size_t max_;
   mutable std::mutex mutex_;
   std::map<std::string, Failure> failures_;
-  std::size_t asking_ = 0;  // failures being asked again, in the whole cache
+  std::map<std::string, Failure> servers_;  // by server_of: no response at all
+  std::size_t asking_ = 0;                  // failures being asked again, in the whole cache
 };
 
 }  // namespace tls::revocation_internal
