@@ -9,6 +9,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 COPY docker/prometheus.yml /etc/prometheus/prometheus.yml
 COPY monitoring/alerts.yml /etc/prometheus/alerts.yml
+# Owned by the user Prometheus runs as: the lab's service rewrites it at
+# start with the Lync pool FQDN it was given.
+COPY --chown=prometheus:prometheus docker/prometheus-targets.yml /etc/prometheus/targets/lync.yml
 USER prometheus
 ENTRYPOINT ["prometheus"]
 CMD ["--config.file=/etc/prometheus/prometheus.yml", \

@@ -61,6 +61,19 @@ TEST_CASE("a GET returns status, body, content type and final URL") {
   CHECK(result.proxy.empty());
 }
 
+// A host name, not an IP literal: looked up (localhost, from the hosts file)
+// before the connection, on the same loop that then runs the exchange.
+TEST_CASE("a URL naming its host is looked up and fetched") {
+  auto server = serve({{"/ocsp", [](const tls::HttpServerRequest&) {
+                          return answer(200, "application/ocsp-response", "ANSWER");
+                        }}});
+  const std::string url = "http://localhost:" + std::to_string(server->port()) + "/ocsp";
+  auto result = tls::http_fetch(get(url), direct());
+  CHECK_MESSAGE(result.ok(), result.error);
+  CHECK(result.status == 200);
+  CHECK(result.body == "ANSWER");
+}
+
 TEST_CASE("a POST carries its body and content type") {
   auto server = serve({{"/ocsp", [](const tls::HttpServerRequest& request) {
                           if (request.method != "POST") return answer(405);

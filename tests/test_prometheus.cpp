@@ -214,12 +214,17 @@ TEST_CASE("the alert rules in monitoring/ load and pass their promtool unit test
   CHECK(mentions(tested.out + tested.err, "SUCCESS"));
 }
 
-TEST_CASE("the Docker lab's Prometheus config loads, with the alert rules copied beside it") {
+TEST_CASE(
+    "the Docker lab's Prometheus config loads, with the alert rules and the Lync pool target "
+    "beside it") {
   // As docker/prometheus.Dockerfile lays them out in /etc/prometheus/.
   testing::TempDir dir;
   const std::filesystem::path source(MTLSPROBE_SOURCE_DIR);
   std::filesystem::copy_file(source / "docker/prometheus.yml", dir / "prometheus.yml");
   std::filesystem::copy_file(source / "monitoring/alerts.yml", dir / "alerts.yml");
+  // The scrape target (file_sd), as the lab's service rewrites it from LYNC_POOL.
+  std::filesystem::create_directory(dir / "targets");
+  std::filesystem::copy_file(source / "docker/prometheus-targets.yml", dir / "targets/lync.yml");
   auto checked =
       testing::run_process({"promtool", "check", "config", (dir / "prometheus.yml").string()});
   CHECK_MESSAGE(checked.exit_code == 0, checked.out, checked.err);

@@ -256,7 +256,9 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     std::vector<std::string> v4, v6;
+    std::optional<int> ttl;
     for (const ares_addrinfo_node* node = info->nodes; node; node = node->ai_next) {
+      ttl = std::min(ttl.value_or(node->ai_ttl), node->ai_ttl);
       std::string text = address_text(node->ai_addr);
       auto& list = node->ai_family == AF_INET6 ? v6 : v4;
       if (!text.empty() && std::find(list.begin(), list.end(), text) == list.end())
@@ -270,6 +272,7 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
       });
     answer.addresses = v4;
     answer.addresses.insert(answer.addresses.end(), v6.begin(), v6.end());
+    answer.ttl = std::chrono::seconds(std::max(0, ttl.value_or(0)));
     if (answer.addresses.empty()) {
       answer.error = DnsError::no_data;
       answer.message = self->failure_message(answer.name, "A/AAAA", ARES_ENODATA);
@@ -452,6 +455,61 @@ Answer resolve_one(const std::string& name, const DnsOptions& options, Start sta
 }
 
 }  // namespace
+
+HostEndpoints resolve_host(asio::io_context& io, const std::string& host, std::uint16_t port,
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::function<bool()>& stop) {
+  using Steady = std::chrono::steady_clock;
+  HostEndpoints resolved;
+  boost::system::error_code not_literal;
+  const auto literal = asio::ip::make_address(host, not_literal);
+  if (!not_literal) {
+    resolved.endpoints.emplace_back(literal, port);
+    return resolved;
+  }
+  DnsOptions options;
+  options.timeout =
+      std::max(std::chrono::milliseconds(1),
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()));
+  auto resolver = DnsResolver::create(io, options);
+  if (!resolver) {
+    resolved.error = DnsError::local_error;
+    resolved.message = "cannot resolve " + host + ": " + resolver.error().message;
+    return resolved;
+  }
+  std::optional<AddressAnswer> answer;
+  (*resolver)->lookup_addresses(host,
+                                [&answer](AddressAnswer given) { answer = std::move(given); });
+  // The lookup's own deadline answers `timeout` by itself; the loop's
+  // deadline is the same one, checked here too so that no wait outlives it.
+  constexpr auto kStopPoll = std::chrono::milliseconds(50);
+  io.restart();
+  while (!answer && Steady::now() < deadline && !(stop && stop()))
+    io.run_one_until(std::min(deadline, Steady::now() + kStopPoll));
+  // Drops a lookup still pending (c-ares closes its sockets); what that
+  // leaves queued on `io` finds the resolver gone and does nothing.
+  resolver->reset();
+  io.restart();
+  io.poll();
+  // poll() stops a loop it leaves without work; the caller runs it next.
+  io.restart();
+  if (!answer) {
+    resolved.error = DnsError::timeout;
+    resolved.stopped = Steady::now() < deadline;
+    resolved.message = "no answer for A/AAAA " + host + " from the system's resolvers within " +
+                       std::to_string(options.timeout.count()) + " ms";
+    return resolved;
+  }
+  if (answer->error != DnsError::none) {
+    resolved.error = answer->error;
+    resolved.message = answer->message;
+    return resolved;
+  }
+  for (const std::string& address : answer->addresses)
+    resolved.endpoints.emplace_back(asio::ip::make_address(address), port);
+  resolved.ttl = answer->ttl;
+  return resolved;
+}
 
 AddressAnswer resolve_addresses(const std::string& name, const DnsOptions& options) {
   return resolve_one<AddressAnswer>(name, options, [&](DnsResolver& resolver, auto handler) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "tls/result.hpp"
 
@@ -53,6 +54,7 @@ std::string to_string(DnsError error);  // "NXDOMAIN", "timeout", ...
 struct AddressAnswer {
   std::string name;
   std::vector<std::string> addresses;  // IP literals: A then AAAA, each sorted, no duplicates
+  std::chrono::seconds ttl{0};         // the shortest TTL of those records
   DnsError error = DnsError::none;
   std::string message;  // for a person; names the name, the type and the server
 };
@@ -96,6 +98,26 @@ class DnsResolver {
   explicit DnsResolver(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
+
+// The TCP endpoints to dial for `host` (a name, or an IP literal taken as it
+// is) and `port`, looked up on `io` (run here, so nothing else may run it
+// meanwhile; left ready to run again) until answered, `deadline`, or `stop`
+// returns true (asked every 50 ms). Names go to c-ares with the system's configuration, never to
+// getaddrinfo: Asio's resolver runs getaddrinfo on a thread it cannot
+// abandon, so a DNS server that drops a query held the caller for the
+// libc's own retries (5 s per try, per address family, per search domain)
+// whatever its deadline: serve's in-handshake revocation check, budgeted at
+// a third of the handshake timeout, held a handshake for 10 s that way.
+struct HostEndpoints {
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints;  // in the order DnsResolver gives
+  std::chrono::seconds ttl{0};  // how long DNS says the addresses hold (0 for a literal)
+  DnsError error = DnsError::none;
+  bool stopped = false;  // `stop` ended the wait (error is timeout then)
+  std::string message;   // why there are none, naming the host; empty when resolved
+};
+HostEndpoints resolve_host(boost::asio::io_context& io, const std::string& host, std::uint16_t port,
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::function<bool()>& stop = nullptr);
 
 // Blocking conveniences: their own loop, one lookup.
 AddressAnswer resolve_addresses(const std::string& name, const DnsOptions& options);

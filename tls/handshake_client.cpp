@@ -4,6 +4,7 @@
 
 #include "tls/detail/client_setup.hpp"
 #include "tls/detail/connection_impl.hpp"
+#include "tls/dns.hpp"
 
 namespace tls {
 namespace {
@@ -87,35 +88,21 @@ std::chrono::milliseconds time_left(Deadline deadline) {
   return std::max(left, std::chrono::milliseconds(0));
 }
 
-// Phase 1: the host name (or IP literal) to endpoints, within the connect deadline.
+// Phase 1: the host name (or IP literal) to endpoints, within the connect
+// deadline (resolve_host: a DNS server that drops queries cannot hold it).
 HandshakeError resolve_phase(asio::io_context& io, const ClientOptions& options, Deadline deadline,
                              HandshakeRecord& record, Endpoints& endpoints) {
-  tcp::resolver resolver(io);
-  boost::system::error_code resolve_error;
-  bool timed_out = false;
-  asio::steady_timer timer(io, time_left(deadline));
-  timer.async_wait([&](boost::system::error_code ec) {
-    if (ec) return;
-    timed_out = true;
-    resolver.cancel();
-  });
-  resolver.async_resolve(options.host, std::to_string(options.port),
-                         [&](boost::system::error_code ec, tcp::resolver::results_type results) {
-                           timer.cancel();
-                           resolve_error = ec;
-                           if (!ec) endpoints.assign(results.begin(), results.end());
-                         });
-  io.restart();
-  io.run();
-  if (timed_out) {
+  HostEndpoints resolved = resolve_host(io, options.host, options.port, deadline);
+  if (resolved.error == DnsError::timeout) {
     classify_connect_failure(record, {}, true, options.connect_timeout);
     return record.error;
   }
-  if (resolve_error || endpoints.empty()) {
+  if (resolved.error != DnsError::none || resolved.endpoints.empty()) {
     fail(record, HandshakeError::dns_failure,
-         "cannot resolve " + options.host + ": " + resolve_error.message());
+         "cannot resolve " + options.host + ": " + resolved.message);
     return record.error;
   }
+  endpoints = std::move(resolved.endpoints);
   return HandshakeError::none;
 }
 

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +18,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url.hpp>
+
+#include "tls/dns.hpp"
 
 namespace tls {
 namespace {
@@ -138,12 +144,73 @@ bool is_cancelled(const HttpClientOptions& options) {
 
 constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 
+// The addresses of the hosts fetched from, kept for their DNS TTL (at most
+// kKeepAddresses), as an operating system's resolver cache keeps them
+// (Windows' DNS Client, which a Front End checking revocation relies on): a
+// revocation check then costs no lookup while the answer holds, and does
+// not depend on DNS answering at that moment. Measured in the Podman lab:
+// aardvark-dns went silent for seconds while a container joined, exactly
+// when the new client's handshake made the mock Lync look up pki-http, which
+// its start had resolved already. An address that refuses the connection is
+// forgotten, so a server that moved is looked up again on the next fetch.
+constexpr auto kKeepAddresses = std::chrono::minutes(5);
+constexpr std::size_t kMaxHostsKept = 256;
+
+class KnownAddresses {
+ public:
+  std::optional<std::vector<tcp::endpoint>> find(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto found = kept_.find(key);
+    if (found == kept_.end()) return std::nullopt;
+    if (found->second.until <= SteadyClock::now()) {
+      kept_.erase(found);
+      return std::nullopt;
+    }
+    return found->second.endpoints;
+  }
+
+  void keep(const std::string& key, const std::vector<tcp::endpoint>& endpoints,
+            std::chrono::seconds ttl) {
+    if (ttl.count() <= 0 || endpoints.empty()) return;
+    const auto now = SteadyClock::now();
+    std::lock_guard lock(mutex_);
+    if (kept_.size() >= kMaxHostsKept && !kept_.contains(key)) {
+      std::erase_if(kept_, [&](const auto& entry) { return entry.second.until <= now; });
+      while (kept_.size() >= kMaxHostsKept) {
+        auto first = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
+          return a.second.until < b.second.until;
+        });
+        kept_.erase(first);
+      }
+    }
+    kept_.insert_or_assign(
+        key, Entry{endpoints, now + std::min<SteadyClock::duration>(ttl, kKeepAddresses)});
+  }
+
+  void forget(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    kept_.erase(key);
+  }
+
+ private:
+  struct Entry {
+    std::vector<tcp::endpoint> endpoints;
+    SteadyClock::time_point until;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Entry> kept_;
+};
+
+KnownAddresses& known_addresses() {
+  static KnownAddresses known;
+  return known;
+}
+
 // One request and response on one fresh connection, finished by `deadline`.
 HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::string& method,
                     SteadyClock::time_point deadline, const HttpClientOptions& options) {
   const std::size_t body_limit = options.body_limit;
   asio::io_context io;
-  tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   beast::flat_buffer buffer(kReadBufferLimit);
   http::response_parser<http::string_body> parser;
@@ -152,15 +219,43 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
   std::string phase = "resolving " + hop.host;
   HopOutcome outcome;
 
+  // Resolved first, on this loop and within the same deadline: see
+  // resolve_host for why not with Asio's resolver.
+  std::uint16_t port = 0;
+  if (auto [end, parse_error] =
+          std::from_chars(hop.port.data(), hop.port.data() + hop.port.size(), port);
+      parse_error != std::errc{} || end != hop.port.data() + hop.port.size()) {
+    outcome.error = "port '" + hop.port + "' is not a TCP port number";
+    return outcome;
+  }
+  const std::string host_key = lower(hop.host) + ":" + hop.port;
+  HostEndpoints resolved;
+  const auto known = known_addresses().find(host_key);
+  if (known) {
+    resolved.endpoints = *known;
+  } else {
+    resolved =
+        resolve_host(io, hop.host, port, deadline, [&options] { return is_cancelled(options); });
+    if (resolved.error == DnsError::none)
+      known_addresses().keep(host_key, resolved.endpoints, resolved.ttl);
+  }
+  if (resolved.error != DnsError::none) {
+    if (resolved.stopped)
+      outcome.error = "cancelled while " + phase;
+    else if (resolved.error == DnsError::timeout)
+      outcome.error = "no answer within " + std::to_string(options.timeout.count()) +
+                      " ms (timed out " + phase + ")";
+    else
+      outcome.error = resolved.message;
+    return outcome;
+  }
+  const std::vector<tcp::endpoint>& endpoints = resolved.endpoints;
+
   auto run = [&]() -> asio::awaitable<void> {
-    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(hop.host, hop.port, kAwait);
-    if (resolve_ec) {
-      outcome.error = "cannot resolve " + hop.host + ": " + resolve_ec.message();
-      co_return;
-    }
     phase = "connecting to " + hop.host + ":" + hop.port;
     auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kAwait);
     if (connect_ec) {
+      if (known) known_addresses().forget(host_key);
       outcome.error =
           "cannot connect to " + hop.host + ":" + hop.port + ": " + connect_ec.message();
       co_return;
@@ -214,7 +309,6 @@ HopOutcome exchange(const Hop& hop, const HttpRequest& request, const std::strin
     io.run_until(std::min(deadline, SteadyClock::now() + kCancelPoll));
   if (!io.stopped()) {
     // Deadline passed: abort whatever step is pending and let it unwind.
-    resolver.cancel();
     stream.close();
     io.restart();
     io.run();
