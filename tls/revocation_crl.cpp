@@ -274,15 +274,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
     if (auto failed = cache->failed_urls.known_or_ask(url, server, RevocationSource::crl,
                                                       cache->now(), asking))
       return *failed;
-    struct Asked {
-      RevocationCache::Impl& cache;
-      const std::string& url;
-      bool asking;
-      bool forget = false;
-      ~Asked() {
-        if (asking) cache.failed_urls.answered(url, forget);
-      }
-    } asked{*cache, url, asking};
+    AskingAgain asked{*cache, url, asking};
     using Fetched = Remembered<CrlAnswer>::Fetched;
     auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
       CrlAnswer got = download(url, budget);

@@ -228,15 +228,7 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
                                                       cache->now(), asking))
       return *failed;
     bool failed_now = false;
-    struct Asked {
-      RevocationCache::Impl& cache;
-      const std::string& url;
-      bool asking;
-      bool forget = false;
-      ~Asked() {
-        if (asking) cache.failed_urls.answered(url, forget);
-      }
-    } asked{*cache, url, asking};
+    AskingAgain asked{*cache, url, asking};
     using Fetched = Remembered<RevocationStatus>::Fetched;
     auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
       FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);

@@ -407,6 +407,19 @@ class RevocationCache::Impl {
 
 namespace tls::revocation_internal {
 
+// The caller FailedUrls::known_or_ask let through to ask a URL again says
+// how it went when it is done, however the fetch ends (a throw included),
+// so the URL is never left marked as being asked.
+struct AskingAgain {
+  RevocationCache::Impl& cache;
+  const std::string& url;
+  bool asking;
+  bool forget = false;  // answered: drop the remembered failure
+  ~AskingAgain() {
+    if (asking) cache.failed_urls.answered(url, forget);
+  }
+};
+
 // Fetches and judges one URL within `budget`.
 using AskUrl =
     std::function<RevocationStatus(const std::string& url, std::chrono::milliseconds budget)>;
