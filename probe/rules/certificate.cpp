@@ -106,10 +106,12 @@ report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, 
   about(f, leaf.info());
   const std::string source =
       pool_from_cn ? " (pool name taken from the CN; give --pool to be explicit)" : "";
+  // A pool taken from the CN is not one to tell the reader to keep.
+  const std::optional<std::string> given_pool =
+      pool_from_cn ? std::nullopt : std::optional<std::string>(pool);
   if (!leaf.info().has_san) {
-    return fail(
-        f, "The certificate has no Subject Alternative Name extension" + source + ".",
-        reissue_hint(leaf.info(), pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
+    return fail(f, "The certificate has no Subject Alternative Name extension" + source + ".",
+                reissue_hint(leaf.info(), given_pool));
   }
   switch (coverage(leaf, pool)) {
     case Coverage::explicit_name: {
@@ -132,16 +134,14 @@ report::Finding san_pool(const tls::Certificate& leaf, const std::string& pool, 
                   "Only a wildcard SAN covers " + in_quotes(pool) +
                       "; Lync/Skype match trusted application "
                       "pools against explicit names.",
-                  reissue_hint(leaf.info(),
-                               pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
+                  reissue_hint(leaf.info(), given_pool));
     case Coverage::none:
       break;
   }
-  return fail(
-      f,
-      "SAN lists " + joined(leaf.info().san_dns) + " but not the pool FQDN " + in_quotes(pool) +
-          source + ".",
-      reissue_hint(leaf.info(), pool_from_cn ? std::nullopt : std::optional<std::string>(pool)));
+  return fail(f,
+              "SAN lists " + joined(leaf.info().san_dns) + " but not the pool FQDN " +
+                  in_quotes(pool) + source + ".",
+              reissue_hint(leaf.info(), given_pool));
 }
 
 report::Finding san_instances(const tls::Certificate& leaf,
