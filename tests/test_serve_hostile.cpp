@@ -246,21 +246,32 @@ std::size_t count_of(const std::string& text, const std::string& what) {
   return count;
 }
 
+// The lab's pool served by `mtlsprobe serve --threads 2`, its revocation
+// data from `pki serve` behind a server that counts the requests.
+struct CountedServe {
+  CountedRevocationServer counted;
+  Lab lab{counted.http->url()};
+  testing::BackgroundProcess pki{{MTLSPROBE_BIN, "pki", "serve", lab.dir.path().string(),
+                                  "--listen", "127.0.0.1:" + std::to_string(counted.pki_port)}};
+  bool pki_listening = testing::wait_for_port(counted.pki_port);
+  unsigned short port = testing::free_port();
+  testing::BackgroundProcess serve{{MTLSPROBE_BIN, "serve", "--listen",
+                                    "127.0.0.1:" + std::to_string(port), "--store",
+                                    lab.path("lync"), "--threads", "2", "--no-color"}};
+  CountedServe() {
+    REQUIRE(pki_listening);
+    REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  }
+  auto parts() { return std::tie(counted, lab, serve, port); }
+};
+
 }  // namespace
 
 TEST_CASE("serve asks the revocation servers once for two handshakes from the same client") {
   // Issue 17: nothing was remembered between handshakes (58 reports/s
   // against a local OCSP responder).
-  CountedRevocationServer counted;
-  Lab lab(counted.http->url());
-  testing::BackgroundProcess pki({MTLSPROBE_BIN, "pki", "serve", lab.dir.path().string(),
-                                  "--listen", "127.0.0.1:" + std::to_string(counted.pki_port)});
-  REQUIRE(testing::wait_for_port(counted.pki_port));
-  unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                    "127.0.0.1:" + std::to_string(port), "--store",
-                                    lab.path("lync"), "--threads", "2", "--no-color"});
-  REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  CountedServe served;
+  auto [counted, lab, serve, port] = served.parts();
   handshake_as_bems(lab, port);
   REQUIRE(wait_for_output(serve, "Result:"));
   const int after_first = counted.requests.load();
@@ -323,16 +334,8 @@ TEST_CASE("with a revocation server that never answers, every handshake gets a r
 TEST_CASE("concurrent handshakes from one client all get a revocation answer, asked once") {
   // Issue 17: past 2 judgements waiting per client, serve skipped the
   // revocation check (41-59% of reports under load said "not checked").
-  CountedRevocationServer counted;
-  Lab lab(counted.http->url());
-  testing::BackgroundProcess pki({MTLSPROBE_BIN, "pki", "serve", lab.dir.path().string(),
-                                  "--listen", "127.0.0.1:" + std::to_string(counted.pki_port)});
-  REQUIRE(testing::wait_for_port(counted.pki_port));
-  unsigned short port = testing::free_port();
-  testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
-                                    "127.0.0.1:" + std::to_string(port), "--store",
-                                    lab.path("lync"), "--threads", "2", "--no-color"});
-  REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
+  CountedServe served;
+  auto [counted, lab, serve, port] = served.parts();
   constexpr int kHandshakes = 8;
   std::vector<std::thread> clients;
   for (int i = 0; i < kHandshakes; ++i) clients.emplace_back([&] { handshake_as_bems(lab, port); });
