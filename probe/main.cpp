@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.allow_config_extras(false);
 
   probe::Action action;
-  probe::add_all_commands(app, action);
+  probe::add_commands_for(app, action, argc, argv);
 
   if (auto config = probe::config_file_argument(app, argc, argv)) {
     if (auto checked = probe::check_config_file(app, *config); !checked) {
