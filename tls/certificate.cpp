@@ -320,14 +320,12 @@ std::vector<std::uint8_t> name_der(const X509_NAME* name) {
   return std::vector<std::uint8_t>(der, der + size);
 }
 
+// Every fact but those Certificate::names() reads (subject, its DER, the
+// issuer's DER, the SHA-256 fingerprint), which info() copies from there.
 CertificateInfo read_info(X509* x509) {
   CertificateInfo info;
-  info.subject = name_to_string(X509_get_subject_name(x509));
   info.issuer = name_to_string(X509_get_issuer_name(x509));
   info.common_name = last_common_name(X509_get_subject_name(x509));
-  info.subject_der = name_der(X509_get_subject_name(x509));
-  info.issuer_der = name_der(X509_get_issuer_name(x509));
-  info.subject_der_size = info.subject_der.size();
   info.version = static_cast<int>(X509_get_version(x509)) + 1;
 
   const ASN1_INTEGER* serial = X509_get0_serialNumber(x509);
@@ -337,11 +335,6 @@ CertificateInfo read_info(X509* x509) {
     info.serial_hex = text ? text : "";
     OPENSSL_free(text);
   }
-
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
-    info.sha256 = hex(digest, digest_size, ":");
 
   info.not_before = to_time_point(X509_get0_notBefore(x509));
   info.not_after = to_time_point(X509_get0_notAfter(x509));
@@ -497,8 +490,14 @@ bool Certificate::self_signed() const {
 const CertificateInfo& Certificate::info() const {
   const State& state = *state_;
   std::call_once(state.info_once, [this, &state] {
+    const State& named = names();
     ErrorMark mark;
     state.info = read_info(native());
+    state.info.subject = named.subject;
+    state.info.sha256 = named.sha256;
+    state.info.subject_der = named.subject_der;
+    state.info.issuer_der = named.issuer_der;
+    state.info.subject_der_size = named.subject_der.size();
     state.info.self_signed = self_signed();
   });
   return state.info;
