@@ -71,7 +71,7 @@ void judge_presented_chain(HandshakeRecord& record, const std::vector<Certificat
     if (!issued(chain[i], chain[i + 1])) in_order = false;
   record.peer_chain_in_order = in_order;
   const Certificate& last = chain.back();
-  bool ends_at_anchor = last.info().self_signed;
+  bool ends_at_anchor = last.self_signed();
   for (const Certificate& root : roots)
     if (last.same_as(root) || issued(last, root)) ends_at_anchor = true;
   record.peer_chain_complete = in_order && ends_at_anchor;
@@ -128,7 +128,7 @@ void read_stapled_ocsp(SSL* ssl, Capture& capture) {
     unverifiable.kind = RevocationStatus::unavailable;
     unverifiable.source = RevocationSource::stapled_ocsp;
     unverifiable.error = "the stapled OCSP response cannot be verified: the issuer of " +
-                         leaf.info().subject + " is neither sent nor in our stores";
+                         leaf.subject() + " is neither sent nor in our stores";
     staple.status = unverifiable;
   }
   clear_openssl_errors();
@@ -400,12 +400,11 @@ Status configure_context(SSL_CTX* ctx, HandshakeRole role, TlsVersion min_versio
     if (SSL_CTX_use_certificate(ctx, credentials->leaf.native()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, credentials->key.native()) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)
-      return Error{"cannot use the certificate " + credentials->leaf.info().subject + ": " +
+      return Error{"cannot use the certificate " + credentials->leaf.subject() + ": " +
                    take_openssl_errors()};
     for (const Certificate& extra : credentials->chain)
       if (SSL_CTX_add1_chain_cert(ctx, extra.native()) != 1)
-        return Error{"cannot add " + extra.info().subject +
-                     " to the chain: " + take_openssl_errors()};
+        return Error{"cannot add " + extra.subject() + " to the chain: " + take_openssl_errors()};
   }
 
   int mode = SSL_VERIFY_PEER;

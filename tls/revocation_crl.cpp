@@ -107,17 +107,17 @@ RevocationStatus revocation_internal::judge_crl(CachedCrl& held, const Certifica
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer_x509)) != 0)
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + " is issued by " + name_text(X509_CRL_get_issuer(crl)) +
-                      ", not by the certificate's issuer " + issuer.info().subject);
+                      ", not by the certificate's issuer " + issuer.subject());
   if (auto scope = outside_crl_scope(crl, certificate))
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + ": " + *scope);
   if ((X509_get_extension_flags(issuer_x509) & EXFLAG_KUSAGE) &&
       !(X509_get_key_usage(issuer_x509) & KU_CRL_SIGN))
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
-                  where + " cannot be trusted: the issuer " + issuer.info().subject +
+                  where + " cannot be trusted: the issuer " + issuer.subject() +
                       " has a keyUsage without cRLSign");
   // A shared CRL is verified once per issuer key, not once per certificate.
-  const std::string& issuer_id = issuer.info().sha256;
+  const std::string& issuer_id = issuer.sha256();
   bool verified = false;
   {
     std::lock_guard lock(held.mutex);
@@ -132,7 +132,7 @@ RevocationStatus revocation_internal::judge_crl(CachedCrl& held, const Certifica
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " has a signature that does not verify with the key of " +
-                      issuer.info().subject + " (signed by another key, or corrupted)");
+                      issuer.subject() + " (signed by another key, or corrupted)");
   }
 
   const auto now = Clock::now();

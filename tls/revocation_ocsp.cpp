@@ -34,7 +34,7 @@ std::optional<std::string> delegated_signer_problem(X509* signer, const Certific
       X509_verify(signer, X509_get0_pubkey(issuer.native())) != 1) {
     clear_openssl_errors();
     return "the OCSP response is signed by " + who + ", which is neither the issuer " +
-           issuer.info().subject + " nor a responder it certified";
+           issuer.subject() + " nor a responder it certified";
   }
   if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
       !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN))
@@ -95,7 +95,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   from + " is signed by a responder that is neither the issuer " +
-                      issuer.info().subject + " nor a certificate included in the response");
+                      issuer.subject() + " nor a certificate included in the response");
   }
   if (X509_cmp(signer, issuer.native()) != 0) {
     if (auto problem = delegated_signer_problem(signer, issuer))
@@ -123,7 +123,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::not_covered,
                   from + " answers for " + answered_serials(basic.get()) + ", not for serial " +
-                      certificate.info().serial_hex + " of " + issuer.info().subject);
+                      certificate.info().serial_hex + " of " + issuer.subject());
   }
 
   const auto now = Clock::now();
@@ -207,7 +207,7 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
   // RFC 6960 4.1.1: a CertID is the issuer and the serial; the responder is
   // part of the key because two responders may well disagree.
   auto key = [&](const std::string& url) {
-    return issuer.info().sha256 + "|" + certificate.info().serial_hex + "|" + url;
+    return issuer.sha256() + "|" + certificate.info().serial_hex + "|" + url;
   };
   auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
     if (!cache) return std::nullopt;

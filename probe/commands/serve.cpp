@@ -238,14 +238,14 @@ int run_serve(const ServeFlags& flags) {
       tls::RevocationOptions asked = in_handshake;
       asked.cached_only = !may_fetch;
       for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-        if (chain[i].info().self_signed) break;
+        if (chain[i].self_signed()) break;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         asked.total_timeout = std::max(left, std::chrono::milliseconds(0));
         asked.http.timeout = std::min(in_handshake.http.timeout, asked.total_timeout);
         const tls::RevocationStatus status = tls::check_revocation(chain[i], chain[i + 1], asked);
         if (status.kind != tls::RevocationStatus::revoked) continue;
-        std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
+        std::string why = "certificate revoked: " + chain[i].subject() + " is " +
                           revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
         log("refusing the client certificate in the handshake: " + why);
         return tls::ClientRevocation{static_cast<int>(i), why};
