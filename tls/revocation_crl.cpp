@@ -275,8 +275,10 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
                                                       cache->now(), asking))
       return *failed;
     AskingAgain asked{*cache, url, asking};
+    if (auto busy = server_busy(*cache, options, RevocationSource::crl, url, server)) return *busy;
     using Fetched = Remembered<CrlAnswer>::Fetched;
-    auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
+    auto answer = cache->crls.get(url, cache->now(), wait_for_others_until(options, budget), [&] {
+      const auto ticket = cache->servers_asked.asking(server);
       CrlAnswer got = download(url, budget);
       if (!got.no_response) cache->failed_urls.reached(server);
       if (!got.crl && !fetch_cancelled(options) &&
@@ -288,12 +290,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
       return Fetched{got, kept_until(got)};
     });
     if (answer && answer->crl) asked.forget = true;
-    if (!answer)
-      return unavailable(RevocationSource::crl, url, RevocationProblem::budget_spent,
-                         url +
-                             ": another check was fetching this CRL and it did not arrive "
-                             "within the " +
-                             std::to_string(budget.count()) + " ms left");
+    if (!answer) return gave_up_waiting(options, RevocationSource::crl, url, "this CRL", budget);
     return judge(*answer);
   };
   return ask_each_url(RevocationSource::crl, certificate.info().crl_urls,

@@ -229,34 +229,34 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
       return *failed;
     bool failed_now = false;
     AskingAgain asked{*cache, url, asking};
+    if (auto busy = server_busy(*cache, options, RevocationSource::ocsp, url, server)) return *busy;
     using Fetched = Remembered<RevocationStatus>::Fetched;
-    auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
-      FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);
-      if (!queried.no_response) cache->failed_urls.reached(server);
-      Fetched got{std::move(queried.status), std::nullopt};
-      const RevocationStatus& status = got.value;
-      if (status.decisive() || status.kind == RevocationStatus::unknown) {
-        got.until = cache->keep_until(status.next_update);
-      } else if (fetch_cancelled(options)) {
-        // Says nothing about the responder.
-      } else if (status.problem == RevocationProblem::fetch_failed) {
-        // No answer at all: the same for every certificate.
-        cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until(),
-                                  queried.no_response ? server : "");
-        failed_now = true;
-      } else if (status.problem != RevocationProblem::out_of_date) {
-        got.until = cache->keep_failure_until();
-      }
-      return got;
-    });
+    auto answer =
+        cache->answers.get(key(url), cache->now(), wait_for_others_until(options, budget), [&] {
+          const auto ticket = cache->servers_asked.asking(server);
+          FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);
+          if (!queried.no_response) cache->failed_urls.reached(server);
+          Fetched got{std::move(queried.status), std::nullopt};
+          const RevocationStatus& status = got.value;
+          if (status.decisive() || status.kind == RevocationStatus::unknown) {
+            got.until = cache->keep_until(status.next_update);
+          } else if (fetch_cancelled(options)) {
+            // Says nothing about the responder.
+          } else if (status.problem == RevocationProblem::fetch_failed) {
+            // No answer at all: the same for every certificate.
+            cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until(),
+                                      queried.no_response ? server : "");
+            failed_now = true;
+          } else if (status.problem != RevocationProblem::out_of_date) {
+            got.until = cache->keep_failure_until();
+          }
+          return got;
+        });
     asked.asking = asking && !failed_now;
     asked.forget = answer.has_value() && answer->problem != RevocationProblem::fetch_failed;
     if (!answer)
-      return unavailable(RevocationSource::ocsp, url, RevocationProblem::budget_spent,
-                         url +
-                             ": another check was asking this responder and its answer did "
-                             "not arrive within the " +
-                             std::to_string(budget.count()) + " ms left");
+      return gave_up_waiting(options, RevocationSource::ocsp, url, "this responder's answer",
+                             budget);
     stamp_age(*answer);
     return *answer;
   };
