@@ -117,15 +117,19 @@ TEST_CASE("SIGTERM ends serve promptly while judgements wait on a silent revocat
   Lab lab("http://127.0.0.1:" + std::to_string(silent.port()));
   unsigned short port = testing::free_port();
   // Two judges (one more than handshake threads): the first judgement asks
-  // the silent server, the second waits for that first answer, the other
-  // two wait in the queue. No in-handshake check: the failures of its
-  // shorter fetches would be what the judgements find remembered.
+  // the silent server, the second waits for that first answer (a judge
+  // waits up to a second for others), the other two wait in the queue. No
+  // in-handshake check: the failures of its shorter fetches would be what
+  // the judgements find remembered.
   testing::BackgroundProcess serve({MTLSPROBE_BIN, "serve", "--listen",
                                     "127.0.0.1:" + std::to_string(port), "--store",
                                     lab.path("lync"), "--revocation-timeout", "20", "--format",
                                     "json", "--threads", "1", "--no-revocation-check"});
   REQUIRE(wait_for_output(serve, "mtlsprobe: serving as"));
-  for (int i = 0; i < 4; ++i) handshake_as_bems(lab, port);
+  // At once, so that all four are judged or queued well within that second.
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i) clients.emplace_back([&] { handshake_as_bems(lab, port); });
+  for (auto& client : clients) client.join();
   // The first judgement is waiting for the silent server.
   REQUIRE(wait_for_output(serve, "checking revocation of"));
   const auto asked = std::chrono::steady_clock::now();

@@ -60,11 +60,14 @@ struct ServeFlags {
 // cache, a dead server's failure remembered), so a client that handshakes
 // faster than they are judged would queue work without end: past
 // kQueuedOverall waiting, handshakes are counted and not judged at all.
-constexpr std::size_t kQueuedOverall = 64;
+// A queued handshake's record is ~28 KB: 256 of them are ~7 MB.
+constexpr std::size_t kQueuedOverall = 256;
 // How long a judge waits for a revocation answer another judge is fetching
-// (see judged_revocation): a live responder on a LAN answers well within it;
-// at a few hundred handshakes a second the queue fills in about twice that.
-constexpr std::chrono::milliseconds kJudgeWaitsForOthers{100};
+// (see judged_revocation). A live CRL server or OCSP responder, even across a
+// WAN, answers well within it (at 100 ms, reports under a loaded test machine
+// said "not asked" of a local one); a dead one then stalls the judges for
+// this long instead of for its whole timeout.
+constexpr std::chrono::milliseconds kJudgeWaitsForOthers{1000};
 
 // The judgement of each handshake (diagnosis, online checks, the report) on
 // threads of its own, so the handshake threads never wait for it: a bounded
