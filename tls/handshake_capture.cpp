@@ -52,18 +52,33 @@ void set_acceptable_ca_names(HandshakeRecord& record, const STACK_OF(X509_NAME) 
 }
 
 // Order and completeness of what the peer presented, judged by names and
-// signatures only (trust is verify_chain's business).
-void judge_presented_chain(HandshakeRecord& record, const std::vector<Certificate>& roots) {
+// signatures only (trust is verify_chain's business). `verified`, when given,
+// is the handshake's verification of this chain: where its trusted path runs
+// through the presented certificates, OpenSSL has checked those signatures
+// (and that each issuer may sign certificates), so they are not checked a
+// second time; anything else is.
+void judge_presented_chain(HandshakeRecord& record, const std::vector<Certificate>& roots,
+                           const ChainVerification* verified) {
   const std::vector<Certificate>& chain = record.peer_chain;
   if (chain.empty()) return;
+  const std::vector<Certificate>* path = verified && verified->trusted ? &verified->chain : nullptr;
+  // Whether the trusted path's step from position i to i + 1 is this one.
+  auto verified_step = [&](std::size_t i, const Certificate& issuer) {
+    return path && i + 1 < path->size() && (*path)[i].same_as(chain[i]) &&
+           (*path)[i + 1].same_as(issuer);
+  };
   bool in_order = true;
-  for (size_t i = 0; i + 1 < chain.size(); ++i)
-    if (!chain[i].issued_by(chain[i + 1])) in_order = false;
+  for (size_t i = 0; i + 1 < chain.size() && in_order; ++i)
+    in_order = verified_step(i, chain[i + 1]) || chain[i].issued_by(chain[i + 1]);
   record.peer_chain_in_order = in_order;
   const Certificate& last = chain.back();
   bool ends_at_anchor = last.info().self_signed;
   for (const Certificate& root : roots)
-    if (last.same_as(root) || last.issued_by(root)) ends_at_anchor = true;
+    if (!ends_at_anchor && last.same_as(root)) ends_at_anchor = true;
+  for (const Certificate& root : roots)
+    if (!ends_at_anchor && in_order &&
+        (verified_step(chain.size() - 1, root) || last.issued_by(root)))
+      ends_at_anchor = true;
   record.peer_chain_complete = in_order && ends_at_anchor;
   clear_openssl_errors();
 }
@@ -191,7 +206,6 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
     }
   }
   const PreparedTrust& trust = *capture->trust;
-  judge_presented_chain(record, trust.trust.roots);
 
   const std::vector<Certificate> presented(record.peer_chain.begin() + 1, record.peer_chain.end());
   VerifyPolicy policy = trust.trust.policy;
@@ -201,6 +215,7 @@ int on_verify_peer(X509_STORE_CTX* store_context, void* /*arg*/) {
       record.peer_chain.front(),
       path_candidates(record.peer_chain.front(), {&presented, &trust.trust.intermediates}),
       trust.anchors, policy);
+  judge_presented_chain(record, trust.trust.roots, &*record.peer_verification);
 
   if (capture->reject_with_verify_error) {
     record.rejected_with = capture->reject_with_name;
@@ -441,7 +456,7 @@ void read_connection_facts(SSL* ssl, Capture& capture, bool handshake_completed)
           record.peer_chain.push_back(share(x509));
         }
       }
-      if (capture.trust) judge_presented_chain(record, capture.trust->trust.roots);
+      if (capture.trust) judge_presented_chain(record, capture.trust->trust.roots, nullptr);
     }
   }
   if (record.role == HandshakeRole::client && record.acceptable_ca_names.empty())
