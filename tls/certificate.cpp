@@ -3,6 +3,8 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
 
 #include "tls/detail/openssl.hpp"
 
@@ -318,7 +320,8 @@ std::vector<std::uint8_t> name_der(const X509_NAME* name) {
   return std::vector<std::uint8_t>(der, der + size);
 }
 
-CertificateInfo read_info(X509* x509) {
+// `sha256`: the certificate's SHA-256 (empty: compute it).
+CertificateInfo read_info(X509* x509, const std::string& sha256) {
   CertificateInfo info;
   info.subject = name_to_string(X509_get_subject_name(x509));
   info.issuer = name_to_string(X509_get_issuer_name(x509));
@@ -336,10 +339,14 @@ CertificateInfo read_info(X509* x509) {
     OPENSSL_free(text);
   }
 
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
-    info.sha256 = hex(digest, digest_size, ":");
+  if (!sha256.empty()) {
+    info.sha256 = hex(reinterpret_cast<const unsigned char*>(sha256.data()), sha256.size(), ":");
+  } else {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
+      info.sha256 = hex(digest, digest_size, ":");
+  }
 
   info.not_before = to_time_point(X509_get0_notBefore(x509));
   info.not_after = to_time_point(X509_get0_notAfter(x509));
@@ -371,14 +378,47 @@ CertificateInfo read_info(X509* x509) {
 
 }  // namespace
 
-Certificate::Facts Certificate::read_facts(X509* x509) {
-  Facts facts{read_info(x509), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
+Certificate::Facts Certificate::read_facts(X509* x509, const std::string& sha256) {
+  Facts facts{read_info(x509, sha256), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
   clear_openssl_errors();
   return facts;
 }
 
-Certificate::Certificate(X509* x509)
-    : x509_(x509, X509_free), facts_(std::make_shared<const Facts>(read_facts(x509))) {}
+// The facts are a function of the certificate's bytes alone, and a server
+// is handed the same client chain in handshake after handshake (and wraps
+// its own certificates for every record): they are read once per
+// certificate, found again by its SHA-256, which reading them computes
+// anyway. Bounded: a peer sending a new certificate each time costs a
+// lookup, and the table starts over when full.
+std::shared_ptr<const Certificate::Facts> Certificate::facts_of(X509* x509) {
+  constexpr std::size_t kRemembered = 256;
+  struct Remembered {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<const Facts>> facts;
+  };
+  // Never destroyed: a thread still wrapping a certificate while the
+  // program exits must not find it gone.
+  static Remembered* const remembered = new Remembered;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) != 1) {
+    clear_openssl_errors();
+    return std::make_shared<const Facts>(read_facts(x509, {}));
+  }
+  std::string key(reinterpret_cast<const char*>(digest), digest_size);
+  {
+    std::lock_guard lock(remembered->mutex);
+    if (auto found = remembered->facts.find(key); found != remembered->facts.end())
+      return found->second;
+  }
+  auto facts = std::make_shared<const Facts>(read_facts(x509, key));
+  std::lock_guard lock(remembered->mutex);
+  if (remembered->facts.size() >= kRemembered) remembered->facts.clear();
+  remembered->facts.emplace(std::move(key), facts);
+  return facts;
+}
+
+Certificate::Certificate(X509* x509) : x509_(x509, X509_free), facts_(facts_of(x509)) {}
 
 Result<Certificate> Certificate::from_der(const std::vector<std::uint8_t>& der) {
   const unsigned char* cursor = der.data();
