@@ -320,8 +320,7 @@ std::vector<std::uint8_t> name_der(const X509_NAME* name) {
   return std::vector<std::uint8_t>(der, der + size);
 }
 
-// `sha256`: the certificate's SHA-256 (empty: compute it).
-CertificateInfo read_info(X509* x509, const std::string& sha256) {
+CertificateInfo read_info(X509* x509) {
   CertificateInfo info;
   info.subject = name_to_string(X509_get_subject_name(x509));
   info.issuer = name_to_string(X509_get_issuer_name(x509));
@@ -339,14 +338,10 @@ CertificateInfo read_info(X509* x509, const std::string& sha256) {
     OPENSSL_free(text);
   }
 
-  if (!sha256.empty()) {
-    info.sha256 = hex(reinterpret_cast<const unsigned char*>(sha256.data()), sha256.size(), ":");
-  } else {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_size = 0;
-    if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
-      info.sha256 = hex(digest, digest_size, ":");
-  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
+    info.sha256 = hex(digest, digest_size, ":");
 
   info.not_before = to_time_point(X509_get0_notBefore(x509));
   info.not_after = to_time_point(X509_get0_notAfter(x509));
@@ -378,8 +373,8 @@ CertificateInfo read_info(X509* x509, const std::string& sha256) {
 
 }  // namespace
 
-Certificate::Facts Certificate::read_facts(X509* x509, const std::string& sha256) {
-  Facts facts{read_info(x509, sha256), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
+Certificate::Facts Certificate::read_facts(X509* x509) {
+  Facts facts{read_info(x509), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
   clear_openssl_errors();
   return facts;
 }
@@ -387,34 +382,47 @@ Certificate::Facts Certificate::read_facts(X509* x509, const std::string& sha256
 // The facts are a function of the certificate's bytes alone, and a server
 // is handed the same client chain in handshake after handshake (and wraps
 // its own certificates for every record): they are read once per
-// certificate, found again by its SHA-256, which reading them computes
-// anyway. Bounded: a peer sending a new certificate each time costs a
-// lookup, and the table starts over when full.
+// certificate. Found again by the SHA-1 OpenSSL keeps of every certificate
+// it has looked at (no hashing here), then confirmed with X509_cmp, which
+// compares the signed bytes too, so a SHA-1 collision cannot borrow another
+// certificate's facts. Bounded: a peer sending a new certificate each time
+// costs a lookup, and the table starts over when full.
 std::shared_ptr<const Certificate::Facts> Certificate::facts_of(X509* x509) {
   constexpr std::size_t kRemembered = 256;
+  struct Entry {
+    std::shared_ptr<X509> certificate;
+    std::shared_ptr<const Facts> facts;
+  };
   struct Remembered {
     std::mutex mutex;
-    std::unordered_map<std::string, std::shared_ptr<const Facts>> facts;
+    std::unordered_map<std::string, Entry> entries;
   };
   // Never destroyed: a thread still wrapping a certificate while the
   // program exits must not find it gone.
   static Remembered* const remembered = new Remembered;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) != 1) {
+  X509_check_purpose(x509, -1, 0);
+  unsigned char sha1[EVP_MAX_MD_SIZE];
+  unsigned int sha1_size = 0;
+  if ((X509_get_extension_flags(x509) & EXFLAG_NO_FINGERPRINT) != 0 ||
+      X509_digest(x509, EVP_sha1(), sha1, &sha1_size) != 1) {
     clear_openssl_errors();
-    return std::make_shared<const Facts>(read_facts(x509, {}));
+    return std::make_shared<const Facts>(read_facts(x509));
   }
-  std::string key(reinterpret_cast<const char*>(digest), digest_size);
+  std::string key(reinterpret_cast<const char*>(sha1), sha1_size);
   {
     std::lock_guard lock(remembered->mutex);
-    if (auto found = remembered->facts.find(key); found != remembered->facts.end())
-      return found->second;
+    if (auto found = remembered->entries.find(key); found != remembered->entries.end()) {
+      if (X509_cmp(found->second.certificate.get(), x509) == 0) return found->second.facts;
+      clear_openssl_errors();
+      return std::make_shared<const Facts>(read_facts(x509));
+    }
   }
-  auto facts = std::make_shared<const Facts>(read_facts(x509, key));
+  auto facts = std::make_shared<const Facts>(read_facts(x509));
+  X509_up_ref(x509);
+  Entry entry{std::shared_ptr<X509>(x509, X509_free), facts};
   std::lock_guard lock(remembered->mutex);
-  if (remembered->facts.size() >= kRemembered) remembered->facts.clear();
-  remembered->facts.emplace(std::move(key), facts);
+  if (remembered->entries.size() >= kRemembered) remembered->entries.clear();
+  remembered->entries.emplace(std::move(key), std::move(entry));
   return facts;
 }
 

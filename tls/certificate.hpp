@@ -103,8 +103,7 @@ class Certificate {
     unsigned long subject_hash = 0;
     unsigned long issuer_hash = 0;
   };
-  // `sha256`: the certificate's SHA-256 when known (empty: computed).
-  static Facts read_facts(X509* x509, const std::string& sha256);
+  static Facts read_facts(X509* x509);
   static std::shared_ptr<const Facts> facts_of(X509* x509);
 
   std::shared_ptr<X509> x509_;
