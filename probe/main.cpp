@@ -4,6 +4,7 @@
 #include "probe/commands/commands.hpp"
 #include "probe/commands/config_file.hpp"
 #include "report/model.hpp"
+#include "tls/process.hpp"
 
 namespace {
 
@@ -39,6 +40,7 @@ std::string one_line_error(const CLI::App& app, const CLI::ParseError& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tls::skip_openssl_cleanup_at_exit();
   CLI::App app{
       "mtlsprobe " MTLSPROBE_VERSION
       ": checks the mutual-TLS trust between a BlackBerry BEMS endpoint and a Lync / Skype for "
@@ -59,7 +61,7 @@ int main(int argc, char** argv) {
   app.allow_config_extras(false);
 
   probe::Action action;
-  probe::add_all_commands(app, action);
+  probe::add_commands_for(app, action, argc, argv);
 
   if (auto config = probe::config_file_argument(app, argc, argv)) {
     if (auto checked = probe::check_config_file(app, *config); !checked) {

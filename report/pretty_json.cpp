@@ -9,7 +9,8 @@ namespace report {
 namespace {
 
 void write_string(std::string& out, std::string_view text) {
-  out += boost::json::serialize(boost::json::string(valid_utf8(text)));
+  const std::string valid = valid_utf8(text);
+  out += boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
 }
 
 void write_value(std::string& out, const boost::json::value& value, int depth) {

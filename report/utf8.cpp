@@ -69,7 +69,14 @@ void append_utf8(std::string& out, char32_t code_point) {
 std::string valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t pos = 0; pos < text.size();) append_utf8(out, next_code_point(text, pos));
+  for (std::size_t pos = 0; pos < text.size();) {
+    // Runs of ASCII, most of any report, are copied whole.
+    std::size_t ascii = pos;
+    while (ascii < text.size() && static_cast<unsigned char>(text[ascii]) < 0x80) ++ascii;
+    out.append(text.substr(pos, ascii - pos));
+    pos = ascii;
+    if (pos < text.size()) append_utf8(out, next_code_point(text, pos));
+  }
   return out;
 }
 

@@ -121,7 +121,9 @@ TEST_CASE("a config file gives the same options") {
   Fixture f;
   testing::write_file(f.dir / "check.ini",
                       "[check]\nstore=" + f.bems.string() + "\npeer-store=" + f.lync.string() +
-                          "\npool=bemsapppool.example.com\ninstance=bemsserver01.example.com\n");
+                          "\npool=bemsapppool.example.com\ninstance=bemsserver01.example.com\n"
+                          // One file for every command: the check ignores the others.
+                          "[serve]\nlisten=127.0.0.1:5061\n[pki.serve]\nlisten=127.0.0.1:8080\n");
   auto result =
       run_mtlsprobe({"check", "--config", (f.dir / "check.ini").string(), "--format", "json"});
   CHECK_MESSAGE(result.exit_code == 0, result.err);

@@ -7,6 +7,7 @@
 
 #include "probe/lab/pki.hpp"
 #include "probe/rules/requirements.hpp"
+#include "probe/rules/rules.hpp"
 #include "tests/support/lab_folder.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/issuer.hpp"
@@ -182,5 +183,47 @@ TEST_CASE("two CAs certifying each other are named as a loop, blamed once") {
     CAPTURE(id);
     CHECK(finding.remedy.find("Copy bems/intermediate/") == std::string::npos);
     if (id != "bems.chain.trusted") CHECK(finding.status != fail);
+  }
+}
+
+// Store loading leaves intermediates' keys undecoded until a rule needs them
+// (issue 17); the self-signature that makes a CA a root is still checked, in
+// both folders, from the files as `check` reads them.
+TEST_CASE("a self-issued CA whose signature does not verify is no root, in either store folder") {
+  testing::LabFolder lab;
+  auto key = tls::generate_key({tls::KeySpec::ec, 0, "P-256"});
+  REQUIRE(key.ok());
+  tls::CertificateSpec ca;
+  ca.is_ca = true;
+  ca.common_name = "Tampered Root CA";
+  auto tampered = tls::issue_certificate(ca, *key, nullptr, *key);
+  ca.common_name = "Second Root CA";
+  auto second = tls::issue_certificate(ca, *key, nullptr, *key);
+  REQUIRE((tampered.ok() && second.ok()));
+  std::vector<std::uint8_t> der = tampered->der();
+  der.back() ^= 0x01;  // the last byte of the signature: still parses, no longer verifies
+  const std::string bytes(der.begin(), der.end());
+
+  SUBCASE("in trusted-root/ it is reported as no root") {
+    testing::write_file(lab.path("bems/trusted-root/tampered-root.cer"), bytes);
+    tls::Store bems = lab.load("bems");
+    auto placement = probe::rules::store_placement(probe::Side::bems, &bems);
+    CHECK(placement.status == fail);
+    CHECK_MESSAGE(
+        placement.detail.find("'CN=Tampered Root CA' in trusted-root/") != std::string::npos,
+        placement.detail);
+    CHECK(placement.detail.find("tampered-root.cer) is not self-signed") != std::string::npos);
+  }
+  SUBCASE("in intermediate/ it is not taken for a root, and a real root there still is") {
+    testing::write_file(lab.path("bems/intermediate/tampered-root.cer"), bytes);
+    tls::Store alone = lab.load("bems");
+    CHECK(probe::rules::store_placement(probe::Side::bems, &alone).status == report::Status::pass);
+    testing::write_file(lab.path("bems/intermediate/second-root.pem"), second->pem());
+    tls::Store both = lab.load("bems");
+    auto placement = probe::rules::store_placement(probe::Side::bems, &both);
+    CHECK(placement.status == warn);
+    CHECK_MESSAGE(placement.detail.find("Root 'CN=Second Root CA' sits in intermediate/") !=
+                      std::string::npos,
+                  placement.detail);
   }
 }

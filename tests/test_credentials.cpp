@@ -244,3 +244,52 @@ TEST_CASE("individual flags override the store's folders") {
   CHECK(store.trusted_roots[0].file == other.root_cert);
   CHECK(store.intermediates.size() == 1);  // still from the folder
 }
+
+// intermediate/ is read with each key left for later (issue 17): every fact
+// and use of such a certificate must be the one of the certificate read whole.
+TEST_CASE("a certificate whose key is decoded when needed reads the same as one read whole") {
+  TempDir dir;
+  auto pki = testing::make_openssl_pki(dir / "pki");
+  openssl({"x509", "-in", pki.root_cert.string(), "-outform", "DER", "-out",
+           (dir / "root.cer").string()});
+  for (const fs::path& file : {pki.intermediate_cert, dir / "root.cer"}) {
+    CAPTURE(file);
+    auto whole = tls::load_credential_file(file, std::nullopt);
+    auto later = tls::load_credential_file(file, std::nullopt, tls::kDefaultMaxPkcs12Iterations,
+                                           tls::CertificateKeys::when_needed);
+    REQUIRE((whole.ok() && later.ok()));
+    REQUIRE(later->certificates.size() == 1);
+    const tls::Certificate& a = whole->certificates.at(0);
+    const tls::Certificate& b = later->certificates.at(0);
+    // The cheap facts first, before anything decodes b's key.
+    CHECK(b.subject() == a.info().subject);
+    CHECK(b.sha256() == a.info().sha256);
+    CHECK(b.subject_der() == a.info().subject_der);
+    CHECK(b.issuer_der() == a.info().issuer_der);
+    CHECK(b.subject_hash() == a.subject_hash());
+    CHECK(b.issuer_hash() == a.issuer_hash());
+    CHECK(b.self_issued() == a.info().self_issued);
+    CHECK(b.self_signed() == a.info().self_signed);
+    CHECK(b.der() == a.der());
+    CHECK(b.same_as(a));
+    const tls::CertificateInfo& x = a.info();
+    const tls::CertificateInfo& y = b.info();
+    CHECK(y.key_type == x.key_type);
+    CHECK(y.key_bits == x.key_bits);
+    CHECK(y.key_bits > 0);
+    CHECK(y.curve == x.curve);
+    CHECK(y.is_ca == x.is_ca);
+    CHECK(y.key_usage == x.key_usage);
+    CHECK(y.signature_algorithm == x.signature_algorithm);
+    CHECK(y.not_after == x.not_after);
+    CHECK(y.self_signed == x.self_signed);
+  }
+  CHECK(tls::Certificate::from_pem(testing::read_file(pki.root_cert))->info().self_signed);
+  // Its key works: the leaf verifies against the intermediate read either way.
+  auto leaf = tls::load_credential_file(pki.leaf_cert, std::nullopt);
+  auto issuer = tls::load_credential_file(pki.intermediate_cert, std::nullopt,
+                                          tls::kDefaultMaxPkcs12Iterations,
+                                          tls::CertificateKeys::when_needed);
+  REQUIRE((leaf.ok() && issuer.ok()));
+  CHECK(leaf->certificates.at(0).issued_by(issuer->certificates.at(0)));
+}

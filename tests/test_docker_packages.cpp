@@ -72,6 +72,9 @@ struct NeededPackages {
 NeededPackages packages_for_cmake_finds() {
   const auto cmake = testing::read_file(kSource / "CMakeLists.txt");
   NeededPackages needed{{"cmake", "g++", "make"}, {}};
+  // Linked into the binary (the default build, the Docker image's): build-time only.
+  const bool static_runtime =
+      std::regex_search(cmake, std::regex(R"(option\(MTLSPROBE_STATIC_RUNTIME\s[^)]*\sON\))"));
   const std::regex find(R"(find_package\((\w+)([^)]*)\))");
   for (std::sregex_iterator it(cmake.begin(), cmake.end(), find), end; it != end; ++it) {
     const std::string name = (*it)[1];
@@ -94,7 +97,7 @@ NeededPackages packages_for_cmake_finds() {
       while (components >> component) {
         std::replace(component.begin(), component.end(), '_', '-');
         needed.build.insert("libboost-" + component + "1.81-dev");
-        needed.runtime.insert("libboost-" + component + "1.81.0");
+        if (!static_runtime) needed.runtime.insert("libboost-" + component + "1.81.0");
       }
     }
   }
@@ -102,7 +105,7 @@ NeededPackages packages_for_cmake_finds() {
   const std::regex module(R"(pkg_check_modules\([^)]*\blibcares\b)");
   if (std::regex_search(cmake, module)) {
     needed.build.insert("libc-ares-dev");
-    needed.runtime.insert("libc-ares2");
+    if (!static_runtime) needed.runtime.insert("libc-ares2");
   }
   return needed;
 }

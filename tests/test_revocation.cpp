@@ -710,6 +710,54 @@ TEST_CASE(
   CHECK(testing::mentions(after.error, "remembered"));
 }
 
+// Issue 17: serve's judges all waited behind the first fetch from a server
+// that never answers, so every handshake in that first timeout went unjudged.
+TEST_CASE(
+    "with wait_for_others, checks do not wait behind another check's fetch from a silent "
+    "server") {
+  Lab lab;
+  testing::SilentListener silent;
+  const std::string base = "http://127.0.0.1:" + std::to_string(silent.port());
+  auto first = lab.leaf({base + "/ca.crl"}, {base + "/ocsp"});
+  auto second = lab.leaf({base + "/ca.crl"}, {base + "/ocsp"});
+  auto options = testing::quick_revocation(tls::RevocationMode::both);
+  options.http.timeout = std::chrono::seconds(3);
+  options.total_timeout = std::chrono::seconds(6);
+  options.cache = std::make_shared<tls::RevocationCache>();
+  options.wait_for_others = std::chrono::milliseconds(50);
+  std::atomic<bool> done{false};
+  tls::RevocationStatus asked;
+  std::thread asking([&] {
+    asked = tls::check_revocation(first, lab.ca, options);
+    done = true;
+  });
+  for (int i = 0; i < 500 && options.cache->counts().fetching == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(options.cache->counts().fetching == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past wait_for_others
+  // The same answer and another certificate's, OCSP and CRL alike: not asked,
+  // and said why, while the first check still waits for its answer.
+  for (auto* certificate : {&first, &second}) {
+    auto told = tls::check_revocation(*certificate, lab.ca, options);
+    CHECK(told.kind == tls::RevocationStatus::unavailable);
+    REQUIRE(told.attempts.size() == 2);
+    for (const auto& attempt : told.attempts)
+      CHECK_MESSAGE(testing::mentions(attempt.error, "another check has waited"), attempt.error);
+  }
+  CHECK_FALSE(done.load());
+  CHECK(options.cache->counts().fetching == 1);
+  // Without it a check waits within its own budget for that same answer.
+  auto patient = options;
+  patient.wait_for_others.reset();
+  patient.mode = tls::RevocationMode::ocsp;
+  auto waited = tls::check_revocation(first, lab.ca, patient);
+  CHECK(waited.kind == tls::RevocationStatus::unavailable);
+  CHECK_MESSAGE(testing::mentions(waited.error, "no answer within 3000 ms"), waited.error);
+  asking.join();
+  CHECK(asked.kind == tls::RevocationStatus::unavailable);
+  CHECK(options.cache->counts().fetching == 0);
+}
+
 TEST_CASE("a CRL URL that never answers is remembered for every certificate that names it") {
   Lab lab;
   testing::SilentListener silent;

@@ -95,7 +95,7 @@ std::vector<IssuerDownload> download_issuer(const Certificate& child,
         if (!download.issuer && child.issued_by(candidate)) download.issuer = candidate;
       if (!download.issuer)
         download.error = url + " returned " + std::to_string(certificates->size()) +
-                         " certificate(s), none of which signed " + child.info().subject;
+                         " certificate(s), none of which signed " + child.subject();
     }
     const bool found = download.issuer.has_value();
     tried.push_back(std::move(download));

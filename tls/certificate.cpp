@@ -1,10 +1,10 @@
 #include "tls/certificate.hpp"
 
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include <cstdio>
 #include <mutex>
-#include <unordered_map>
 
 #include "tls/detail/openssl.hpp"
 
@@ -320,14 +320,12 @@ std::vector<std::uint8_t> name_der(const X509_NAME* name) {
   return std::vector<std::uint8_t>(der, der + size);
 }
 
+// Every fact but those Certificate::names() reads (subject, its DER, the
+// issuer's DER, the SHA-256 fingerprint), which info() copies from there.
 CertificateInfo read_info(X509* x509) {
   CertificateInfo info;
-  info.subject = name_to_string(X509_get_subject_name(x509));
   info.issuer = name_to_string(X509_get_issuer_name(x509));
   info.common_name = last_common_name(X509_get_subject_name(x509));
-  info.subject_der = name_der(X509_get_subject_name(x509));
-  info.issuer_der = name_der(X509_get_issuer_name(x509));
-  info.subject_der_size = info.subject_der.size();
   info.version = static_cast<int>(X509_get_version(x509)) + 1;
 
   const ASN1_INTEGER* serial = X509_get0_serialNumber(x509);
@@ -337,11 +335,6 @@ CertificateInfo read_info(X509* x509) {
     info.serial_hex = text ? text : "";
     OPENSSL_free(text);
   }
-
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
-    info.sha256 = hex(digest, digest_size, ":");
 
   info.not_before = to_time_point(X509_get0_notBefore(x509));
   info.not_after = to_time_point(X509_get0_notAfter(x509));
@@ -353,11 +346,6 @@ CertificateInfo read_info(X509* x509) {
   long path_length = X509_get_pathlen(x509);
   info.path_length = path_length < 0 ? -1 : static_cast<int>(path_length);
   info.self_issued = (flags & EXFLAG_SI) != 0;
-  info.self_signed = (flags & EXFLAG_SS) != 0;
-  if (info.self_issued) {
-    EVP_PKEY* key = X509_get0_pubkey(x509);
-    info.self_signed = key && X509_verify(x509, key) == 1;
-  }
 
   read_subject_alt_names(x509, info);
   read_key_usages(x509, info);
@@ -371,62 +359,149 @@ CertificateInfo read_info(X509* x509) {
   return info;
 }
 
+// The key-less library context: certificates parsed in it keep their key
+// undecoded (its "null" provider has no decoder), so parsing is the ASN.1
+// alone. Freed at exit before OpenSSL's own cleanup (registered earlier).
+struct KeylessContext {
+  OSSL_LIB_CTX* context = OSSL_LIB_CTX_new();
+  OSSL_PROVIDER* provider = context ? OSSL_PROVIDER_load(context, "null") : nullptr;
+  KeylessContext() { clear_openssl_errors(); }
+  ~KeylessContext() {
+    if (provider) OSSL_PROVIDER_unload(provider);
+    OSSL_LIB_CTX_free(context);
+  }
+};
+
+OSSL_LIB_CTX* keyless_context() {
+  static KeylessContext keyless;
+  return keyless.provider ? keyless.context : nullptr;
+}
+
+// Reading facts must not drop errors a caller has yet to take from the queue.
+struct ErrorMark {
+  ErrorMark() { ERR_set_mark(); }
+  ~ErrorMark() { ERR_pop_to_mark(); }
+  ErrorMark(const ErrorMark&) = delete;
+  ErrorMark& operator=(const ErrorMark&) = delete;
+};
+
 }  // namespace
 
-Certificate::Facts Certificate::read_facts(X509* x509) {
-  Facts facts{read_info(x509), X509_subject_name_hash(x509), X509_issuer_name_hash(x509)};
+// Each fact is read once, on first use, by whichever thread asks first.
+struct Certificate::State {
+  X509Ptr parsed;                 // the fields; its key decoded unless `der` is kept
+  std::vector<std::uint8_t> der;  // what `parsed` was read from when its key was not decoded
+
+  mutable std::once_flag whole_once;
+  mutable X509Ptr whole;  // `der` parsed with its key
+
+  mutable std::once_flag names_once;
+  mutable std::string subject;
+  mutable std::string sha256;
+  mutable std::vector<std::uint8_t> subject_der;
+  mutable std::vector<std::uint8_t> issuer_der;
+  mutable unsigned long subject_hash = 0;
+  mutable unsigned long issuer_hash = 0;
+  mutable bool self_issued = false;
+
+  mutable std::once_flag self_signed_once;
+  mutable bool self_signed = false;
+
+  mutable std::once_flag info_once;
+  mutable CertificateInfo info;
+};
+
+Certificate::Certificate(X509* x509) {
+  auto state = std::make_shared<State>();
+  state->parsed.reset(x509);
+  state_ = std::move(state);
   clear_openssl_errors();
-  return facts;
 }
 
-// The facts are a function of the certificate's bytes alone, and a server
-// is handed the same client chain in handshake after handshake (and wraps
-// its own certificates for every record): they are read once per
-// certificate. Found again by the SHA-1 OpenSSL keeps of every certificate
-// it has looked at (no hashing here), then confirmed with X509_cmp, which
-// compares the signed bytes too, so a SHA-1 collision cannot borrow another
-// certificate's facts. Bounded: a peer sending a new certificate each time
-// costs a lookup, and the table starts over when full.
-std::shared_ptr<const Certificate::Facts> Certificate::facts_of(X509* x509) {
-  constexpr std::size_t kRemembered = 256;
-  struct Entry {
-    std::shared_ptr<X509> certificate;
-    std::shared_ptr<const Facts> facts;
-  };
-  struct Remembered {
-    std::mutex mutex;
-    std::unordered_map<std::string, Entry> entries;
-  };
-  // Never destroyed: a thread still wrapping a certificate while the
-  // program exits must not find it gone.
-  static Remembered* const remembered = new Remembered;
-  X509_check_purpose(x509, -1, 0);
-  unsigned char sha1[EVP_MAX_MD_SIZE];
-  unsigned int sha1_size = 0;
-  if ((X509_get_extension_flags(x509) & EXFLAG_NO_FINGERPRINT) != 0 ||
-      X509_digest(x509, EVP_sha1(), sha1, &sha1_size) != 1) {
-    clear_openssl_errors();
-    return std::make_shared<const Facts>(read_facts(x509));
-  }
-  std::string key(reinterpret_cast<const char*>(sha1), sha1_size);
-  {
-    std::lock_guard lock(remembered->mutex);
-    if (auto found = remembered->entries.find(key); found != remembered->entries.end()) {
-      if (X509_cmp(found->second.certificate.get(), x509) == 0) return found->second.facts;
-      clear_openssl_errors();
-      return std::make_shared<const Facts>(read_facts(x509));
-    }
-  }
-  auto facts = std::make_shared<const Facts>(read_facts(x509));
-  X509_up_ref(x509);
-  Entry entry{std::shared_ptr<X509>(x509, X509_free), facts};
-  std::lock_guard lock(remembered->mutex);
-  if (remembered->entries.size() >= kRemembered) remembered->entries.clear();
-  remembered->entries.emplace(std::move(key), std::move(entry));
-  return facts;
+Certificate::Certificate(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+std::optional<Certificate> Certificate::parse_deferring_key(const unsigned char*& cursor,
+                                                            long length) {
+  OSSL_LIB_CTX* keyless = keyless_context();
+  const unsigned char* start = cursor;
+  X509* x509 = keyless ? reinterpret_cast<X509*>(ASN1_item_d2i_ex(
+                             nullptr, &cursor, length, ASN1_ITEM_rptr(X509), keyless, nullptr))
+                       : d2i_X509(nullptr, &cursor, length);
+  if (!x509) return std::nullopt;
+  auto state = std::make_shared<State>();
+  state->parsed.reset(x509);
+  if (keyless) state->der.assign(start, cursor);
+  return Certificate(std::move(state));
 }
 
-Certificate::Certificate(X509* x509) : x509_(x509, X509_free), facts_(facts_of(x509)) {}
+X509* Certificate::native() const {
+  const State& state = *state_;
+  if (state.der.empty()) return state.parsed.get();
+  std::call_once(state.whole_once, [&state] {
+    ErrorMark mark;
+    const unsigned char* cursor = state.der.data();
+    state.whole.reset(d2i_X509(nullptr, &cursor, static_cast<long>(state.der.size())));
+  });
+  // Parsed once already, it parses again; were memory short, the fields
+  // still answer and the key is missing, as for an undecodable key.
+  return state.whole ? state.whole.get() : state.parsed.get();
+}
+
+const Certificate::State& Certificate::names() const {
+  const State& state = *state_;
+  std::call_once(state.names_once, [&state] {
+    ErrorMark mark;
+    X509* x509 = state.parsed.get();
+    state.subject = name_to_string(X509_get_subject_name(x509));
+    state.subject_der = name_der(X509_get_subject_name(x509));
+    state.issuer_der = name_der(X509_get_issuer_name(x509));
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (X509_digest(x509, EVP_sha256(), digest, &digest_size) == 1)
+      state.sha256 = hex(digest, digest_size, ":");
+    state.subject_hash = X509_subject_name_hash(x509);
+    state.issuer_hash = X509_issuer_name_hash(x509);
+    X509_check_purpose(x509, -1, 0);
+    state.self_issued = (X509_get_extension_flags(x509) & EXFLAG_SI) != 0;
+  });
+  return state;
+}
+
+const std::string& Certificate::subject() const { return names().subject; }
+const std::string& Certificate::sha256() const { return names().sha256; }
+const std::vector<std::uint8_t>& Certificate::subject_der() const { return names().subject_der; }
+const std::vector<std::uint8_t>& Certificate::issuer_der() const { return names().issuer_der; }
+bool Certificate::self_issued() const { return names().self_issued; }
+unsigned long Certificate::subject_hash() const { return names().subject_hash; }
+unsigned long Certificate::issuer_hash() const { return names().issuer_hash; }
+
+bool Certificate::self_signed() const {
+  const State& state = *state_;
+  if (!self_issued()) return false;
+  std::call_once(state.self_signed_once, [this, &state] {
+    ErrorMark mark;
+    X509* x509 = native();
+    EVP_PKEY* key = X509_get0_pubkey(x509);
+    state.self_signed = key && X509_verify(x509, key) == 1;
+  });
+  return state.self_signed;
+}
+
+const CertificateInfo& Certificate::info() const {
+  const State& state = *state_;
+  std::call_once(state.info_once, [this, &state] {
+    const State& named = names();
+    ErrorMark mark;
+    state.info = read_info(native());
+    state.info.subject = named.subject;
+    state.info.sha256 = named.sha256;
+    state.info.subject_der = named.subject_der;
+    state.info.issuer_der = named.issuer_der;
+    state.info.subject_der_size = named.subject_der.size();
+    state.info.self_signed = self_signed();
+  });
+  return state.info;
+}
 
 Result<Certificate> Certificate::from_der(const std::vector<std::uint8_t>& der) {
   const unsigned char* cursor = der.data();
@@ -444,13 +519,13 @@ Result<Certificate> Certificate::from_pem(const std::string& pem) {
 
 std::string Certificate::pem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), x509_.get());
+  PEM_write_bio_X509(bio.get(), state_->parsed.get());
   return bio_to_string(bio.get());
 }
 
 std::vector<std::uint8_t> Certificate::der() const {
   unsigned char* der = nullptr;
-  int size = i2d_X509(x509_.get(), &der);
+  int size = i2d_X509(state_->parsed.get(), &der);
   if (size <= 0) return {};
   std::vector<std::uint8_t> bytes(der, der + size);
   OPENSSL_free(der);
@@ -460,16 +535,16 @@ std::vector<std::uint8_t> Certificate::der() const {
 // Both compare the names' hashes first: certificates are compared with whole
 // stores (400 roots), and different hashes mean different names for sure.
 bool Certificate::same_as(const Certificate& other) const {
-  if (x509_ == other.x509_) return true;
+  if (state_ == other.state_) return true;
   if (subject_hash() != other.subject_hash()) return false;
-  return X509_cmp(x509_.get(), other.x509_.get()) == 0;
+  return X509_cmp(state_->parsed.get(), other.state_->parsed.get()) == 0;
 }
 
 bool Certificate::issued_by(const Certificate& issuer) const {
   if (issuer_hash() != issuer.subject_hash()) return false;
-  if (X509_check_issued(issuer.native(), x509_.get()) != X509_V_OK) return false;
+  if (X509_check_issued(issuer.native(), native()) != X509_V_OK) return false;
   EVP_PKEY* key = X509_get0_pubkey(issuer.native());
-  bool verified = key && X509_verify(x509_.get(), key) == 1;
+  bool verified = key && X509_verify(native(), key) == 1;
   clear_openssl_errors();
   return verified;
 }

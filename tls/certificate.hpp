@@ -80,8 +80,28 @@ class Certificate {
   static Result<Certificate> from_der(const std::vector<std::uint8_t>& der);
   static Result<Certificate> from_pem(const std::string& pem);
 
-  // Read once, when the certificate is parsed or wrapped, and shared by copies.
-  const CertificateInfo& info() const { return facts_->info; }
+  // For code inside tls/ only: parses the DER certificate at `cursor` (moved
+  // past it, as d2i_X509 does) without decoding its public key, which is
+  // decoded on first need (native(), the key and self-signature facts).
+  // OpenSSL 3 decodes every key as it parses (~70 us of provider decoders a
+  // certificate), and of a Windows store's 1,000 intermediates a path uses
+  // one or two. nullopt when it is no certificate, OpenSSL's errors queued.
+  static std::optional<Certificate> parse_deferring_key(const unsigned char*& cursor, long length);
+
+  // Every fact, read on first use (decoding the key) and shared by copies.
+  const CertificateInfo& info() const;
+  // The facts a whole store's listing and the store-wide rules read, equal
+  // to info()'s: read on first use without the key, so a store of 1,400
+  // certificates does not pay for every one's key, extensions and signature.
+  const std::string& subject() const;
+  const std::string& sha256() const;
+  const std::vector<std::uint8_t>& subject_der() const;
+  const std::vector<std::uint8_t>& issuer_der() const;
+  bool self_issued() const;
+  // Self-issued and its signature verifies with its own key: verified on
+  // first use, and only for a self-issued certificate.
+  bool self_signed() const;
+
   std::string pem() const;
   std::vector<std::uint8_t> der() const;
 
@@ -90,24 +110,20 @@ class Certificate {
   // True when `issuer`'s subject is this certificate's issuer and its key signed this one.
   bool issued_by(const Certificate& issuer) const;
 
-  // For code inside tls/ only: the handle stays owned by this object.
-  X509* native() const { return x509_.get(); }
+  // For code inside tls/ only: the handle (its key decoded) stays owned by
+  // this object, and is the same handle on every call.
+  X509* native() const;
   // For code inside tls/ only: OpenSSL's hashes of the canonical subject and
   // issuer names (X509_subject_name_hash), read once: equal names, equal hashes.
-  unsigned long subject_hash() const { return facts_->subject_hash; }
-  unsigned long issuer_hash() const { return facts_->issuer_hash; }
+  unsigned long subject_hash() const;
+  unsigned long issuer_hash() const;
 
  private:
-  struct Facts {
-    CertificateInfo info;
-    unsigned long subject_hash = 0;
-    unsigned long issuer_hash = 0;
-  };
-  static Facts read_facts(X509* x509);
-  static std::shared_ptr<const Facts> facts_of(X509* x509);
+  struct State;
+  explicit Certificate(std::shared_ptr<const State> state);
+  const State& names() const;  // the facts read without the key, read once
 
-  std::shared_ptr<X509> x509_;
-  std::shared_ptr<const Facts> facts_;
+  std::shared_ptr<const State> state_;
 };
 
 // Short text for messages: "CN=x (serial 0A1B, SHA-256 AB:CD:..)".

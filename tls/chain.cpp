@@ -448,7 +448,7 @@ bool is_only_path(const ChainVerification& verified,
   if (!is_anchor(chain.back())) return false;
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
     // Path building stops at an anchor, and at a self-issued certificate.
-    if (is_anchor(chain[i]) || chain[i].info().self_issued) return false;
+    if (is_anchor(chain[i]) || chain[i].self_issued()) return false;
     const Certificate& issuer = chain[i + 1];
     bool held = i + 2 == chain.size();  // the anchor, found above
     auto another_issuer = [&](const Certificate& candidate) {

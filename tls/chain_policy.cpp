@@ -199,7 +199,7 @@ Violation leaf_violation(const Certificate& leaf, Purpose purpose) {
 
 Violation anchor_violation(const Certificate& anchor) {
   X509* x509 = anchor.native();
-  if (!anchor.info().self_issued || !has_extension(x509, NID_authority_key_identifier)) return {};
+  if (!anchor.self_issued() || !has_extension(x509, NID_authority_key_identifier)) return {};
   AuthorityKeyIdPtr key_id(static_cast<AUTHORITY_KEYID*>(
       X509_get_ext_d2i(x509, NID_authority_key_identifier, nullptr, nullptr)));
   clear_openssl_errors();

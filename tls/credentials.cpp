@@ -135,8 +135,17 @@ std::optional<Result<std::vector<X509Ptr>>> pkcs7_certificates(const std::string
   return Result<std::vector<X509Ptr>>(std::move(certificates));
 }
 
+// One DER certificate, its key decoded now or when needed.
+std::optional<Certificate> parse_certificate(const unsigned char*& cursor, long length,
+                                             CertificateKeys keys) {
+  if (keys == CertificateKeys::when_needed) return Certificate::parse_deferring_key(cursor, length);
+  X509* x509 = d2i_X509(nullptr, &cursor, length);
+  if (!x509) return std::nullopt;
+  return Certificate(x509);
+}
+
 Result<FileContents> load_pem(const std::string& file, const std::string& bytes,
-                              const std::optional<Secret>& password) {
+                              const std::optional<Secret>& password, CertificateKeys keys) {
   FileContents contents;
   contents.format = "PEM";
   BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
@@ -162,12 +171,16 @@ Result<FileContents> load_pem(const std::string& file, const std::string& bytes,
     OPENSSL_free(header);
     if (is_certificate_label(label)) {
       const unsigned char* cursor = data;
-      X509* x509 = label == "TRUSTED CERTIFICATE" ? d2i_X509_AUX(nullptr, &cursor, length)
-                                                  : d2i_X509(nullptr, &cursor, length);
-      if (!x509)
+      std::optional<Certificate> certificate;
+      if (label == "TRUSTED CERTIFICATE") {
+        if (X509* x509 = d2i_X509_AUX(nullptr, &cursor, length)) certificate.emplace(x509);
+      } else {
+        certificate = parse_certificate(cursor, length, keys);
+      }
+      if (!certificate)
         return Error{file + ": certificate " + std::to_string(block) + " is not valid X.509 (" +
                      take_openssl_errors() + ")"};
-      contents.certificates.emplace_back(x509);
+      contents.certificates.push_back(std::move(*certificate));
     } else if (label == PEM_STRING_PKCS7 || label == PEM_STRING_PKCS7_SIGNED) {
       auto bundle = pkcs7_certificates(file, data, length);
       if (!bundle)
@@ -276,15 +289,15 @@ Result<FileContents> load_pkcs12(const std::string& file, PKCS12* p12,
 
 Result<FileContents> load_der(const std::string& file, const std::string& bytes,
                               const std::optional<Secret>& password,
-                              std::uint64_t max_pkcs12_iterations) {
+                              std::uint64_t max_pkcs12_iterations, CertificateKeys keys) {
   const auto* begin = reinterpret_cast<const unsigned char*>(bytes.data());
   const long size = static_cast<long>(bytes.size());
 
   const unsigned char* cursor = begin;
-  if (X509* x509 = d2i_X509(nullptr, &cursor, size)) {
+  if (auto certificate = parse_certificate(cursor, size, keys)) {
     FileContents contents;
     contents.format = "DER";
-    contents.certificates.emplace_back(x509);
+    contents.certificates.push_back(std::move(*certificate));
     if (cursor != begin + size) return Error{file + ": trailing bytes after the DER certificate"};
     return contents;
   }
@@ -347,19 +360,20 @@ Result<FileContents> load_der(const std::string& file, const std::string& bytes,
 
 Result<FileContents> load_credential_file(const fs::path& file,
                                           const std::optional<Secret>& password,
-                                          std::uint64_t max_pkcs12_iterations) {
+                                          std::uint64_t max_pkcs12_iterations,
+                                          CertificateKeys keys) {
   auto bytes = read_file_limited(file);
   if (!bytes) return bytes.error();
   if (bytes->empty()) return Error{file.string() + ": file is empty"};
   // DER starts with a SEQUENCE (0x30) and may hold "-----BEGIN " anywhere
   // inside (a name, an extension): try it as DER before calling it PEM.
   if (bytes->front() == '\x30') {
-    auto der = load_der(file.string(), *bytes, password, max_pkcs12_iterations);
+    auto der = load_der(file.string(), *bytes, password, max_pkcs12_iterations, keys);
     if (der || bytes->find("-----BEGIN ") == std::string::npos) return der;
   }
   if (bytes->find("-----BEGIN ") != std::string::npos)
-    return load_pem(file.string(), *bytes, password);
-  return load_der(file.string(), *bytes, password, max_pkcs12_iterations);
+    return load_pem(file.string(), *bytes, password, keys);
+  return load_der(file.string(), *bytes, password, max_pkcs12_iterations, keys);
 }
 
 }  // namespace tls

@@ -56,10 +56,16 @@ inline constexpr std::uintmax_t kMaxCredentialFileBytes = 16u * 1024u * 1024u;
 // write 2,000-10,000; a file asking for more than this is refused unread.
 inline constexpr std::uint64_t kDefaultMaxPkcs12Iterations = 1'000'000;
 
+// When the public keys of a file's PEM and DER certificates are decoded: as
+// they are parsed, or on first need (Certificate::parse_deferring_key), for
+// stores of which few certificates are ever in a path (intermediate/).
+enum class CertificateKeys { at_load, when_needed };
+
 // Loads any supported credential file. Errors name the file and the reason.
 Result<FileContents> load_credential_file(
     const std::filesystem::path& file, const std::optional<Secret>& password,
-    std::uint64_t max_pkcs12_iterations = kDefaultMaxPkcs12Iterations);
+    std::uint64_t max_pkcs12_iterations = kDefaultMaxPkcs12Iterations,
+    CertificateKeys keys = CertificateKeys::at_load);
 
 // Reads a whole file with the size limit above; errors name the file.
 Result<std::string> read_file_limited(const std::filesystem::path& file,

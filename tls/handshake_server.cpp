@@ -152,8 +152,8 @@ Status HandshakeServer::Impl::listen() {
       X509_NAME* name = X509_NAME_dup(X509_get_subject_name(certificate.native()));
       if (name) sk_X509_NAME_push(names.get(), name);
       CaName entry;
-      entry.subject = certificate.info().subject;
-      entry.der = certificate.info().subject_der;
+      entry.subject = certificate.subject();
+      entry.der = certificate.subject_der();
       sent.push_back(std::move(entry));
     }
   }

@@ -166,6 +166,39 @@ RevocationStatus ask_each_url(RevocationSource source, const std::vector<std::st
   return decided;
 }
 
+std::optional<RevocationStatus> server_busy(RevocationCache::Impl& cache,
+                                            const RevocationOptions& options,
+                                            RevocationSource source, const std::string& url,
+                                            const std::string& server) {
+  if (!options.wait_for_others || server.empty()) return std::nullopt;
+  const auto since = cache.servers_asked.waiting_since(server);
+  if (!since) return std::nullopt;
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - *since);
+  if (waited < *options.wait_for_others) return std::nullopt;
+  return unavailable(source, url, RevocationProblem::budget_spent,
+                     url + ": not asked: another check has waited " +
+                         std::to_string(waited.count()) +
+                         " ms so far for an answer from the same server; this check waits at "
+                         "most " +
+                         std::to_string(options.wait_for_others->count()) +
+                         " ms for others (their answer is kept for later checks)");
+}
+
+RevocationStatus gave_up_waiting(const RevocationOptions& options, RevocationSource source,
+                                 const std::string& url, const std::string& what,
+                                 std::chrono::milliseconds budget) {
+  if (options.wait_for_others && *options.wait_for_others < budget)
+    return unavailable(source, url, RevocationProblem::budget_spent,
+                       url + ": another check is fetching " + what + "; this check waits at most " +
+                           std::to_string(options.wait_for_others->count()) +
+                           " ms for others (their answer is kept for later checks)");
+  return unavailable(source, url, RevocationProblem::budget_spent,
+                     url + ": another check was fetching " + what +
+                         " and it did not arrive within the " + std::to_string(budget.count()) +
+                         " ms left");
+}
+
 }  // namespace revocation_internal
 
 RevocationStatus check_crl(const Certificate& certificate, const Certificate& issuer,

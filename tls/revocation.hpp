@@ -99,6 +99,13 @@ struct RevocationOptions {
   // Answer from `cache` alone: what it does not hold is unavailable
   // (budget_spent), nothing is fetched and nothing waited for.
   bool cached_only = false;
+  // With `cache`: how long to wait for what other checks are asking (the
+  // same answer, or anything of a server already being asked) before this
+  // check gives up on it (budget_spent, said so; their answer is kept for
+  // later checks). nullopt: wait within this check's own budget. serve's
+  // judges set it, so that a server that never answers holds one of them,
+  // not all (issue 17: its first timeout left every later handshake unjudged).
+  std::optional<std::chrono::milliseconds> wait_for_others;
 };
 
 // Revocation answers remembered within one run and shared by every check
@@ -131,10 +138,11 @@ class RevocationCache {
   RevocationCache& operator=(const RevocationCache&) = delete;
 
   struct Counts {
-    std::size_t crls = 0;     // CRL URLs held (parsed CRLs and remembered failures)
-    std::size_t answers = 0;  // OCSP answers held
-    std::size_t fetches = 0;  // fetches made through the cache
-    std::size_t hits = 0;     // answers given without a fetch
+    std::size_t crls = 0;      // CRL URLs held (parsed CRLs and remembered failures)
+    std::size_t answers = 0;   // OCSP answers held
+    std::size_t fetches = 0;   // fetches made through the cache
+    std::size_t hits = 0;      // answers given without a fetch
+    std::size_t fetching = 0;  // fetches under way now
   };
   Counts counts() const;
 

@@ -18,6 +18,7 @@ RevocationCache::Counts RevocationCache::counts() const {
   counts.answers = impl_->answers.size();
   counts.fetches = impl_->crls.fetches() + impl_->answers.fetches();
   counts.hits = impl_->crls.hits() + impl_->answers.hits();
+  counts.fetching = impl_->servers_asked.size();
   return counts;
 }
 

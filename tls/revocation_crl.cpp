@@ -107,17 +107,17 @@ RevocationStatus revocation_internal::judge_crl(CachedCrl& held, const Certifica
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer_x509)) != 0)
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + " is issued by " + name_text(X509_CRL_get_issuer(crl)) +
-                      ", not by the certificate's issuer " + issuer.info().subject);
+                      ", not by the certificate's issuer " + issuer.subject());
   if (auto scope = outside_crl_scope(crl, certificate))
     return failed(status, RevocationStatus::unknown, RevocationProblem::not_covered,
                   where + ": " + *scope);
   if ((X509_get_extension_flags(issuer_x509) & EXFLAG_KUSAGE) &&
       !(X509_get_key_usage(issuer_x509) & KU_CRL_SIGN))
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
-                  where + " cannot be trusted: the issuer " + issuer.info().subject +
+                  where + " cannot be trusted: the issuer " + issuer.subject() +
                       " has a keyUsage without cRLSign");
   // A shared CRL is verified once per issuer key, not once per certificate.
-  const std::string& issuer_id = issuer.info().sha256;
+  const std::string& issuer_id = issuer.sha256();
   bool verified = false;
   {
     std::lock_guard lock(held.mutex);
@@ -132,7 +132,7 @@ RevocationStatus revocation_internal::judge_crl(CachedCrl& held, const Certifica
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   where + " has a signature that does not verify with the key of " +
-                      issuer.info().subject + " (signed by another key, or corrupted)");
+                      issuer.subject() + " (signed by another key, or corrupted)");
   }
 
   const auto now = Clock::now();
@@ -275,8 +275,10 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
                                                       cache->now(), asking))
       return *failed;
     AskingAgain asked{*cache, url, asking};
+    if (auto busy = server_busy(*cache, options, RevocationSource::crl, url, server)) return *busy;
     using Fetched = Remembered<CrlAnswer>::Fetched;
-    auto answer = cache->crls.get(url, cache->now(), SteadyClock::now() + budget, [&] {
+    auto answer = cache->crls.get(url, cache->now(), wait_for_others_until(options, budget), [&] {
+      const auto ticket = cache->servers_asked.asking(server);
       CrlAnswer got = download(url, budget);
       if (!got.no_response) cache->failed_urls.reached(server);
       if (!got.crl && !fetch_cancelled(options) &&
@@ -288,12 +290,7 @@ RevocationStatus revocation_internal::check_crl_until(const Certificate& certifi
       return Fetched{got, kept_until(got)};
     });
     if (answer && answer->crl) asked.forget = true;
-    if (!answer)
-      return unavailable(RevocationSource::crl, url, RevocationProblem::budget_spent,
-                         url +
-                             ": another check was fetching this CRL and it did not arrive "
-                             "within the " +
-                             std::to_string(budget.count()) + " ms left");
+    if (!answer) return gave_up_waiting(options, RevocationSource::crl, url, "this CRL", budget);
     return judge(*answer);
   };
   return ask_each_url(RevocationSource::crl, certificate.info().crl_urls,

@@ -34,7 +34,7 @@ std::optional<std::string> delegated_signer_problem(X509* signer, const Certific
       X509_verify(signer, X509_get0_pubkey(issuer.native())) != 1) {
     clear_openssl_errors();
     return "the OCSP response is signed by " + who + ", which is neither the issuer " +
-           issuer.info().subject + " nor a responder it certified";
+           issuer.subject() + " nor a responder it certified";
   }
   if (!(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
       !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN))
@@ -95,7 +95,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::untrusted_answer,
                   from + " is signed by a responder that is neither the issuer " +
-                      issuer.info().subject + " nor a certificate included in the response");
+                      issuer.subject() + " nor a certificate included in the response");
   }
   if (X509_cmp(signer, issuer.native()) != 0) {
     if (auto problem = delegated_signer_problem(signer, issuer))
@@ -123,7 +123,7 @@ RevocationStatus evaluate_ocsp_response(const std::string& response_der, OCSP_RE
     clear_openssl_errors();
     return failed(status, RevocationStatus::unavailable, RevocationProblem::not_covered,
                   from + " answers for " + answered_serials(basic.get()) + ", not for serial " +
-                      certificate.info().serial_hex + " of " + issuer.info().subject);
+                      certificate.info().serial_hex + " of " + issuer.subject());
   }
 
   const auto now = Clock::now();
@@ -207,7 +207,7 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
   // RFC 6960 4.1.1: a CertID is the issuer and the serial; the responder is
   // part of the key because two responders may well disagree.
   auto key = [&](const std::string& url) {
-    return issuer.info().sha256 + "|" + certificate.info().serial_hex + "|" + url;
+    return issuer.sha256() + "|" + certificate.info().serial_hex + "|" + url;
   };
   auto cached = [&](const std::string& url) -> std::optional<RevocationStatus> {
     if (!cache) return std::nullopt;
@@ -229,34 +229,34 @@ RevocationStatus check_ocsp_until(const Certificate& certificate, const Certific
       return *failed;
     bool failed_now = false;
     AskingAgain asked{*cache, url, asking};
+    if (auto busy = server_busy(*cache, options, RevocationSource::ocsp, url, server)) return *busy;
     using Fetched = Remembered<RevocationStatus>::Fetched;
-    auto answer = cache->answers.get(key(url), cache->now(), SteadyClock::now() + budget, [&] {
-      FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);
-      if (!queried.no_response) cache->failed_urls.reached(server);
-      Fetched got{std::move(queried.status), std::nullopt};
-      const RevocationStatus& status = got.value;
-      if (status.decisive() || status.kind == RevocationStatus::unknown) {
-        got.until = cache->keep_until(status.next_update);
-      } else if (fetch_cancelled(options)) {
-        // Says nothing about the responder.
-      } else if (status.problem == RevocationProblem::fetch_failed) {
-        // No answer at all: the same for every certificate.
-        cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until(),
-                                  queried.no_response ? server : "");
-        failed_now = true;
-      } else if (status.problem != RevocationProblem::out_of_date) {
-        got.until = cache->keep_failure_until();
-      }
-      return got;
-    });
+    auto answer =
+        cache->answers.get(key(url), cache->now(), wait_for_others_until(options, budget), [&] {
+          const auto ticket = cache->servers_asked.asking(server);
+          FetchedOcspResponse queried = query_ocsp(certificate, issuer, url, options, budget);
+          if (!queried.no_response) cache->failed_urls.reached(server);
+          Fetched got{std::move(queried.status), std::nullopt};
+          const RevocationStatus& status = got.value;
+          if (status.decisive() || status.kind == RevocationStatus::unknown) {
+            got.until = cache->keep_until(status.next_update);
+          } else if (fetch_cancelled(options)) {
+            // Says nothing about the responder.
+          } else if (status.problem == RevocationProblem::fetch_failed) {
+            // No answer at all: the same for every certificate.
+            cache->failed_urls.failed(url, status, cache->now(), cache->keep_failure_until(),
+                                      queried.no_response ? server : "");
+            failed_now = true;
+          } else if (status.problem != RevocationProblem::out_of_date) {
+            got.until = cache->keep_failure_until();
+          }
+          return got;
+        });
     asked.asking = asking && !failed_now;
     asked.forget = answer.has_value() && answer->problem != RevocationProblem::fetch_failed;
     if (!answer)
-      return unavailable(RevocationSource::ocsp, url, RevocationProblem::budget_spent,
-                         url +
-                             ": another check was asking this responder and its answer did "
-                             "not arrive within the " +
-                             std::to_string(budget.count()) + " ms left");
+      return gave_up_waiting(options, RevocationSource::ocsp, url, "this responder's answer",
+                             budget);
     stamp_age(*answer);
     return *answer;
   };

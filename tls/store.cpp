@@ -38,16 +38,16 @@ std::vector<fs::path> files_in(const fs::path& path, std::vector<StoreProblem>& 
 }
 
 // Loads every file, on several threads when there are many: OpenSSL 3.0
-// spends ~0.2 ms of CPU decoding each certificate's public key, so a Windows
-// store of 1,400 certificates takes a third of a second on one core.
+// spends ~0.1 ms of CPU decoding each certificate's public key, which the
+// 400 roots of a Windows store all need (intermediate/ defers its keys).
 std::vector<Result<FileContents>> load_files(const std::vector<fs::path>& files,
                                              const std::optional<Secret>& password,
-                                             std::uint64_t max_iterations) {
+                                             std::uint64_t max_iterations, CertificateKeys keys) {
   std::vector<std::optional<Result<FileContents>>> loaded(files.size());
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t i = next++; i < files.size(); i = next++)
-      loaded[i].emplace(load_credential_file(files[i], password, max_iterations));
+      loaded[i].emplace(load_credential_file(files[i], password, max_iterations, keys));
   };
   constexpr std::size_t kFilesPerThread = 64;
   const std::size_t threads = std::min<std::size_t>(
@@ -64,7 +64,7 @@ std::vector<Result<FileContents>> load_files(const std::vector<fs::path>& files,
 
 void load_certificates_only(const std::vector<fs::path>& paths, const std::string& store_name,
                             const std::optional<Secret>& password, std::uint64_t max_iterations,
-                            std::vector<StoredCertificate>& into,
+                            CertificateKeys keys, std::vector<StoredCertificate>& into,
                             std::vector<StoreProblem>& problems) {
   // What listing a path finds wrong is reported before its files' problems,
   // after those of the paths before it, as when each was loaded in turn.
@@ -76,7 +76,7 @@ void load_certificates_only(const std::vector<fs::path>& paths, const std::strin
     for (fs::path& file : files_in(path, found)) files.push_back(std::move(file));
     for (auto& problem : found) listing_problems.emplace_back(first, std::move(problem));
   }
-  std::vector<Result<FileContents>> loaded = load_files(files, password, max_iterations);
+  std::vector<Result<FileContents>> loaded = load_files(files, password, max_iterations, keys);
   auto listing = listing_problems.begin();
   for (std::size_t i = 0; i <= files.size(); ++i) {
     for (; listing != listing_problems.end() && listing->first == i; ++listing)
@@ -203,12 +203,14 @@ Store load_store(const StoreOptions& options) {
     if (folder && fs::exists(*folder / name)) paths.push_back(*folder / name);
     return paths;
   };
+  // The roots are all used whole (a trust store holds them, and each one's
+  // self-signature is checked); of the intermediates only those in a path.
   load_certificates_only(folder_or(options.trusted_roots, kTrustedRootFolder), "trusted-root",
-                         options.password, options.max_pkcs12_iterations, store.trusted_roots,
-                         store.problems);
+                         options.password, options.max_pkcs12_iterations, CertificateKeys::at_load,
+                         store.trusted_roots, store.problems);
   load_certificates_only(folder_or(options.intermediates, kIntermediateFolder), "intermediate",
-                         options.password, options.max_pkcs12_iterations, store.intermediates,
-                         store.problems);
+                         options.password, options.max_pkcs12_iterations,
+                         CertificateKeys::when_needed, store.intermediates, store.problems);
   return store;
 }
 

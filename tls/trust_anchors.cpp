@@ -2,6 +2,7 @@
 
 #include <list>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,25 +53,47 @@ TrustAnchors TrustAnchors::shared(const std::vector<Certificate>& listed, bool s
   constexpr std::size_t kKept = 8;
   static std::mutex mutex;
   static std::list<Kept> kept;  // most recently used first
-  {
-    std::lock_guard lock(mutex);
+  auto find = [&](const std::vector<const X509*>& wanted) -> std::optional<TrustAnchors> {
     for (auto it = kept.begin(); it != kept.end(); ++it) {
-      if (it->system_roots != system_roots || it->listed != key) continue;
+      if (it->system_roots != system_roots || it->listed != wanted) continue;
       kept.splice(kept.begin(), kept, it);
       return kept.front().anchors;
     }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard lock(mutex);
+    if (auto hit = find(key)) return *hit;
   }
   // A certificate object listed twice (a root that is also among the
-  // self-signed certificates a caller adds) makes the same store: listed once.
+  // self-signed certificates a caller adds) makes the same store: listed
+  // once. The trust-root list and that list with every known root added
+  // again then share one store (`check` asks for both): kept under both keys.
   std::vector<Certificate> roots;
   roots.reserve(listed.size());
+  std::vector<const X509*> distinct;
+  distinct.reserve(listed.size());
   std::unordered_set<const X509*> seen;
-  for (const Certificate& root : listed)
-    if (seen.insert(root.native()).second) roots.push_back(root);
+  for (const Certificate& root : listed) {
+    if (!seen.insert(root.native()).second) continue;
+    roots.push_back(root);
+    distinct.push_back(root.native());
+  }
+  if (distinct != key) {
+    std::lock_guard lock(mutex);
+    if (auto hit = find(distinct)) {
+      kept.push_front(Kept{std::move(key), system_roots, *hit});
+      if (kept.size() > kKept) kept.pop_back();
+      return *hit;
+    }
+  }
   // Built outside the lock: other threads' look-ups need not wait for it.
   TrustAnchors built(std::move(roots), system_roots);
   std::lock_guard lock(mutex);
   kept.push_front(Kept{std::move(key), system_roots, built});
+  if (distinct != kept.front().listed)
+    kept.push_front(Kept{std::move(distinct), system_roots, built});
+  if (kept.size() > kKept) kept.pop_back();
   if (kept.size() > kKept) kept.pop_back();
   return built;
 }

@@ -20,6 +20,11 @@ void add_load_command(CLI::App& app, Action& action);
 // Every subcommand, in the order --help lists them: main() and the config-file
 // fuzz target register the same set.
 void add_all_commands(CLI::App& app, Action& action);
+// Only the command argv[1] names when it names one, else every command (top-level
+// --help, errors, --config files with a section per command). CLI11 checks each
+// new option against every one before it: registering all eight commands was a
+// fifth of the start of a `connect` (perf), for a run that uses one.
+void add_commands_for(CLI::App& app, Action& action, int argc, const char* const* argv);
 
 // `pki serve` and `pki revoke` (revocation lab), added to the `pki` command.
 void add_pki_revocation_subcommands(CLI::App& pki, Action& action);

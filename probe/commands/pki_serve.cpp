@@ -129,7 +129,7 @@ int run_serve(const ServeArguments& arguments) {
             << (*server)->url() << "\n";
   for (const auto& ca : *authorities)
     std::cout << "  CRL  " << (*server)->url() << "/crl/" << ca.name << ".crl  ("
-              << ca.certificate.info().subject << ")\n";
+              << ca.certificate.subject() << ")\n";
   for (const auto& ca : *authorities)
     std::cout << "  CA   " << (*server)->url() << "/ca/" << ca.name << ".crt\n";
   std::cout << "  OCSP " << (*server)->url() << "/ocsp\n"

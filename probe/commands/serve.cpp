@@ -61,6 +61,10 @@ struct ServeFlags {
 // faster than they are judged would queue work without end: past
 // kQueuedOverall waiting, handshakes are counted and not judged at all.
 constexpr std::size_t kQueuedOverall = 64;
+// How long a judge waits for a revocation answer another judge is fetching
+// (see judged_revocation): a live responder on a LAN answers well within it;
+// at a few hundred handshakes a second the queue fills in about twice that.
+constexpr std::chrono::milliseconds kJudgeWaitsForOthers{100};
 
 // The judgement of each handshake (diagnosis, online checks, the report) on
 // threads of its own, so the handshake threads never wait for it: a bounded
@@ -234,14 +238,14 @@ int run_serve(const ServeFlags& flags) {
       tls::RevocationOptions asked = in_handshake;
       asked.cached_only = !may_fetch;
       for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-        if (chain[i].info().self_signed) break;
+        if (chain[i].self_signed()) break;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         asked.total_timeout = std::max(left, std::chrono::milliseconds(0));
         asked.http.timeout = std::min(in_handshake.http.timeout, asked.total_timeout);
         const tls::RevocationStatus status = tls::check_revocation(chain[i], chain[i + 1], asked);
         if (status.kind != tls::RevocationStatus::revoked) continue;
-        std::string why = "certificate revoked: " + chain[i].info().subject + " is " +
+        std::string why = "certificate revoked: " + chain[i].subject() + " is " +
                           revocation_text(status) + (status.url.empty() ? "" : " at " + status.url);
         log("refusing the client certificate in the handshake: " + why);
         return tls::ClientRevocation{static_cast<int>(i), why};
@@ -314,6 +318,12 @@ int run_serve(const ServeFlags& flags) {
   std::atomic<bool> queue_full{false};
   const auto untrusted_urls =
       flags.fetch_untrusted_urls ? UntrustedChainUrls::fetch : UntrustedChainUrls::skip;
+  // A judge waits at most this long for what another judge is asking: a
+  // revocation server that never answers then holds one judge for its
+  // timeout while the others go on judging (each report saying so), instead
+  // of every judge waiting and the queue overflowing with unjudged handshakes.
+  tls::RevocationOptions judged_revocation = *revocation;
+  judged_revocation.wait_for_others = kJudgeWaitsForOthers;
   auto judge = [&](const tls::HandshakeRecord& record,
                    const std::shared_ptr<SipSessionWatch>& sip_watch,
                    std::chrono::steady_clock::time_point handshake_done) {
@@ -331,8 +341,8 @@ int run_serve(const ServeFlags& flags) {
                         : std::string("not checked: serve is stopping"));
       result.findings.push_back(std::move(finding));
     } else {
-      check_peer_chain_online(record, peer, *store, flags.revocation, *revocation, result, nullptr,
-                              untrusted_urls);
+      check_peer_chain_online(record, peer, *store, flags.revocation, judged_revocation, result,
+                              nullptr, untrusted_urls);
       point_to_online_owners(record, now_context, result.findings);
     }
     if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);

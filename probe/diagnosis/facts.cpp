@@ -132,8 +132,8 @@ boost::json::object store_json(const tls::Store& store) {
     boost::json::array array;
     for (const auto& entry : stored) {
       boost::json::object item;
-      item["subject"] = entry.certificate.info().subject;
-      item["sha256"] = entry.certificate.info().sha256;
+      item["subject"] = entry.certificate.subject();
+      item["sha256"] = entry.certificate.sha256();
       item["file"] = entry.file.string();
       array.push_back(std::move(item));
     }

@@ -172,8 +172,8 @@ std::optional<bool> chain_in_ca_list(const tls::HandshakeRecord& record,
     ours.insert(ours.end(), built.chain.begin(), built.chain.end());
   }
   return std::any_of(ours.begin(), ours.end(), [&](const tls::Certificate& certificate) {
-    return name_in_list(certificate.info().issuer_der, names) ||
-           name_in_list(certificate.info().subject_der, names);
+    return name_in_list(certificate.issuer_der(), names) ||
+           name_in_list(certificate.subject_der(), names);
   });
 }
 
@@ -326,7 +326,7 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
     // A record is built from what OpenSSL kept: a sent certificate without a
     // kept chain must not be dereferenced.
     if (record.peer_chain.empty()) return pass(f, "The client sent a certificate.");
-    return pass(f, "The client sent " + in_quotes(record.peer_chain.front().info().subject) + ".");
+    return pass(f, "The client sent " + in_quotes(record.peer_chain.front().subject()) + ".");
   }
   if (!context.ours || !context.ours->leaf || !context.ours->key ||
       !context.ours->key->matches(context.ours->leaf->certificate)) {
@@ -350,7 +350,7 @@ report::Finding no_client_cert_finding(const tls::HandshakeRecord& record,
   if (!record.our_certificate_sent)
     return fail(f, "The server asked for a client certificate and we sent none.",
                 "Check that the certificate and key are readable and match (bems.key.*).");
-  return pass(f, "We sent " + in_quotes(record.our_certificate_sent->info().subject) + ".");
+  return pass(f, "We sent " + in_quotes(record.our_certificate_sent->subject()) + ".");
 }
 
 // Our own failing findings (or the peer's) that explain a rejection, the ones
@@ -658,8 +658,8 @@ std::vector<report::Finding> own_certificate_findings(const tls::HandshakeRecord
       finding(intermediates_id, "We sent our certificate with every intermediate it needs");
   about(intermediates, record.our_certificate_sent->info());
   if (built.trusted) {
-    pass(trusted, "Our chain ends at " + in_quotes(built.chain.back().info().subject) +
-                      " in trusted-root/.");
+    pass(trusted,
+         "Our chain ends at " + in_quotes(built.chain.back().subject()) + " in trusted-root/.");
     pass(intermediates, "We sent " + std::to_string(record.our_chain_sent.size()) +
                             " chain certificate(s) after the leaf.");
   } else if (built.reason == tls::ChainError::issuer_not_found && built.error_certificate &&

@@ -47,7 +47,7 @@ report::Section handshake_section(const std::string& title, const tls::Handshake
     lines.emplace_back("SNI received",
                        record.sni_received.empty() ? "(none)" : record.sni_received);
   if (record.our_certificate_sent) {
-    lines.emplace_back("we sent", record.our_certificate_sent->info().subject + " + " +
+    lines.emplace_back("we sent", record.our_certificate_sent->subject() + " + " +
                                       std::to_string(record.our_chain_sent.size()) +
                                       " chain certificate(s)");
   } else {
@@ -117,7 +117,7 @@ boost::json::object handshake_json(const tls::HandshakeRecord& record) {
           : nullptr;
   boost::json::array sent_chain;
   for (const auto& certificate : record.our_chain_sent)
-    sent_chain.emplace_back(certificate.info().subject);
+    sent_chain.emplace_back(certificate.subject());
   o["our_chain_sent"] = std::move(sent_chain);
   o["certificate_request_received"] = record.certificate_request_received;
   auto names = [](const std::vector<tls::CaName>& list) {

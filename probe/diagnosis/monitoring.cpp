@@ -88,14 +88,15 @@ void finish_monitoring(report::Monitoring& monitoring, tls::Clock::time_point st
 }
 
 void add_handshake_monitoring(report::Report& report, const tls::HandshakeRecord& record,
-                              const tls::Store& ours, Side us) {
+                              const tls::Store& ours, Side us,
+                              const std::vector<tls::Certificate>* built) {
   auto& monitoring = report.monitoring;
   auto handshake = measure_handshake(record);
   if (const auto* sip = report.facts.if_contains("sip"); sip && sip->is_object())
     add_sip_measurement(handshake, sip->as_object());
   OfflineInputs own;
   own.bems = &ours;
-  add_certificate_dates(monitoring, side_chain(own, Side::bems), kOurSide);
+  add_certificate_dates(monitoring, built ? *built : side_chain(own, Side::bems), kOurSide);
   add_certificate_dates(monitoring, record.peer_chain, kPeerSide, handshake.address);
   add_revocation_states(monitoring, report.facts, us, handshake.address);
   monitoring.handshakes.push_back(std::move(handshake));

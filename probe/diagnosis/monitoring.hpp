@@ -45,7 +45,9 @@ void finish_monitoring(report::Monitoring& monitoring, tls::Clock::time_point st
 // the handshake, our store's chain (whatever the handshake did), the chain
 // the peer presented, the revocation answers in report.facts and the SIP
 // exchange in report.facts.sip.
+// `built`: our chain as already built (see check_own_chain_online).
 void add_handshake_monitoring(report::Report& report, const tls::HandshakeRecord& record,
-                              const tls::Store& ours, Side us);
+                              const tls::Store& ours, Side us,
+                              const std::vector<tls::Certificate>* built = nullptr);
 
 }  // namespace probe

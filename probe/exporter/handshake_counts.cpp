@@ -10,7 +10,7 @@ std::string handshake_outcome(const tls::HandshakeRecord& record) {
 }
 
 void HandshakeCounts::count(const tls::HandshakeRecord& record) {
-  std::string subject = record.peer_chain.empty() ? "" : record.peer_chain.front().info().subject;
+  std::string subject = record.peer_chain.empty() ? "" : record.peer_chain.front().subject();
   std::lock_guard lock(mutex_);
   if (!subject.empty() && !subjects_.contains(subject)) {
     if (subjects_.size() >= kMaxSubjects)

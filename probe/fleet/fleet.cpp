@@ -192,14 +192,14 @@ ServerFacts server_facts(const Job& job, const tls::HandshakeRecord& record) {
   facts.sha256 = leaf.sha256;
   facts.not_after = rfc3339(leaf.not_after).substr(0, 10);
   for (std::size_t i = 1; i < record.peer_chain.size(); ++i) {
-    facts.sent_after_leaf.push_back(record.peer_chain[i].info().sha256);
-    facts.sent_after_leaf_subjects.push_back(record.peer_chain[i].info().subject);
+    facts.sent_after_leaf.push_back(record.peer_chain[i].sha256());
+    facts.sent_after_leaf_subjects.push_back(record.peer_chain[i].subject());
   }
   const auto& chain = record.peer_chain;
   if (chain.size() > 1 && chain[0].issued_by(chain[1]))
-    facts.issuer_sha256 = chain[1].info().sha256;
+    facts.issuer_sha256 = chain[1].sha256();
   else if (record.peer_verification && record.peer_verification->chain.size() > 1)
-    facts.issuer_sha256 = record.peer_verification->chain[1].info().sha256;
+    facts.issuer_sha256 = record.peer_verification->chain[1].sha256();
   return facts;
 }
 

@@ -252,7 +252,7 @@ std::string manifest_json(const LabOptions& options, const LabLayout& layout,
   boost::json::object cas;
   for (const auto* authority : authorities) {
     cas[authority->file] = {
-        {"subject", authority->certificate.info().subject},
+        {"subject", authority->certificate.subject()},
         {"cert", (layout.ca_folder / (authority->file + ".crt")).string()},
         {"key", (layout.ca_folder / (authority->file + ".key")).string()},
     };
@@ -661,7 +661,7 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
     return tls::Error{(folder / layout.manifest).string() + ": lacks files.ca"};
   for (const auto& authority : created)
     cas->as_object()[authority.file] = {
-        {"subject", authority.certificate.info().subject},
+        {"subject", authority.certificate.subject()},
         {"cert", (layout.ca_folder / crt(authority)).string()},
         {"key", (layout.ca_folder / (authority.file + ".key")).string()},
     };
@@ -671,7 +671,7 @@ tls::Result<LabResult> reissue_lab(const fs::path& folder, const ReissueOptions&
       {"key", plan.flawed(LabFlaw::missing_key) ? boost::json::value(nullptr)
                                                 : boost::json::value(next.key.string())},
       {"pfx", next.pfx.string()},
-      {"issuer", issuer.certificate.info().subject},
+      {"issuer", issuer.certificate.subject()},
       {"new_issuing_ca", reissue.new_issuing_ca || reissue.new_root},
       {"new_root", reissue.new_root},
       {"other_template", reissue.other_template},

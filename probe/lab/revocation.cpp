@@ -150,7 +150,7 @@ mtls::Result<LabRevocation> revoke_in_lab(const fs::path& lab, const tls::Certif
     if (entry.ca == issuer->name && entry.serial_hex == certificate.info().serial_hex)
       return mtls::Error{tls::describe(certificate.info()) + " is already revoked (" +
                          entry.reason + ")"};
-  LabRevocation revocation{issuer->name, certificate.info().serial_hex, certificate.info().subject,
+  LabRevocation revocation{issuer->name, certificate.info().serial_hex, certificate.subject(),
                            tls::Clock::now(), reason};
   list->entries.push_back(revocation);
   if (auto saved = save_lab_revocations(lab, *list); !saved) return saved.error();

@@ -28,8 +28,7 @@ std::string failure_key(const tls::HandshakeRecord& record) {
          std::to_string(record.acceptable_ca_der_bytes);
   key += record.certificate_request_received ? "|cr" : "|-";
   key += record.our_certificate_sent ? "|sent" : "|-";
-  key +=
-      '|' + (record.peer_chain.empty() ? std::string() : record.peer_chain.front().info().sha256);
+  key += '|' + (record.peer_chain.empty() ? std::string() : record.peer_chain.front().sha256());
   if (record.peer_verification) key += '|' + record.peer_verification->error;
   key += '|' + record.error_message;
   return key;

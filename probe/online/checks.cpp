@@ -47,11 +47,13 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
 
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
                             const RevocationFlags& flags, const tls::RevocationOptions& options,
-                            report::Report& result, RevocationMemo* memo) {
+                            report::Report& result, RevocationMemo* memo,
+                            const std::vector<tls::Certificate>* built) {
   if (!ours.leaf) return;
   OfflineInputs own;
   own.bems = &ours;
-  auto mine = check_chain_revocation(us, side_chain(own, Side::bems), options, {}, memo);
+  auto mine =
+      check_chain_revocation(us, built ? *built : side_chain(own, Side::bems), options, {}, memo);
   result.findings.push_back(mine.finding);
   add_revocation_facts(result, us, std::move(mine.certificates));
   if (flags.no_aia || !record.our_certificate_sent) return;

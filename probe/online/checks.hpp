@@ -25,9 +25,12 @@ void check_peer_chain_online(const tls::HandshakeRecord& record, Side peer, cons
                              report::Report& result, RevocationMemo* memo = nullptr,
                              UntrustedChainUrls untrusted = UntrustedChainUrls::fetch);
 
-// Our own chain from our store, and what we sent in `record`.
+// Our own chain from our store, and what we sent in `record`. `built`: our
+// chain as already built to a trusted root (prepare_endpoint judges it once per
+// run); built from `ours` again when null.
 void check_own_chain_online(const tls::HandshakeRecord& record, Side us, const tls::Store& ours,
                             const RevocationFlags& flags, const tls::RevocationOptions& options,
-                            report::Report& result, RevocationMemo* memo = nullptr);
+                            report::Report& result, RevocationMemo* memo = nullptr,
+                            const std::vector<tls::Certificate>* built = nullptr);
 
 }  // namespace probe

@@ -27,6 +27,18 @@ std::string expected_name(const ConnectTarget& target) {
   return target.sni.empty() ? target.host : target.sni;
 }
 
+// Our chain as prepare_endpoint built it once for the run, when it reached a
+// trusted root with the store's leaf; null to build it again, as far as it
+// goes, from the store.
+const std::vector<tls::Certificate>* prepared_own_chain(const ConnectSettings& settings,
+                                                        const tls::Store& store) {
+  if (!settings.prepared || settings.prepared->store != &store || !store.leaf) return nullptr;
+  const auto& judged = settings.prepared->own_chain;
+  if (!judged || !judged->built.trusted || !judged->leaf.same_as(store.leaf->certificate))
+    return nullptr;
+  return &judged->built.chain;
+}
+
 tls::ClientOptions client_options(const ConnectTarget& target, const ConnectSettings& settings) {
   tls::ClientOptions options;
   options.host = target.dial_address.empty() ? target.host : target.dial_address;
@@ -88,7 +100,8 @@ report::Report diagnose_target(const tls::HandshakeRecord& record, const Connect
   // Both chains, as far as they could be built: ours from our store, the
   // peer's as our verification built it (or as it arrived).
   check_own_chain_online(record, settings.us, store, settings.revocation,
-                         settings.revocation_options, result, settings.memo);
+                         settings.revocation_options, result, settings.memo,
+                         prepared_own_chain(settings, store));
   check_peer_chain_online(record, settings.us == Side::bems ? Side::lync : Side::bems, store,
                           settings.revocation, settings.revocation_options, result, settings.memo);
   point_to_online_owners(record, context, result.findings);
@@ -122,8 +135,9 @@ TargetOutcome connect_target(const ConnectTarget& target, const ConnectSettings&
                                    sip->findings.end());
   }
   static const tls::Store kEmptyStore;
-  add_handshake_monitoring(outcome.report, outcome.record,
-                           settings.store ? *settings.store : kEmptyStore, settings.us);
+  const tls::Store& store = settings.store ? *settings.store : kEmptyStore;
+  add_handshake_monitoring(outcome.report, outcome.record, store, settings.us,
+                           prepared_own_chain(settings, store));
   finish_monitoring(outcome.report.monitoring, started);
   return outcome;
 }

@@ -22,7 +22,7 @@ std::optional<tls::Credentials> credentials_from(const tls::Store& store) {
                                  rules::structural_policy(store));
   std::vector<tls::Certificate> chain;
   for (size_t i = 1; i < built.chain.size(); ++i)
-    if (!built.chain[i].info().self_signed) chain.push_back(built.chain[i]);
+    if (!built.chain[i].self_signed()) chain.push_back(built.chain[i]);
   return tls::Credentials{store.leaf->certificate, *store.key, chain};
 }
 
@@ -34,11 +34,11 @@ std::string why_no_credentials(const tls::Store& store) {
   if (!store.leaf) return "no certificate of our own was found (personal/, --pfx or --cert)";
   if (!store.key)
     return "no private key was found for " +
-           report::one_line_printable(store.leaf->certificate.info().subject) +
+           report::one_line_printable(store.leaf->certificate.subject()) +
            " (personal/, --pfx or --key)";
   return "the private key " +
          (store.key_file ? report::one_line_printable(store.key_file->string()) + " " : "") +
-         "does not belong to " + report::one_line_printable(store.leaf->certificate.info().subject);
+         "does not belong to " + report::one_line_printable(store.leaf->certificate.subject());
 }
 
 tls::PeerTrust trust_from(const tls::Store& store) {

@@ -19,7 +19,7 @@ std::optional<tls::Certificate> certificate_missing_its_issuer(
   tls::Certificate current = leaf;
   // Bounded: a chain longer than every certificate at hand is a loop.
   for (std::size_t step = 0; step <= available.size(); ++step) {
-    if (current.info().self_signed) return std::nullopt;
+    if (current.self_signed()) return std::nullopt;
     const tls::Certificate* issuer = nullptr;
     for (const auto& candidate : available)
       if (!candidate.same_as(current) && current.issued_by(candidate)) issuer = &candidate;
@@ -44,7 +44,7 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
   if (!stuck) return;
   const std::string missing = rules::in_quotes(stuck->info().issuer);
   if (stuck->info().ca_issuer_urls.empty()) {
-    target->detail += " " + rules::in_quotes(stuck->info().subject) +
+    target->detail += " " + rules::in_quotes(stuck->subject()) +
                       " names no AIA caIssuers URL to download " + missing + " from.";
     return;
   }
@@ -53,12 +53,12 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
               << " at the AIA caIssuers URL...\n";
     return tls::download_issuer(*stuck, http);
   };
-  auto tried = downloads ? downloads->get(stuck->info().sha256, fetch) : fetch();
+  auto tried = downloads ? downloads->get(stuck->sha256(), fetch) : fetch();
   for (const auto& download : tried) {
     if (!download.issuer) continue;
     const auto& info = download.issuer->info();
     target->detail += " The missing intermediate " + missing + " is at " + download.url +
-                      " (AIA caIssuers of " + rules::in_quotes(stuck->info().subject) +
+                      " (AIA caIssuers of " + rules::in_quotes(stuck->subject()) +
                       "; downloaded in " + std::to_string(download.elapsed.count()) +
                       " ms to locate it, not trusted).";
     target->remedy += " It can be downloaded from " + download.url +
@@ -68,7 +68,7 @@ void add_missing_issuer_location(std::vector<report::Finding>& findings, Side si
   }
   std::string errors;
   for (const auto& download : tried) errors += (errors.empty() ? "" : "; ") + download.error;
-  target->detail += " The AIA caIssuers URL of " + rules::in_quotes(stuck->info().subject) +
+  target->detail += " The AIA caIssuers URL of " + rules::in_quotes(stuck->subject()) +
                     " did not provide " + missing + ": " + errors + ".";
 }
 

@@ -48,7 +48,7 @@ mtls::Result<std::string> staple_responder_url(const StapleFlags& flags,
   if (flags.responder != "aia") return flags.responder;
   const auto& urls = leaf.info().ocsp_urls;
   if (urls.empty())
-    return mtls::Error{"--ocsp-responder aia: our certificate " + leaf.info().subject +
+    return mtls::Error{"--ocsp-responder aia: our certificate " + leaf.subject() +
                        " names no OCSP responder; give the URL instead"};
   return urls.front();
 }

@@ -41,7 +41,7 @@ std::string reissue_hint(const tls::CertificateInfo& leaf, const std::optional<s
          cn + "), then import it with its key into personal/.";
 }
 
-bool below_root(const tls::Certificate& certificate) { return !certificate.info().self_signed; }
+bool below_root(const tls::Certificate& certificate) { return !certificate.self_signed(); }
 
 }  // namespace
 
@@ -217,13 +217,13 @@ report::Finding validity(Side side, const std::vector<tls::Certificate>& chain,
   if (days_left < warn_days) {
     about(f, first->info());
     return warn(f,
-                in_quotes(first->info().subject) + " expires in " + std::to_string(days_left) +
+                in_quotes(first->subject()) + " expires in " + std::to_string(days_left) +
                     " day(s), on " + rfc3339(first->info().not_after) + ".",
                 "Renew it before then and replace it in " + store + ".");
   }
-  return pass(
-      f, "All " + std::to_string(chain.size()) + " certificate(s) valid; the first to expire is " +
-             in_quotes(first->info().subject) + " on " + rfc3339(first->info().not_after) + ".");
+  return pass(f, "All " + std::to_string(chain.size()) +
+                     " certificate(s) valid; the first to expire is " +
+                     in_quotes(first->subject()) + " on " + rfc3339(first->info().not_after) + ".");
 }
 
 report::Finding eku(Side side, const tls::CertificateInfo& leaf) {

@@ -13,7 +13,7 @@ namespace {
 
 std::string source_of(const KnownCertificates& known, const std::string& sha256) {
   for (const auto& [certificate, file] : known.with_source)
-    if (certificate.info().sha256 == sha256) return file;
+    if (certificate.sha256() == sha256) return file;
   return {};
 }
 
@@ -21,8 +21,7 @@ std::string source_of(const KnownCertificates& known, const std::string& sha256)
 std::optional<std::pair<tls::Certificate, std::string>> known_issuer(
     const KnownCertificates& known, const tls::CertificateInfo& child) {
   for (const auto& [certificate, file] : known.with_source)
-    if (certificate.info().subject_der == child.issuer_der)
-      return std::make_pair(certificate, file);
+    if (certificate.subject_der() == child.issuer_der) return std::make_pair(certificate, file);
   return std::nullopt;
 }
 
@@ -30,7 +29,7 @@ std::string chain_text(const std::vector<tls::Certificate>& chain) {
   std::string text;
   for (const auto& certificate : chain) {
     if (!text.empty()) text += " -> ";
-    text += in_quotes(certificate.info().subject);
+    text += in_quotes(certificate.subject());
   }
   return text;
 }
@@ -66,8 +65,7 @@ tls::ChainVerification received_by(const SideFacts& sender, const tls::Store& re
 // Other errors reported at the root (a path length it limits, a bad
 // signature) come after trust: the root is then in the store.
 bool ends_at_untrusted_root(const tls::ChainVerification& result) {
-  if (result.trusted || result.chain.empty() || !result.chain.back().info().self_signed)
-    return false;
+  if (result.trusted || result.chain.empty() || !result.chain.back().self_signed()) return false;
   if (result.reason == tls::ChainError::untrusted_self_signed) return true;
   return result.error_depth == static_cast<int>(result.chain.size()) - 1 &&
          (result.reason == tls::ChainError::issuer_not_found ||
@@ -100,7 +98,7 @@ std::string intermediates_lacking(const tls::ChainVerification& result, const tl
     if (info.self_signed) continue;
     bool held = false;
     for (const auto& stored : judge.intermediates)
-      held = held || stored.certificate.info().sha256 == info.sha256;
+      held = held || stored.certificate.sha256() == info.sha256;
     if (held) continue;
     std::string file = source_of(known, info.sha256);
     text += (text.empty() ? "" : ", ") + in_quotes(info.subject) +
@@ -119,10 +117,9 @@ std::vector<std::string> certification_loop(const tls::ChainVerification& result
   const auto& stuck = *result.error_certificate;
   const auto last = std::min(result.chain.size(), static_cast<std::size_t>(result.error_depth) + 1);
   for (std::size_t i = 1; i < last; ++i) {
-    if (result.chain[i].info().subject_der != stuck.issuer_der) continue;
+    if (result.chain[i].subject_der() != stuck.issuer_der) continue;
     std::vector<std::string> loop;
-    for (std::size_t j = i; j < last; ++j)
-      loop.push_back(in_quotes(result.chain[j].info().subject));
+    for (std::size_t j = i; j < last; ++j) loop.push_back(in_quotes(result.chain[j].subject()));
     if (loop.size() < 2) return {};
     return loop;
   }
@@ -257,7 +254,7 @@ std::vector<tls::Certificate> best_chain(const SideFacts& side, const tls::Store
   if (verified) return verified->chain;
   std::vector<tls::Certificate> roots = judge.root_certificates();
   for (const auto& certificate : known.all)
-    if (certificate.info().self_signed) roots.push_back(certificate);
+    if (certificate.self_signed()) roots.push_back(certificate);
   auto result =
       tls::verify_chain(*side.leaf, tls::path_candidates(*side.leaf, {&side.presented, &known.all}),
                         roots, structural_policy(judge));
@@ -293,7 +290,7 @@ report::Finding chain_trusted(const SideFacts& side, const tls::Store& judge,
       side.side, FindingId::bems_chain_intermediates, FindingId::lync_chain_intermediates));
   if (cross && side.side == Side::lync && cross->separate_pkis()) {
     return skip(f, "BEMS's trusted-root/ lacks the pool's root " +
-                       in_quotes(result.chain.back().info().subject) +
+                       in_quotes(result.chain.back().subject()) +
                        " and the pool's trusted-root/ lacks BEMS's: two separate PKIs, blamed "
                        "once, with both imports, by " +
                        id_text(FindingId::trust_mutual));
@@ -373,7 +370,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
   // only intermediate/ decides whether the chain can be built.
   std::vector<tls::Certificate> roots = judge.root_certificates();
   for (const auto& certificate : known.all)
-    if (certificate.info().self_signed) roots.push_back(certificate);
+    if (certificate.self_signed()) roots.push_back(certificate);
   auto result = tls::verify_chain(*side.leaf, judge.intermediate_certificates(), roots,
                                   structural_policy(judge));
   if (result.trusted) {
@@ -394,7 +391,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
                        " judges.");
   }
   auto issuer = known_issuer(known, stuck);
-  const bool missing = (issuer && !issuer->first.info().self_signed) || result.error_depth <= 0;
+  const bool missing = (issuer && !issuer->first.self_signed()) || result.error_depth <= 0;
   // Under a root BEMS does not trust, the missing intermediate is part of a
   // CA hierarchy BEMS lacks: the finding that blames the root names its
   // files together, one import.
@@ -407,7 +404,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
             : for_side(side.side, FindingId::bems_chain_trusted, FindingId::lync_chain_trusted);
     return skip(
         f, in_quotes(stuck.issuer) + " is not in BEMS's intermediate/, but the chain ends at " +
-               in_quotes((*full)->chain.back().info().subject) + ", a root BEMS does not trust: " +
+               in_quotes((*full)->chain.back().subject()) + ", a root BEMS does not trust: " +
                id_text(owner) + " names every CA file of that hierarchy to import");
   }
   if (missing && blamed) {
@@ -420,7 +417,7 @@ report::Finding chain_intermediates(const SideFacts& side, const tls::Store& jud
     }
     blamed->push_back(stuck.issuer_der);
   }
-  if (issuer && !issuer->first.info().self_signed) {
+  if (issuer && !issuer->first.self_signed()) {
     return fail(f,
                 "Intermediate CA " + in_quotes(stuck.issuer) + " (issuer of " +
                     in_quotes(stuck.subject) +
@@ -447,23 +444,23 @@ report::Finding store_placement(Side side, const tls::Store* store) {
                    "Roots are in trusted-root/ and only there; intermediates are in intermediate/");
   if (!store) return skip(f, "no " + side_name(side) + " store given");
   for (const auto& stored : store->trusted_roots) {
-    if (stored.certificate.info().self_signed) continue;
+    if (stored.certificate.self_signed()) continue;
     about(f, stored.certificate.info());
     return fail(
         f,
-        in_quotes(stored.certificate.info().subject) + " in trusted-root/ (" +
-            stored.file.string() + ") is not self-signed: it is not a root.",
+        in_quotes(stored.certificate.subject()) + " in trusted-root/ (" + stored.file.string() +
+            ") is not self-signed: it is not a root.",
         "Move it to intermediate/ (Windows: drag it from Trusted Root Certification Authorities to "
         "Intermediate Certification Authorities). On Windows Server 2012 and later a "
         "non-self-signed certificate among the trusted roots stops the Lync/Skype Front End "
         "services from starting.");
   }
   for (const auto& stored : store->intermediates) {
-    if (!stored.certificate.info().self_signed) continue;
+    if (!stored.certificate.self_signed()) continue;
     about(f, stored.certificate.info());
     return warn(
         f,
-        "Root " + in_quotes(stored.certificate.info().subject) + " sits in intermediate/ (" +
+        "Root " + in_quotes(stored.certificate.subject()) + " sits in intermediate/ (" +
             stored.file.string() + ").",
         "Delete it from intermediate/ (Intermediate Certification Authorities); if it is to be "
         "trusted, it belongs in trusted-root/ only.");
@@ -481,8 +478,7 @@ report::Finding store_issuer_list(const tls::Store& bems) {
   // schannel truncates the list beyond 16 KB and Lync/Skype peers then fail MTLS.
   constexpr std::size_t kLimit = 16 * 1024;
   std::size_t size = 0;
-  for (const auto& stored : bems.trusted_roots)
-    size += 2 + stored.certificate.info().subject_der_size;
+  for (const auto& stored : bems.trusted_roots) size += 2 + stored.certificate.subject_der().size();
   std::string counted = std::to_string(bems.trusted_roots.size()) + " root name(s), " +
                         std::to_string(size) + " bytes of DER";
   if (size > kLimit) {
@@ -517,9 +513,9 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
       " Or have both certificates issued by one CA that both sides trust.";
   if (pool_view.trusted && bems_view.trusted) {
     return pass(f, "The Lync/Skype pool trusts BEMS through " +
-                       in_quotes(pool_view.chain.back().info().subject) +
+                       in_quotes(pool_view.chain.back().subject()) +
                        " and BEMS trusts the pool through " +
-                       in_quotes(bems_view.chain.back().info().subject) + ".");
+                       in_quotes(bems_view.chain.back().subject()) + ".");
   }
   const std::string pool_needs = missing_anchor(pool_view, known);
   if (cross.separate_pkis()) {
@@ -558,8 +554,8 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
   // Every distrust left is blamed by a chain finding; point to it.
   std::string reason;
   if (pool_view.trusted)
-    reason = "the Lync/Skype pool trusts BEMS through " +
-             in_quotes(pool_view.chain.back().info().subject);
+    reason =
+        "the Lync/Skype pool trusts BEMS through " + in_quotes(pool_view.chain.back().subject());
   else
     reason = cross.bems_root_missing_in_both()
                  ? "the Lync/Skype pool does not trust the BEMS chain, whose root is in neither "
@@ -575,7 +571,7 @@ report::Finding trust_mutual(const SideFacts& bems, const SideFacts& lync,
   if (!bems_view.trusted)
     reason += "; BEMS's trust of the pool's chain is judged by " + lync_trusted_id;
   else
-    reason += "; BEMS trusts the pool through " + in_quotes(bems_view.chain.back().info().subject);
+    reason += "; BEMS trusts the pool through " + in_quotes(bems_view.chain.back().subject());
   return skip(f, reason);
 }
 

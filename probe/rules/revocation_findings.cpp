@@ -85,18 +85,18 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
   std::string bad_sources;
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
     const auto& certificate = chain[i];
-    if (certificate.info().self_signed) break;
-    const std::string who = in_quotes(certificate.info().subject);
+    if (certificate.self_signed()) break;
+    const std::string who = in_quotes(certificate.subject());
     tls::RevocationStatus status;
     if (i == 0 && stapled_leaf && stapled_leaf->decisive()) {
       status = *stapled_leaf;
     } else {
       auto fetch = [&] {
         std::cerr << "mtlsprobe: checking revocation of "
-                  << report::one_line_printable(certificate.info().subject) << "...\n";
+                  << report::one_line_printable(certificate.subject()) << "...\n";
         return tls::check_revocation(certificate, chain[i + 1], options);
       };
-      status = memo ? memo->revocation.get(certificate.info().sha256, fetch) : fetch();
+      status = memo ? memo->revocation.get(certificate.sha256(), fetch) : fetch();
       // A stapled response that could not be used is worth saying even when
       // the responder itself answers: strict clients reject such a server.
       if (i == 0 && stapled_leaf)
@@ -104,7 +104,7 @@ RevocationCheck check_chain_revocation(Side side, const std::vector<tls::Certifi
                        ": the stapled OCSP response is unusable: " + stapled_leaf->error;
     }
     boost::json::object entry;
-    entry["subject"] = certificate.info().subject;
+    entry["subject"] = certificate.subject();
     entry["serial"] = certificate.info().serial_hex;
     entry["revocation"] = revocation_json(status);
     check.certificates.push_back(std::move(entry));

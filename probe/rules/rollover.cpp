@@ -123,7 +123,7 @@ std::vector<std::pair<std::string, const tls::Certificate*>> ca_roles(
   for (std::size_t depth = 1; depth < chain.size(); ++depth) {
     const tls::Certificate& ca = chain[depth];
     std::string role;
-    if (ca.info().self_signed)
+    if (ca.self_signed())
       role = "root CA";
     else if (depth == 1)
       role = "issuing CA";
@@ -135,9 +135,8 @@ std::vector<std::pair<std::string, const tls::Certificate*>> ca_roles(
 }
 
 bool in_chain(const std::vector<tls::Certificate>& chain, const tls::Certificate& certificate) {
-  return std::any_of(chain.begin(), chain.end(), [&](const tls::Certificate& c) {
-    return c.info().sha256 == certificate.info().sha256;
-  });
+  return std::any_of(chain.begin(), chain.end(),
+                     [&](const tls::Certificate& c) { return c.sha256() == certificate.sha256(); });
 }
 
 // The key usages TLS needs of a leaf with this key: every handshake
@@ -537,7 +536,7 @@ class Judge {
   bool peer_has_root(const tls::Certificate& root) const {
     if (!in_.peer) return false;
     for (const auto& stored : in_.peer->trusted_roots)
-      if (stored.certificate.info().sha256 == root.info().sha256) return true;
+      if (stored.certificate.sha256() == root.sha256()) return true;
     return false;
   }
 
@@ -546,7 +545,7 @@ class Judge {
     const tls::Store& store = *in_.next.store;
     for (const auto* list : {&store.intermediates, &store.personal_extras, &store.trusted_roots})
       for (const auto& stored : *list)
-        if (stored.certificate.info().sha256 == ca.info().sha256) return stored.file.string();
+        if (stored.certificate.sha256() == ca.sha256()) return stored.file.string();
     return {};
   }
 
@@ -560,7 +559,7 @@ class Judge {
     // The root goes last, whichever chain had it.
     std::stable_partition(order.begin(), order.end(),
                           [](const std::string& role) { return role != "root CA"; });
-    if (after.empty() || !after.back().second->info().self_signed)
+    if (after.empty() || !after.back().second->self_signed())
       if (std::find(order.begin(), order.end(), "root CA") == order.end())
         order.push_back("root CA");
 
@@ -579,13 +578,13 @@ class Judge {
       const tls::Certificate* new_ca = find(after, role);
       const bool same = new_ca && in_chain(in_.current.chain, *new_ca);
       std::string after_text = "(not found in any store)";
-      if (new_ca) after_text = new_ca->info().subject + (same ? " [same]" : " [new]");
-      auto r = row(role, old_ca ? old_ca->info().subject : std::string("(not found in any store)"),
+      if (new_ca) after_text = new_ca->subject() + (same ? " [same]" : " [new]");
+      auto r = row(role, old_ca ? old_ca->subject() : std::string("(not found in any store)"),
                    after_text);
       Judgement j;
       if (new_ca && !same) {
-        const std::string name = in_quotes(new_ca->info().subject);
-        if (new_ca->info().self_signed) {
+        const std::string name = in_quotes(new_ca->subject());
+        if (new_ca->self_signed()) {
           if (trust_breaks)
             blame(j, FindingId::trust_mutual,
                   "New root " + name + ": not in the Lync/Skype pool's trusted-root/ (" +
@@ -605,12 +604,12 @@ class Judge {
           if (!j.worst)
             j.add(ChangeClass::neutral, "New root " + name + ", trusted by both sides.");
         } else {
-          const std::size_t depth = static_cast<std::size_t>(
-              std::find_if(in_.next.chain.begin(), in_.next.chain.end(),
-                           [&](const tls::Certificate& c) {
-                             return c.info().sha256 == new_ca->info().sha256;
-                           }) -
-              in_.next.chain.begin());
+          const std::size_t depth =
+              static_cast<std::size_t>(std::find_if(in_.next.chain.begin(), in_.next.chain.end(),
+                                                    [&](const tls::Certificate& c) {
+                                                      return c.sha256() == new_ca->sha256();
+                                                    }) -
+                                       in_.next.chain.begin());
           const tls::Certificate& child = in_.next.chain[depth - 1];
           if (in_.peer && !peer_has_issuer_of(child)) {
             missing_in_peer_.push_back({*new_ca, next_file_of(*new_ca)});
@@ -633,16 +632,16 @@ class Judge {
                   "New " + role + " " + name + ", already in both sides' stores.");
         }
       } else if (!new_ca && old_ca) {
-        if (old_ca->info().self_signed && bems_trust_breaks)
+        if (old_ca->self_signed() && bems_trust_breaks)
           blame(j, FindingId::bems_chain_trusted,
                 "The next chain reaches no root in any store given");
-        else if (old_ca->info().self_signed)
+        else if (old_ca->self_signed())
           j.add(ChangeClass::risky, "The next chain reaches no root in any store given.");
         else
           j.add(ChangeClass::neutral,
-                "The next chain no longer needs " + in_quotes(old_ca->info().subject) + ".");
+                "The next chain no longer needs " + in_quotes(old_ca->subject()) + ".");
       }
-      const bool unchanged = old_ca && new_ca && old_ca->info().sha256 == new_ca->info().sha256;
+      const bool unchanged = old_ca && new_ca && old_ca->sha256() == new_ca->sha256();
       if (!unchanged) settle(r, j);
       rows.push_back(std::move(r));
     }
@@ -858,10 +857,10 @@ class Judge {
       return pass(f, "The next chain brings no intermediate CA the pool lacks.");
     std::string names, files;
     for (const auto& [ca, file] : missing_in_peer_) {
-      names += (names.empty() ? "" : ", ") + in_quotes(ca.info().subject) + " (SHA-256 " +
-               ca.info().sha256 + ")";
+      names +=
+          (names.empty() ? "" : ", ") + in_quotes(ca.subject()) + " (SHA-256 " + ca.sha256() + ")";
       files += (files.empty() ? "" : ", ") +
-               (file.empty() ? in_quotes(ca.info().subject) : std::string(file));
+               (file.empty() ? in_quotes(ca.subject()) : std::string(file));
     }
     about(f, missing_in_peer_.front().first.info());
     return fail(
@@ -1008,8 +1007,8 @@ std::string pool_refusal(const tls::ChainVerification& verification,
     const tls::Certificate* issuer = nullptr;
     if (chain)
       for (const auto& c : *chain)
-        if (c.info().subject == at->issuer) issuer = &c;
-    if (issuer && issuer->info().self_signed)
+        if (c.subject() == at->issuer) issuer = &c;
+    if (issuer && issuer->self_signed())
       return "the pool does not trust the root " + in_quotes(at->issuer);
     if (issuer)
       return "the pool's intermediate/ lacks " + in_quotes(at->issuer) +

@@ -376,6 +376,52 @@ class FailedUrls {
   std::size_t asking_ = 0;                  // failures being asked again, in the whole cache
 };
 
+// The fetches under way, by server (server_of), each since when.
+class ServersAsked {
+ public:
+  using Asking = std::multimap<std::string, SteadyClock::time_point>;
+
+  // Held for one fetch.
+  class Ticket {
+   public:
+    Ticket(ServersAsked& owner, Asking::iterator at) : owner_(owner), at_(at) {}
+    ~Ticket() {
+      std::lock_guard lock(owner_.mutex_);
+      owner_.asking_.erase(at_);
+    }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+   private:
+    ServersAsked& owner_;
+    Asking::iterator at_;
+  };
+
+  Ticket asking(const std::string& server) {
+    std::lock_guard lock(mutex_);
+    return Ticket(*this, asking_.emplace(server, SteadyClock::now()));
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return asking_.size();
+  }
+
+  // Since when the oldest fetch from `server` under way has waited.
+  std::optional<SteadyClock::time_point> waiting_since(const std::string& server) const {
+    std::lock_guard lock(mutex_);
+    std::optional<SteadyClock::time_point> oldest;
+    auto [first, last] = asking_.equal_range(server);
+    for (auto it = first; it != last; ++it)
+      if (!oldest || it->second < *oldest) oldest = it->second;
+    return oldest;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  Asking asking_;
+};
+
 }  // namespace tls::revocation_internal
 
 namespace tls {
@@ -401,6 +447,7 @@ class RevocationCache::Impl {
   revocation_internal::Remembered<RevocationStatus> answers;
   // CRL and OCSP URLs that gave no usable answer, by URL.
   revocation_internal::FailedUrls failed_urls;
+  revocation_internal::ServersAsked servers_asked;
 };
 
 }  // namespace tls
@@ -419,6 +466,26 @@ struct AskingAgain {
     if (asking) cache.failed_urls.answered(url, forget);
   }
 };
+
+// Until when a check waits for another check's fetch of the same answer.
+inline SteadyClock::time_point wait_for_others_until(const RevocationOptions& options,
+                                                     std::chrono::milliseconds budget) {
+  return SteadyClock::now() +
+         (options.wait_for_others ? std::min(budget, *options.wait_for_others) : budget);
+}
+
+// Why `url` is not asked now: options.wait_for_others is set and another
+// check has waited longer than that for `server`. nullopt: ask it.
+std::optional<RevocationStatus> server_busy(RevocationCache::Impl& cache,
+                                            const RevocationOptions& options,
+                                            RevocationSource source, const std::string& url,
+                                            const std::string& server);
+
+// What a check that gave up waiting for another check's fetch of `what`
+// (e.g. "this CRL") after `waited` says.
+RevocationStatus gave_up_waiting(const RevocationOptions& options, RevocationSource source,
+                                 const std::string& url, const std::string& what,
+                                 std::chrono::milliseconds budget);
 
 // Fetches and judges one URL within `budget`.
 using AskUrl =
