@@ -3,10 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <optional>
-#include <thread>
 
 namespace tls {
 namespace fs = std::filesystem;
@@ -37,30 +35,23 @@ std::vector<fs::path> files_in(const fs::path& path, std::vector<StoreProblem>& 
   return files;
 }
 
-// Loads every file, on several threads when there are many: OpenSSL 3.0
-// spends ~0.1 ms of CPU decoding each certificate's public key, which the
-// 400 roots of a Windows store all need (intermediate/ defers its keys).
+// Loads every file, one after the other. Helper threads once loaded a big
+// store in parallel, but OpenSSL 3.0's key decoders take shared locks at
+// every step: two threads decoding at once on two cores spent 1.6x the CPU
+// of one thread and took longer (issue 17: 185 ms of CPU and 114 ms against
+// 98 ms and 100 ms for 400 roots and 1,000 intermediates).
 std::vector<Result<FileContents>> load_files(const std::vector<fs::path>& files,
                                              const std::optional<Secret>& password,
                                              std::uint64_t max_iterations, CertificateKeys keys) {
-  std::vector<std::optional<Result<FileContents>>> loaded(files.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < files.size(); i = next++)
-      loaded[i].emplace(load_credential_file(files[i], password, max_iterations, keys));
-  };
-  constexpr std::size_t kFilesPerThread = 64;
-  const std::size_t threads = std::min<std::size_t>(
-      {std::max(1u, std::thread::hardware_concurrency()), 4, files.size() / kFilesPerThread});
-  std::vector<std::thread> helpers;
-  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
-  work();
-  for (auto& helper : helpers) helper.join();
   std::vector<Result<FileContents>> results;
   results.reserve(files.size());
-  for (auto& result : loaded) results.push_back(std::move(*result));
+  for (const fs::path& file : files)
+    results.push_back(load_credential_file(file, password, max_iterations, keys));
   return results;
 }
+
+// Files from which a folder's certificate keys are decoded on first need.
+constexpr std::size_t kDeferKeysFrom = 32;
 
 void load_certificates_only(const std::vector<fs::path>& paths, const std::string& store_name,
                             const std::optional<Secret>& password, std::uint64_t max_iterations,
@@ -76,6 +67,11 @@ void load_certificates_only(const std::vector<fs::path>& paths, const std::strin
     for (fs::path& file : files_in(path, found)) files.push_back(std::move(file));
     for (auto& problem : found) listing_problems.emplace_back(first, std::move(problem));
   }
+  // Deferring costs a second parse of each certificate used and an OpenSSL
+  // context of its own: it pays only where most certificates are never in a
+  // path. For a store of a few files (the lab's, a BEMS server's) it added 5%
+  // to a whole `connect` (callgrind).
+  if (files.size() < kDeferKeysFrom) keys = CertificateKeys::at_load;
   std::vector<Result<FileContents>> loaded = load_files(files, password, max_iterations, keys);
   auto listing = listing_problems.begin();
   for (std::size_t i = 0; i <= files.size(); ++i) {
