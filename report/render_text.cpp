@@ -20,6 +20,10 @@ constexpr std::size_t kDetailIndent = 8;  // under the id, past "  FAIL  "
 // the real pool name; a reader still sees that something odd is there. Newlines are kept:
 // callers split on them.
 std::string printable(std::string_view raw) {
+  // Most text is plain ASCII with nothing to escape: copied as it is.
+  if (std::all_of(raw.begin(), raw.end(),
+                  [](char c) { return (c >= 0x20 && c < 0x7F) || c == '\n'; }))
+    return std::string(raw);
   std::string out;
   out.reserve(raw.size());
   for (std::size_t pos = 0; pos < raw.size();) {
@@ -49,6 +53,8 @@ std::string printable(std::string_view raw) {
 // Terminal columns a printable string takes: CJK names take two per character, combining
 // accents none.
 std::size_t columns(std::string_view text) {
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7F; }))
+    return text.size();
   std::size_t count = 0;
   for (std::size_t pos = 0; pos < text.size();) count += display_width(next_code_point(text, pos));
   return count;

@@ -164,8 +164,11 @@ report::TextOptions text_options(const ReportFlags& flags) {
   return {.color = terminal && !flags.no_color, .verbose = flags.verbose};
 }
 
-int emit_report(const report::Report& unmarked, const ReportFlags& flags) {
-  report::Report report = unmarked;
+bool renders_facts(const ReportFlags& flags) {
+  return report_format(flags) == report::Format::json;
+}
+
+int emit_report(report::Report report, const ReportFlags& flags) {
   report.strict = flags.strict;
   std::string rendered;
   switch (report_format(flags)) {

@@ -70,8 +70,12 @@ void add_report_flags(CLI::App* command, ReportFlags& flags);
 report::Format report_format(const ReportFlags& flags);
 report::TextOptions text_options(const ReportFlags& flags);
 
+// Whether the chosen format shows Report::facts (JSON only): a command that
+// reports many times (serve) builds them only then.
+bool renders_facts(const ReportFlags& flags);
+
 // Renders the report to --output or stdout and returns the exit code.
-int emit_report(const report::Report& report, const ReportFlags& flags);
+int emit_report(report::Report report, const ReportFlags& flags);
 
 // Writes beside `file` and renames over it, so readers never see half a file.
 tls::Status write_file_atomically(const std::filesystem::path& file, const std::string& contents);

@@ -332,7 +332,7 @@ int run_serve(const ServeFlags& flags) {
                    std::chrono::steady_clock::time_point handshake_done) {
     report::Report result = start_report("serve");
     result.sections.push_back(handshake_section("Handshake from " + record.peer_address, record));
-    result.facts["handshake"] = handshake_json(record);
+    if (renders_facts(flags.report)) result.facts["handshake"] = handshake_json(record);
     LiveContext now_context = context;
     now_context.now = tls::Clock::now();
     result.findings = diagnose_handshake(record, now_context);
@@ -351,7 +351,7 @@ int run_serve(const ServeFlags& flags) {
     if (flags.sip.sip) add_sip_side(record, sip_watch, handshake_done, result);
     // One writer at a time: a report's lines never interleave with another's.
     std::lock_guard lock(output);
-    last_exit = emit_report(result, flags.report);
+    last_exit = emit_report(std::move(result), flags.report);
     worst_exit = std::max(worst_exit, last_exit);
   };
   tls::HandshakeServer server(options, [&](const tls::HandshakeRecord& record,
