@@ -481,8 +481,8 @@ std::optional<RevocationStatus> server_busy(RevocationCache::Impl& cache,
                                             RevocationSource source, const std::string& url,
                                             const std::string& server);
 
-// What a check that gave up waiting for another check's fetch of `what`
-// (e.g. "this CRL") after `waited` says.
+// What a check says that gave up waiting for another check's fetch of `what`
+// (e.g. "this CRL"), with `budget` left of its own.
 RevocationStatus gave_up_waiting(const RevocationOptions& options, RevocationSource source,
                                  const std::string& url, const std::string& what,
                                  std::chrono::milliseconds budget);
