@@ -119,8 +119,9 @@ struct RevocationOptions {
 // the whole cache asks again while the others are given the last failure
 // (said to be remembered), so a dead server never holds every caller.
 // A URL is fetched by one caller at a time; the others wait for the first
-// answer it gives within their own deadline (or options.wait_for_others). Bounded: past the limits the entry that
-// expires first is dropped. Thread-safe.
+// answer it gives within their own deadline (or options.wait_for_others).
+// Bounded: past the limits the entry that expires first is dropped.
+// Thread-safe.
 class RevocationCache {
  public:
   struct Limits {
