@@ -278,36 +278,43 @@ table() {
   done
 }
 
+# ratio_table OURS THEIRS [lean]: per key and TLS version, OURS against THEIRS
+# in handshakes/s and in CPU per handshake; with "lean", each one's CPU
+# against the lean loop's too.
+# shellcheck disable=SC2086
+ratio_table() {
+  local ours=$1 theirs=$2 lean=${3:-} key version ours_cpu theirs_cpu lean_cpu row
+  echo
+  if [[ -n $lean ]]; then
+    echo "| key, TLS | $ours / $theirs handshakes/s | $ours / $theirs CPU per handshake | $ours / lean loop CPU | $theirs / lean loop CPU |"
+    echo "|---|---|---|---|---|"
+  else
+    echo "| key, TLS | $ours / $theirs handshakes/s | $ours / $theirs CPU per handshake |"
+    echo "|---|---|---|"
+  fi
+  for key in rsa2048 ecdsa-p256; do
+    for version in 1.3 1.2; do
+      ours_cpu=$(median ${cpu[$key-$ours-$version]})
+      theirs_cpu=$(median ${cpu[$key-$theirs-$version]})
+      row="| $(row_name $key $version) | $(ratio "$(median ${rate[$key-$ours-$version]})" "$(median ${rate[$key-$theirs-$version]})") | $(ratio "$ours_cpu" "$theirs_cpu") |"
+      if [[ -n $lean ]]; then
+        lean_cpu=$(median ${cpu[$key-lean-$version]:-0})
+        row+=" $(ratio "$ours_cpu" "$lean_cpu") | $(ratio "$theirs_cpu" "$lean_cpu") |"
+      fi
+      echo "$row"
+    done
+  done
+}
+
 # shellcheck disable=SC2086
 if ((${#one[@]})); then
   table "One core: server on core $server_core, mtlsprobe load (1 thread) on core $client_core" "${one[@]}"
-  if [[ -n $nginx_bin ]]; then
-    echo
-    echo "| key, TLS | serve / nginx handshakes/s | serve / nginx CPU per handshake | serve / lean loop CPU | nginx / lean loop CPU |"
-    echo "|---|---|---|---|---|"
-    for key in rsa2048 ecdsa-p256; do
-      for version in 1.3 1.2; do
-        serve_cpu=$(median ${cpu[$key-serve-$version]})
-        nginx_cpu=$(median ${cpu[$key-nginx-$version]})
-        lean_cpu=$(median ${cpu[$key-lean-$version]:-0})
-        echo "| $(row_name $key $version) | $(ratio "$(median ${rate[$key-serve-$version]})" "$(median ${rate[$key-nginx-$version]})") | $(ratio "$serve_cpu" "$nginx_cpu") | $(ratio "$serve_cpu" "$lean_cpu") | $(ratio "$nginx_cpu" "$lean_cpu") |"
-      done
-    done
-  fi
+  if [[ -n $nginx_bin ]]; then ratio_table serve nginx lean; fi
 fi
 # shellcheck disable=SC2086
 if ((${#two[@]})); then
   table "Two cores: serve --threads 2 and nginx with 2 workers on cores $both_cores, mtlsprobe load (2 threads) on the same cores" "${two[@]}"
-  if [[ -n $nginx_bin ]]; then
-    echo
-    echo "| key, TLS | serve-2 / nginx-2 handshakes/s | serve-2 / nginx-2 CPU per handshake |"
-    echo "|---|---|---|"
-    for key in rsa2048 ecdsa-p256; do
-      for version in 1.3 1.2; do
-        echo "| $(row_name $key $version) | $(ratio "$(median ${rate[$key-serve-2-$version]})" "$(median ${rate[$key-nginx-2-$version]})") | $(ratio "$(median ${cpu[$key-serve-2-$version]})" "$(median ${cpu[$key-nginx-2-$version]})") |"
-      done
-    done
-  fi
+  if [[ -n $nginx_bin ]]; then ratio_table serve-2 nginx-2; fi
 fi
 # shellcheck disable=SC2086
 if has_case s_time && has_case one && [[ -n $nginx_bin ]]; then
