@@ -93,8 +93,7 @@ TrustAnchors TrustAnchors::shared(const std::vector<Certificate>& listed, bool s
   kept.push_front(Kept{std::move(key), system_roots, built});
   if (distinct != kept.front().listed)
     kept.push_front(Kept{std::move(distinct), system_roots, built});
-  if (kept.size() > kKept) kept.pop_back();
-  if (kept.size() > kKept) kept.pop_back();
+  while (kept.size() > kKept) kept.pop_back();
   return built;
 }
 
